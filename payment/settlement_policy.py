@@ -1,0 +1,233 @@
+"""The ``[settlement]`` table of a policy TOML: budget, reserve, advances, tiers, assessment.
+
+Validated data only; the money rules that read it live in :mod:`payment.settlement`
+(domain.md §8 and §13). Units: yuan for amounts, fractions (0.05 = 5 %) for rates and shares,
+points for points, assessment scores on the region's own scale (usually 0–100).
+
+Sign convention of the tier tables (domain.md §13): the *tier ratio* of a budget holder is
+``(fee-for-service fund amount − entitlement) ÷ base``, so a **positive ratio is an overspend**
+(the hospital spent more than it is paid) and a **negative ratio is a surplus**. ``base`` is the
+fee-for-service fund amount by default, or the entitlement (``tier_ratio_base = "entitlement"``,
+as in the §8 per-case-quota example). Each row ``(lower, upper, fund_share)`` gives the fund's
+part of the slice of the ratio that lies inside ``[lower, upper)``: on the overspend side the
+fund pays that part of the overspend to the hospital (from the reserve); on the surplus side the
+fund takes that part of the surplus back (the hospital retains ``1 − fund_share``). Ratios in a
+gap between rows have fund share 0 (overspend borne by the hospital, surplus retained).
+
+Example (§8 quota rule with ``tier_ratio_base = "entitlement"``)::
+
+    [[settlement.tiers]]          # saving beyond 10 %: the fund takes it all back
+    lower = -inf
+    upper = -0.1
+    fund_share = 1.0
+    [[settlement.tiers]]          # saving within 10 %: hospital keeps 30 % (≤ 3 % of the quota)
+    lower = -0.1
+    upper = 0.0
+    fund_share = 0.7
+    [[settlement.tiers]]          # overspend within 20 %: fund pays half
+    lower = 0.0
+    upper = 0.2
+    fund_share = 0.5
+    [[settlement.tiers]]          # beyond 20 %: nothing
+    lower = 0.2
+    upper = inf
+    fund_share = 0.0
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "AllianceBudget",
+    "AssessmentPolicy",
+    "BudgetPolicy",
+    "ReleaseRow",
+    "SettlementPolicy",
+    "TierRow",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TierRow(_Model):
+    """One retention/sharing tier: the fund's share of the ratio slice in ``[lower, upper)``."""
+
+    lower: float = Field(-math.inf, description="lower bound of the tier ratio (fraction)")
+    upper: float = Field(math.inf, description="upper bound of the tier ratio (fraction)")
+    fund_share: float = Field(
+        ..., ge=0.0, le=1.0, description="fund's part of the slice inside this tier (fraction)"
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> TierRow:
+        if math.isnan(self.lower) or math.isnan(self.upper):
+            raise ValueError("tier bounds must be numbers (use inf / -inf for open ends)")
+        if not self.lower < self.upper:
+            raise ValueError(f"tier lower ({self.lower}) must be below upper ({self.upper})")
+        return self
+
+
+def _check_tiers(rows: tuple[TierRow, ...], where: str) -> tuple[TierRow, ...]:
+    """Tiers must be sorted by ``lower`` and must not overlap (touching bounds are fine)."""
+    for i in range(1, len(rows)):
+        prev, row = rows[i - 1], rows[i]
+        if row.lower < prev.lower:
+            raise ValueError(
+                f"{where}[{i}]: rows must be sorted by lower bound "
+                f"({row.lower} comes after {prev.lower})"
+            )
+        if row.lower < prev.upper:
+            raise ValueError(
+                f"{where}[{i}]: row [{row.lower}, {row.upper}) overlaps the previous row "
+                f"[{prev.lower}, {prev.upper})"
+            )
+    return rows
+
+
+class BudgetPolicy(_Model):
+    """The year's DRG/DIP budget (domain.md §8): a given amount, or prior-year actual × (1 + growth).
+
+    With ``mode = "growth"`` and no ``prior_year_actual`` the settlement takes the fee-for-service
+    fund amount of the settled cases themselves as the prior-year actual (a planner's baseline
+    when only one year is at hand); :func:`payment.settlement.settle` also accepts it as an
+    argument.
+    """
+
+    mode: Literal["growth", "amount"] = "growth"
+    amount: float | None = Field(None, ge=0.0, description="budget (yuan), mode = amount")
+    prior_year_actual: float | None = Field(
+        None, ge=0.0, description="prior-year actual fund expenditure (yuan), mode = growth"
+    )
+    growth: float = Field(0.0, gt=-1.0, description="budget growth over the prior year (fraction)")
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> BudgetPolicy:
+        if self.mode == "amount" and self.amount is None:
+            raise ValueError("budget.mode = 'amount' needs budget.amount (yuan)")
+        return self
+
+
+class ReleaseRow(_Model):
+    """Assessment mapping row: a score of at least ``min_score`` releases ``release`` of the deposit."""
+
+    min_score: float = Field(..., description="lowest score of this row (score units)")
+    release: float = Field(..., ge=0.0, le=1.0, description="share of the deposit released")
+
+
+class AssessmentPolicy(_Model):
+    """Quality deposit withheld from each hospital and released by its assessment score (§8).
+
+    ``deposit_rate`` × entitlement is withheld at clearing; the released share follows the score:
+    ``mapping = "table"`` takes the row with the largest ``min_score`` ≤ score (0 below the first
+    row); ``mapping = "linear"`` releases ``clip((score − zero_score) ÷ (full_score − zero_score),
+    0, 1)``. The forfeited part stays in the reserve.
+    """
+
+    deposit_rate: float = Field(0.0, ge=0.0, le=1.0, description="deposit ÷ entitlement")
+    mapping: Literal["table", "linear"] = "table"
+    release: tuple[ReleaseRow, ...] = (ReleaseRow(min_score=0.0, release=1.0),)
+    zero_score: float = Field(60.0, description="linear mapping: score releasing nothing")
+    full_score: float = Field(100.0, description="linear mapping: score releasing everything")
+    default_score: float = Field(100.0, description="score of a hospital not listed in scores")
+    scores: dict[str, float] = Field(default_factory=dict, description="hospital_id → score")
+
+    @field_validator("release")
+    @classmethod
+    def _sorted_rows(cls, rows: tuple[ReleaseRow, ...]) -> tuple[ReleaseRow, ...]:
+        for i in range(1, len(rows)):
+            if rows[i].min_score <= rows[i - 1].min_score:
+                raise ValueError(
+                    f"assessment.release[{i}]: min_score must increase "
+                    f"({rows[i].min_score} after {rows[i - 1].min_score})"
+                )
+        return rows
+
+    @model_validator(mode="after")
+    def _linear(self) -> AssessmentPolicy:
+        if self.mapping == "linear" and not self.zero_score < self.full_score:
+            raise ValueError("assessment: zero_score must be below full_score")
+        return self
+
+
+class AllianceBudget(_Model):
+    """A medical alliance (医共体) paid as one budget holder (issue 5 item 3, domain.md §8).
+
+    Budget = ``per_capita`` × ``population`` (yuan). Every settled case of the alliance's insured
+    (``alliance_id`` on the case; members' cases when the column is absent), wherever treated, is
+    charged against it at its settled fund amount. The alliance's result (budget − charged) is
+    split by its own ``tiers`` (same sign convention and ratio base as the hospital tiers, with
+    "charged" in place of the fee-for-service amount and "budget" in place of the entitlement);
+    the alliance's part is paid to (or deducted from) its members pro rata to their entitlement.
+    """
+
+    id: str = Field(..., min_length=1)
+    members: tuple[str, ...] = Field(..., min_length=1, description="member hospital_ids")
+    per_capita: float = Field(..., ge=0.0, description="budget per insured person (yuan)")
+    population: int = Field(..., ge=0, description="insured population (persons)")
+    tiers: tuple[TierRow, ...] = ()
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, rows: tuple[TierRow, ...]) -> tuple[TierRow, ...]:
+        return _check_tiers(rows, "alliance.tiers")
+
+
+class SettlementPolicy(_Model):
+    """Settlement parameters of one pooling region and year (domain.md §8, defaults per §13).
+
+    Point-value keys (basis, reimbursement ratio, whether the reserve is withheld before the
+    point value) belong to the policy's ``[point_value]`` table; this table holds the rest.
+    """
+
+    budget: BudgetPolicy = BudgetPolicy()
+    reserve_rate: float = Field(0.05, ge=0.0, lt=1.0, description="reserve ÷ budget")
+    advance_ratio: float = Field(
+        0.85, ge=0.0, le=1.0, description="monthly advance ÷ provisional fund amount"
+    )
+    point_value_mode: Literal["floating", "fixed"] = Field(
+        "floating",
+        description="floating: settlement point value from the fund (§13); "
+        "fixed: cases' payment at the policy's point value / base rate",
+    )
+    tier_ratio_base: Literal["ffs", "entitlement"] = Field(
+        "ffs", description="denominator of the tier ratio (§13 default: fee-for-service amount)"
+    )
+    tiers: tuple[TierRow, ...] = ()
+    assessment: AssessmentPolicy = AssessmentPolicy()
+    alliances: tuple[AllianceBudget, ...] = ()
+    alliance_members_tiered: bool = Field(
+        False, description="also apply the hospital tiers to alliance members"
+    )
+    exclude_classes: tuple[str, ...] = Field(
+        ("excluded",), description="case classes paid outside the DRG/DIP budget"
+    )
+    rounding: Literal["half_up", "half_even"] = Field(
+        "half_up", description="rounding of each per-hospital amount to 0.01 yuan (§13: half-up)"
+    )
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, rows: tuple[TierRow, ...]) -> tuple[TierRow, ...]:
+        return _check_tiers(rows, "settlement.tiers")
+
+    @model_validator(mode="after")
+    def _alliances(self) -> SettlementPolicy:
+        seen_ids: set[str] = set()
+        owner: dict[str, str] = {}
+        for a in self.alliances:
+            if a.id in seen_ids:
+                raise ValueError(f"settlement.alliances: duplicate alliance id {a.id!r}")
+            seen_ids.add(a.id)
+            for h in a.members:
+                if h in owner:
+                    raise ValueError(
+                        f"settlement.alliances: hospital {h!r} is in both {owner[h]!r} and {a.id!r}"
+                    )
+                owner[h] = a.id
+        return self
