@@ -96,7 +96,8 @@ class BudgetPolicy(_Model):
     With ``mode = "growth"`` and no ``prior_year_actual`` the settlement takes the fee-for-service
     fund amount of the settled cases themselves as the prior-year actual (a planner's baseline
     when only one year is at hand); :func:`payment.settlement.settle` also accepts it as an
-    argument.
+    argument. With ``mode = "amount"`` and no ``amount`` the policy's ``point_value.budget`` is
+    used.
     """
 
     mode: Literal["growth", "amount"] = "growth"
@@ -106,11 +107,6 @@ class BudgetPolicy(_Model):
     )
     growth: float = Field(0.0, gt=-1.0, description="budget growth over the prior year (fraction)")
 
-    @model_validator(mode="after")
-    def _mode_fields(self) -> BudgetPolicy:
-        if self.mode == "amount" and self.amount is None:
-            raise ValueError("budget.mode = 'amount' needs budget.amount (yuan)")
-        return self
 
 
 class ReleaseRow(_Model):
@@ -186,7 +182,9 @@ class SettlementPolicy(_Model):
     """
 
     budget: BudgetPolicy = BudgetPolicy()
-    reserve_rate: float = Field(0.05, ge=0.0, lt=1.0, description="reserve ÷ budget")
+    reserve_rate: float | None = Field(
+        None, ge=0.0, lt=1.0, description="reserve ÷ budget; None: point_value.reserve_rate (0.05)"
+    )
     advance_ratio: float = Field(
         0.85, ge=0.0, le=1.0, description="monthly advance ÷ provisional fund amount"
     )
