@@ -1,0 +1,218 @@
+"""The grouping kernel: one branch-program interpreter over encoded cases.
+
+Arrays only; see :mod:`grouper.compile` for the layout. Per case, the kernel first folds the
+membership bitsets of all diagnoses, of the secondary diagnoses and of the procedures into
+three small unions, and decides has_mcc / has_cc once; every leaf test is then one bit lookup.
+Cases are independent, so ``prange`` over chunks gives the same answer on any thread count.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ._jit import kernel
+
+# Opcodes: keep in sync with grouper/compile.py
+OP_PDX_IN, OP_ANY_DX_IN, OP_ANY_SDX_IN, OP_HAS_PROC, OP_MAIN_PROC_IN, OP_ANY_PROC_IN = 0, 1, 2, 3, 4, 5
+OP_CMP, OP_PRESENT, OP_NONZERO, OP_HAS_MCC, OP_HAS_CC, OP_REGIONS, OP_DEPT_CMP, OP_DEPT_PRESENT = (
+    6, 7, 8, 9, 10, 11, 12, 13,
+)
+ACCEPT, REJECT = -1, -2
+STEP_QY = 1
+NO_BRANCH_ADRG = 1
+N_FIELDS = 6  # sex, age, age_days, weight, los, n_dx
+DEPT_MISSING = -2
+
+ONE = np.uint64(1)
+ZERO = np.uint64(0)
+
+
+@kernel
+def _bit(words, a):
+    return (words[a >> 6] >> np.uint64(a & 63)) & ONE != ZERO
+
+
+@kernel
+def _cmp(x, c, v):
+    if c == 0:
+        return x == v
+    if c == 1:
+        return x != v
+    if c == 2:
+        return x < v
+    if c == 3:
+        return x <= v
+    if c == 4:
+        return x > v
+    return x >= v
+
+
+@kernel
+def eval_program(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, usdx, upr,
+                 dx_bits, pr_bits, region_of, dx_ids, ds, de):
+    """Run the branch program from ``pc``; True when it ends in ACCEPT."""
+    while pc >= 0:
+        op = prog[pc, 0]
+        a = prog[pc, 1]
+        r = False
+        if op == OP_PDX_IN:
+            r = pdx >= 0 and _bit(dx_bits[pdx], a)
+        elif op == OP_ANY_DX_IN:
+            r = _bit(udx, a)
+        elif op == OP_ANY_SDX_IN:
+            r = _bit(usdx, a)
+        elif op == OP_HAS_PROC:
+            r = m >= 1
+        elif op == OP_MAIN_PROC_IN:
+            r = m >= 1 and mainpr >= 0 and _bit(pr_bits[mainpr], a)
+        elif op == OP_ANY_PROC_IN:
+            r = _bit(upr, a)
+        elif op == OP_CMP:
+            x = num[a]
+            r = (not np.isnan(x)) and _cmp(x, prog[pc, 2], prog_val[pc])
+        elif op == OP_PRESENT:
+            r = not np.isnan(num[a])
+        elif op == OP_NONZERO:
+            x = num[a]
+            r = (not np.isnan(x)) and x != 0.0
+        elif op == OP_HAS_MCC:
+            r = mcc
+        elif op == OP_HAS_CC:
+            r = cc
+        elif op == OP_REGIONS:
+            mask = ZERO
+            for k in range(ds, de):
+                d = dx_ids[k]
+                if d >= 0:
+                    g = region_of[a, d]
+                    if g >= 0:
+                        mask |= ONE << np.uint64(g)
+            cnt = 0
+            while mask != ZERO:
+                mask &= mask - ONE
+                cnt += 1
+            r = cnt >= prog[pc, 2]
+        elif op == OP_DEPT_CMP:
+            if dept != DEPT_MISSING:
+                r = (dept == a) if prog[pc, 2] == 0 else (dept != a)
+        elif op == OP_DEPT_PRESENT:
+            r = dept != DEPT_MISSING
+        pc = prog[pc, 3] if r else prog[pc, 4]
+    return pc == ACCEPT
+
+
+@kernel
+def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainpr, m, mcc, cc,
+              udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
+    """Result id of one case (0 = no group), following the scheme README's loop exactly."""
+    for k in range(mdc.shape[0]):
+        if not eval_program(mdc[k, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx,
+                            usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
+            continue
+        for s in range(mdc[k, 1], mdc[k, 2]):
+            if steps[s, 0] == STEP_QY:
+                if steps[s, 2] == 1 and eval_program(steps[s, 3], prog, prog_val, num, dept, pdx,
+                                                     mainpr, m, mcc, cc, udx, usdx, upr, dx_bits,
+                                                     pr_bits, region_of, dx_ids, ds, de):
+                    return steps[s, 4]
+                continue
+            rl = steps[s, 1]
+            if not eval_program(rules[rl, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
+                                udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
+                continue
+            for b in range(rules[rl, 1], rules[rl, 2]):
+                if eval_program(branches[b, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
+                                udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
+                    return branches[b, 1]
+            if rules[rl, 3] == NO_BRANCH_ADRG:
+                return rules[rl, 4]
+    return 0
+
+
+@kernel
+def severity(dx_ids, ds, de, cc_level, cc_excl, pdx_excl):
+    """(has_mcc, has_cc) of one case: secondary diagnoses not excluded by the principal."""
+    pdx = dx_ids[ds] if de > ds else -1
+    px = pdx_excl[pdx] if pdx >= 0 else -1
+    mcc = False
+    cc = False
+    for k in range(ds + 1, de):
+        d = dx_ids[k]
+        if d < 0:
+            continue
+        lv = cc_level[d]
+        if lv == 0:
+            continue
+        if px >= 0 and cc_excl[d] == px:
+            continue
+        if lv == 2:
+            mcc = True
+        else:
+            cc = True
+    return mcc, cc
+
+
+@kernel
+def _fold(bits, ids, s, e, out):
+    out[:] = ZERO
+    for k in range(s, e):
+        c = ids[k]
+        if c >= 0:
+            row = bits[c]
+            for w in range(out.shape[0]):
+                out[w] |= row[w]
+
+
+@kernel
+def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_bits,
+                 cc_level, cc_excl, pdx_excl, region_of, prog, prog_val, mdc, steps, rules,
+                 branches, retry, out):
+    udx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
+    usdx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
+    upr = np.zeros(pr_bits.shape[1], dtype=np.uint64)
+    num = np.empty(N_FIELDS, dtype=np.float64)
+    for i in range(lo, hi):
+        if not todo[i]:
+            out[i] = -1
+            continue
+        ds = dx_off[i]
+        de = dx_off[i + 1]
+        ps = pr_off[i]
+        pe = pr_off[i + 1]
+        for f in range(N_FIELDS - 1):
+            num[f] = nums[f, i]
+        num[N_FIELDS - 1] = de - ds
+        pdx = dx_ids[ds] if de > ds else -1
+        _fold(dx_bits, dx_ids, ds, de, udx)
+        _fold(dx_bits, dx_ids, ds + 1, de, usdx)
+        _fold(pr_bits, pr_ids, ps, pe, upr)
+        mcc, cc = severity(dx_ids, ds, de, cc_level, cc_excl, pdx_excl)
+        m = pe - ps
+        mainpr = pr_ids[ps] if m > 0 else -1
+        res = group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx, mainpr, m,
+                        mcc, cc, udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de)
+        if res == 0 and retry[0] == 1 and m >= retry[1]:
+            # Whole-case retry: each later procedure alone, in order; first result wins.
+            for j in range(ps + 1, pe):
+                _fold(pr_bits, pr_ids, j, j + 1, upr)
+                res = group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx,
+                                pr_ids[j], 1, mcc, cc, udx, usdx, upr, dx_bits, pr_bits,
+                                region_of, dx_ids, ds, de)
+                if res != 0:
+                    break
+        out[i] = res
+
+
+@kernel(parallel=True)
+def group_cases(dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_bits, cc_level,
+                cc_excl, pdx_excl, region_of, prog, prog_val, mdc, steps, rules, branches, retry,
+                out, n_chunks):
+    """Group every case with ``todo[i]``; write result ids to ``out`` (-1 where not grouped)."""
+    n = out.shape[0]
+    for c in numba.prange(n_chunks):
+        lo = c * n // n_chunks
+        hi = (c + 1) * n // n_chunks
+        _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_bits,
+                     cc_level, cc_excl, pdx_excl, region_of, prog, prog_val, mdc, steps, rules,
+                     branches, retry, out)

@@ -1,0 +1,344 @@
+"""Compile a loaded scheme into integer arrays for the grouping kernel.
+
+* Code vocabularies: every diagnosis / procedure string named anywhere in the scheme gets an
+  integer id (``-1`` = not known to the scheme).
+* Code lists become membership bitsets: ``dx_bits[code_id, word]`` (one bit per list).
+  A tagged list contributes one pseudo-list per (list, tag).
+* Every expression tree becomes a *branch program*: each instruction is one leaf test with a
+  target for "true" and one for "false" (``ACCEPT``/``REJECT`` end the program). and / or / not
+  are compiled away into the jump targets, so the kernel needs no stack and short-circuits
+  exactly like the reference (left to right).
+
+The compiled form is cached on disk (pickle of numpy arrays and string lists, written by
+drgsim itself) keyed by the scheme's content hash.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SchemeError
+from .scheme import CMP_OPS, NUMERIC_FIELDS, Scheme
+
+FORMAT_VERSION = 3  # bump when the compiled layout changes
+
+ACCEPT = -1
+REJECT = -2
+
+# Leaf opcodes (kernel switch). Keep in sync with grouper/_kernels.py.
+OP_PDX_IN, OP_ANY_DX_IN, OP_ANY_SDX_IN, OP_HAS_PROC, OP_MAIN_PROC_IN, OP_ANY_PROC_IN = range(6)
+OP_CMP, OP_PRESENT, OP_NONZERO, OP_HAS_MCC, OP_HAS_CC, OP_REGIONS, OP_DEPT_CMP, OP_DEPT_PRESENT = range(6, 14)
+OP_NAMES = {
+    OP_PDX_IN: "pdx_in", OP_ANY_DX_IN: "any_dx_in", OP_ANY_SDX_IN: "any_sdx_in",
+    OP_HAS_PROC: "has_proc", OP_MAIN_PROC_IN: "main_proc_in", OP_ANY_PROC_IN: "any_proc_in",
+    OP_CMP: "cmp", OP_PRESENT: "present", OP_NONZERO: "nonzero", OP_HAS_MCC: "has_mcc",
+    OP_HAS_CC: "has_cc", OP_REGIONS: "dx_regions_at_least", OP_DEPT_CMP: "cmp(dept)",
+    OP_DEPT_PRESENT: "present(dept)",
+}
+FIELD_INDEX = {f: i for i, f in enumerate(NUMERIC_FIELDS)}  # sex age age_days weight los n_dx
+CMP_INDEX = {c: i for i, c in enumerate(CMP_OPS)}
+
+STEP_RULE, STEP_QY = 0, 1
+NO_BRANCH_NEXT, NO_BRANCH_ADRG = 0, 1
+
+
+@dataclass(frozen=True)
+class CompiledScheme:
+    """Arrays the kernel reads; immutable once built."""
+
+    content_hash: str
+    dx_vocab: list[str]
+    pr_vocab: list[str]
+    dx_map: np.ndarray  # int32[n_dx]: grouper-code id of an input code, -1 if not an input code
+    pr_map: np.ndarray
+    dx_chain: np.ndarray  # bool[n_dx]: input code whose target maps elsewhere again (see encode)
+    pr_chain: np.ndarray
+    dx_bits: np.ndarray  # uint64[n_dx, wd]
+    pr_bits: np.ndarray  # uint64[n_pr, wp]
+    dx_list_names: list[str]
+    pr_list_names: list[str]  # includes "LIST#tag" pseudo-lists
+    cc_level: np.ndarray  # int8[n_dx]: 0 none, 1 CC, 2 MCC
+    cc_excl: np.ndarray  # int32[n_dx]: exclusion id of a CC/MCC code, -1 none
+    pdx_excl: np.ndarray  # int32[n_dx]: exclusion id of a principal, -1 none
+    region_of: np.ndarray  # int16[n_tables, n_dx]: region id, -1 none
+    region_tables: list[str]
+    region_names: list[list[str]]
+    dept_literals: list[str]
+    prog: np.ndarray  # int32[n_instr, 5]: op, a, b, on_true, on_false
+    prog_val: np.ndarray  # float64[n_instr]
+    mdc_letters: list[str]
+    mdc: np.ndarray  # int32[n_mdc, 3]: entry pc, first step, end step
+    steps: np.ndarray  # int32[n_steps, 5]: kind, rule, enabled, pc, result
+    rules: np.ndarray  # int32[n_rules, 5]: entry pc, first branch, end branch, no-branch mode, adrg result
+    rule_ids: list[str]
+    branches: np.ndarray  # int32[n_br, 2]: pc, result
+    results: list[str]  # result id -> result string; 0 is the no-group code
+    retry: np.ndarray  # int32[2]: enabled, min procedures
+
+
+def _vocab(*columns) -> tuple[list[str], dict[str, int]]:
+    seen: dict[str, int] = {}
+    for col in columns:
+        for v in col:
+            if v not in seen:
+                seen[v] = len(seen)
+    return list(seen), seen
+
+
+class _ProgramBuilder:
+    def __init__(self, c: dict):
+        self.c = c
+        self.instr: list[tuple[int, int, int, int, int]] = []
+        self.vals: list[float] = []
+
+    def emit(self, op: int, a: int, b: int, t: int, f: int, val: float = 0.0) -> int:
+        self.instr.append((op, a, b, t, f))
+        self.vals.append(val)
+        return len(self.instr) - 1
+
+    def compile(self, node: dict, t: int, f: int) -> int:
+        """Return the entry pc of ``node`` that jumps to ``t`` when true and ``f`` when false."""
+        op = node["op"]
+        c = self.c
+        if op == "true":
+            return t
+        if op == "false":
+            return f
+        if op == "and":
+            nxt = t
+            for a in reversed(node["args"]):
+                nxt = self.compile(a, nxt, f)
+            return nxt
+        if op == "or":
+            nxt = f
+            for a in reversed(node["args"]):
+                nxt = self.compile(a, t, nxt)
+            return nxt
+        if op == "not":
+            return self.compile(node["arg"], f, t)
+        if op in ("pdx_in", "any_dx_in", "any_sdx_in"):
+            code = {"pdx_in": OP_PDX_IN, "any_dx_in": OP_ANY_DX_IN, "any_sdx_in": OP_ANY_SDX_IN}[op]
+            return self.emit(code, c["dx_list"][node["list"]], 0, t, f)
+        if op in ("main_proc_in", "any_proc_in"):
+            code = OP_MAIN_PROC_IN if op == "main_proc_in" else OP_ANY_PROC_IN
+            return self.emit(code, c["pr_list"][node["list"]], 0, t, f)
+        if op == "proc_tag_in":
+            key = f"{node['list']}#{node['tag']}"
+            # A tag that no code carries is a list nobody is in: always false.
+            if key not in c["pr_list"]:
+                return f
+            return self.emit(OP_ANY_PROC_IN, c["pr_list"][key], 0, t, f)
+        if op == "has_proc":
+            return self.emit(OP_HAS_PROC, 0, 0, t, f)
+        if op == "has_mcc":
+            return self.emit(OP_HAS_MCC, 0, 0, t, f)
+        if op == "has_cc":
+            return self.emit(OP_HAS_CC, 0, 0, t, f)
+        if op == "dx_regions_at_least":
+            return self.emit(OP_REGIONS, c["region_table"][node["table"]], int(node["n"]), t, f)
+        if op == "cmp":
+            if node["field"] == "dept":
+                lit = c["dept"].setdefault(node["value"], len(c["dept"]))
+                return self.emit(OP_DEPT_CMP, lit, CMP_INDEX[node["cmp"]], t, f)
+            return self.emit(OP_CMP, FIELD_INDEX[node["field"]], CMP_INDEX[node["cmp"]], t, f, float(node["value"]))
+        if op in ("present", "nonzero"):
+            if node["field"] == "dept":
+                # dept is text: "nonzero" means present and not the text "0"
+                return self.emit(OP_DEPT_PRESENT, 0, 1 if op == "nonzero" else 0, t, f)
+            code = OP_PRESENT if op == "present" else OP_NONZERO
+            return self.emit(code, FIELD_INDEX[node["field"]], 0, t, f)
+        raise SchemeError("scheme.json", "expression", f"unknown op {op!r}")
+
+
+def _bitsets(n_codes: int, members: list[tuple[np.ndarray, int]], n_lists: int) -> np.ndarray:
+    words = max(1, (n_lists + 63) // 64)
+    bits = np.zeros((n_codes, words), dtype=np.uint64)
+    for ids, li in members:
+        w, b = divmod(li, 64)
+        bits[ids, w] |= np.uint64(1) << np.uint64(b)
+    return bits
+
+
+def compile_scheme(s: Scheme) -> CompiledScheme:
+    """Build the kernel arrays of a validated scheme (slow path; see compile_scheme_cached)."""
+    t = s.tables
+    lists = t["lists"]
+    cl = t["code_lists"]
+    kind_of = dict(zip(lists["list"], lists["kind"]))
+    cl_dx = cl[cl["list"].map(kind_of) == "dx"]
+    cl_pr = cl[cl["list"].map(kind_of) == "pr"]
+    dx_vocab, dx_id = _vocab(
+        t["dx_map"]["input_code"], t["dx_map"]["grouper_code"], cl_dx["code"], t["cc_mcc"]["code"],
+        t["pdx_exclusion"]["code"], t["dx_regions"]["code"], t["diagnoses"]["code"],
+    )
+    pr_vocab, pr_id = _vocab(
+        t["proc_map"]["input_code"], t["proc_map"]["grouper_code"], cl_pr["code"],
+        t["tagged_lists"]["code"], t["or_procedures"]["code"], t["procedures"]["code"],
+    )
+    nd, np_ = len(dx_vocab), len(pr_vocab)
+
+    def build_map(df, ids: dict[str, int], n: int) -> tuple[np.ndarray, np.ndarray]:
+        m = np.full(n, -1, dtype=np.int32)
+        src = np.fromiter((ids[x] for x in df["input_code"]), np.int64, len(df))
+        dst = np.fromiter((ids[x] for x in df["grouper_code"]), np.int64, len(df))
+        m[src] = dst
+        # a chain: x maps to y != x, and y is itself an input code mapping to z != y
+        chain = np.zeros(n, dtype=bool)
+        moved = m[src] != src
+        y = m[src]
+        chain[src[moved & (m[y] >= 0) & (m[y] != y)]] = True
+        return m, chain
+
+    dx_map, dx_chain = build_map(t["dx_map"], dx_id, nd)
+    pr_map, pr_chain = build_map(t["proc_map"], pr_id, np_)
+
+    dx_list_names = list(lists["list"][lists["kind"] == "dx"])
+    pr_list_names = list(lists["list"][lists["kind"] == "pr"])
+    dx_list = {n: i for i, n in enumerate(dx_list_names)}
+    pr_list = {n: i for i, n in enumerate(pr_list_names)}
+    # Tagged lists: the first listed tag of a code wins.
+    tl = t["tagged_lists"].drop_duplicates(["list", "code"], keep="first")
+    for key in (tl["list"] + "#" + tl["tag"]).drop_duplicates():
+        pr_list[key] = len(pr_list_names)
+        pr_list_names.append(key)
+
+    def members(df, ids, listcol, index):
+        out = []
+        for name, grp in df.groupby(listcol, sort=False):
+            out.append((np.fromiter((ids[x] for x in grp["code"]), np.int64, len(grp)), index[name]))
+        return out
+
+    dx_bits = _bitsets(nd, members(cl_dx, dx_id, "list", dx_list), len(dx_list_names))
+    tl_key = tl.assign(key=tl["list"] + "#" + tl["tag"])
+    pr_bits = _bitsets(
+        np_,
+        members(cl_pr, pr_id, "list", pr_list) + members(tl_key, pr_id, "key", pr_list),
+        len(pr_list_names),
+    )
+
+    cc_level = np.zeros(nd, dtype=np.int8)
+    cc_excl = np.full(nd, -1, dtype=np.int32)
+    excl_ids: dict[str, int] = {}
+    cc = t["cc_mcc"]
+    for code, level, ex in zip(cc["code"], cc["level"], cc["exclusion_id"]):
+        i = dx_id[code]
+        cc_level[i] = 2 if level == "MCC" else 1
+        if ex != "":
+            cc_excl[i] = excl_ids.setdefault(ex, len(excl_ids))
+    pdx_excl = np.full(nd, -1, dtype=np.int32)
+    pe = t["pdx_exclusion"]
+    for code, ex in zip(pe["code"], pe["exclusion_id"]):
+        if ex != "":
+            pdx_excl[dx_id[code]] = excl_ids.setdefault(ex, len(excl_ids))
+
+    rg = t["dx_regions"]
+    region_tables = list(dict.fromkeys(rg["table"]))
+    region_of = np.full((max(1, len(region_tables)), nd), -1, dtype=np.int16)
+    region_names: list[list[str]] = []
+    for ti, name in enumerate(region_tables):
+        sub = rg[rg["table"] == name]
+        names = list(dict.fromkeys(sub["region"]))
+        if len(names) > 64:
+            raise SchemeError(rg.attrs.get("file", "dx_regions.csv"), f"table {name!r}", "more than 64 regions (the kernel counts regions in a 64-bit mask)")
+        region_names.append(names)
+        rid = {n: i for i, n in enumerate(names)}
+        # a code listed twice in one table keeps its first region
+        sub = sub.drop_duplicates("code", keep="first")
+        for code, reg in zip(sub["code"], sub["region"]):
+            region_of[ti, dx_id[code]] = rid[reg]
+
+    ctx = {
+        "dx_list": dx_list, "pr_list": pr_list, "dept": {},
+        "region_table": {n: i for i, n in enumerate(region_tables)},
+    }
+    b = _ProgramBuilder(ctx)
+    m = s.meta
+    no_group = m["grouping"].get("no_group_code", "0000")
+    results: list[str] = [no_group]
+    result_id: dict[str, int] = {no_group: 0}
+
+    def res(r: str) -> int:
+        if r not in result_id:
+            result_id[r] = len(results)
+            results.append(r)
+        return result_id[r]
+
+    rule_ids = list(m["adrg_rules"])
+    rule_index = {r: i for i, r in enumerate(rule_ids)}
+    branches: list[tuple[int, int]] = []
+    rules: list[tuple[int, int, int, int, int]] = []
+    for rid in rule_ids:
+        rule = m["adrg_rules"][rid]
+        entry = b.compile(rule["entry"], ACCEPT, REJECT)
+        start = len(branches)
+        for br in rule["branches"]:
+            branches.append((b.compile(br["when"], ACCEPT, REJECT), res(br["drg"])))
+        mode = NO_BRANCH_ADRG if rule["if_no_branch"] == "return_adrg" else NO_BRANCH_NEXT
+        rules.append((entry, start, len(branches), mode, res(rule.get("adrg", rid))))
+    steps: list[tuple[int, int, int, int, int]] = []
+    mdc_rows: list[tuple[int, int, int]] = []
+    letters = list(m["grouping"]["mdc_order"])
+    for letter in letters:
+        mdc = m["mdcs"][letter]
+        entry = b.compile(mdc["entry"], ACCEPT, REJECT)
+        start = len(steps)
+        for st in mdc["steps"]:
+            if "rule" in st:
+                steps.append((STEP_RULE, rule_index[st["rule"]], 0, 0, 0))
+            else:
+                pc = b.compile(st["when"], ACCEPT, REJECT)
+                steps.append((STEP_QY, -1, 1 if st["enabled"] else 0, pc, res(st["qy"])))
+        mdc_rows.append((entry, start, len(steps)))
+    retry = m["grouping"].get("retry")
+    retry_arr = np.array(
+        [1 if retry else 0, int(retry.get("requires_min_procedures", 2)) if retry else 0], dtype=np.int32
+    )
+
+    def arr(rows, width):
+        return np.array(rows, dtype=np.int32).reshape(-1, width)
+
+    dept = ctx["dept"]
+    return CompiledScheme(
+        content_hash=s.content_hash, dx_vocab=dx_vocab, pr_vocab=pr_vocab,
+        dx_map=dx_map, pr_map=pr_map, dx_chain=dx_chain, pr_chain=pr_chain,
+        dx_bits=dx_bits, pr_bits=pr_bits, dx_list_names=dx_list_names, pr_list_names=pr_list_names,
+        cc_level=cc_level, cc_excl=cc_excl, pdx_excl=pdx_excl,
+        region_of=region_of, region_tables=region_tables, region_names=region_names,
+        dept_literals=sorted(dept, key=dept.get),
+        prog=arr(b.instr, 5), prog_val=np.array(b.vals, dtype=np.float64),
+        mdc_letters=letters, mdc=arr(mdc_rows, 3), steps=arr(steps, 5), rules=arr(rules, 5),
+        rule_ids=rule_ids, branches=arr(branches, 2), results=results, retry=retry_arr,
+    )
+
+
+def cache_dir() -> Path:
+    """Where compiled schemes are cached: ``$DRGSIM_CACHE`` or ``~/.cache/drgsim``."""
+    d = os.environ.get("DRGSIM_CACHE")
+    return Path(d) if d else Path.home() / ".cache" / "drgsim"
+
+
+def compile_scheme_cached(s: Scheme) -> CompiledScheme:
+    """Compile, or load the compiled form cached under the scheme's content hash."""
+    path = cache_dir() / f"scheme-{s.content_hash[:32]}-v{FORMAT_VERSION}.pkl"
+    try:
+        with open(path, "rb") as f:
+            c = pickle.load(f)
+        if isinstance(c, CompiledScheme) and c.content_hash == s.content_hash:
+            return c
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+        pass
+    c = compile_scheme(s)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        with open(tmp, "wb") as f:
+            pickle.dump(c, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home still works, just without the cache
+    return c

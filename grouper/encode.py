@@ -1,0 +1,208 @@
+"""Code text -> integer ids, vectorised.
+
+The diagnosis and procedure columns are read straight from their Arrow buffers by a numba
+tokenizer that splits on ``|`` and ``,`` and looks every token up in an open-addressing hash
+table of the scheme's vocabulary (FNV-1a over the UTF-8 bytes). Only the rare tokens that are
+not found come back to Python, where the default (normalising) mode repairs what hospital
+exports get wrong and records each change.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from ._jit import kernel
+
+FNV_OFFSET = np.uint64(14695981039346656037)
+FNV_PRIME = np.uint64(1099511628211)
+PIPE, COMMA = 124, 44
+
+
+@kernel
+def _fnv(data, s, e):
+    h = FNV_OFFSET
+    for k in range(s, e):
+        h ^= np.uint64(data[k])
+        h *= FNV_PRIME
+    return h
+
+
+@kernel
+def _build_table(kdata, koff, size):
+    table = np.full(size, -1, dtype=np.int32)
+    mask = np.uint64(size - 1)
+    for i in range(koff.shape[0] - 1):
+        slot = _fnv(kdata, koff[i], koff[i + 1]) & mask
+        while table[slot] >= 0:
+            slot = (slot + np.uint64(1)) & mask
+        table[slot] = i
+    return table
+
+
+@kernel
+def _lookup(data, s, e, kdata, koff, table):
+    mask = np.uint64(table.shape[0] - 1)
+    slot = _fnv(data, s, e) & mask
+    n = e - s
+    while True:
+        i = table[slot]
+        if i < 0:
+            return -1
+        ks = koff[i]
+        if koff[i + 1] - ks == n:
+            same = True
+            for k in range(n):
+                if kdata[ks + k] != data[s + k]:
+                    same = False
+                    break
+            if same:
+                return i
+        slot = (slot + np.uint64(1)) & mask
+
+
+@kernel
+def _tokenize(data, offs, valid, empty_is_none, kdata, koff, table, ids, row_off, tstart, tend):
+    """Split each row on | and , and look tokens up; returns the number of tokens written."""
+    t = 0
+    n = offs.shape[0] - 1
+    for i in range(n):
+        row_off[i] = t
+        s = offs[i]
+        e = offs[i + 1]
+        if not valid[i]:
+            e = s
+        if s == e and empty_is_none:
+            continue
+        a = s
+        for k in range(s, e + 1):
+            if k == e or data[k] == PIPE or data[k] == COMMA:
+                ids[t] = _lookup(data, a, k, kdata, koff, table)
+                tstart[t] = a
+                tend[t] = k
+                t += 1
+                a = k + 1
+    row_off[n] = t
+    return t
+
+
+@dataclass
+class Vocab:
+    """A string vocabulary packed for the numba lookup."""
+
+    strings: list[str]
+    kdata: np.ndarray
+    koff: np.ndarray
+    table: np.ndarray
+
+    @classmethod
+    def build(cls, strings: list[str]) -> Vocab:
+        enc = [s.encode("utf-8") for s in strings]
+        koff = np.zeros(len(enc) + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in enc], out=koff[1:])
+        kdata = np.frombuffer(b"".join(enc), dtype=np.uint8) if enc else np.zeros(0, np.uint8)
+        size = 1
+        while size < 2 * max(1, len(enc)):
+            size *= 2
+        return cls(strings, kdata, koff, _build_table(kdata, koff, size))
+
+
+@dataclass
+class Tokens:
+    """Token ids of one text column: ``ids[row_off[i]:row_off[i+1]]`` belong to row i."""
+
+    ids: np.ndarray  # int32, -1 = not in vocabulary
+    row_off: np.ndarray  # int64[n+1]
+    data: np.ndarray  # the column's UTF-8 bytes (to recover unknown token text)
+    tstart: np.ndarray
+    tend: np.ndarray
+
+    def text(self, t: int) -> str:
+        return bytes(self.data[self.tstart[t]:self.tend[t]]).decode("utf-8", errors="replace")
+
+
+def tokenize(col: pa.Array | pa.ChunkedArray, vocab: Vocab, empty_is_none: bool) -> Tokens:
+    """Split a text column into vocabulary ids (no Python loop per row)."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    if not pa.types.is_large_string(col.type):
+        col = col.cast(pa.large_string())
+    n = len(col)
+    offs = np.frombuffer(col.buffers()[1], dtype=np.int64, count=n + 1, offset=col.offset * 8)
+    dbuf = col.buffers()[2]
+    data = np.frombuffer(dbuf, dtype=np.uint8) if dbuf is not None else np.zeros(1, np.uint8)
+    if col.null_count:
+        valid = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
+    else:
+        valid = np.ones(n, dtype=np.bool_)
+    lo, hi = int(offs[0]), int(offs[-1])
+    seps = int(np.count_nonzero(data[lo:hi] == PIPE) + np.count_nonzero(data[lo:hi] == COMMA))
+    cap = seps + n + 1
+    ids = np.empty(cap, dtype=np.int32)
+    tstart = np.empty(cap, dtype=np.int64)
+    tend = np.empty(cap, dtype=np.int64)
+    row_off = np.empty(n + 1, dtype=np.int64)
+    t = _tokenize(data, offs, valid, empty_is_none, vocab.kdata, vocab.koff, vocab.table, ids, row_off, tstart, tend)
+    return Tokens(ids[:t], row_off, data, tstart[:t], tend[:t])
+
+
+# --- default-mode normalisation ---------------------------------------------------------------
+
+_SPACE = re.compile(r"\s+")
+
+
+class Normaliser:
+    """Repairs a code that is not accepted as given, if the repair is unambiguous.
+
+    Tried in order: a code the scheme's own tables use (accepted as is); after NFKC folding
+    (full-width -> ASCII) and removing white space; ignoring letter case; ignoring dots.
+    Input-map codes win over table-only codes; a key that fits two codes is left alone.
+    """
+
+    def __init__(self, vocab: list[str], is_input: np.ndarray, acceptable: np.ndarray):
+        self.vocab = vocab
+        self.is_input = is_input
+        self.acceptable = acceptable
+        self.index = {s: i for i, s in enumerate(vocab)}
+        self._case: dict[str, list[int]] = {}
+        self._nodot: dict[str, list[int]] = {}
+        for i, s in enumerate(vocab):
+            if acceptable[i]:
+                self._case.setdefault(s.casefold(), []).append(i)
+                self._nodot.setdefault(s.casefold().replace(".", ""), []).append(i)
+        self.memo: dict[str, tuple[int, str]] = {}
+
+    def _pick(self, cands: list[int] | None) -> int:
+        if not cands:
+            return -1
+        inputs = [c for c in cands if self.is_input[c]]
+        pool = inputs or cands
+        return pool[0] if len(pool) == 1 else -1
+
+    def fix(self, token: str) -> tuple[int, str]:
+        """(vocabulary id or -1, reason) for a token not accepted as given."""
+        if token in self.memo:
+            return self.memo[token]
+        out = (-1, "")
+        i = self.index.get(token, -1)
+        if i >= 0 and self.acceptable[i]:
+            out = (i, "not in the input code map; accepted because the scheme's tables use it")
+        else:
+            s = _SPACE.sub("", unicodedata.normalize("NFKC", token))
+            j = self.index.get(s, -1)
+            if s and j >= 0 and (self.is_input[j] or self.acceptable[j]):
+                out = (j, "full-width characters or spaces removed")
+            elif s:
+                j = self._pick(self._case.get(s.casefold()))
+                if j >= 0:
+                    out = (j, "letter case corrected")
+                else:
+                    j = self._pick(self._nodot.get(s.casefold().replace(".", "")))
+                    if j >= 0:
+                        out = (j, "dot corrected")
+        self.memo[token] = out
+        return out

@@ -1,0 +1,346 @@
+"""group(): validate and encode cases, run the kernel, decode statuses.
+
+Modes (scheme README, step 1):
+
+* ``strict=True`` reproduces the reference grouper exactly: every token must be an input code
+  of the code map byte for byte.
+* ``mapping=False`` skips code mapping: tokens are used as given (an empty diagnoses text is one
+  empty principal) and no mapping status can occur.
+* default: like strict, but a token that is not accepted as given is repaired when the repair
+  is unambiguous (white space, full-width characters, letter case, a missing or extra dot), a
+  code the scheme's own tables use is accepted even when the input map lacks it, empty
+  secondary tokens are dropped, and impossible values (negative age, ...) fail the check.
+  Every change is written to the ``warnings`` column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numba
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import _kernels
+from .compile import CompiledScheme
+from .encode import Normaliser, Tokens, Vocab, tokenize
+from .errors import CaseFileError
+from .scheme import Scheme
+
+STATUSES = ("SUCCESS", "QY", "FAIL", "CHECK_FAILED", "ZD_NOT_MAPPING", "SS_NOT_MAPPING")
+ST_ZD, ST_SS, ST_CHECK = 4, 5, 3
+NUM_FIELDS = ("sex", "age", "age_days", "birth_weight", "los")  # kernel order (weight = birth_weight)
+GROUP_COLUMNS = ("case_id", "status", "mdc", "adrg", "drg", "warnings")
+
+
+@dataclass
+class Engine:
+    """Everything the fast path needs from a scheme, built once per compiled scheme."""
+
+    c: CompiledScheme
+    dx_vocab: Vocab
+    pr_vocab: Vocab
+    dx_norm: Normaliser
+    pr_norm: Normaliser
+    res_status: np.ndarray  # int8 per result id
+    res_mdc: np.ndarray  # object
+    res_adrg: np.ndarray
+    res_drg: np.ndarray
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def _acceptable(vocab: list[str], codes: set[str]) -> np.ndarray:
+    return np.fromiter((s in codes for s in vocab), dtype=bool, count=len(vocab))
+
+
+def engine_for(scheme: Scheme) -> Engine:
+    """The (cached) engine of a scheme."""
+    key = scheme.content_hash
+    if key in _ENGINES:
+        return _ENGINES[key]
+    c = scheme.compiled
+    t = scheme.tables
+    dx_codes = set(t["diagnoses"]["code"]) | set(t["cc_mcc"]["code"]) | set(t["pdx_exclusion"]["code"])
+    dx_codes |= set(t["dx_map"]["grouper_code"])
+    pr_codes = set(t["procedures"]["code"]) | set(t["or_procedures"]["code"]) | set(t["proc_map"]["grouper_code"])
+    # codes named in rule lists count too, but not the region header labels of MDCZ
+    kinds = dict(zip(t["lists"]["list"], t["lists"]["kind"]))
+    cl = t["code_lists"]
+    is_code = cl["code"].str.contains(r"\d", regex=True)
+    dx_codes |= set(cl["code"][(cl["list"].map(kinds) == "dx") & is_code])
+    pr_codes |= set(cl["code"][(cl["list"].map(kinds) == "pr") & is_code])
+    no_group = c.results[0]
+    st, mdc, adrg, drg = [], [], [], []
+    for r in c.results:
+        if r == no_group:
+            st.append(2), mdc.append("0000"), adrg.append("00"), drg.append("0000")
+        elif r[1:3] == "00":
+            st.append(2), mdc.append("MDC" + r[0]), adrg.append("00"), drg.append("0000")
+        elif r[1:3] == "QY":
+            st.append(1), mdc.append("MDC" + r[0]), adrg.append("QY"), drg.append(r)
+        else:
+            st.append(0), mdc.append("MDC" + r[0]), adrg.append(r[0:3]), drg.append(r)
+    e = Engine(
+        c=c,
+        dx_vocab=Vocab.build(c.dx_vocab),
+        pr_vocab=Vocab.build(c.pr_vocab),
+        dx_norm=Normaliser(c.dx_vocab, c.dx_map >= 0, _acceptable(c.dx_vocab, dx_codes)),
+        pr_norm=Normaliser(c.pr_vocab, c.pr_map >= 0, _acceptable(c.pr_vocab, pr_codes)),
+        res_status=np.array(st, dtype=np.int8),
+        res_mdc=np.array(mdc, dtype=object),
+        res_adrg=np.array(adrg, dtype=object),
+        res_drg=np.array(drg, dtype=object),
+    )
+    _ENGINES[key] = e
+    return e
+
+
+# --- input columns -------------------------------------------------------------------------------
+
+
+def _text_column(df: pd.DataFrame, name: str) -> pa.Array:
+    """A text column as an Arrow string array; list columns are joined with '|'."""
+    if name not in df.columns:
+        return pa.nulls(len(df), pa.large_string())
+    s = df[name]
+    try:
+        arr = pa.array(s, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = pa.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in s], pa.large_string())
+    if pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type):
+        arr = pc.binary_join(arr.cast(pa.list_(pa.string())), "|")
+    elif pa.types.is_null(arr.type):
+        arr = pa.nulls(len(df), pa.large_string())
+    elif not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        # numbers or mixed objects in a code column: their text is the code
+        arr = pa.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in s], pa.large_string())
+    return arr
+
+
+def numeric_column(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(float64 values with NaN for missing, bool mask of non-empty values that are not numbers)."""
+    if name not in df.columns:
+        n = len(df)
+        return np.full(n, np.nan), np.zeros(n, dtype=bool)
+    s = df[name]
+    if pd.api.types.is_bool_dtype(s.dtype):
+        s = s.astype("float64")
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        v = s.to_numpy(dtype="float64", na_value=np.nan)
+        return v, np.zeros(len(v), dtype=bool)
+    v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    raw = s.astype("string").str.strip()
+    bad = (raw.notna() & (raw != "")).to_numpy(dtype=bool, na_value=False) & np.isnan(v)
+    return v, bad
+
+
+def _dept_ids(df: pd.DataFrame, literals: list[str]) -> np.ndarray:
+    n = len(df)
+    if "dept" not in df.columns:
+        return np.full(n, _kernels.DEPT_MISSING, dtype=np.int32)
+    s = df["dept"].astype("string")
+    codes = pd.Categorical(s, categories=literals).codes.astype(np.int32) if literals else np.full(n, -1, np.int32)
+    missing = (s.isna() | (s == "")).to_numpy(dtype=bool, na_value=True)
+    codes[missing] = _kernels.DEPT_MISSING
+    return codes
+
+
+# --- mapping -------------------------------------------------------------------------------------
+
+
+def _exact_map(ids: list[int], m: np.ndarray) -> list[int]:
+    """The reference's in-place mapping (scheme README step 1.2), for rows with map chains."""
+    vals = list(ids)
+    for i in range(len(vals)):
+        x = vals[i]
+        y = int(m[x]) if x >= 0 else -1
+        if y >= 0 and y != x:
+            vals[vals.index(x)] = y
+    return vals
+
+
+def _map_tokens(tok: Tokens, kind: str, e: Engine, strict: bool, mapping: bool,
+                warns: dict[int, list[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(grouper-code ids, row offsets, bool[n] rows with an unmappable token)."""
+    n = len(tok.row_off) - 1
+    ids = tok.ids
+    row_of = np.repeat(np.arange(n, dtype=np.int64), np.diff(tok.row_off))
+    if not mapping:
+        return ids, tok.row_off, np.zeros(n, dtype=bool)
+    m = e.c.dx_map if kind == "dx" else e.c.pr_map
+    chain = e.c.dx_chain if kind == "dx" else e.c.pr_chain
+    norm = e.dx_norm if kind == "dx" else e.pr_norm
+    label = "diagnosis" if kind == "dx" else "procedure"
+    ids = ids.copy()
+    ok = (ids >= 0) & (m[np.maximum(ids, 0)] >= 0)
+    keep = np.ones(len(ids), dtype=bool)
+    bad_rows = np.zeros(n, dtype=bool)
+    accepted_as_is = np.zeros(len(ids), dtype=bool)
+    for t in np.flatnonzero(~ok):
+        r = int(row_of[t])
+        if strict:
+            bad_rows[r] = True
+            continue
+        text = tok.text(t)
+        pos = t - tok.row_off[r]
+        if text.strip() == "":
+            if pos == 0:
+                bad_rows[r] = True
+                warns.setdefault(r, []).append(f"principal {label} missing")
+            else:
+                keep[t] = False
+                warns.setdefault(r, []).append(f"empty {label} token dropped")
+            continue
+        j, why = norm.fix(text)
+        if j < 0:
+            bad_rows[r] = True
+            warns.setdefault(r, []).append(f"{label} {text!r} unknown to the scheme")
+            continue
+        ids[t] = j
+        accepted_as_is[t] = m[j] < 0
+        warns.setdefault(r, []).append(f"{label} {text!r} -> {e.c.dx_vocab[j] if kind == 'dx' else e.c.pr_vocab[j]!r}: {why}")
+    # rows holding a chain start (a -> b, b -> c) need the reference's in-place walk
+    chain_rows = np.unique(row_of[(ids >= 0) & chain[np.maximum(ids, 0)] & keep])
+    mapped = np.where(accepted_as_is | (ids < 0), ids, m[np.maximum(ids, 0)]).astype(np.int32)
+    for r in chain_rows:
+        if bad_rows[r]:
+            continue
+        s, t_end = tok.row_off[r], tok.row_off[r + 1]
+        sel = np.flatnonzero(keep[s:t_end]) + s
+        # codes accepted as is have no map entry, so the walk leaves them alone
+        mapped[sel] = np.array(_exact_map([int(x) for x in ids[sel]], m), dtype=np.int32)
+    if keep.all():
+        return mapped, tok.row_off, bad_rows
+    csum = np.concatenate(([0], np.cumsum(keep)))
+    return mapped[keep], csum[tok.row_off], bad_rows
+
+
+# --- public ----------------------------------------------------------------------------------------
+
+
+def _as_frame(cases) -> pd.DataFrame:
+    if isinstance(cases, (str, Path)):
+        from .cases import read_cases
+
+        return read_cases(cases)
+    if isinstance(cases, pa.Table):
+        return cases.to_pandas()
+    if isinstance(cases, pd.DataFrame):
+        return cases
+    raise TypeError(f"cases must be a DataFrame, a pyarrow Table or a file path, not {type(cases).__name__}")
+
+
+def encode_cases(df: pd.DataFrame, scheme: Scheme, *, strict: bool = False, mapping: bool = True):
+    """Encode cases to the kernel's arrays. Returns (arrays dict, status int8[n], warnings)."""
+    for col in ("diagnoses", "sex", "age"):
+        if col not in df.columns:
+            raise CaseFileError("<cases>", col, None, f"required column missing; have {list(df.columns)}")
+    e = engine_for(scheme)
+    n = len(df)
+    warns: dict[int, list[str]] = {}
+    dx_tok = tokenize(_text_column(df, "diagnoses"), e.dx_vocab, empty_is_none=False)
+    pr_tok = tokenize(_text_column(df, "procedures"), e.pr_vocab, empty_is_none=True)
+    dx_ids, dx_off, zd = _map_tokens(dx_tok, "dx", e, strict, mapping, warns)
+    pr_ids, pr_off, ss = _map_tokens(pr_tok, "pr", e, strict, mapping, warns)
+    nums = np.empty((len(NUM_FIELDS), n), dtype=np.float64)
+    badnum = np.zeros(n, dtype=bool)
+    for k, f in enumerate(NUM_FIELDS):
+        name = f if f in df.columns or f != "birth_weight" else "weight"
+        v, bad = numeric_column(df, name)
+        nums[k] = v
+        if bad.any():
+            badnum |= bad
+            for r in np.flatnonzero(bad)[:100000]:
+                warns.setdefault(int(r), []).append(f"{f} {df[name].iloc[r]!r} is not a number")
+    sex, age, age_days, weight, los = nums
+    with np.errstate(invalid="ignore"):
+        check = ~((sex == 1) | (sex == 2)) | np.isnan(age)
+        check |= (age == 0) & np.isnan(age_days)
+        check |= (age == 0) & (age_days <= 28) & np.isnan(weight)
+        check |= np.diff(dx_off) == 0
+        if not strict:
+            impossible = (age < 0) | (age > 150) | (age_days < 0) | (weight < 0) | (weight > 10000) | (los < 0)
+            for r in np.flatnonzero(impossible & ~check):
+                warns.setdefault(int(r), []).append("impossible age, age_days, birth_weight or los")
+            check |= impossible
+    status = np.full(n, -1, dtype=np.int8)
+    status[check] = ST_CHECK
+    status[ss] = ST_SS
+    status[zd] = ST_ZD
+    arrays = dict(
+        dx_ids=dx_ids, dx_off=dx_off, pr_ids=pr_ids, pr_off=pr_off, nums=nums,
+        depts=_dept_ids(df, e.c.dept_literals), todo=status < 0,
+    )
+    return arrays, status, warns
+
+
+def run_kernel(arrays: dict, scheme: Scheme, threads: int | None = None) -> np.ndarray:
+    """Result ids (int32, -1 where not grouped) for encoded cases."""
+    c = scheme.compiled
+    n = len(arrays["todo"])
+    out = np.empty(n, dtype=np.int32)
+    nt = numba.get_num_threads() if threads is None else max(1, int(threads))
+    prev = numba.get_num_threads()
+    numba.set_num_threads(min(nt, numba.config.NUMBA_NUM_THREADS))
+    try:
+        n_chunks = max(1, min(n, 64 * numba.get_num_threads())) if n else 1
+        _kernels.group_cases(
+            arrays["dx_ids"], arrays["dx_off"], arrays["pr_ids"], arrays["pr_off"], arrays["nums"],
+            arrays["depts"], arrays["todo"], c.dx_bits, c.pr_bits, c.cc_level, c.cc_excl,
+            c.pdx_excl, c.region_of, c.prog, c.prog_val, c.mdc, c.steps, c.rules, c.branches,
+            c.retry, out, n_chunks,
+        )
+    finally:
+        numba.set_num_threads(prev)
+    return out
+
+
+def group(cases, scheme: Scheme, *, strict: bool = False, mapping: bool = True,
+          keep_columns: bool = False, threads: int | None = None) -> pd.DataFrame:
+    """Group cases into MDC / ADRG / DRG.
+
+    ``cases``: a DataFrame (canonical columns, see :mod:`grouper.schema`), a pyarrow Table or
+    a file path. Returns one row per input row, in input order: ``case_id, status, mdc, adrg,
+    drg, warnings`` (with ``keep_columns=True`` the input columns come first).
+    """
+    df = _as_frame(cases)
+    arrays, status, warns = encode_cases(df, scheme, strict=strict, mapping=mapping)
+    res = run_kernel(arrays, scheme, threads)
+    return decode(df, scheme, res, status, warns, keep_columns)
+
+
+def decode(df: pd.DataFrame, scheme: Scheme, res: np.ndarray, status: np.ndarray,
+           warns: dict[int, list[str]], keep_columns: bool = False) -> pd.DataFrame:
+    """Turn kernel result ids and pre-kernel statuses into the output table."""
+    e = engine_for(scheme)
+    n = len(res)
+    grouped = res >= 0
+    ridx = np.where(grouped, res, 0)
+    st = np.where(grouped, e.res_status[ridx], status).astype(np.int8)
+    notg = ~grouped
+    mdc = e.res_mdc[ridx]
+    adrg = e.res_adrg[ridx]
+    drg = e.res_drg[ridx]
+    mdc[notg], adrg[notg], drg[notg] = "0000", "00", "0000"
+    w = np.full(n, "", dtype=object)
+    for r, msgs in warns.items():
+        w[r] = "; ".join(msgs)
+    case_id = df["case_id"].to_numpy() if "case_id" in df.columns else np.arange(n).astype(str)
+    out = pd.DataFrame({
+        "case_id": case_id,
+        "status": pd.Categorical.from_codes(st, categories=list(STATUSES)),
+        "mdc": pd.array(mdc, dtype="string"),
+        "adrg": pd.array(adrg, dtype="string"),
+        "drg": pd.array(drg, dtype="string"),
+        "warnings": pd.array(w, dtype="string"),
+    }, index=df.index if keep_columns else None)
+    if keep_columns:
+        rest = out.drop(columns=["case_id"])
+        base = df.drop(columns=[c for c in rest.columns if c in df.columns])
+        return pd.concat([base, rest], axis=1)
+    return out

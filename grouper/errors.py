@@ -1,0 +1,32 @@
+"""Exceptions that point at the source of a problem (file, row, column)."""
+
+from __future__ import annotations
+
+
+class DrgsimError(Exception):
+    """Base class of every error drgsim raises on purpose."""
+
+
+class SchemeError(DrgsimError):
+    """A scheme file is missing, malformed or inconsistent.
+
+    The message names the file, the row (1-based data row, header excluded) or the JSON path,
+    and what is allowed.
+    """
+
+    def __init__(self, file: str, where: str, problem: str):
+        self.file, self.where, self.problem = file, where, problem
+        super().__init__(f"{file}: {where}: {problem}")
+
+
+class CaseFileError(DrgsimError):
+    """A case file cannot be read as cases (missing column, bad encoding, wrong type)."""
+
+    def __init__(self, file: str, column: str | None, row: int | None, problem: str):
+        self.file, self.column, self.row, self.problem = file, column, row, problem
+        where = []
+        if column is not None:
+            where.append(f"column {column!r}")
+        if row is not None:
+            where.append(f"row {row}")
+        super().__init__(f"{file}: {', '.join(where) + ': ' if where else ''}{problem}")
