@@ -1,0 +1,395 @@
+"""Settlement kernels: per-hospital money in integer cents over pre-aggregated arrays.
+
+Arrays only; :mod:`payment.settlement` validates, aggregates and encodes. The layout constants
+below are the contract between the two. One scenario is :func:`settle_one`; a sweep runs it over
+a batch of parameter rows in parallel (one scenario per iteration, outputs per scenario only, so
+1 and N threads agree).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from ._jit import kernel
+
+# ---- per-hospital data hd[H, HD] (yuan / points, before rounding) ----
+HD_PTS = 0  # points of settled cases not approved in special review (points)
+HD_PAY = 1  # their payment at the policy's point value / base rate (yuan, total-cost basis)
+HD_SR = 2  # special-review re-priced amounts (yuan, total-cost basis)
+HD_TC = 3  # total cost of settled cases (yuan)
+HD_PP = 4  # patient payments of settled cases (yuan)
+HD = 5
+
+# ---- per hospital × month md[H, 12, MD] (month 1..12 at index 0..11) ----
+MD_PAY = 0  # payment of cases discharged in the month (yuan, before special review)
+MD_PP = 1  # their patient payments (yuan)
+MD_SRTOP = 2  # special-review top-up decided in the quarter ending this month (yuan)
+MD = 3
+
+# ---- per hospital × alliance ad[H, A, AD]: the cases of alliance a's insured treated at h ----
+AD_PTS = 0
+AD_PAY = 1
+AD_SR = 2
+AD_PP = 3
+AD = 4
+
+# ---- scalar parameters p[K] ----
+P_BUDGET_MODE = 0  # 0 growth, 1 amount
+P_AMOUNT = 1  # yuan
+P_PRIOR = 2  # yuan
+P_GROWTH = 3
+P_RESERVE_RATE = 4
+P_ADVANCE_RATIO = 5
+P_FLOATING = 6  # 1 floating point value, 0 fixed
+P_WITHHELD = 7  # 1 reserve withheld before the point value
+P_RATIO = 8  # reimbursement ratio (fund ÷ total cost)
+P_HAS_PP = 9  # 1 patient payments are in the data
+P_TIER_BASE = 10  # 0 fee-for-service amount, 1 entitlement
+P_DEPOSIT_RATE = 11
+P_MAPPING = 12  # 0 table, 1 linear
+P_ZERO_SCORE = 13
+P_FULL_SCORE = 14
+P_ROUNDING = 15  # 0 half-up, 1 half-even
+P_MEMBERS_TIERED = 16
+P_POLICY_PV = 17  # the policy's point value, reported in fixed mode (yuan/point)
+K = 18
+
+# ---- per-hospital results out_h[H, OH] (cents) ----
+OH_ENT = 0  # entitlement
+OH_FFS = 1  # fee-for-service fund amount
+OH_SHARE = 2  # overspend sharing paid from the reserve
+OH_RECOV = 3  # surplus taken back by the fund
+OH_DEPOSIT = 4
+OH_RELEASE = 5
+OH_ALLY = 6  # alliance result allocated to this member
+OH_FINAL = 7
+OH_ADV = 8  # sum of monthly advances
+OH_CLEAR = 9  # year-end clearing = final − advances
+OH = 10
+
+# ---- per-alliance results out_al[A, OA] (cents) ----
+OA_BUDGET = 0
+OA_CHARGED = 1
+OA_RESULT = 2  # the alliance's part: retained surplus (+) or borne overspend (−)
+OA_FUND = 3  # the fund's part of the alliance's surplus (+ taken back) or overspend (+ borne)
+OA = 4
+
+# ---- scenario summary out_s[S_] (yuan unless noted) ----
+S_BUDGET = 0
+S_RESERVE = 1
+S_FUND = 2  # fund available for the point value
+S_PV = 3  # settlement point value (yuan/point)
+S_PAID = 4
+S_KEPT = 5  # reserve kept
+S_RETURNED = 6
+S_SHARING = 7
+S_RECOV = 8
+S_SCALE = 9  # pro-rata factor applied to sharing (1 when the reserve covers it)
+S_N_SURPLUS = 10  # hospitals whose final amount exceeds their fee-for-service amount
+S_N_OVER = 11
+S_WORST_H = 12  # index of the largest loss (−1 if none)
+S_WORST = 13  # its result final − ffs (yuan, negative)
+S_ENT = 14
+S_FFS = 15
+S_ALLY = 16
+S_ADV = 17
+S_DEPOSIT = 18
+S_RELEASE = 19
+S_ = 20
+
+
+@kernel()
+def round_cents(x: float, mode: int) -> int:
+    """Yuan → integer cents, half-up (away from zero) or half-even (§13 money rule).
+
+    The product x × 100 is nudged by a few ulps before rounding so a decimal amount such as
+    1.005 yuan, stored as 1.00499999…, still rounds like the decimal it stands for.
+    """
+    if x != x:
+        return 0
+    v = x * 100.0
+    neg = v < 0.0
+    a = -v if neg else v
+    eps = 1e-7 + a * 1e-15
+    if mode == 0:
+        r = np.floor(a + 0.5 + eps)
+    else:
+        f = np.floor(a)
+        d = a - f
+        if d > 0.5 + eps:
+            r = f + 1.0
+        elif d < 0.5 - eps:
+            r = f
+        else:
+            r = f + (f % 2.0)
+    c = np.int64(r)
+    return -c if neg else c
+
+
+@kernel()
+def tier_parts(x: float, base: float, tiers: np.ndarray, nt: int) -> tuple:
+    """Fund's part of an overspend (x > 0) or surplus (x < 0) ratio, by slices (§13), in yuan.
+
+    Returns (fund pays on the overspend, fund takes back of the surplus); each slice of
+    [0, x] (or [x, 0]) inside a tier [lower, upper) counts at that tier's fund share.
+    """
+    pay = 0.0
+    take = 0.0
+    lo_x = min(0.0, x)
+    hi_x = max(0.0, x)
+    for t in range(nt):
+        lo = max(tiers[t, 0], lo_x)
+        hi = min(tiers[t, 1], hi_x)
+        if hi > lo:
+            amt = (hi - lo) * base * tiers[t, 2]
+            if x > 0.0:
+                pay += amt
+            else:
+                take += amt
+    return pay, take
+
+
+@kernel()
+def release_share(score: float, p: np.ndarray, rel: np.ndarray, nrel: int) -> float:
+    """Share of the quality deposit released at an assessment score (table or linear)."""
+    if p[P_MAPPING] == 1.0:
+        z = p[P_ZERO_SCORE]
+        f = p[P_FULL_SCORE]
+        s = (score - z) / (f - z)
+        return min(1.0, max(0.0, s))
+    share = 0.0
+    for r in range(nrel):
+        if score >= rel[r, 0]:
+            share = rel[r, 1]
+    return share
+
+
+@kernel()
+def settle_one(hd, md, ad, member_of, scores, p, tiers, ntiers, rel, nrel, al_budget, al_tiers,
+               al_nt, out_h, out_adv, out_al, out_s):
+    """One scenario's settlement (domain.md §8, §13) into the cents arrays ``out_*``."""
+    nh = hd.shape[0]
+    na = al_budget.shape[0]
+    rm = np.int64(p[P_ROUNDING])
+    ratio = p[P_RATIO]
+    has_pp = p[P_HAS_PP] == 1.0
+    floating = p[P_FLOATING] == 1.0
+
+    # Budget and reserve (§8; §13: reserve = budget × rate rounded to the cent).
+    if p[P_BUDGET_MODE] == 1.0:
+        budget = round_cents(p[P_AMOUNT], rm)
+    else:
+        budget = round_cents(p[P_PRIOR] * (1.0 + p[P_GROWTH]), rm)
+    reserve = round_cents(budget / 100.0 * p[P_RESERVE_RATE], rm)
+    fund = budget - reserve if p[P_WITHHELD] == 1.0 else budget
+
+    # Settlement point value, solved exactly with special-review amounts (§13).
+    sum_pts = 0.0
+    sum_sr = 0.0
+    for h in range(nh):
+        sum_pts += hd[h, HD_PTS]
+        sum_sr += hd[h, HD_SR]
+    if floating:
+        pv = (fund / 100.0 / ratio - sum_sr) / sum_pts if sum_pts > 0.0 else 0.0
+        col = HD_PTS
+        acol = AD_PTS
+        unit = pv
+        pv_report = pv
+    else:
+        col = HD_PAY
+        acol = AD_PAY
+        unit = 1.0
+        pv_report = p[P_POLICY_PV]
+
+    # Entitlement and fee-for-service fund amount, each rounded once.
+    for h in range(nh):
+        tc_value = hd[h, col] * unit + hd[h, HD_SR]
+        if has_pp:
+            out_h[h, OH_ENT] = round_cents(tc_value - hd[h, HD_PP], rm)
+            out_h[h, OH_FFS] = round_cents(hd[h, HD_TC] - hd[h, HD_PP], rm)
+        else:
+            out_h[h, OH_ENT] = round_cents(tc_value * ratio, rm)
+            out_h[h, OH_FFS] = round_cents(hd[h, HD_TC] * ratio, rm)
+
+    # Retention / sharing tiers per hospital; sharing paid from the reserve, pro rata if short.
+    raw_pay = np.zeros(nh)
+    sum_raw_pay = 0
+    for h in range(nh):
+        out_h[h, OH_SHARE] = 0
+        out_h[h, OH_RECOV] = 0
+        if member_of[h] >= 0 and p[P_MEMBERS_TIERED] != 1.0:
+            continue
+        e = out_h[h, OH_ENT] / 100.0
+        f = out_h[h, OH_FFS] / 100.0
+        base = f if p[P_TIER_BASE] == 0.0 else e
+        if base <= 0.0:
+            continue
+        x = (f - e) / base
+        pay, take = tier_parts(x, base, tiers, ntiers)
+        raw_pay[h] = pay
+        sum_raw_pay += round_cents(pay, rm)
+        out_h[h, OH_RECOV] = round_cents(take, rm)
+    scale = 1.0
+    if sum_raw_pay > reserve:
+        total = 0.0
+        for h in range(nh):
+            total += raw_pay[h]
+        scale = (reserve / 100.0) / total
+        # Scaled shares are rounded down so the reserve is never overdrawn.
+        for h in range(nh):
+            out_h[h, OH_SHARE] = np.int64(np.floor(raw_pay[h] * scale * 100.0 + 1e-7))
+    else:
+        for h in range(nh):
+            out_h[h, OH_SHARE] = round_cents(raw_pay[h], rm)
+
+    # Quality deposit withheld and released by assessment score.
+    for h in range(nh):
+        e = out_h[h, OH_ENT]
+        dep = round_cents(max(e, 0) / 100.0 * p[P_DEPOSIT_RATE], rm)
+        out_h[h, OH_DEPOSIT] = dep
+        out_h[h, OH_RELEASE] = round_cents(dep / 100.0 * release_share(scores[h], p, rel, nrel), rm)
+        out_h[h, OH_ALLY] = 0
+
+    # Medical alliances: charged at the settled fund amount of their insured's cases.
+    for a in range(na):
+        charged = 0.0
+        for h in range(nh):
+            v = ad[h, a, acol] * unit + ad[h, a, AD_SR]
+            charged += v - ad[h, a, AD_PP] if has_pp else v * ratio
+        b_c = round_cents(al_budget[a], rm)
+        c_c = round_cents(charged, rm)
+        out_al[a, OA_BUDGET] = b_c
+        out_al[a, OA_CHARGED] = c_c
+        bud = b_c / 100.0
+        chg = c_c / 100.0
+        base = chg if p[P_TIER_BASE] == 0.0 else bud
+        d = bud - chg
+        fund_part = 0.0
+        if base > 0.0:
+            pay, take = tier_parts((chg - bud) / base, base, al_tiers[a], al_nt[a])
+            fund_part = pay + take
+        res = d + fund_part if d < 0.0 else d - fund_part
+        r_c = round_cents(res, rm)
+        out_al[a, OA_RESULT] = r_c
+        out_al[a, OA_FUND] = round_cents(fund_part, rm)
+        # Allocate to members pro rata to positive entitlement, largest remainder: exact sum.
+        wsum = 0.0
+        nmem = 0
+        for h in range(nh):
+            if member_of[h] == a:
+                nmem += 1
+                wsum += max(out_h[h, OH_ENT], 0)
+        if nmem == 0:
+            continue
+        sign = 1 if r_c >= 0 else -1
+        mag = r_c * sign
+        given = 0
+        rem = np.zeros(nh)
+        for h in range(nh):
+            if member_of[h] == a:
+                w = max(out_h[h, OH_ENT], 0) / wsum if wsum > 0.0 else 1.0 / nmem
+                q = mag * w
+                fl = np.int64(np.floor(q))
+                out_h[h, OH_ALLY] = fl
+                given += fl
+                rem[h] = q - fl
+        left = mag - given
+        while left > 0:
+            best = -1
+            for h in range(nh):
+                if member_of[h] == a and (best < 0 or rem[h] > rem[best]):
+                    best = h
+            out_h[best, OH_ALLY] += 1
+            rem[best] = -1.0
+            left -= 1
+        for h in range(nh):
+            if member_of[h] == a:
+                out_h[h, OH_ALLY] *= sign
+
+    # Final amount, monthly advances at the advance ratio, clearing = final − advances.
+    for h in range(nh):
+        out_h[h, OH_FINAL] = (out_h[h, OH_ENT] + out_h[h, OH_SHARE] - out_h[h, OH_RECOV]
+                              - out_h[h, OH_DEPOSIT] + out_h[h, OH_RELEASE] + out_h[h, OH_ALLY])
+        adv_sum = 0
+        for m in range(12):
+            prov = md[h, m, MD_PAY] + md[h, m, MD_SRTOP]
+            fund_m = prov - md[h, m, MD_PP] if has_pp else prov * ratio
+            a_c = round_cents(max(fund_m, 0.0) * p[P_ADVANCE_RATIO], rm)
+            out_adv[h, m] = a_c
+            adv_sum += a_c
+        out_h[h, OH_ADV] = adv_sum
+        out_h[h, OH_CLEAR] = out_h[h, OH_FINAL] - adv_sum
+
+    # Ledger: budget = paid + reserve kept + returned (exact in cents).
+    paid = 0
+    sharing = 0
+    recov = 0
+    forfeit = 0
+    ent = 0
+    ffs = 0
+    ally = 0
+    adv = 0
+    dep = 0
+    rel_t = 0
+    n_sur = 0
+    n_over = 0
+    worst_h = -1
+    worst = 0
+    for h in range(nh):
+        paid += out_h[h, OH_FINAL]
+        sharing += out_h[h, OH_SHARE]
+        recov += out_h[h, OH_RECOV]
+        forfeit += out_h[h, OH_DEPOSIT] - out_h[h, OH_RELEASE]
+        dep += out_h[h, OH_DEPOSIT]
+        rel_t += out_h[h, OH_RELEASE]
+        ent += out_h[h, OH_ENT]
+        ffs += out_h[h, OH_FFS]
+        ally += out_h[h, OH_ALLY]
+        adv += out_h[h, OH_ADV]
+        res = out_h[h, OH_FINAL] - out_h[h, OH_FFS]
+        if res > 0:
+            n_sur += 1
+        elif res < 0:
+            n_over += 1
+            if res < worst:
+                worst = res
+                worst_h = h
+    kept = reserve - sharing + forfeit
+    out_s[S_BUDGET] = budget / 100.0
+    out_s[S_RESERVE] = reserve / 100.0
+    out_s[S_FUND] = fund / 100.0
+    out_s[S_PV] = pv_report
+    out_s[S_PAID] = paid / 100.0
+    out_s[S_KEPT] = kept / 100.0
+    out_s[S_RETURNED] = (budget - paid - kept) / 100.0
+    out_s[S_SHARING] = sharing / 100.0
+    out_s[S_RECOV] = recov / 100.0
+    out_s[S_SCALE] = scale
+    out_s[S_N_SURPLUS] = n_sur
+    out_s[S_N_OVER] = n_over
+    out_s[S_WORST_H] = worst_h
+    out_s[S_WORST] = worst / 100.0
+    out_s[S_ENT] = ent / 100.0
+    out_s[S_FFS] = ffs / 100.0
+    out_s[S_ALLY] = ally / 100.0
+    out_s[S_ADV] = adv / 100.0
+    out_s[S_DEPOSIT] = dep / 100.0
+    out_s[S_RELEASE] = rel_t / 100.0
+
+
+@kernel(parallel=True)
+def settle_batch(hd, md, ad, member_of, scores, P, tiers, ntiers, rel, nrel, al_budget, al_tiers,
+                 al_nt):
+    """Many settlement-only scenarios over the same aggregates: one summary row each."""
+    ns = P.shape[0]
+    nh = hd.shape[0]
+    na = al_budget.shape[1]
+    out = np.zeros((ns, S_))
+    for s in prange(ns):
+        out_h = np.zeros((nh, OH), dtype=np.int64)
+        out_adv = np.zeros((nh, 12), dtype=np.int64)
+        out_al = np.zeros((na, OA), dtype=np.int64)
+        settle_one(hd, md, ad, member_of, scores[s], P[s], tiers[s], ntiers[s], rel[s], nrel[s],
+                   al_budget[s], al_tiers[s], al_nt[s], out_h, out_adv, out_al, out[s])
+    return out

@@ -1,0 +1,468 @@
+"""Year-end settlement of a pooling region: budget, reserve, advances, clearing, tiers (§8, §13).
+
+``settle(priced_cases, policy)`` aggregates the priced cases **once** into per-hospital and
+per-hospital × month arrays (:func:`prepare`), encodes the policy into a flat parameter row
+(:func:`encode`) and runs the cents kernel (:mod:`payment._settle_kernels`). Settlement-only
+what-ifs re-run :func:`encode` + the kernel on the same :class:`SettlementInputs`.
+
+Money rule (domain.md §13): every per-hospital amount — entitlement, fee-for-service fund amount,
+overspend sharing, surplus taken back, deposit, release, alliance allocation, each monthly
+advance — is computed in float64 from unrounded inputs and rounded **once** to integer cents
+(half-up, i.e. away from zero on .5, unless ``rounding = "half_even"``). Everything after that is
+integer-cent arithmetic, so sums are exact and
+
+* budget = paid to hospitals + reserve kept + returned to the fund, and
+* each hospital's Σ monthly advances + clearing = its final amount,
+
+hold to the cent. Two amounts use a different, documented rule: when the reserve cannot cover
+all overspend sharing, each hospital's share is scaled pro rata and rounded **down** (the reserve
+is never overdrawn; the leftover cents stay in it); an alliance's result is split over its
+members by largest remainder so the parts add up to the whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _settle_kernels as K
+from .settlement_policy import SettlementPolicy
+
+__all__ = [
+    "PointValueKeys",
+    "SettlementInputs",
+    "SettlementParams",
+    "SettlementResult",
+    "encode",
+    "prepare",
+    "resolve_policy",
+    "settle",
+    "settle_inputs",
+]
+
+
+@dataclass(frozen=True)
+class PointValueKeys:
+    """The ``[point_value]`` keys settlement reads from the full policy (§4, §13)."""
+
+    reimbursement_ratio: float = 1.0
+    reserve_withheld: bool = True
+    reserve_rate: float = 0.05
+    budget: float | None = None
+
+
+def resolve_policy(policy: Any) -> tuple[SettlementPolicy, PointValueKeys]:
+    """Split a full ``Policy`` (or a bare :class:`SettlementPolicy`) into the two parts used here."""
+    if isinstance(policy, SettlementPolicy):
+        return policy, PointValueKeys()
+    spol = getattr(policy, "settlement", None)
+    if spol is None:
+        spol = SettlementPolicy()
+    elif isinstance(spol, dict):
+        spol = SettlementPolicy.model_validate(spol)
+    pv = getattr(policy, "point_value", None)
+    if pv is None:
+        return spol, PointValueKeys()
+    return spol, PointValueKeys(
+        reimbursement_ratio=float(getattr(pv, "reimbursement_ratio", 1.0)),
+        reserve_withheld=bool(getattr(pv, "reserve_withheld", True)),
+        reserve_rate=float(getattr(pv, "reserve_rate", 0.05)),
+        budget=getattr(pv, "budget", None),
+    )
+
+
+@dataclass(frozen=True)
+class SettlementInputs:
+    """Priced cases aggregated once per hospital, hospital × month and hospital × alliance.
+
+    ``hd``, ``md``, ``ad`` follow the layout constants of :mod:`payment._settle_kernels`
+    (yuan and points, unrounded). Hospitals are sorted by id.
+    """
+
+    hospital_ids: np.ndarray
+    hospital_level: np.ndarray
+    hd: np.ndarray
+    md: np.ndarray
+    ad: np.ndarray
+    member_of: np.ndarray
+    alliance_ids: tuple[str, ...]
+    has_patient_paid: bool
+    n_cases: np.ndarray
+    n_sr: np.ndarray
+    base_points: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def policy_point_value(self) -> float:
+        """The point value the cases were priced at: Σ payment ÷ Σ points (yuan/point)."""
+        pts = self.hd[:, K.HD_PTS].sum()
+        return float(self.hd[:, K.HD_PAY].sum() / pts) if pts > 0 else float("nan")
+
+
+def _quarter_number(values: pd.Series) -> np.ndarray:
+    """sr_quarter as 1–4 (int, or text ending in the quarter digit such as '2025Q2'); 0 unknown."""
+    if pd.api.types.is_numeric_dtype(values):
+        q = pd.to_numeric(values, errors="coerce").fillna(0).to_numpy(dtype=np.float64)
+    else:
+        last = values.astype("string").str.strip().str[-1:]
+        q = pd.to_numeric(last, errors="coerce").fillna(0).to_numpy(dtype=np.float64)
+    q = q.astype(np.int64)
+    q[(q < 1) | (q > 4)] = 0
+    return q
+
+
+def _column(df: pd.DataFrame, name: str, default: float = 0.0) -> np.ndarray:
+    if name not in df.columns:
+        return np.full(len(df), default)
+    return pd.to_numeric(df[name], errors="coerce").fillna(default).to_numpy(dtype=np.float64)
+
+
+def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
+    """Aggregate priced cases (the "Priced cases" contract) for settlement; the only pass over cases.
+
+    Cases whose ``case_class`` is in ``exclude_classes`` are paid outside the budget and left out.
+    ``alliance_id`` charges a case to an alliance; without that column, cases treated at an
+    alliance's members are charged to it.
+    """
+    spol, _ = resolve_policy(policy)
+    df = priced
+    if "case_class" in df.columns and spol.exclude_classes:
+        keep = ~df["case_class"].astype("string").isin(list(spol.exclude_classes)).to_numpy(
+            dtype=bool, na_value=False
+        )
+        df = df.loc[keep]
+    hosp = df["hospital_id"].astype("string").fillna("").to_numpy(dtype=object)
+    ids, h = np.unique(hosp, return_inverse=True)
+    nh = len(ids)
+    level_col = _column(df, "hospital_level", 0.0).astype(np.int64)
+    level = np.zeros(nh, dtype=np.int64)
+    level[h] = level_col  # one level per hospital; the last row wins if the data disagree
+
+    pts = _column(df, "points")
+    pay = _column(df, "payment")
+    tc = _column(df, "total_cost")
+    sr_amt = _column(df, "sr_amount")
+    if "sr_approved" in df.columns:
+        sr = df["sr_approved"].fillna(False).to_numpy(dtype=bool)
+    else:
+        sr = np.zeros(len(df), dtype=bool)
+    has_pp = "patient_paid" in df.columns and not df["patient_paid"].isna().any()
+    pp = _column(df, "patient_paid") if has_pp else np.zeros(len(df))
+    month = _column(df, "month", 0.0).astype(np.int64)
+    month[(month < 1) | (month > 12)] = 0
+
+    hd = np.zeros((nh, K.HD))
+    nsr = ~sr
+    hd[:, K.HD_PTS] = np.bincount(h, weights=np.where(nsr, pts, 0.0), minlength=nh)
+    hd[:, K.HD_PAY] = np.bincount(h, weights=np.where(nsr, pay, 0.0), minlength=nh)
+    hd[:, K.HD_SR] = np.bincount(h, weights=np.where(sr, sr_amt, 0.0), minlength=nh)
+    hd[:, K.HD_TC] = np.bincount(h, weights=tc, minlength=nh)
+    hd[:, K.HD_PP] = np.bincount(h, weights=pp, minlength=nh)
+
+    # Advances: discharge month, points before special review at the policy point value (§13).
+    md = np.zeros((nh, 12, K.MD))
+    known = month > 0
+    cell = h * 12 + (month - 1)
+    md[:, :, K.MD_PAY] = np.bincount(cell[known], weights=pay[known], minlength=nh * 12).reshape(
+        nh, 12
+    )
+    md[:, :, K.MD_PP] = np.bincount(cell[known], weights=pp[known], minlength=nh * 12).reshape(
+        nh, 12
+    )
+    # Special-review approvals are advanced in the last month of the quarter they are decided in.
+    if sr.any() and "sr_quarter" in df.columns:
+        q = _quarter_number(df["sr_quarter"])
+        dec = sr & (q > 0)
+        scell = h[dec] * 12 + (3 * q[dec] - 1)
+        md[:, :, K.MD_SRTOP] = np.bincount(
+            scell, weights=sr_amt[dec] - pay[dec], minlength=nh * 12
+        ).reshape(nh, 12)
+
+    # Alliances: which alliance each case's patient is insured with, and each hospital's membership.
+    alliance_ids = tuple(a.id for a in spol.alliances)
+    na = len(alliance_ids)
+    member_of = np.full(nh, -1, dtype=np.int64)
+    pos = {hid: i for i, hid in enumerate(ids)}
+    for ai, a in enumerate(spol.alliances):
+        for m in a.members:
+            if m in pos:
+                member_of[pos[m]] = ai
+    ad = np.zeros((nh, na, K.AD))
+    if na:
+        if "alliance_id" in df.columns:
+            aidx = {a: i for i, a in enumerate(alliance_ids)}
+            acol = df["alliance_id"].astype("string").fillna("").to_numpy(dtype=object)
+            ca = np.fromiter((aidx.get(x, -1) for x in acol), dtype=np.int64, count=len(acol))
+        else:
+            ca = member_of[h]
+        ina = ca >= 0
+        ac = h[ina] * na + ca[ina]
+        for col, w in ((K.AD_PTS, np.where(nsr, pts, 0.0)), (K.AD_PAY, np.where(nsr, pay, 0.0)),
+                       (K.AD_SR, np.where(sr, sr_amt, 0.0)), (K.AD_PP, pp)):
+            ad[:, :, col] = np.bincount(ac, weights=w[ina], minlength=nh * na).reshape(nh, na)
+
+    bp = _column(df, "base_points") if "base_points" in df.columns else None
+    base_points = (
+        np.bincount(h, weights=bp, minlength=nh) if bp is not None else np.zeros(0)
+    )
+    return SettlementInputs(
+        hospital_ids=ids.astype(object),
+        hospital_level=level,
+        hd=hd,
+        md=np.ascontiguousarray(md),
+        ad=np.ascontiguousarray(ad),
+        member_of=member_of,
+        alliance_ids=alliance_ids,
+        has_patient_paid=bool(has_pp),
+        n_cases=np.bincount(h, minlength=nh),
+        n_sr=np.bincount(h, weights=sr.astype(np.float64), minlength=nh).astype(np.int64),
+        base_points=base_points,
+    )
+
+
+@dataclass(frozen=True)
+class SettlementParams:
+    """One scenario's settlement policy as kernel arrays (see :mod:`payment._settle_kernels`)."""
+
+    p: np.ndarray
+    tiers: np.ndarray
+    ntiers: int
+    rel: np.ndarray
+    nrel: int
+    al_budget: np.ndarray
+    al_tiers: np.ndarray
+    al_nt: np.ndarray
+    scores: np.ndarray
+
+
+def _tier_array(rows: Any, width: int | None = None) -> np.ndarray:
+    n = len(rows) if width is None else width
+    out = np.zeros((max(n, 1), 3))
+    for i, r in enumerate(rows):
+        out[i] = (r.lower, r.upper, r.fund_share)
+    return out
+
+
+def encode(
+    inputs: SettlementInputs,
+    policy: Any,
+    *,
+    prior_year_actual: float | None = None,
+    reimbursement_ratio: float | None = None,
+    reserve_withheld: bool | None = None,
+    scores: dict[str, float] | None = None,
+) -> SettlementParams:
+    """Encode a policy for the kernel; keyword arguments override the policy's values."""
+    spol, pvk = resolve_policy(policy)
+    ratio = pvk.reimbursement_ratio if reimbursement_ratio is None else reimbursement_ratio
+    withheld = pvk.reserve_withheld if reserve_withheld is None else reserve_withheld
+    b = spol.budget
+    p = np.zeros(K.K)
+    if b.mode == "amount":
+        amount = b.amount if b.amount is not None else pvk.budget
+        if amount is None:
+            raise ValueError(
+                "settlement.budget: mode = 'amount' needs budget.amount or point_value.budget (yuan)"
+            )
+        p[K.P_BUDGET_MODE] = 1.0
+        p[K.P_AMOUNT] = amount
+    else:
+        prior = prior_year_actual if prior_year_actual is not None else b.prior_year_actual
+        if prior is None:
+            # Planner's baseline: this year's cases at fee-for-service are the prior-year actual.
+            hd = inputs.hd
+            prior = float(
+                (hd[:, K.HD_TC] - hd[:, K.HD_PP]).sum()
+                if inputs.has_patient_paid
+                else hd[:, K.HD_TC].sum() * ratio
+            )
+        p[K.P_PRIOR] = prior
+        p[K.P_GROWTH] = b.growth
+    p[K.P_RESERVE_RATE] = spol.reserve_rate if spol.reserve_rate is not None else pvk.reserve_rate
+    p[K.P_ADVANCE_RATIO] = spol.advance_ratio
+    p[K.P_FLOATING] = 1.0 if spol.point_value_mode == "floating" else 0.0
+    p[K.P_WITHHELD] = 1.0 if withheld else 0.0
+    p[K.P_RATIO] = ratio
+    p[K.P_HAS_PP] = 1.0 if inputs.has_patient_paid else 0.0
+    p[K.P_TIER_BASE] = 0.0 if spol.tier_ratio_base == "ffs" else 1.0
+    a = spol.assessment
+    p[K.P_DEPOSIT_RATE] = a.deposit_rate
+    p[K.P_MAPPING] = 0.0 if a.mapping == "table" else 1.0
+    p[K.P_ZERO_SCORE] = a.zero_score
+    p[K.P_FULL_SCORE] = a.full_score
+    p[K.P_ROUNDING] = 0.0 if spol.rounding == "half_up" else 1.0
+    p[K.P_MEMBERS_TIERED] = 1.0 if spol.alliance_members_tiered else 0.0
+    p[K.P_POLICY_PV] = inputs.policy_point_value
+
+    rel = np.zeros((max(len(a.release), 1), 2))
+    for i, r in enumerate(a.release):
+        rel[i] = (r.min_score, r.release)
+    table = dict(a.scores)
+    if scores:
+        table.update(scores)
+    sc = np.array([float(table.get(h, a.default_score)) for h in inputs.hospital_ids])
+
+    by_id = {al.id: al for al in spol.alliances}
+    if tuple(by_id) != inputs.alliance_ids:
+        raise ValueError("alliances changed since prepare(); call prepare() with this policy")
+    na = len(inputs.alliance_ids)
+    width = max([len(al.tiers) for al in spol.alliances] + [1])
+    al_tiers = np.zeros((na, width, 3))
+    al_nt = np.zeros(na, dtype=np.int64)
+    al_budget = np.zeros(na)
+    for i, al in enumerate(spol.alliances):
+        al_tiers[i] = _tier_array(al.tiers, width)
+        al_nt[i] = len(al.tiers)
+        al_budget[i] = al.per_capita * al.population
+    return SettlementParams(
+        p=p,
+        tiers=_tier_array(spol.tiers),
+        ntiers=len(spol.tiers),
+        rel=rel,
+        nrel=len(a.release),
+        al_budget=al_budget,
+        al_tiers=al_tiers,
+        al_nt=al_nt,
+        scores=sc,
+    )
+
+
+@dataclass(frozen=True)
+class SettlementResult:
+    """Per-hospital statement, monthly advances, alliance accounts and the fund ledger.
+
+    ``cents`` holds the integer-cent arrays the tables are made from (``hospital`` [H, OH],
+    ``advances`` [H, 12], ``alliance`` [A, OA]); money columns of the tables are yuan.
+    """
+
+    statement: pd.DataFrame
+    advances: pd.DataFrame
+    alliances: pd.DataFrame
+    ledger: pd.DataFrame
+    summary: dict[str, float]
+    cents: dict[str, np.ndarray]
+
+
+def settle_inputs(inputs: SettlementInputs, params: SettlementParams) -> SettlementResult:
+    """Run the settlement kernel on prepared aggregates and build the tables (yuan)."""
+    nh = len(inputs.hospital_ids)
+    na = len(inputs.alliance_ids)
+    out_h = np.zeros((nh, K.OH), dtype=np.int64)
+    out_adv = np.zeros((nh, 12), dtype=np.int64)
+    out_al = np.zeros((na, K.OA), dtype=np.int64)
+    out_s = np.zeros(K.S_)
+    K.settle_one(inputs.hd, inputs.md, inputs.ad, inputs.member_of, params.scores, params.p,
+                 params.tiers, params.ntiers, params.rel, params.nrel, params.al_budget,
+                 params.al_tiers, params.al_nt, out_h, out_adv, out_al, out_s)
+    return _tables(inputs, params, out_h, out_adv, out_al, out_s)
+
+
+def settle(priced_cases: pd.DataFrame, policy: Any, **kwargs: Any) -> SettlementResult:
+    """Settle one year of a pooling region (domain.md §8 with the §13 defaults).
+
+    ``policy`` is a full ``Policy`` (its ``settlement`` and ``point_value`` tables are read) or a
+    :class:`SettlementPolicy`. Keyword arguments (``prior_year_actual`` yuan,
+    ``reimbursement_ratio``, ``reserve_withheld``, ``scores`` {hospital_id: score}) override the
+    policy's values.
+    """
+    inputs = prepare(priced_cases, policy)
+    return settle_inputs(inputs, encode(inputs, policy, **kwargs))
+
+
+def _yuan(c: np.ndarray) -> np.ndarray:
+    return c.astype(np.float64) / 100.0
+
+
+def _tables(inputs: SettlementInputs, params: SettlementParams, out_h: np.ndarray,
+            out_adv: np.ndarray, out_al: np.ndarray, out_s: np.ndarray) -> SettlementResult:
+    ent = out_h[:, K.OH_ENT]
+    ffs = out_h[:, K.OH_FFS]
+    base = ffs if params.p[K.P_TIER_BASE] == 0.0 else ent
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tier_ratio = np.where(base > 0, (ffs - ent) / base, np.nan)
+        pay_ratio = np.where(ffs > 0, out_h[:, K.OH_FINAL] / ffs, np.nan)
+    member = np.array(
+        [inputs.alliance_ids[m] if m >= 0 else "" for m in inputs.member_of], dtype=object
+    )
+    stmt = pd.DataFrame(
+        {
+            "hospital_id": inputs.hospital_ids,
+            "hospital_level": inputs.hospital_level,
+            "alliance_id": member,
+            "cases": inputs.n_cases,
+            "sr_cases": inputs.n_sr,
+            "points": inputs.hd[:, K.HD_PTS],
+            "sr_amount": inputs.hd[:, K.HD_SR],
+            "total_cost": inputs.hd[:, K.HD_TC],
+            "ffs_amount": _yuan(ffs),
+            "entitlement": _yuan(ent),
+            "tier_ratio": tier_ratio,
+            "sharing": _yuan(out_h[:, K.OH_SHARE]),
+            "recovered": _yuan(out_h[:, K.OH_RECOV]),
+            "tier_adjustment": _yuan(out_h[:, K.OH_SHARE] - out_h[:, K.OH_RECOV]),
+            "deposit": _yuan(out_h[:, K.OH_DEPOSIT]),
+            "score": params.scores,
+            "release": _yuan(out_h[:, K.OH_RELEASE]),
+            "alliance_adjustment": _yuan(out_h[:, K.OH_ALLY]),
+            "final_amount": _yuan(out_h[:, K.OH_FINAL]),
+            "advances": _yuan(out_h[:, K.OH_ADV]),
+            "clearing": _yuan(out_h[:, K.OH_CLEAR]),
+            "result": _yuan(out_h[:, K.OH_FINAL] - ffs),
+            "payment_ratio": pay_ratio,
+        }
+    )
+    if inputs.base_points.size:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stmt["cmi"] = np.where(
+                inputs.n_cases > 0, inputs.base_points / inputs.n_cases / 100.0, np.nan
+            )
+    adv = pd.DataFrame(_yuan(out_adv), columns=[f"m{m:02d}" for m in range(1, 13)])
+    adv.insert(0, "hospital_id", inputs.hospital_ids)
+    al = pd.DataFrame(
+        {
+            "alliance_id": list(inputs.alliance_ids),
+            "budget": _yuan(out_al[:, K.OA_BUDGET]),
+            "charged": _yuan(out_al[:, K.OA_CHARGED]),
+            "result": _yuan(out_al[:, K.OA_RESULT]),
+            "fund_part": _yuan(out_al[:, K.OA_FUND]),
+        }
+    )
+    s = out_s
+    items = [
+        ("budget", s[K.S_BUDGET]),
+        ("reserve withheld", s[K.S_RESERVE]),
+        ("fund for the point value", s[K.S_FUND]),
+        ("entitlements", s[K.S_ENT]),
+        ("overspend sharing paid from the reserve", s[K.S_SHARING]),
+        ("surplus taken back", s[K.S_RECOV]),
+        ("quality deposits withheld", s[K.S_DEPOSIT]),
+        ("quality deposits released", s[K.S_RELEASE]),
+        ("alliance results paid (+) / deducted (−)", s[K.S_ALLY]),
+        ("paid to hospitals", s[K.S_PAID]),
+        ("  of which monthly advances", s[K.S_ADV]),
+        ("  of which year-end clearing", round(s[K.S_PAID] - s[K.S_ADV], 2)),
+        ("reserve kept", s[K.S_KEPT]),
+        ("returned to the fund", s[K.S_RETURNED]),
+    ]
+    ledger = pd.DataFrame(items, columns=["item", "yuan"])
+    worst = int(s[K.S_WORST_H])
+    summary = {
+        "point_value": float(s[K.S_PV]),
+        "budget": float(s[K.S_BUDGET]),
+        "reserve": float(s[K.S_RESERVE]),
+        "paid": float(s[K.S_PAID]),
+        "reserve_kept": float(s[K.S_KEPT]),
+        "returned": float(s[K.S_RETURNED]),
+        "fund_balance": round(float(s[K.S_KEPT] + s[K.S_RETURNED]), 2),
+        "sharing": float(s[K.S_SHARING]),
+        "sharing_scale": float(s[K.S_SCALE]),
+        "recovered": float(s[K.S_RECOV]),
+        "hospitals_surplus": int(s[K.S_N_SURPLUS]),
+        "hospitals_overspend": int(s[K.S_N_OVER]),
+        "largest_loss_hospital": str(inputs.hospital_ids[worst]) if worst >= 0 else "",
+        "largest_loss": float(s[K.S_WORST]),
+    }
+    cents = {"hospital": out_h, "advances": out_adv, "alliance": out_al}
+    return SettlementResult(stmt, adv, al, ledger, summary, cents)
