@@ -1,0 +1,31 @@
+"""Payment engine: groups -> weights -> prices (DRG and DIP), from a declarative policy.
+
+Public API::
+
+    policy = load_policy("zhejiang_drg")            # or a path; PolicyError on bad keys
+    weights = compute_weights(history, policy)     # Weights: groups, coefficients, CMI
+    priced = price(cases, weights, policy)         # one row per case, special review included
+"""
+
+from .policy import PRESETS, Policy, PolicyError, load_policy, preset_path
+from .pricing import point_value_from_budget, price, reserve_amount, round_half_up_cents
+from .special_review import quota
+from .special_review import review as special_review_apply
+from .weights import Weights, compute_weights, load_weights
+
+__all__ = [
+    "PRESETS",
+    "Policy",
+    "PolicyError",
+    "Weights",
+    "compute_weights",
+    "load_policy",
+    "load_weights",
+    "point_value_from_budget",
+    "preset_path",
+    "price",
+    "quota",
+    "reserve_amount",
+    "round_half_up_cents",
+    "special_review_apply",
+]

@@ -1,0 +1,548 @@
+"""Pydantic models of the policy TOML: every regional payment rule is a key here, never code.
+
+Loading is two-phase: parse TOML, then validate with ``extra="forbid"`` models. Every error is
+re-raised as :class:`PolicyError` naming the file, the dotted key and the allowed values. The
+semantics of each key are those of ``domain.md``; defaults follow its §13.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import types
+import typing
+from fractions import Fraction
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomllib
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+
+try:  # issue 5 owns the [settlement] model; until it exists the table is kept opaque
+    from payment.settlement_policy import SettlementPolicy as _SettlementModel
+except ModuleNotFoundError as _exc:  # only a missing module, never a broken one
+    if _exc.name != "payment.settlement_policy":
+        raise
+    _SettlementModel = None  # type: ignore[assignment,misc]
+
+if _SettlementModel is None:
+    SettlementField = dict[str, Any] | None
+else:
+    SettlementField = _SettlementModel | None  # type: ignore[misc,valid-type]
+
+PRESETS = ("national_drg", "zhejiang_drg", "jinhua_drg", "national_dip")
+DISCHARGE_MODES = (1, 2, 3, 4, 5, 9)
+
+
+class PolicyError(ValueError):
+    """A policy file (or override) that cannot be used; the message names file, key, allowed."""
+
+    def __init__(self, file: str, key: str, message: str, allowed: str | None = None) -> None:
+        self.file, self.key, self.reason, self.allowed = file, key, message, allowed
+        text = f"{file}: {key}: {message}" if key else f"{file}: {message}"
+        if allowed:
+            text += f" (allowed: {allowed})"
+        super().__init__(text)
+
+
+class KeyedValueError(ValueError):
+    """Raised by cross-field validators to point at a sub-key and say what is allowed."""
+
+    def __init__(self, key: str, message: str, allowed: str | None = None) -> None:
+        self.key, self.message, self.allowed = key, message, allowed
+        super().__init__(f"{key}: {message}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+
+
+class WeightsPolicy(_Model):
+    """How relative weights (DRG RW) or scores (DIP) are computed from history (§4, §13)."""
+
+    year_weights: list[Annotated[float, Field(ge=0.0)]] = Field(
+        default=[1.0, 2.0, 7.0], min_length=1
+    )
+    history_years: list[int] | None = None
+    year_weighting: Literal["yearly_means", "per_case"] = "yearly_means"
+    trim: Literal["none", "iqr", "sd", "percentile"] = "none"
+    trim_k: Positive = 3.0
+    trim_lower: Share = 0.025
+    trim_upper: Share = 0.975
+    trim_min_cases: Annotated[int, Field(ge=1)] = 10
+    min_cases: Annotated[int, Field(ge=1)] = 5
+    cv_threshold: Positive = 1.0
+    points_scale: Positive = 100.0
+    apply_los_exclusions: bool = True
+
+    @field_validator("year_weights")
+    @classmethod
+    def _weights_sensible(cls, v: list[float]) -> list[float]:
+        total = sum(v)
+        if total <= 0:
+            raise ValueError("year weights must not all be zero; allowed: non-negative, sum > 0")
+        if any(w != int(w) for w in v) and abs(total - 1.0) > 1e-9:
+            # fractional weights are shares: 0.1/0.2/0.7, not 0.1/0.2/0.9
+            raise ValueError(
+                f"fractional year weights are shares and must sum to 1, got {total:g}; "
+                "allowed: integer ratios such as [1, 2, 7] or shares summing to 1"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WeightsPolicy:
+        if self.history_years is not None:
+            if len(self.history_years) != len(self.year_weights):
+                raise KeyedValueError(
+                    "history_years",
+                    f"{len(self.history_years)} years for {len(self.year_weights)} year_weights",
+                    "one year per weight, oldest first",
+                )
+            if any(b <= a for a, b in zip(self.history_years, self.history_years[1:], strict=False)):
+                raise KeyedValueError(
+                    "history_years", "years must be strictly increasing", "oldest first"
+                )
+        if self.trim_lower >= self.trim_upper:
+            raise KeyedValueError(
+                "trim_lower",
+                f"trim_lower {self.trim_lower} must be below trim_upper {self.trim_upper}",
+                "0 <= trim_lower < trim_upper <= 1",
+            )
+        return self
+
+
+class CoefficientPolicy(_Model):
+    """Hospital (×group) or level (×group) cost coefficients (§4)."""
+
+    mode: Literal["hospital", "level", "none"] = "hospital"
+    new_group: Positive = 1.0
+    min_cases: Annotated[int, Field(ge=1)] = 1
+    min: Positive | None = None
+    max: Positive | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> CoefficientPolicy:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise KeyedValueError(
+                "min", f"min {self.min} exceeds max {self.max}", "min <= max"
+            )
+        return self
+
+
+class HighBand(_Model):
+    """High-multiple threshold for groups with base points ≤ ``max_base_points`` (None: above)."""
+
+    max_base_points: Positive | None = None
+    multiple: Annotated[float, Field(gt=1.0)]
+
+
+class OutlierPolicy(_Model):
+    """DRG high/low multiple cases (§5, boundaries §13)."""
+
+    enabled: bool = True
+    high_bands: list[HighBand] = Field(
+        default_factory=lambda: [
+            HighBand(max_base_points=100.0, multiple=3.0),
+            HighBand(max_base_points=300.0, multiple=2.0),
+            HighBand(max_base_points=None, multiple=1.5),
+        ],
+        min_length=1,
+    )
+    low_multiple: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.4
+    low_rule: Literal["ratio", "full"] = "ratio"
+    high_over_incomplete: bool = False
+
+    @field_validator("high_bands")
+    @classmethod
+    def _bands_sorted(cls, v: list[HighBand]) -> list[HighBand]:
+        for i, band in enumerate(v[:-1]):
+            if band.max_base_points is None:
+                raise ValueError(
+                    f"band {i + 1} has no max_base_points but is not the last; "
+                    "allowed: bands sorted by max_base_points, only the last open"
+                )
+        bounded = [b.max_base_points for b in v if b.max_base_points is not None]
+        if any(b <= a for a, b in zip(bounded, bounded[1:], strict=False)):
+            raise ValueError(
+                f"bands overlap or are unsorted: max_base_points {bounded}; "
+                "allowed: strictly increasing max_base_points"
+            )
+        if v[-1].max_base_points is not None:
+            raise ValueError(
+                "the last band must be open (no max_base_points) so every group has a "
+                "threshold; allowed: omit max_base_points in the last band"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _low_below_high(self) -> OutlierPolicy:
+        lowest = min(b.multiple for b in self.high_bands)
+        if self.low_multiple >= lowest:
+            raise KeyedValueError(
+                "low_multiple",
+                f"low threshold {self.low_multiple} is not below the lowest high threshold "
+                f"{lowest}",
+                "low_multiple < every high_bands.multiple",
+            )
+        return self
+
+    def threshold(self, base_points: float) -> float:
+        """High-multiple threshold for a group of ``base_points`` (a band includes its max)."""
+        for band in self.high_bands:
+            if band.max_base_points is None or base_points <= band.max_base_points:
+                return band.multiple
+        raise AssertionError("last band is open")  # guaranteed by validation
+
+
+class DeviationPolicy(_Model):
+    """DIP cost deviation (national spec, §5): r<low → ×r; r>high → ×(r−1); r>review flag."""
+
+    low: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
+    high: Annotated[float, Field(ge=1.0)] = 2.0
+    review: Positive = 5.0
+    comparison_base: Literal["same_level", "region"] = "same_level"
+
+    @model_validator(mode="after")
+    def _order(self) -> DeviationPolicy:
+        if self.review <= self.high:
+            raise KeyedValueError(
+                "review", f"review threshold {self.review} not above high {self.high}",
+                "low < 1 <= high < review",
+            )
+        return self
+
+
+class IncompletePolicy(_Model):
+    """Incomplete stays (§5): Zhejiang base×coef×cost/avg capped; Jinhua without coefficient."""
+
+    enabled: bool = False
+    discharge_modes: list[Literal[1, 2, 3, 4, 5, 9]] = Field(default=[2, 3, 4, 5])
+    max_los: Annotated[int, Field(ge=0)] | None = None
+    with_coefficient: bool = True
+    cap_at_base_points: bool = True
+
+
+class ExclusionPolicy(_Model):
+    """Stays paid outside DRG/DIP by LOS (§5; boundaries ≤ min or ≥ max, §13)."""
+
+    los_min: Annotated[int, Field(ge=0)] | None = None
+    los_max: Annotated[int, Field(ge=1)] | None = None
+    payment: Literal["fee_for_service", "none"] = "fee_for_service"
+
+    @model_validator(mode="after")
+    def _order(self) -> ExclusionPolicy:
+        if self.los_min is not None and self.los_max is not None and self.los_min >= self.los_max:
+            raise KeyedValueError(
+                "los_min", f"los_min {self.los_min} is not below los_max {self.los_max}",
+                "los_min < los_max",
+            )
+        return self
+
+
+class InputChecks(_Model):
+    """Bounds beyond which a case's cost or LOS is treated as a data error (assumption)."""
+
+    max_cost: Positive = 50_000_000.0
+    max_los: Positive = 3_650.0
+
+
+class BedDayPolicy(_Model):
+    """Bed-day groups (psychiatry, rehabilitation, §5): daily points × LOS days."""
+
+    groups: list[str] = Field(default_factory=list)
+    prefixes: list[str] = Field(default_factory=list)
+    daily_points: dict[str, Annotated[float, Field(ge=0.0)]] = Field(default_factory=dict)
+    with_coefficient: bool = False
+
+
+class ReadmissionPolicy(_Model):
+    """Readmission penalty (§5, §13): earlier stay's points × factor."""
+
+    enabled: bool = False
+    window_days: Annotated[int, Field(ge=0)] = 15
+    factor: Share = 0.5
+    exempt_groups: list[str] = Field(default_factory=list)
+    exempt_prefixes: list[str] = Field(default_factory=list)
+    same_hospital: bool = False
+
+
+class SpecialReviewPolicy(_Model):
+    """特例单议 (§6, §13): eligibility, quota per hospital per period, selection, re-pricing."""
+
+    enabled: bool = False
+    # a rule left out (None) is off; presets switch on the ones their region uses
+    los_limit: Annotated[int, Field(ge=0)] | None = None
+    cost_multiple: Positive | None = None
+    newborn_max_weight_g: Positive | None = None
+    newborn_region_multiple: Annotated[float, Field(ge=0.0)] = 2.5
+    newborn_group_multiple: Annotated[float, Field(ge=0.0)] = 1.0
+    new_tech: bool = True
+    ungroupable: bool = True
+    small_groups: bool = True
+    dip_review: bool = True
+    icu: bool = False
+    quota_rate: Share = 0.05
+    quota_period: Literal["quarter", "month", "year"] = "quarter"
+    approval_rate: Share = 1.0
+    repricing: Literal["fee_for_service", "review_coefficient"] = "fee_for_service"
+    deduction_share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    review_coefficient: Positive = 1.0
+
+
+class PointValuePolicy(_Model):
+    """Point value (points method) or base rate (rate method), §4 and §13."""
+
+    source: Literal["fixed", "history", "budget"] = "history"
+    value: Positive | None = None
+    base_rate: Positive | None = None
+    budget: Positive | None = None
+    reserve_rate: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05
+    reserve_withheld: bool = True
+    reimbursement_ratio: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+
+
+class IncentivePolicy(_Model):
+    """Multipliers on case points by group or by hospital (e.g. a TCM coefficient)."""
+
+    group: dict[str, Positive] = Field(default_factory=dict)
+    hospital: dict[str, Positive] = Field(default_factory=dict)
+
+
+class Policy(_Model):
+    """A region's DRG or DIP payment policy (one TOML file)."""
+
+    name: str
+    description: str = ""
+    region: str = ""
+    effective_from: _dt.date | None = None
+    kind: Literal["drg", "dip"]
+    method: Literal["points", "rate"] = "points"
+    group_column: str | None = None
+    weights: WeightsPolicy = Field(default_factory=WeightsPolicy)
+    coefficients: CoefficientPolicy = Field(default_factory=CoefficientPolicy)
+    outliers: OutlierPolicy = Field(default_factory=OutlierPolicy)
+    deviation: DeviationPolicy = Field(default_factory=DeviationPolicy)
+    incomplete: IncompletePolicy = Field(default_factory=IncompletePolicy)
+    exclusions: ExclusionPolicy = Field(default_factory=ExclusionPolicy)
+    input_checks: InputChecks = Field(default_factory=InputChecks)
+    bed_day: BedDayPolicy = Field(default_factory=BedDayPolicy)
+    readmission: ReadmissionPolicy = Field(default_factory=ReadmissionPolicy)
+    special_review: SpecialReviewPolicy = Field(default_factory=SpecialReviewPolicy)
+    point_value: PointValuePolicy = Field(default_factory=PointValuePolicy)
+    incentives: IncentivePolicy = Field(default_factory=IncentivePolicy)
+    settlement: SettlementField = None
+
+    _source: str = PrivateAttr(default="<policy>")
+
+    @model_validator(mode="after")
+    def _point_value_complete(self) -> Policy:
+        pv = self.point_value
+        if pv.source == "fixed":
+            if self.method == "points" and pv.value is None:
+                raise KeyedValueError(
+                    "point_value.value", "source = 'fixed' needs a point value",
+                    "a number > 0 (yuan per point)",
+                )
+            if self.method == "rate" and pv.base_rate is None:
+                raise KeyedValueError(
+                    "point_value.base_rate", "source = 'fixed' with method = 'rate' needs a "
+                    "base rate", "a number > 0 (yuan per unit of weight)",
+                )
+        if pv.source == "budget" and pv.budget is None:
+            raise KeyedValueError(
+                "point_value.budget", "source = 'budget' needs a budget",
+                "a number > 0 (yuan of fund)",
+            )
+        return self
+
+    @property
+    def source(self) -> str:
+        """The file (or preset) this policy was loaded from."""
+        return self._source
+
+    @property
+    def group_col(self) -> str:
+        """Case column holding the group: ``drg`` for DRG, ``dip_group`` for DIP, or override."""
+        if self.group_column:
+            return self.group_column
+        return "drg" if self.kind == "drg" else "dip_group"
+
+    def with_overrides(self, overrides: dict[str, Any], label: str | None = None) -> Policy:
+        """A new policy with ``overrides`` (nested dict) merged in and re-validated."""
+        data = _merge(self.model_dump(), overrides)
+        return _validate(data, label or f"{self._source} + overrides")
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+# --- error formatting -------------------------------------------------------------------------
+
+
+def _bounds(metadata: list[Any]) -> list[str]:
+    out = []
+    for m in metadata:
+        for attr in getattr(m, "metadata", [m]):
+            for name, sym in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
+                val = getattr(attr, name, None)
+                if val is not None:
+                    out.append(f"{sym} {val:g}" if isinstance(val, int | float) else f"{sym} {val}")
+    return out
+
+
+def _describe(annotation: Any, metadata: list[Any] | None = None) -> str:
+    """Human description of what a field accepts, from its annotation and constraints."""
+    bounds = _bounds(metadata or [])
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is Literal:
+        text = ", ".join(repr(a) for a in args)
+    elif origin is Annotated:
+        base, *meta = args
+        text = _describe(base, meta)
+    elif origin in (typing.Union, types.UnionType):
+        parts = [_describe(a) for a in args if a is not type(None)]
+        text = " or ".join(parts)
+        if type(None) in args:
+            text += " (or omit)"
+    elif origin is list:
+        text = f"a list of {_describe(args[0])}" if args else "a list"
+    elif origin is dict:
+        text = f"a table of {_describe(args[1])}" if args else "a table"
+    elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        text = f"a table with keys {', '.join(annotation.model_fields)}"
+    else:
+        names = {float: "a number", int: "an integer", str: "a string", bool: "true or false",
+                 _dt.date: "a date (YYYY-MM-DD)"}
+        text = names.get(annotation, getattr(annotation, "__name__", str(annotation)))
+    return f"{text} {' and '.join(bounds)}" if bounds else text
+
+
+def _field_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, FieldInfo | None]:
+    """Walk ``loc`` through the models: (model owning the last key, that key's FieldInfo)."""
+    model: Any = Policy
+    info: FieldInfo | None = None
+    for part in loc:
+        if isinstance(part, int):
+            continue  # list index: ``model`` already is the item model
+        if model is None or part not in model.model_fields:
+            return model, None
+        info = model.model_fields[part]
+        ann = info.annotation
+        candidates = [ann, *typing.get_args(ann)]
+        if typing.get_origin(ann) is list:
+            candidates = list(typing.get_args(ann))
+        model = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+    return model, info
+
+
+def _allowed(loc: tuple[Any, ...]) -> str | None:
+    _, info = _field_at(loc)
+    return _describe(info.annotation, info.metadata) if info is not None else None
+
+
+def _format(exc: ValidationError, file: str) -> PolicyError:
+    lines: list[str] = []
+    first: PolicyError | None = None
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc)
+        allowed: str | None = None
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, KeyedValueError):
+            key = ".".join(p for p in (key, cause.key) if p)
+            message, allowed = cause.message, cause.allowed
+        elif err["type"] == "extra_forbidden":
+            owner, _ = _field_at(loc[:-1])
+            message = "unknown key"
+            if owner is not None and isinstance(owner, type):
+                allowed = ", ".join(owner.model_fields)
+        elif err["type"] == "missing":
+            message = "required key is missing"
+            allowed = _allowed(loc)
+        else:
+            message = err["msg"].removeprefix("Value error, ")
+            if "input" in err and not isinstance(err["input"], dict | list):
+                message += f" (got {err['input']!r})"
+            if "allowed:" in message:
+                message, allowed = (s.strip(" ;") for s in message.split("allowed:", 1))
+            else:
+                allowed = _allowed(loc)
+        pe = PolicyError(file, key, message, allowed)
+        first = first or pe
+        lines.append(str(pe))
+    assert first is not None
+    if len(lines) > 1:
+        return PolicyError(file, first.key, "; ".join(lines[i].split(": ", 1)[1]
+                                                       for i in range(len(lines))))
+    return first
+
+
+def _validate(data: dict[str, Any], file: str) -> Policy:
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        raise _format(exc, file) from None
+    policy._source = file
+    return policy
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def preset_path(name: str) -> Path:
+    """Path of a shipped preset (``national_drg``, ``zhejiang_drg``, ``jinhua_drg``,
+    ``national_dip``)."""
+    return Path(str(resources.files("payment") / "presets" / f"{name}.toml"))
+
+
+def load_policy(source: str | Path, overrides: dict[str, Any] | None = None) -> Policy:
+    """Load and validate a policy from a TOML path or a preset name, then apply ``overrides``.
+
+    Raises :class:`PolicyError` naming the file, the dotted key and the allowed values.
+    """
+    text_source = str(source)
+    if text_source in PRESETS:
+        path = preset_path(text_source)
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise PolicyError(
+                text_source, "", "no such policy file or preset", ", ".join(PRESETS)
+            )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(str(path), "", f"invalid TOML: {exc}") from None
+    policy = _validate(data, str(path))
+    if overrides:
+        policy = policy.with_overrides(overrides, f"{path} + overrides")
+    return policy
+
+
+def exact_fraction(x: float) -> Fraction:
+    """The decimal a planner wrote (0.005 → 1/200), not the binary float nearest to it."""
+    return Fraction(repr(float(x)))
