@@ -215,7 +215,9 @@ def build_catalogue(
     table = table.iloc[order].reset_index(drop=True)
     n_groups = len(table)
 
-    g_used = np.where(case_core, new_id[core_rank[combo]], new_id[n_core + np.maximum(0, _scatter(comp_codes, ~case_core))])
+    g_used = np.empty(len(idx), np.int64)
+    g_used[case_core] = new_id[core_rank[combo[case_core]]]
+    g_used[~case_core] = new_id[n_core + comp_codes]
     g = np.full(n, -1, np.int64)
     g[idx] = g_used
     tick("trim", 0.5)
@@ -288,10 +290,3 @@ def build_catalogue(
     }
     tick("done", 1.0)
     return Catalogue(groups=groups, aux=aux.reindex(columns=list(AUX_COLUMNS)), manifest=manifest)
-
-
-def _scatter(codes: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Spread ``codes`` (one per True of ``mask``) back to full length (−1 elsewhere)."""
-    out = np.full(len(mask), -1, np.int64)
-    out[mask] = codes
-    return out

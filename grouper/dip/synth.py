@@ -76,3 +76,26 @@ def synthetic_history(
         "total_cost": cost,
         "year": rng.choice(np.asarray(years), size=n_cases),
     })
+
+
+def tiny_scheme() -> dict[str, pd.DataFrame]:
+    """A hand-sized scheme (tables only) for known-answer tests and examples.
+
+    Diagnoses K80.100/K80.101/K80.200 (gallstones), K35.800, E11.900 (CC, exclusion id 4),
+    J18.900 (MCC, id 3), N17.900 (MCC, id 7; excluded when K80.100 is principal, whose
+    pdx_exclusion id is 7). Procedures 51.2300/51.2200 (operating room), 45.1300 and 87.4100
+    (diagnostic ranges), 99.0401 (therapeutic). No code maps: every listed code is accepted.
+    """
+
+    def t(**cols: list[str]) -> pd.DataFrame:
+        return pd.DataFrame({k: pd.Series(v, dtype="str") for k, v in cols.items()})
+
+    dx = ["K80.100", "K80.101", "K80.200", "K35.800", "E11.900", "J18.900", "N17.900"]
+    pr = ["51.2300", "51.2200", "45.1300", "87.4100", "99.0401"]
+    return {
+        "diagnoses": t(code=dx, name=dx),
+        "procedures": t(code=pr, name=pr),
+        "cc_mcc": t(code=["E11.900", "J18.900", "N17.900"], level=["CC", "MCC", "MCC"], exclusion_id=["4", "3", "7"]),
+        "pdx_exclusion": t(code=["K80.100"], exclusion_id=["7"]),
+        "or_procedures": t(code=["51.2300", "51.2200"], name=["lap chole", "open chole"]),
+    }
