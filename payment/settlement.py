@@ -101,16 +101,26 @@ class SettlementInputs:
         return float(self.hd[:, K.HD_PAY].sum() / pts) if pts > 0 else float("nan")
 
 
-def _quarter_number(values: pd.Series) -> np.ndarray:
-    """sr_quarter as 1–4 (int, or text ending in the quarter digit such as '2025Q2'); 0 unknown."""
+def _decision_month(values: pd.Series, period: str) -> np.ndarray:
+    """Month (1–12) closing the special-review period a case was decided in; 0 when unknown.
+
+    ``sr_quarter`` holds the period number of ``special_review.quota_period``: a quarter 1–4
+    (also text ending in that digit, such as '2025Q2'), a month 1–12, or 1 for a year.
+    """
     if pd.api.types.is_numeric_dtype(values):
         q = pd.to_numeric(values, errors="coerce").fillna(0).to_numpy(dtype=np.float64)
     else:
-        last = values.astype("string").str.strip().str[-1:]
+        last = values.astype("string").str.strip().str.extract(r"(\d+)$")[0]
         q = pd.to_numeric(last, errors="coerce").fillna(0).to_numpy(dtype=np.float64)
     q = q.astype(np.int64)
-    q[(q < 1) | (q > 4)] = 0
-    return q
+    if period == "month":
+        m = q
+    elif period == "year":
+        m = np.where(q > 0, 12, 0)
+    else:
+        m = np.where((q >= 1) & (q <= 4), 3 * q, 0)
+    m[(m < 1) | (m > 12)] = 0
+    return m
 
 
 def _column(df: pd.DataFrame, name: str, default: float = 0.0) -> np.ndarray:
@@ -171,11 +181,12 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     md[:, :, K.MD_PP] = np.bincount(cell[known], weights=pp[known], minlength=nh * 12).reshape(
         nh, 12
     )
-    # Special-review approvals are advanced in the last month of the quarter they are decided in.
+    # Special-review approvals are advanced in the last month of the period they are decided in.
     if sr.any() and "sr_quarter" in df.columns:
-        q = _quarter_number(df["sr_quarter"])
-        dec = sr & (q > 0)
-        scell = h[dec] * 12 + (3 * q[dec] - 1)
+        period = getattr(getattr(policy, "special_review", None), "quota_period", "quarter")
+        dm = _decision_month(df["sr_quarter"], str(period))
+        dec = sr & (dm > 0)
+        scell = h[dec] * 12 + (dm[dec] - 1)
         md[:, :, K.MD_SRTOP] = np.bincount(
             scell, weights=sr_amt[dec] - pay[dec], minlength=nh * 12
         ).reshape(nh, 12)
