@@ -126,7 +126,7 @@ def review(
     sp = policy.special_review
     out = priced.copy() if copy else priced
     n = len(out)
-    out["sr_quarter"] = period_of(out["month"].to_numpy(), sp.quota_period)
+    period = period_of(out["month"].to_numpy(), sp.quota_period)
     empty_status = pd.Categorical.from_codes(np.zeros(n, np.int8), categories=list(STATUSES))
     if not (enabled and sp.enabled) or n == 0:
         out["sr_candidate"] = False
@@ -135,6 +135,7 @@ def review(
         out["sr_applied"] = False
         out["sr_approved"] = False
         out["sr_status"] = empty_status
+        out["sr_quarter"] = period
         out["sr_amount"] = 0.0
         out["sr_gain"] = 0.0
         return out
@@ -165,7 +166,7 @@ def review(
             if "year" in cases.columns else np.zeros(n, np.int64))
     y_codes, _ = pd.factorize(year)
     # one int key per hospital × year × period (periods 0–12)
-    hp, _ = pd.factorize((h * (y_codes.max() + 1) + y_codes) * 13 + out["sr_quarter"].to_numpy())
+    hp, _ = pd.factorize((h * (y_codes.max() + 1) + y_codes) * 13 + period)
     hp = hp.astype(np.int64)
     in_scheme = out["case_class"].cat.codes.to_numpy() != CLASSES.index("excluded")
     base = np.bincount(hp[in_scheme], minlength=hp.max() + 1 if n else 0)
@@ -200,6 +201,7 @@ def review(
     out["sr_applied"] = applied
     out["sr_approved"] = approved
     out["sr_status"] = pd.Categorical.from_codes(status, categories=list(STATUSES))
+    out["sr_quarter"] = period
     out["sr_amount"] = np.where(approved, amount_c / 100.0, 0.0)
     out["sr_gain"] = gain
     out.attrs["sr_quota"] = {"rate": sp.quota_rate, "period": sp.quota_period}
