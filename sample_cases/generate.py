@@ -328,7 +328,6 @@ SEV_POOL: dict[str, list[str]] = {
 }
 COMORBID = ["I10.x00", "I10.x00x002", "E11.900", "E78.500", "K76.000", "I25.103", "Z95.501",
             "M81.900", "D64.900"]
-INJURY_BY_LEVEL_REGION: dict[str, str] = {}  # filled from the scheme (code -> region)
 
 DEMO: dict[str, tuple[float, float, int, int]] = {  # (mean age, sd, min, max) in years
     "adult": (52, 16, 18, 90), "elderly": (68, 11, 35, 95), "all_ages": (50, 26, 1, 95),

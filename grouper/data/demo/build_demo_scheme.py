@@ -2,7 +2,7 @@
 
 Run ``python grouper/data/demo/build_demo_scheme.py`` to (re)write every file of the demo
 scheme next to this script: ``scheme.json`` and its CSV tables. The scheme is small and made up
-for drgsim (9 MDCs, 40 ADRGs, 87 DRGs); the codes are real ICD-10 医保版 diagnosis codes and
+for drgsim (9 MDCs, 41 ADRGs, 88 DRGs); the codes are real ICD-10 医保版 diagnosis codes and
 ICD-9-CM-3 医保版 procedure codes with their Chinese names, but the lists, CC/MCC levels,
 exclusion tables and rules are this project's own demonstration choices, not an official
 scheme. The format and the rule semantics are those of ``../shared/schemes/chs-drg-1.1``.
