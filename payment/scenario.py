@@ -692,3 +692,109 @@ def demo_whatif(priced_cases: pd.DataFrame, policy: Any = None) -> pd.DataFrame:
     summ, _ = run_whatifs(cells, params, w)
     summ.insert(0, "scenario", labels)
     return summ
+
+
+# ------------------------------------------------------------------------------ a whole run
+
+
+def price_scenario_cases(scn: Scenario, policy: Any) -> pd.DataFrame:
+    """The scenario's priced cases: read ``priced_cases``, or group, weigh and price ``cases``.
+
+    Weights come from the years before ``year`` (the latest year in the file when unset);
+    ``patient_paid`` and ``alliance_id`` are carried over from the cases when pricing drops them.
+    """
+    if scn.priced_cases is not None:
+        p = scn.path(scn.priced_cases)
+        return pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
+    import grouper
+
+    from . import compute_weights, price
+
+    assert scn.cases is not None
+    cases = grouper.read_cases(scn.path(scn.cases))
+    scheme = grouper.load_scheme(scn.path(scn.scheme) if scn.scheme else grouper.demo_scheme_path())
+    grouped = grouper.group(cases, scheme, keep_columns=True)
+    years = pd.to_numeric(grouped["year"], errors="coerce")
+    year = scn.year if scn.year is not None else int(years.max())
+    history = grouped[years < year]
+    if history.empty:
+        raise ValueError(f"{scn.name}: no cases before {year} to compute weights from")
+    current = grouped[years == year].reset_index(drop=True)
+    priced = price(current, compute_weights(history, policy), policy)
+    for col in ("patient_paid", "alliance_id"):
+        if col not in priced.columns and col in current.columns:
+            priced[col] = current[col].to_numpy()
+    return priced
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Everything one scenario file produces: baseline tables, sweep, Monte Carlo, inputs."""
+
+    scenario: Scenario
+    priced: pd.DataFrame
+    baseline: Any  # payment.settlement.SettlementResult
+    scenarios: pd.DataFrame  # one summary row per scenario (baseline first, then the grid)
+    sweep: pd.DataFrame
+    monte_carlo: MonteCarloResult | None
+
+
+def simulate(scn: Scenario, *, priced: pd.DataFrame | None = None, policy: Any = None,
+             progress: Callable[[str, int, int], None] | None = None) -> SimulationResult:
+    """Run a scenario file: price once, settle the baseline, sweep the grid, run the Monte Carlo.
+
+    ``progress(stage, done, total)`` reports work as it finishes (for a progress bar).
+    """
+    from .settlement import settle_inputs
+
+    def tick(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
+    policy = load_base_policy(scn) if policy is None else policy
+    tick("pricing", 0, 1)
+    if priced is None:
+        priced = price_scenario_cases(scn, policy)
+    tick("pricing", 1, 1)
+    mc = scn.monte_carlo
+    cells = build_cells(priced, policy,
+                        simple_max_points=mc.simple_max_points if mc else 100.0)
+    kw = {"prior_year_actual": scn.prior_year_actual}
+    params = encode(cells.inputs, policy, **kw)
+    baseline = settle_inputs(cells.inputs, params)
+    tick("baseline", 1, 1)
+
+    def reprice(pol: Any) -> pd.DataFrame:
+        return price_scenario_cases(scn, pol)
+
+    n_grid = int(np.prod([len(v) for v in scn.sweep.values()])) if scn.sweep else 0
+    done = [0]
+
+    def grid_tick(n: int) -> None:
+        done[0] += n
+        tick("sweep", done[0], n_grid)
+
+    grid = sweep(scn.sweep, policy, cells=cells, reprice=reprice, progress=grid_tick,
+                 **kw) if scn.sweep else pd.DataFrame()
+    base_row = pd.DataFrame([{k: baseline.summary[k] for k in
+                              list(SUMMARY_COLUMNS) + ["fund_balance", "largest_loss_hospital"]}])
+    base_row.insert(0, "scenario", "baseline")
+    rows = [base_row]
+    if not grid.empty:
+        keys = list(scn.sweep)
+        labels = [", ".join(f"{k}={r[k]}" for k in keys) for _, r in grid.iterrows()]
+        g = grid.drop(columns=keys)
+        g.insert(0, "scenario", labels)
+        rows.append(g)
+    scenarios = pd.concat(rows, ignore_index=True)
+    result_mc = None
+    if mc is not None:
+        step = max(1, min(100, mc.draws // 10 or 1))
+        mdone = [0]
+
+        def mc_tick(n: int) -> None:
+            mdone[0] += n
+            tick("monte carlo", mdone[0], mc.draws)
+
+        result_mc = monte_carlo(cells, params, mc, chunk=step, progress=mc_tick)
+    return SimulationResult(scn, priced, baseline, scenarios, grid, result_mc)

@@ -1,0 +1,68 @@
+"""``drgsim simulate``: settle a region-year under a scenario file and write the reports.
+
+Argument parsing, progress and a summary only; the work is done by :mod:`payment.scenario`
+and :mod:`payment.report`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ._app import app
+
+_console = Console(stderr=True)
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML: base policy + overrides, "
+                                             "optional [sweep] grid and [monte_carlo].",
+                                             exists=True, dir_okay=False)],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder for CSV, HTML and "
+                                      "Excel reports.")] = Path("simulation"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Budget settlement and what-if simulation for planners (sweeps, Monte Carlo, reports)."""
+    from payment.report import write_report
+    from payment.scenario import load_scenario
+    from payment.scenario import simulate as run
+
+    try:
+        scn = load_scenario(scenario)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="SCENARIO") from None
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
+                        TimeElapsedColumn(), console=_console, disable=quiet)
+    tasks: dict[str, int] = {}
+
+    def tick(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=max(total, 1))
+        progress.update(tasks[stage], completed=done, total=max(total, 1))
+
+    with progress:
+        try:
+            sim = run(scn, progress=tick)
+        except (ValueError, KeyError, FileNotFoundError) as exc:
+            _console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+        tick("reports", 0, 1)
+        paths = write_report(sim, out)
+        tick("reports", 1, 1)
+    if not quiet:
+        t = Table(title=f"{scn.name}: scenarios")
+        cols = ["scenario", "point_value", "fund_balance", "paid", "hospitals_surplus",
+                "hospitals_overspend", "largest_loss", "largest_loss_hospital"]
+        for c in cols:
+            t.add_column(c, justify="left" if c in ("scenario", "largest_loss_hospital")
+                         else "right")
+        for _, r in sim.scenarios.head(20).iterrows():
+            t.add_row(*[f"{r[c]:,.2f}" if isinstance(r[c], float) else str(r[c]) for c in cols])
+        _console.print(t)
+        _console.print(f"wrote {len(paths)} files to {out}/ (report.html, report.xlsx, CSVs)")
