@@ -1,0 +1,133 @@
+"""``drgsim weights`` and ``drgsim price``: fit weights from history, price cases.
+
+Argument parsing, reading/writing files and a summary only; the work is done by
+:func:`payment.compute_weights` and :func:`payment.price`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ._app import app
+
+_console = Console(stderr=True)
+_TEXT_COLUMNS = {"case_id": str, "hospital_id": str, "patient_id": str, "drg": str,
+                 "dip_group": str, "adrg": str, "mdc": str, "status": str}
+
+PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="Policy TOML path or preset name "
+                                        "(national_drg, zhejiang_drg, jinhua_drg, national_dip).")]
+SchemeOpt = Annotated[Path | None, typer.Option(help="Scheme folder: group the cases first when "
+                                                "the file has no group column (DRG only).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")]
+
+
+def _fail(e: Exception) -> None:
+    _console.print(f"[red]error:[/red] {e}")
+    raise typer.Exit(code=2)
+
+
+def _read(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    if suffix in (".xlsx", ".xls"):
+        return pd.read_excel(path, dtype=_TEXT_COLUMNS)
+    return pd.read_csv(path, dtype=_TEXT_COLUMNS, keep_default_na=False, na_values=[""])
+
+
+def _load_cases(path: Path, group_col: str, scheme: Path | None) -> pd.DataFrame:
+    """Read cases; group them with ``grouper`` when they lack the group column."""
+    df = _read(path)
+    if group_col in df.columns:
+        return df
+    if scheme is None:
+        raise ValueError(f"{path}: no {group_col!r} column; pass --scheme to group the cases first")
+    import grouper  # lazily: pricing grouped files needs no grouper
+
+    return grouper.group(grouper.read_cases(path), grouper.load_scheme(scheme), keep_columns=True)
+
+
+def _write(df: pd.DataFrame, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".parquet":
+        df.to_parquet(out, index=False)
+    else:
+        df.to_csv(out, index=False)
+
+
+@app.command("weights")
+def weights_cmd(
+    history: Annotated[Path, typer.Argument(help="Grouped historical cases (csv / parquet / "
+                                            "xlsx) with total_cost, year, hospital_id, los.")],
+    policy: PolicyOpt,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Weights directory to write.")],
+    scheme: SchemeOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Compute weights (RW / DIP scores), coefficients and CMI from history."""
+    import payment
+
+    try:
+        pol = payment.load_policy(policy)
+        hist = _load_cases(history, pol.group_col, scheme)
+        w = payment.compute_weights(hist, pol)
+        w.save(output)
+    except (payment.PolicyError, ValueError, KeyError, OSError) as e:
+        _fail(e)
+        return
+    if not quiet:
+        _console.print(
+            f"{len(w.groups)} groups from {w.meta['used_rows']:,} cases (years {w.years}); "
+            f"region mean cost {w.region_mean_cost:,.2f} yuan; budget point value "
+            f"{w.budget_point_value:,.4f} yuan/point -> {output}"
+        )
+
+
+@app.command("price")
+def price_cmd(
+    cases: Annotated[Path, typer.Argument(help="Cases to price (grouped, or with --scheme).")],
+    weights: Annotated[Path, typer.Option("--weights", "-w", help="Weights directory.")],
+    policy: PolicyOpt,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Priced cases (.csv / "
+                                         ".parquet).")],
+    scheme: SchemeOpt = None,
+    special_review: Annotated[bool, typer.Option(help="Run special case review.")] = True,
+    quiet: QuietOpt = False,
+) -> None:
+    """Price every case: class, points, yuan, gain, special case review."""
+    import payment
+
+    try:
+        pol = payment.load_policy(policy)
+        w = payment.load_weights(weights)
+        df = _load_cases(cases, pol.group_col, scheme)
+        priced = payment.price(df, w, pol, special_review=special_review)
+        _write(priced, output)
+    except (payment.PolicyError, ValueError, KeyError, OSError) as e:
+        _fail(e)
+        return
+    if quiet:
+        return
+    table = Table(title=f"{len(priced):,} cases priced at "
+                        f"{priced.attrs['yuan_per_point']:,.4f} yuan/point -> {output}")
+    for col in ("class", "cases", "points", "payment (yuan)", "gain (yuan)"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    summary = priced.groupby("case_class", observed=True).agg(
+        cases=("case_id", "size"), points=("points", "sum"), payment=("payment", "sum"),
+        gain=("gain", "sum"))
+    for cls, row in summary.iterrows():
+        table.add_row(str(cls), f"{int(row.cases):,}", f"{row.points:,.2f}", f"{row.payment:,.2f}",
+                      f"{row.gain:,.2f}")
+    _console.print(table)
+    n_sr = int(priced["sr_approved"].sum())
+    _console.print(f"special review: {int(priced['sr_candidate'].sum()):,} candidates, "
+                   f"{int(priced['sr_applied'].sum()):,} applied, {n_sr:,} approved, "
+                   f"{priced['sr_amount'].sum():,.2f} yuan re-priced")
+    for note in priced.attrs.get("notes", []):
+        _console.print(f"[yellow]note:[/yellow] {note}")
