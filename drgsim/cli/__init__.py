@@ -14,6 +14,7 @@ _COMMAND_MODULES = (
     "group",
     "payment",
     "simulate",
+    "serve",
 )
 
 for _name in _COMMAND_MODULES:

@@ -1,0 +1,10 @@
+"""ASGI entry for multi-worker servers (``uvicorn drgsim.service.asgi:app --workers N``).
+
+The app is built when a worker imports this module, from ``DRGSIM_*`` environment settings;
+it is the only module that builds anything at import time, and nothing else imports it.
+"""
+
+from .app import create_app
+from .settings import ServiceSettings
+
+app = create_app(ServiceSettings())  # type: ignore[call-arg]  # fields come from DRGSIM_*
