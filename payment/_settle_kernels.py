@@ -395,14 +395,21 @@ def settle_batch(hd, md, ad, member_of, scores, P, tiers, ntiers, rel, nrel, al_
     return out
 
 
-# ---- what-if cells: priced cases aggregated per hospital × group × class × month × review ----
-CV_N = 0  # cases
-CV_PTS = 1  # points (before special review)
-CV_PAY = 2  # payment at the policy's point value (yuan)
-CV_TC = 3  # total cost (yuan)
-CV_PP = 4  # patient payments (yuan)
-CV_SR = 5  # special-review re-priced amount (yuan)
-CV = 6
+# ---- what-if basis: priced cases summed per hospital × month × alliance slot × quantity × term ----
+# A what-if is linear in each case's amounts, so each hospital × month × alliance sum after the
+# what-if is a fixed combination of four sums taken once: the amount (T_ONE), the amount × (r − 1)
+# where r is the ratio of the next severity's base points (T_UP), the amount of simple level-3
+# cases (T_SHIFT) and their amount × (r − 1) (T_UPSHIFT).
+Q_PTS = 0
+Q_PAY = 1
+Q_TC = 2
+Q_PP = 3
+Q = 4
+T_ONE = 0
+T_UP = 1
+T_SHIFT = 2
+T_UPSHIFT = 3
+T = 4
 
 # ---- what-if parameters w[W] ----
 W_VOLUME = 0  # volume growth (fraction)
@@ -413,106 +420,99 @@ W = 4
 
 
 @kernel()
-def cell_aggregates(c_h, c_g, c_m, c_srm, c_sr, c_a, c_v, g_ratio, g_simple, h_level, dest_w,
-                    h_pts_f, h_cost_f, w, hd, md, ad):
-    """Apply one what-if to the cells and aggregate them into ``hd``, ``md``, ``ad`` (zeroed here).
+def whatif_aggregates(B, BH, SR, SRD, dest_w, h_pts_f, h_cost_f, w, hd, md, ad):
+    """Apply one what-if to the basis sums and fill ``hd``, ``md``, ``ad`` (zeroed here).
 
-    Volume growth scales every amount; cost growth scales total cost, patient payments and
-    re-priced amounts (patients pay by item; points are fixed by the weights). Upcoding moves a
-    share of each non-reviewed cell to the next severity of its ADRG (points × g_ratio, cost
-    unchanged). The level shift moves a share of simple, non-reviewed level-3 cells to the
-    level-1/2 hospitals by ``dest_w``, re-priced at the destination's points and cost factors.
+    ``B[h, m, s, q, t]``: non-reviewed cases' sums (month 0 = unknown, slot A = no alliance);
+    ``BH`` = B summed over hospitals; ``SR[h, m, s, q]``: reviewed cases' payment, cost and
+    patient payments by discharge month; ``SRD[h, m, s, 0|1]``: their re-priced amount and payment
+    by decision month. Volume growth scales every amount; cost growth scales total cost, patient
+    payments and re-priced amounts (points come from the weights, fixed before the year);
+    upcoding moves a share of each case to the next severity of its ADRG (points × r); the level
+    shift moves a share of simple level-3 cases to level-1/2 hospitals by ``dest_w``, at the
+    destination's points and cost factors.
     """
     hd[:] = 0.0
     md[:] = 0.0
     ad[:] = 0.0
+    nh = B.shape[0]
     na = ad.shape[1]
     vol = 1.0 + w[W_VOLUME]
-    cost = 1.0 + w[W_COST]
+    vc = vol * (1.0 + w[W_COST])
     up = w[W_UPCODE]
-    shift = w[W_SHIFT]
-    # moved quantities per (month 0..12, alliance slot 0..na where na = none): pts, pay, tc, pp
-    mv = np.zeros((13, na + 1, 4))
-    for i in range(c_h.shape[0]):
-        h = c_h[i]
-        m = c_m[i]
-        a = c_a[i]
-        pts = c_v[i, CV_PTS] * vol
-        pay = c_v[i, CV_PAY] * vol
-        tc = c_v[i, CV_TC] * vol * cost
-        pp = c_v[i, CV_PP] * vol * cost
-        sr = c_sr[i]
-        if not sr:
-            r = g_ratio[c_g[i]]
-            if r > 0.0 and up > 0.0:
-                pts += up * pts * (r - 1.0)
-                pay += up * pay * (r - 1.0)
-            if shift > 0.0 and h_level[h] == 3 and g_simple[c_g[i]]:
-                slot = a if a >= 0 else na
-                mv[m, slot, 0] += shift * pts
-                mv[m, slot, 1] += shift * pay
-                mv[m, slot, 2] += shift * tc
-                mv[m, slot, 3] += shift * pp
-                pts -= shift * pts
-                pay -= shift * pay
-                tc -= shift * tc
-                pp -= shift * pp
-            hd[h, HD_PTS] += pts
-            hd[h, HD_PAY] += pay
-        else:
-            sa = c_v[i, CV_SR] * vol * cost
-            hd[h, HD_SR] += sa
-            if c_srm[i] > 0:
-                md[h, c_srm[i] - 1, MD_SRTOP] += sa - pay
-            if a >= 0:
-                ad[h, a, AD_SR] += sa
-        hd[h, HD_TC] += tc
-        hd[h, HD_PP] += pp
-        if m > 0:
-            md[h, m - 1, MD_PAY] += pay
-            md[h, m - 1, MD_PP] += pp
-        if a >= 0:
-            if not sr:
-                ad[h, a, AD_PTS] += pts
-                ad[h, a, AD_PAY] += pay
-            ad[h, a, AD_PP] += pp
-    if shift > 0.0:
-        for d in range(hd.shape[0]):
+    sh = w[W_SHIFT]
+    c = np.zeros((Q, T))
+    for q in (Q_PTS, Q_PAY):
+        c[q, T_ONE] = vol
+        c[q, T_UP] = vol * up
+        c[q, T_SHIFT] = -vol * sh
+        c[q, T_UPSHIFT] = -vol * sh * up
+    for q in (Q_TC, Q_PP):
+        c[q, T_ONE] = vc
+        c[q, T_SHIFT] = -vc * sh
+    hcol = np.array([HD_PTS, HD_PAY, HD_TC, HD_PP])
+    acol = np.array([AD_PTS, AD_PAY, -1, AD_PP])
+    for h in range(nh):
+        for m in range(13):
+            for s in range(na + 1):
+                for q in range(Q):
+                    y = 0.0
+                    for t in range(T):
+                        y += B[h, m, s, q, t] * c[q, t]
+                    hd[h, hcol[q]] += y
+                    if m > 0:
+                        if q == Q_PAY:
+                            md[h, m - 1, MD_PAY] += y
+                        elif q == Q_PP:
+                            md[h, m - 1, MD_PP] += y
+                    if s < na and acol[q] >= 0:
+                        ad[h, s, acol[q]] += y
+                pay = SR[h, m, s, Q_PAY] * vol
+                tc = SR[h, m, s, Q_TC] * vc
+                pp = SR[h, m, s, Q_PP] * vc
+                hd[h, HD_TC] += tc
+                hd[h, HD_PP] += pp
+                if m > 0:
+                    md[h, m - 1, MD_PAY] += pay
+                    md[h, m - 1, MD_PP] += pp
+                sa = SRD[h, m, s, 0] * vc
+                hd[h, HD_SR] += sa
+                if m > 0:
+                    md[h, m - 1, MD_SRTOP] += sa - SRD[h, m, s, 1] * vol
+                if s < na:
+                    ad[h, s, AD_PP] += pp
+                    ad[h, s, AD_SR] += sa
+    if sh > 0.0:
+        for d in range(nh):
             wd = dest_w[d]
             if wd <= 0.0:
                 continue
-            fp = wd * h_pts_f[d]
-            fc = wd * h_cost_f[d]
             for m in range(13):
                 for s in range(na + 1):
-                    pts = mv[m, s, 0] * fp
-                    pay = mv[m, s, 1] * fp
-                    tc = mv[m, s, 2] * fc
-                    pp = mv[m, s, 3] * fc
-                    hd[d, HD_PTS] += pts
-                    hd[d, HD_PAY] += pay
-                    hd[d, HD_TC] += tc
-                    hd[d, HD_PP] += pp
-                    if m > 0:
-                        md[d, m - 1, MD_PAY] += pay
-                        md[d, m - 1, MD_PP] += pp
-                    if s < na:
-                        ad[d, s, AD_PTS] += pts
-                        ad[d, s, AD_PAY] += pay
-                        ad[d, s, AD_PP] += pp
+                    for q in range(Q):
+                        mv = BH[m, s, q, T_SHIFT] + up * BH[m, s, q, T_UPSHIFT]
+                        f = h_pts_f[d] if q <= Q_PAY else h_cost_f[d]
+                        y = mv * (vol if q <= Q_PAY else vc) * sh * wd * f
+                        hd[d, hcol[q]] += y
+                        if m > 0:
+                            if q == Q_PAY:
+                                md[d, m - 1, MD_PAY] += y
+                            elif q == Q_PP:
+                                md[d, m - 1, MD_PP] += y
+                        if s < na and acol[q] >= 0:
+                            ad[d, s, acol[q]] += y
 
 
 @kernel(parallel=True)
-def whatif_batch(c_h, c_g, c_m, c_srm, c_sr, c_a, c_v, g_ratio, g_simple, h_level, dest_w,
-                 h_pts_f, h_cost_f, Wd, member_of, scores, p, tiers, ntiers, rel, nrel,
-                 al_budget, al_tiers, al_nt):
+def whatif_batch(B, BH, SR, SRD, dest_w, h_pts_f, h_cost_f, Wd, member_of, scores, p, tiers,
+                 ntiers, rel, nrel, al_budget, al_tiers, al_nt):
     """Many what-ifs (e.g. Monte Carlo draws) under one settlement policy.
 
     Returns the summary rows [D, S_] and each hospital's result (final − fee-for-service fund
     amount, yuan) per draw [D, H]. One draw per iteration, outputs per draw only.
     """
     nd = Wd.shape[0]
-    nh = h_level.shape[0]
+    nh = B.shape[0]
     na = al_budget.shape[0]
     out = np.zeros((nd, S_))
     res = np.zeros((nd, nh))
@@ -520,8 +520,7 @@ def whatif_batch(c_h, c_g, c_m, c_srm, c_sr, c_a, c_v, g_ratio, g_simple, h_leve
         hd = np.zeros((nh, HD))
         md = np.zeros((nh, 12, MD))
         ad = np.zeros((nh, na, AD))
-        cell_aggregates(c_h, c_g, c_m, c_srm, c_sr, c_a, c_v, g_ratio, g_simple, h_level, dest_w,
-                        h_pts_f, h_cost_f, Wd[d], hd, md, ad)
+        whatif_aggregates(B, BH, SR, SRD, dest_w, h_pts_f, h_cost_f, Wd[d], hd, md, ad)
         out_h = np.zeros((nh, OH), dtype=np.int64)
         out_adv = np.zeros((nh, 12), dtype=np.int64)
         out_al = np.zeros((na, OA), dtype=np.int64)

@@ -6,12 +6,13 @@ Pricing is done once. Each scenario then recomputes only what its parameters tou
   cents kernel on the per-hospital aggregates (:func:`payment.settlement.prepare`, done once);
   a grid is encoded as one base row plus the few slots each override changes;
 * **what-if keys** (``whatif.volume_growth``, ``whatif.cost_growth``, ``whatif.upcoding_share``,
-  ``whatif.level_shift_share``) re-aggregate the priced cases' *cells* (hospital × group ×
-  class × month × review status × alliance) and settle; no case is touched again;
+  ``whatif.level_shift_share``) recombine basis sums taken once per hospital × month ×
+  alliance × quantity × what-if term (:class:`WhatIfCells`) and settle; no case is touched
+  again, and a draw costs O(hospitals × months);
 * any **other policy key** (weights, outliers, special review …) re-prices the cases with
   ``payment.price`` — correct, and as slow as pricing.
 
-Cell what-ifs are exact for volume growth and for the settlement keys; cost growth keeps each
+What-ifs are exact for volume growth and for the settlement keys; cost growth keeps each
 case's class and points (points come from the weights, fixed before the year), upcoding moves
 points by the ratio of the groups' mean base points, and the level shift re-prices moved cases
 with the destination level's mean coefficient and cost per base point. Monte Carlo draws the
@@ -190,66 +191,48 @@ def sweep_settlement(
     """
     keys = list(grid)
     base = encode(inputs, policy, **encode_kw)
+    sizes = [len(grid[k]) for k in keys]
+    idx = np.stack(np.meshgrid(*[np.arange(n) for n in sizes], indexing="ij"), -1).reshape(
+        -1, len(keys))  # itertools.product order
+    ns = len(idx)
     try:
-        per_key: list[list[SettlementParams]] = [
-            [_encode_with(inputs, policy, {k: v}, encode_kw) for v in grid[k]] for k in keys
-        ]
+        per_key = [[_encode_with(inputs, policy, {k: v}, encode_kw) for v in grid[k]]
+                   for k in keys]
     except ValueError:
         per_key = []  # a value valid only together with another key's: encode in full
-    # Which slots does each key touch? Fast path only if no two keys touch the same slot.
-    touched: list[dict[str, np.ndarray]] = []
-    for vals in per_key:
-        mask: dict[str, np.ndarray] = {}
-        for f in _PARAM_FIELDS:
-            b = np.asarray(getattr(base, f))
-            m = np.zeros(b.shape, dtype=bool)
-            same_shape = True
-            for x in vals:
-                a = np.asarray(getattr(x, f))
-                if a.shape != b.shape:
-                    same_shape = False
-                    break
-                m |= a != b
-            mask[f] = m if same_shape else np.ones(b.shape, dtype=bool)
-            if not same_shape:
-                mask[f + "#shape"] = np.ones(1, dtype=bool)
-        for f, ln in (("ntiers", "ntiers"), ("nrel", "nrel")):
-            mask[f] = np.array([any(getattr(x, ln) != getattr(base, ln) for x in vals)])
-        touched.append(mask)
-    overlap = not per_key
-    for i, j in itertools.combinations(range(len(touched)), 2):
-        for f in touched[i]:
-            if f in touched[j] and (touched[i][f] & touched[j][f]).any():
-                overlap = True
-    combos = list(itertools.product(*[range(len(grid[k])) for k in keys]))
-    rows: list[SettlementParams] = []
-    for combo in combos:
-        if overlap:
-            over = {k: grid[k][i] for k, i in zip(keys, combo, strict=True)}
-            rows.append(_encode_with(inputs, policy, over, encode_kw))
-            continue
-        parts = {f: np.array(getattr(base, f), copy=True) for f in _PARAM_FIELDS}
-        nt, nr = base.ntiers, base.nrel
-        for ki, vi in enumerate(combo):
-            x = per_key[ki][vi]
-            for f in _PARAM_FIELDS:
-                if f + "#shape" in touched[ki]:
-                    parts[f] = np.array(getattr(x, f), copy=True)
-                else:
-                    m = touched[ki][f]
+    batch: dict[str, np.ndarray] | None = None
+    if per_key:
+        # Base row + every key's values, stacked to one padded shape.
+        flat = [base] + [x for vals in per_key for x in vals]
+        st = _stack(flat)
+        offs = np.cumsum([1] + sizes[:-1])
+        fields = list(_PARAM_FIELDS) + ["ntiers", "nrel"]
+        masks = []
+        for k, off in enumerate(offs):
+            sl = slice(off, off + sizes[k])
+            masks.append({f: (st[f][sl] != st[f][0]).any(axis=0) for f in fields})
+        clash = any((masks[i][f] & masks[j][f]).any()
+                    for i, j in itertools.combinations(range(len(keys)), 2) for f in fields)
+        if not clash:
+            batch = {f: np.repeat(st[f][:1], ns, axis=0) for f in fields}
+            for k, off in enumerate(offs):
+                st_rows = off + idx[:, k]
+                for f in fields:
+                    m = masks[k][f]
                     if m.any():
-                        parts[f][m] = np.asarray(getattr(x, f))[m]
-            if touched[ki]["ntiers"][0]:
-                nt = x.ntiers
-            if touched[ki]["nrel"][0]:
-                nr = x.nrel
-        rows.append(SettlementParams(ntiers=nt, nrel=nr, **parts))
-    b = _stack(rows)
+                        batch[f][:, m] = st[f][st_rows][:, m]
+    if batch is None:
+        batch = _stack([
+            _encode_with(inputs, policy, {k: grid[k][i] for k, i in zip(keys, c, strict=True)},
+                         encode_kw)
+            for c in idx
+        ])
+    b = batch
     out = K.settle_batch(inputs.hd, inputs.md, inputs.ad, inputs.member_of, b["scores"], b["p"],
                          b["tiers"], b["ntiers"], b["rel"], b["nrel"], b["al_budget"],
                          b["al_tiers"], b["al_nt"])
-    table = pd.DataFrame([[grid[k][i] for k, i in zip(keys, c, strict=True)] for c in combos],
-                         columns=keys)
+    table = pd.DataFrame({k: np.asarray(grid[k], dtype=object)[idx[:, j]]
+                          for j, k in enumerate(keys)})
     return pd.concat([table, _summary_frame(out, inputs)], axis=1)
 
 
@@ -268,20 +251,20 @@ def _summary_frame(out: np.ndarray, inputs: SettlementInputs) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class WhatIfCells:
-    """Priced cases aggregated per hospital × group × class × month × review × alliance.
+    """Priced cases summed once into what-if basis arrays (see :mod:`payment._settle_kernels`).
 
-    Cell arrays follow :func:`payment._settle_kernels.cell_aggregates`; hospitals are in the
-    order of ``inputs.hospital_ids``.
+    ``B[h, m, s, q, t]``: cases not approved in special review, per hospital × discharge month
+    (0 unknown) × alliance slot (last = none) × quantity (points, payment, total cost, patient
+    paid) × term (amount, amount × (r − 1), simple level-3 amount, and × (r − 1)); ``SR`` and
+    ``SRD`` the approved cases. Every what-if is a linear combination of these sums, so a draw
+    costs O(hospitals × months), not O(cases), and is exact up to float summation order.
     """
 
     inputs: SettlementInputs
-    c_h: np.ndarray
-    c_g: np.ndarray
-    c_m: np.ndarray
-    c_srm: np.ndarray
-    c_sr: np.ndarray
-    c_a: np.ndarray
-    c_v: np.ndarray
+    B: np.ndarray
+    BH: np.ndarray
+    SR: np.ndarray
+    SRD: np.ndarray
     groups: np.ndarray
     g_ratio: np.ndarray
     g_simple: np.ndarray
@@ -291,7 +274,8 @@ class WhatIfCells:
 
     @property
     def n_cells(self) -> int:
-        return len(self.c_h)
+        """Number of basis sums."""
+        return int(self.B.size + self.SR.size + self.SRD.size)
 
 
 def _severity_target(groups: np.ndarray) -> np.ndarray:
@@ -306,10 +290,12 @@ def _severity_target(groups: np.ndarray) -> np.ndarray:
 
 def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float = 100.0,
                 group_column: str = "group") -> WhatIfCells:
-    """Aggregate priced cases into what-if cells (one pass; every draw reuses them).
+    """Sum priced cases into what-if basis arrays (one pass; every draw reuses them).
 
     A *simple* case (for the level shift) is in a DRG without complication (code ending in 5
-    or 9) whose mean base points are at most ``simple_max_points``.
+    or 9) whose mean base points are at most ``simple_max_points``. Upcoding moves a case to
+    the next severity of its ADRG when the scheme has it, at the ratio of the two groups' mean
+    base points.
     """
     spol, _ = resolve_policy(policy)
     inputs = prepare(priced, policy)
@@ -319,8 +305,9 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
             dtype=bool, na_value=False)
         df = df.loc[keep]
     n = len(df)
-    hpos = pd.Index(inputs.hospital_ids)
-    h = hpos.get_indexer(df["hospital_id"].astype("string").fillna("").to_numpy(dtype=object))
+    nh = len(inputs.hospital_ids)
+    h = pd.Index(inputs.hospital_ids).get_indexer(
+        df["hospital_id"].astype("string").fillna("").to_numpy(dtype=object)).astype(np.int64)
     gtext = (df[group_column].astype("string").fillna("") if group_column in df.columns
              else pd.Series([""] * n))
     g, groups = pd.factorize(gtext.to_numpy(dtype=object))
@@ -349,28 +336,13 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
         a = inputs.member_of[h]
     else:
         a = np.full(n, -1, dtype=np.int64)
+    slot = np.where(a >= 0, a, na)
     pp = num("patient_paid") if inputs.has_patient_paid else np.zeros(n)
     bp = num("base_points")
-    pts, pay = num("points"), num("payment")
-    tc = num("total_cost")
-
-    # One int64 key per cell (mixed radix), factorized once.
-    ng = len(groups)
-    na1 = na + 1
-    key = ((((h.astype(np.int64) * ng + g) * 13 + month) * 13 + srm) * 2 + sr) * na1 + (a + 1)
-    uniq, codes = np.unique(key, return_inverse=True)
-    nc = len(uniq)
-    c_v = np.zeros((nc, K.CV))
-    for col, w in ((K.CV_N, np.ones(n)), (K.CV_PTS, pts), (K.CV_PAY, pay), (K.CV_TC, tc),
-                   (K.CV_PP, pp), (K.CV_SR, np.where(sr, num("sr_amount"), 0.0))):
-        c_v[:, col] = np.bincount(codes, weights=w, minlength=nc)
-    rest, u_a = np.divmod(uniq, na1)
-    rest, u_sr = np.divmod(rest, 2)
-    rest, u_srm = np.divmod(rest, 13)
-    rest, u_m = np.divmod(rest, 13)
-    u_h, u_g = np.divmod(rest, max(ng, 1))
+    pts, pay, tc = num("points"), num("payment"), num("total_cost")
 
     # Per group: mean base points → severity ratios and the "simple" flag.
+    ng = len(groups)
     g_n = np.bincount(g, minlength=ng).astype(np.float64)
     g_bp = np.bincount(g, weights=bp, minlength=ng) / np.maximum(g_n, 1.0)
     target = _severity_target(groups)
@@ -379,12 +351,35 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
     g_simple = np.array([len(x) > 0 and x[-1] in "59" for x in groups], dtype=bool) & (
         g_bp <= simple_max_points)
 
-    # Per level: mean coefficient (points ÷ base points) and cost per base point.
+    # Basis sums of the cases not approved in special review.
     level = inputs.hospital_level
+    rm1 = np.where(g_ratio[g] > 0, g_ratio[g] - 1.0, 0.0)
+    mover = (g_simple[g] & (level[h] == 3)).astype(np.float64)
+    nsr = ~sr
+    cell = ((h * 13 + month) * (na + 1) + slot)[nsr]
+    size = nh * 13 * (na + 1)
+    B = np.zeros((size, K.Q, K.T))
+    for q, v in ((K.Q_PTS, pts), (K.Q_PAY, pay), (K.Q_TC, tc), (K.Q_PP, pp)):
+        v = v[nsr]
+        terms = [(K.T_ONE, v), (K.T_SHIFT, v * mover[nsr])]
+        if q in (K.Q_PTS, K.Q_PAY):
+            terms += [(K.T_UP, v * rm1[nsr]), (K.T_UPSHIFT, v * rm1[nsr] * mover[nsr])]
+        for t, wv in terms:
+            B[:, q, t] = np.bincount(cell, weights=wv, minlength=size)
+    B = B.reshape(nh, 13, na + 1, K.Q, K.T)
+    SR = np.zeros((size, K.Q))
+    SRD = np.zeros((size, 2))
+    if sr.any():
+        c_sr = ((h * 13 + month) * (na + 1) + slot)[sr]
+        for q, v in ((K.Q_PAY, pay), (K.Q_TC, tc), (K.Q_PP, pp)):
+            SR[:, q] = np.bincount(c_sr, weights=v[sr], minlength=size)
+        c_dec = ((h * 13 + srm) * (na + 1) + slot)[sr]
+        SRD[:, 0] = np.bincount(c_dec, weights=num("sr_amount")[sr], minlength=size)
+        SRD[:, 1] = np.bincount(c_dec, weights=pay[sr], minlength=size)
+
+    # Per level: mean coefficient (points ÷ base points) and cost per base point.
     lv = level[h]
-    pts_f = np.ones(len(level))
-    cost_f = np.ones(len(level))
-    ok = (~sr) & (bp > 0)
+    ok = nsr & (bp > 0)
 
     def per_level(values: np.ndarray) -> np.ndarray:
         return np.bincount(lv[ok], weights=values[ok], minlength=4)
@@ -393,6 +388,8 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
     with np.errstate(divide="ignore", invalid="ignore"):
         gamma = np.where(bp_l > 0, pts_l / bp_l, np.nan)
         kappa = np.where(bp_l > 0, tc_l / bp_l, np.nan)
+    pts_f = np.ones(nh)
+    cost_f = np.ones(nh)
     for i, lvl in enumerate(level):
         if 0 <= lvl <= 3 and np.isfinite(gamma[lvl]) and np.isfinite(gamma[3]) and gamma[3] > 0:
             pts_f[i] = gamma[lvl] / gamma[3]
@@ -400,10 +397,10 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
             cost_f[i] = kappa[lvl] / kappa[3]
     dest = (level == 1) | (level == 2)
     vol = inputs.n_cases.astype(np.float64) * dest
-    dest_w = vol / vol.sum() if vol.sum() > 0 else np.zeros(len(level))
+    dest_w = vol / vol.sum() if vol.sum() > 0 else np.zeros(nh)
     return WhatIfCells(
-        inputs=inputs,
-        c_h=u_h, c_g=u_g, c_m=u_m, c_srm=u_srm, c_sr=u_sr.astype(bool), c_a=u_a - 1, c_v=c_v,
+        inputs=inputs, B=B, BH=np.ascontiguousarray(B.sum(axis=0)),
+        SR=SR.reshape(nh, 13, na + 1, K.Q), SRD=SRD.reshape(nh, 13, na + 1, 2),
         groups=groups, g_ratio=g_ratio, g_simple=g_simple, dest_w=dest_w,
         h_pts_f=pts_f, h_cost_f=cost_f,
     )
@@ -419,10 +416,9 @@ def run_whatifs(cells: WhatIfCells, params: SettlementParams,
     w = np.ascontiguousarray(np.atleast_2d(whatifs), dtype=np.float64)
     i = cells.inputs
     out, res = K.whatif_batch(
-        cells.c_h, cells.c_g, cells.c_m, cells.c_srm, cells.c_sr, cells.c_a, cells.c_v,
-        cells.g_ratio, cells.g_simple, i.hospital_level, cells.dest_w, cells.h_pts_f,
-        cells.h_cost_f, w, i.member_of, params.scores, params.p, params.tiers, params.ntiers,
-        params.rel, params.nrel, params.al_budget, params.al_tiers, params.al_nt)
+        cells.B, cells.BH, cells.SR, cells.SRD, cells.dest_w, cells.h_pts_f, cells.h_cost_f, w,
+        i.member_of, params.scores, params.p, params.tiers, params.ntiers, params.rel,
+        params.nrel, params.al_budget, params.al_tiers, params.al_nt)
     return _summary_frame(out, i), res
 
 
@@ -782,7 +778,8 @@ def simulate(scn: Scenario, *, priced: pd.DataFrame | None = None, policy: Any =
     rows = [base_row]
     if not grid.empty:
         keys = list(scn.sweep)
-        labels = [", ".join(f"{k}={r[k]}" for k in keys) for _, r in grid.iterrows()]
+        labels = [", ".join(f"{k.rsplit('.', 1)[-1]}={r[k]}" for k in keys)
+                  for _, r in grid.iterrows()]
         g = grid.drop(columns=keys)
         g.insert(0, "scenario", labels)
         rows.append(g)

@@ -27,8 +27,8 @@ def sim():
 
 def test_scenarios_table(sim):
     sc = sim.scenarios
-    assert sc["scenario"].tolist() == ["baseline", "settlement.reserve_rate=0.02",
-                                       "settlement.reserve_rate=0.08"]
+    assert sc["scenario"].tolist() == ["baseline", "reserve_rate=0.02",
+                                       "reserve_rate=0.08"]
     assert {"point_value", "fund_balance", "paid", "hospitals_surplus", "hospitals_overspend",
             "largest_loss", "largest_loss_hospital"} <= set(sc.columns)
     # a bigger reserve leaves less for the point value
