@@ -225,3 +225,41 @@ def test_load_scenario(tmp_path):
     (tmp_path / "bad.toml").write_text('name = "t"\n[sweep]\nx = []\n', encoding="utf-8")
     with pytest.raises(ValueError, match="bad.toml"):
         load_scenario(tmp_path / "bad.toml")
+
+
+def test_full_policy_overrides_and_point_value_keys(priced):
+    """A full Policy: [settlement] overrides validate into SettlementPolicy; the reimbursement
+    ratio comes from [point_value]."""
+    from payment import load_policy
+
+    pol = override_policy(load_policy("national_drg"),
+                          {"settlement.reserve_rate": 0.03,
+                           "point_value.reimbursement_ratio": 0.7})
+    assert isinstance(pol.settlement, SettlementPolicy)
+    assert pol.settlement.reserve_rate == 0.03
+    no_pp = priced.drop(columns="patient_paid")
+    r = settle(no_pp, pol)
+    bare = settle(no_pp, SettlementPolicy(reserve_rate=0.03), reimbursement_ratio=0.7)
+    assert r.summary == bare.summary
+    out = sweep_settlement(prepare(no_pp, pol), pol,
+                           {"point_value.reimbursement_ratio": [0.6, 0.7]})
+    assert out["paid"][1] == pytest.approx(r.summary["paid"], abs=0.005)
+
+
+def test_pricing_keys_reprice_each_combination(priced):
+    from payment import load_policy
+
+    pol = override_policy(load_policy("national_drg"), {"settlement.reserve_rate": 0.05})
+    seen = []
+
+    def reprice(p):
+        seen.append(p.outliers.low_multiple)
+        scaled = priced.copy()
+        scaled["points"] *= 1 + p.outliers.low_multiple  # stands in for a real re-pricing
+        return scaled
+
+    cells = build_cells(priced, pol)
+    out = sweep({"outliers.low_multiple": [0.2, 0.3], "settlement.advance_ratio": [0.9]}, pol,
+                cells=cells, reprice=reprice)
+    assert seen == [0.2, 0.3]
+    assert len(out) == 2 and (out["settlement.advance_ratio"] == 0.9).all()
