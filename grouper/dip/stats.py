@@ -65,7 +65,7 @@ def trim_keep(
     with fewer than ``min_cases`` cases are kept whole. Cases with label −1 are not kept.
     """
     keep = label >= 0
-    if method == "none":
+    if method == "none" or not keep.any():
         return keep
     if method == "sd":
         n, mean, sd = grouped_mean_sd(label, cost, n_labels)
