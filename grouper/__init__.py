@@ -10,27 +10,16 @@ Public API::
 
 from pathlib import Path
 
+from .cases import read_cases
 from .engine import GROUP_COLUMNS, STATUSES, group
 from .errors import CaseFileError, DrgsimError, SchemeError
+from .explain import explain  # noqa: E402  (the function shadows its module on purpose)
 from .scheme import Scheme, load_scheme
 
 
 def demo_scheme_path() -> Path:
     """Folder of the bundled demo scheme."""
     return Path(__file__).parent / "data" / "demo"
-
-
-def __getattr__(name: str):
-    # read_cases and explain import pandas/openpyxl paths only when used
-    if name == "read_cases":
-        from .cases import read_cases
-
-        return read_cases
-    if name == "explain":
-        from .explain import explain
-
-        return explain
-    raise AttributeError(name)
 
 
 __all__ = [

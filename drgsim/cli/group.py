@@ -1,0 +1,205 @@
+"""``drgsim group``, ``drgsim explain`` and ``drgsim demo``.
+
+Argument parsing, file I/O and a one-screen summary; the work is :func:`grouper.group`,
+:func:`grouper.explain` and, for the demo, :mod:`payment`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ._app import app
+
+_err = Console(stderr=True)
+_out = Console()
+
+SchemeOpt = Annotated[Path, typer.Option("--scheme", "-s", help="Scheme folder (or its scheme.json).")]
+CHUNK = 200_000
+
+
+def _fail(e: Exception) -> None:
+    _err.print(f"[red]error:[/red] {e}")
+    raise typer.Exit(code=2)
+
+
+def write_table(df: pd.DataFrame, out: Path) -> None:
+    """Write csv / parquet / xlsx by extension."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    suffix = out.suffix.lower()
+    if suffix == ".parquet":
+        df.to_parquet(out, index=False)
+    elif suffix == ".xlsx":
+        df.to_excel(out, index=False)
+    else:
+        df.to_csv(out, index=False)
+
+
+def group_summary(result: pd.DataFrame, seconds: float, title: str = "drgsim group") -> Table:
+    """One-screen summary: cases, grouped share, statuses, top DRGs."""
+    n = len(result)
+    st = result["status"].astype(str).value_counts()
+    t = Table(title=f"{title}: {n:,} cases in {seconds:.2f} s", show_header=True)
+    t.add_column("status")
+    t.add_column("cases", justify="right")
+    t.add_column("share", justify="right")
+    for k, v in st.items():
+        t.add_row(str(k), f"{v:,}", f"{v / max(n, 1):.1%}")
+    ok = result["status"].astype(str).isin(["SUCCESS", "QY"])
+    top = result.loc[ok, "drg"].astype(str).value_counts().head(10)
+    if len(top):
+        t.add_section()
+        t.add_row("[bold]top DRGs[/bold]", "", "")
+        for k, v in top.items():
+            t.add_row(str(k), f"{v:,}", f"{v / max(n, 1):.1%}")
+    warned = int((result["warnings"].astype(str) != "").sum()) if "warnings" in result else 0
+    t.caption = f"grouped {ok.mean() if n else 0:.1%}; {warned:,} cases with normalisation warnings"
+    return t
+
+
+def group_frame(cases: pd.DataFrame, scheme, *, strict: bool, mapping: bool, keep: bool,
+                quiet: bool) -> pd.DataFrame:
+    """Group in chunks behind a progress bar (identical to one call: cases are independent)."""
+    import grouper
+
+    if len(cases) <= CHUNK or quiet:
+        return grouper.group(cases, scheme, strict=strict, mapping=mapping, keep_columns=keep)
+    parts = []
+    with Progress(TextColumn("grouping"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} cases"),
+                  TimeRemainingColumn(), console=_err) as bar:
+        task = bar.add_task("group", total=len(cases))
+        for lo in range(0, len(cases), CHUNK):
+            chunk = cases.iloc[lo:lo + CHUNK]
+            parts.append(grouper.group(chunk, scheme, strict=strict, mapping=mapping, keep_columns=keep))
+            bar.advance(task, len(chunk))
+    return pd.concat(parts, ignore_index=True)
+
+
+@app.command("group")
+def group_cmd(
+    input: Annotated[Path, typer.Argument(help="Cases: .csv, .parquet or .xlsx (canonical or Chinese headers).")],
+    scheme: SchemeOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output .csv, .parquet or .xlsx.")],
+    strict: Annotated[bool, typer.Option("--strict", help="Reproduce the reference grouper exactly (no normalisation).")] = False,
+    no_mapping: Annotated[bool, typer.Option("--no-mapping", help="Skip code mapping: codes used as given.")] = False,
+    keep_columns: Annotated[bool, typer.Option("--keep-columns", help="Write the input columns too.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+) -> None:
+    """Group cases into MDC / ADRG / DRG with a scheme."""
+    import grouper
+
+    try:
+        t0 = time.perf_counter()
+        sch = grouper.load_scheme(scheme)
+        cases = grouper.read_cases(input)
+        res = group_frame(cases, sch, strict=strict, mapping=not no_mapping, keep=keep_columns, quiet=quiet)
+        secs = time.perf_counter() - t0
+        write_table(res, output)
+    except grouper.DrgsimError as e:
+        _fail(e)
+    if not quiet:
+        _out.print(group_summary(res, secs))
+        _out.print(f"written: {output}")
+
+
+@app.command("explain")
+def explain_cmd(
+    input: Annotated[Path, typer.Argument(help="Case file (.csv / .parquet / .xlsx).")],
+    scheme: SchemeOpt,
+    case_id: Annotated[list[str] | None, typer.Option("--case", "-c", help="Case id(s) to explain (default: the first case).")] = None,
+    strict: Annotated[bool, typer.Option("--strict")] = False,
+    no_mapping: Annotated[bool, typer.Option("--no-mapping")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the trace as JSON.")] = False,
+) -> None:
+    """Show why a case landed where it did: MDCs tried, rule matched, branches, MCC/CC."""
+    import grouper
+    from grouper.explain import explain_all
+
+    try:
+        sch = grouper.load_scheme(scheme)
+        cases = grouper.read_cases(input)
+        if case_id:
+            sel = cases[cases["case_id"].astype(str).isin(case_id)]
+            missing = sorted(set(case_id) - set(sel["case_id"].astype(str)))
+            if missing:
+                raise grouper.DrgsimError(f"{input}: no case with case_id {missing}")
+        else:
+            sel = cases.iloc[:1]
+        xs = explain_all(sel, sch, strict=strict, mapping=not no_mapping)
+    except grouper.DrgsimError as e:
+        _fail(e)
+    for x in xs:
+        if as_json:
+            _out.print_json(json.dumps(x.to_dict(), ensure_ascii=False))
+        else:
+            _out.print(x.to_text(), markup=False, highlight=False)
+
+
+def sample_cases_path() -> Path:
+    """The bundled sample cases (repository checkout) ."""
+    return Path(__file__).resolve().parents[2] / "sample_cases" / "cases.csv"
+
+
+@app.command("demo")
+def demo_cmd(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo outputs.")] = Path("demo_output"),
+    policy: Annotated[str, typer.Option("--policy", "-p", help="Policy preset or TOML for the payment part.")] = "zhejiang_drg",
+) -> None:
+    """Group the bundled sample cases with the demo scheme, price them and run a small what-if."""
+    import grouper
+    import payment
+    from payment.scenario import demo_whatif
+
+    path = sample_cases_path()
+    if not path.exists():
+        _fail(FileNotFoundError(f"{path}: sample cases not found (run from a checkout of drgsim)"))
+    t0 = time.perf_counter()
+    sch = grouper.load_scheme(grouper.demo_scheme_path())
+    cases = grouper.read_cases(path)
+    grouped = grouper.group(cases, sch, keep_columns=True)
+    secs = time.perf_counter() - t0
+    _out.print(group_summary(grouped, secs, title=f"drgsim demo ({sch.id})"))
+    output.mkdir(parents=True, exist_ok=True)
+    write_table(grouped, output / "grouped.csv")
+
+    # Weights from the years before the newest, then price the newest year.
+    pol = payment.load_policy(policy)
+    year = int(grouped["year"].max())
+    hist = grouped[grouped["year"] < year]
+    cur = grouped[grouped["year"] == year].reset_index(drop=True)
+    w = payment.compute_weights(hist, pol)
+    w.save(output / "weights")
+    priced = payment.price(cur, w, pol)
+    for col in ("patient_paid", "alliance_id"):
+        if col in cur.columns:
+            priced[col] = cur[col].to_numpy()
+    write_table(priced, output / "priced.csv")
+    t = Table(title=f"{year} priced under {policy}: {len(priced):,} cases")
+    t.add_column("case class")
+    t.add_column("cases", justify="right")
+    t.add_column("points", justify="right")
+    t.add_column("payment (yuan)", justify="right")
+    agg = priced.groupby("case_class", observed=True).agg(cases=("case_id", "size"), points=("points", "sum"),
+                                                          pay=("payment", "sum"))
+    for k, r in agg.iterrows():
+        t.add_row(str(k), f"{int(r.cases):,}", f"{r.points:,.1f}", f"{r.pay:,.2f}")
+    _out.print(t)
+    summary = demo_whatif(priced, pol)
+    write_table(summary, output / "whatif.csv")
+    wt = Table(title="what-if (settlement of the newest year)")
+    for c in ("scenario", "point_value", "paid", "hospitals_surplus", "hospitals_overspend"):
+        if c in summary.columns:
+            wt.add_column(c, justify="right" if c != "scenario" else "left")
+    cols = [c for c in ("scenario", "point_value", "paid", "hospitals_surplus", "hospitals_overspend") if c in summary.columns]
+    for _, r in summary.iterrows():
+        wt.add_row(*[f"{r[c]:,.4f}" if c == "point_value" else f"{r[c]:,.2f}" if isinstance(r[c], float) else str(r[c]) for c in cols])
+    _out.print(wt)
+    _out.print(f"outputs in {output}/ (grouped.csv, weights/, priced.csv, whatif.csv)")
