@@ -144,7 +144,7 @@ def _dept_ids(df: pd.DataFrame, literals: list[str]) -> np.ndarray:
     if "dept" not in df.columns:
         return np.full(n, _kernels.DEPT_MISSING, dtype=np.int32)
     s = df["dept"].astype("string")
-    codes = pd.Categorical(s, categories=literals).codes.astype(np.int32) if literals else np.full(n, -1, np.int32)
+    codes = pd.Index(literals).get_indexer(s.fillna("")).astype(np.int32) if literals else np.full(n, -1, np.int32)
     missing = (s.isna() | (s == "")).to_numpy(dtype=bool, na_value=True)
     codes[missing] = _kernels.DEPT_MISSING
     return codes
