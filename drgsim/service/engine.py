@@ -122,6 +122,7 @@ class PreviewEngine:
     weights: Any = None
     weights_path: Path | None = None
     policy_note: str = ""
+    kernel_threads: int = 1
 
     def __post_init__(self) -> None:
         from .fastpath import FastGrouper, FastPricer
@@ -178,7 +179,7 @@ class PreviewEngine:
             if weights.kind != policy.kind:
                 raise StartupError(f"weights {settings.weights} are {weights.kind} weights, "
                                    f"policy {policy.name} is {policy.kind}")
-        return cls(scheme, policy, weights, settings.weights, note)
+        return cls(scheme, policy, weights, settings.weights, note, settings.kernel_threads)
 
     def identity(self) -> dict[str, Any]:
         """Scheme, policy and weights identities for ``/v1/version``."""
@@ -215,6 +216,7 @@ class PreviewEngine:
 
     def preview_one(self, case: CaseIn, case_id: str, explain: bool = False) -> dict[str, Any]:
         """The preview of one case (fast path: no DataFrame)."""
+        _threads(1)  # one case: a parallel launch would cost more than the whole case
         status, mdc, adrg, drg, warnings = self.fast_grouper.group_one(case)
         out = self._grouping(case_id, status, mdc, adrg, drg, warnings)
         if self.fast_pricer is not None:
@@ -234,6 +236,7 @@ class PreviewEngine:
         import grouper
         import payment
 
+        _threads(self.kernel_threads)
         frame = cases_frame(cases)
         g = grouper.group(frame, self.scheme)
         ids = frame["case_id"].tolist()
@@ -330,6 +333,15 @@ class PreviewEngine:
             "special_review": {"eligible": bool(sr_candidate),
                                "reasons": sr_reasons.split("|") if sr_reasons else []},
         }
+
+
+def _threads(n: int) -> None:
+    """Numba threads for kernels called from this thread (numba keeps the setting per thread)."""
+    import numba
+
+    n = min(n, numba.config.NUMBA_NUM_THREADS)
+    if numba.get_num_threads() != n:
+        numba.set_num_threads(n)
 
 
 def _one_line(exc: BaseException) -> str:

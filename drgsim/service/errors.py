@@ -35,6 +35,8 @@ def problems(errors: list[Any], prefix: tuple[Any, ...] = ()) -> list[dict[str, 
         }
         value = e.get("input")
         # echo short scalar inputs only: never a whole case or a large body back
+        if isinstance(value, int) and abs(value) >= 2**63:
+            value = str(value)  # JSON encoders stop at 64-bit integers
         if isinstance(value, (int, float, bool)) or (isinstance(value, str) and len(value) <= 100):
             item["input"] = value
         out.append(item)

@@ -22,5 +22,6 @@ class ServiceSettings(BaseSettings):
     weights: Path | None = None
     max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     batch_limit: int = Field(default=10_000, gt=0)
-    #: how many codes one case may carry; bounds the work one request can cause
-    max_codes: int = Field(default=100, gt=0)
+    #: numba threads per request; the service's parallelism comes from its workers, and a
+    #: parallel region on a busy machine waits milliseconds for a core (worse than 1 thread)
+    kernel_threads: int = Field(default=1, gt=0)
