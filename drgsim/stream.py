@@ -1,0 +1,553 @@
+"""Streaming: case files larger than memory, processed in fixed-size chunks.
+
+A source is a Parquet file, a directory of Parquet files (a dataset, read file by file in natural
+name order: ``part-2`` before ``part-10``), a CSV file (UTF-8 or GB18030, streamed by
+``pyarrow.csv.open_csv``) or an ``.xlsx`` workbook (read whole, then cut; workbooks are small).
+Raw Arrow batches are re-cut to exactly ``chunk_rows`` rows (the last chunk may be shorter), each
+chunk is made canonical by :func:`grouper.cases.canonicalise`, processed by a pure table function
+and appended to the output (Parquet file, directory of Parquet parts, or CSV).
+
+Peak memory is bounded by the chunk size, not the input size: at most one chunk is being read,
+one processed and one written at a time (two bounded queues between three threads, so reading,
+computing and writing overlap). Every row is processed exactly once and written in input order,
+and the functions applied are row-wise, so the output is the same whatever ``chunk_rows`` and
+``threads`` are.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import resource
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from grouper.cases import canonicalise
+from grouper.errors import CaseFileError
+from grouper.schema import DIAGNOSIS_PARTS, PROCEDURE_PARTS, alias_map
+
+#: Default rows per chunk: about 0.3-0.5 GB of working memory per chunk in flight (measured).
+DEFAULT_CHUNK_ROWS = 500_000
+
+#: Canonical columns that :func:`grouper.group` reads (``weight`` is its alias of birth_weight).
+GROUP_INPUT_COLUMNS = (
+    "case_id", "sex", "age", "age_days", "birth_weight", "weight", "dept", "los", "diagnoses",
+    "procedures",
+)
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".txt")
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def _natural_key(p: Path) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.as_posix())]
+
+
+def parquet_files(path: str | Path) -> list[Path]:
+    """The Parquet files of a file or dataset directory, in natural name order."""
+    p = Path(path)
+    if p.is_file():
+        return [p]
+    if not p.is_dir():
+        raise CaseFileError(str(p), None, None, "file or directory does not exist")
+    files = [f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in PARQUET_SUFFIXES
+             and not any(part.startswith((".", "_")) for part in f.relative_to(p).parts)]
+    if not files:
+        raise CaseFileError(str(p), None, None, "directory holds no .parquet files")
+    return sorted(files, key=_natural_key)
+
+
+def _wanted(names: Iterable[str], columns: Iterable[str] | None) -> list[str] | None:
+    """Raw column names whose canonical column is in ``columns`` (None = all)."""
+    if columns is None:
+        return None
+    want = set(columns)
+    aliases = alias_map()
+    parts = {c for grp in (*DIAGNOSIS_PARTS, *PROCEDURE_PARTS) for c in grp}
+    keep = []
+    for n in names:
+        key = str(n).strip().lstrip("\ufeff")
+        canon = aliases.get(key, key)
+        if canon in want or key in want or (key in parts and ({"diagnoses", "procedures"} & want)):
+            keep.append(n)
+    return keep
+
+
+def _sniff_encoding(path: Path) -> str:
+    """'utf-8' when the first 4 MB decode as UTF-8, else 'gb18030' (the other encoding in use)."""
+    with open(path, "rb") as f:
+        head = f.read(4 << 20)
+    for cut in range(4):  # the read may end inside a multi-byte character
+        try:
+            head[: len(head) - cut].decode("utf-8")
+            return "utf-8"
+        except UnicodeDecodeError:
+            continue
+    return "gb18030"
+
+
+def _csv_header(path: Path, encoding: str) -> list[str]:
+    import csv
+    import io
+
+    with open(path, "rb") as f:
+        first = f.readline(1 << 20)
+    text = first.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="replace")
+    return next(csv.reader(io.StringIO(text)), [])
+
+
+class _Tell:
+    """A binary file that remembers how far it has been read (for CSV progress)."""
+
+    def __init__(self, path: Path):
+        self.f = open(path, "rb")  # noqa: SIM115 - closed by the reader below
+        self.pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        b = self.f.read(n)
+        self.pos += len(b)
+        return b
+
+    def tell(self) -> int:
+        return self.pos
+
+    def close(self) -> None:
+        self.f.close()
+
+    @property
+    def closed(self) -> bool:
+        return self.f.closed
+
+    def readable(self) -> bool:
+        return True
+
+
+class CaseSource:
+    """A case file or dataset read in chunks of exactly ``chunk_rows`` raw rows.
+
+    ``columns``: canonical column names to read (raw Chinese headers that map to them are kept);
+    None reads every column. ``num_rows`` is exact for Parquet and None for CSV, where
+    ``fraction_read()`` tells how much of the file has been consumed.
+    """
+
+    def __init__(self, path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                 columns: Iterable[str] | None = None, encoding: str | None = None):
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
+        self.path = Path(path)
+        self.chunk_rows = int(chunk_rows)
+        self.columns = None if columns is None else tuple(columns)
+        self._pos: Callable[[], float] = lambda: 0.0
+        suffix = self.path.suffix.lower()
+        if self.path.is_dir() or suffix in PARQUET_SUFFIXES:
+            self.kind = "parquet"
+            self.files = parquet_files(self.path)
+            try:
+                self.schema = pads.dataset([str(f) for f in self.files], format="parquet").schema
+            except (pa.ArrowInvalid, OSError) as e:
+                raise CaseFileError(str(self.path), None, None, f"not a readable Parquet dataset: {e}") from None
+            self.num_rows: int | None = sum(pq.ParquetFile(f).metadata.num_rows for f in self.files)
+        elif suffix in CSV_SUFFIXES:
+            if not self.path.is_file():
+                raise CaseFileError(str(self.path), None, None, "file does not exist")
+            self.kind = "csv"
+            self.encoding = encoding or _sniff_encoding(self.path)
+            self.header = _csv_header(self.path, self.encoding)
+            self.num_rows = None
+        elif suffix in (".xlsx", ".xlsm"):
+            self.kind = "xlsx"
+            self.num_rows = None
+        else:
+            raise CaseFileError(str(self.path), None, None,
+                                f"unknown file type {suffix!r}; allowed: .parquet, a directory of .parquet files, .csv, .xlsx")
+
+    # raw record batches, in file order, of whatever size the reader gives
+    def _batches(self) -> Iterator[pa.Table]:
+        if self.kind == "parquet":
+            names = _wanted(self.schema.names, self.columns)
+            schema = self.schema if names is None else pa.schema([self.schema.field(n) for n in names])
+            done = 0
+            total = max(1, self.num_rows or 1)
+            self._pos = lambda: done / total
+            for f in self.files:
+                pf = pq.ParquetFile(f)
+                have = [n for n in schema.names if n in pf.schema_arrow.names]
+                for b in pf.iter_batches(batch_size=max(self.chunk_rows, 1024), columns=have):
+                    t = pa.Table.from_batches([b])
+                    for n in schema.names:  # a file that lacks a column of the dataset
+                        if n not in have:
+                            t = t.append_column(schema.field(n), pa.nulls(len(t), schema.field(n).type))
+                    done += len(t)
+                    yield t.select(schema.names).cast(schema)
+        elif self.kind == "csv":
+            names = _wanted(self.header, self.columns)
+            f = _Tell(self.path)
+            size = max(1, self.path.stat().st_size)
+            self._pos = lambda: f.tell() / size
+            try:
+                reader = pacsv.open_csv(
+                    f,
+                    read_options=pacsv.ReadOptions(encoding=self.encoding, block_size=1 << 22),
+                    # every column as text: "007" stays "007"; typing is canonicalise's job
+                    convert_options=pacsv.ConvertOptions(
+                        column_types={h: pa.string() for h in self.header},
+                        strings_can_be_null=True, include_columns=names,
+                    ),
+                )
+                for b in reader:
+                    yield pa.Table.from_batches([b])
+            except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+                raise CaseFileError(str(self.path), None, None,
+                                    f"cannot be read as CSV in {self.encoding}: {e}") from None
+            finally:
+                f.close()
+        else:
+            from grouper.cases import _read_any
+
+            df = _read_any(self.path)
+            names = _wanted(df.columns, self.columns)
+            if names is not None:
+                df = df[names]
+            self._pos = lambda: 1.0
+            yield pa.Table.from_pandas(df, preserve_index=False)
+
+    def fraction_read(self) -> float:
+        """Share of the input consumed so far (bytes for CSV, rows for Parquet), 0..1."""
+        return min(1.0, max(0.0, self._pos()))
+
+    def tables(self) -> Iterator[pa.Table]:
+        """Raw Arrow tables of exactly ``chunk_rows`` rows (the last one may be shorter)."""
+        buf: list[pa.Table] = []
+        have = 0
+        for t in self._batches():
+            buf.append(t)
+            have += len(t)
+            while have >= self.chunk_rows:
+                whole = pa.concat_tables(buf) if len(buf) > 1 else buf[0]
+                yield whole.slice(0, self.chunk_rows)
+                rest = whole.slice(self.chunk_rows)
+                buf = [rest] if len(rest) else []
+                have = len(rest)
+        if have:
+            yield pa.concat_tables(buf) if len(buf) > 1 else buf[0]
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        """Canonical case chunks (see :func:`grouper.cases.canonicalise`)."""
+        offset = 0
+        for t in self.tables():
+            yield canonical_chunk(t, str(self.path), offset)
+            offset += len(t)
+
+
+def canonical_chunk(table: pa.Table, source: str = "<cases>", offset: int = 0) -> pd.DataFrame:
+    """One raw chunk -> canonical DataFrame; error rows are numbered from the file start."""
+    try:
+        return canonicalise(table.to_pandas(), source)
+    except CaseFileError as e:
+        if e.row is None:
+            raise
+        raise CaseFileError(e.file, e.column, e.row + offset, e.problem) from None
+
+
+def iter_cases(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+               columns: Iterable[str] | None = None) -> Iterator[pd.DataFrame]:
+    """Canonical case chunks of a file or dataset, in file order."""
+    return iter(CaseSource(path, chunk_rows=chunk_rows, columns=columns))
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+
+def _to_arrow(df: pd.DataFrame | pa.Table) -> pa.Table:
+    if isinstance(df, pa.Table):
+        return df
+    return pa.Table.from_pandas(df, preserve_index=False)
+
+
+class ChunkWriter:
+    """Append tables to a Parquet file, a directory of Parquet parts, or a CSV file.
+
+    The kind follows the path: ``.parquet``/``.pq`` -> one file (one row group per chunk),
+    ``.csv`` -> one CSV file (UTF-8, header once), anything else -> a directory of
+    ``part-000000.parquet`` files, one per chunk. Every chunk must have the first chunk's
+    columns; types are cast to the first chunk's schema.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        suffix = self.path.suffix.lower()
+        self.kind = "parquet" if suffix in PARQUET_SUFFIXES else "csv" if suffix in CSV_SUFFIXES else "dir"
+        self.schema: pa.Schema | None = None
+        self._pq: pq.ParquetWriter | None = None
+        self._csv = None
+        self.parts = 0
+        self.rows = 0
+        if self.kind == "dir":
+            self.path.mkdir(parents=True, exist_ok=True)
+            for old in self.path.glob("part-*.parquet"):  # a stale part would join the dataset
+                old.unlink()
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, chunk: pd.DataFrame | pa.Table) -> None:
+        if self.kind == "csv":
+            df = chunk.to_pandas() if isinstance(chunk, pa.Table) else chunk
+            if self._csv is None:
+                self._csv = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+                df.to_csv(self._csv, index=False)
+            else:
+                df.to_csv(self._csv, index=False, header=False)
+            self.rows += len(df)
+            return
+        t = _to_arrow(chunk)
+        if self.schema is None:
+            self.schema = t.schema
+        elif t.schema != self.schema:
+            # e.g. an all-null chunk of a text column: keep the first chunk's types
+            t = t.cast(self.schema)
+        if self.kind == "parquet":
+            if self._pq is None:
+                self._pq = pq.ParquetWriter(self.path, self.schema)
+            self._pq.write_table(t, row_group_size=max(1, len(t)))
+        else:
+            pq.write_table(t, self.path / f"part-{self.parts:06d}.parquet")
+        self.parts += 1
+        self.rows += len(t)
+
+    def close(self) -> None:
+        if self._pq is not None:
+            self._pq.close()
+            self._pq = None
+        if self._csv is not None:
+            self._csv.close()
+            self._csv = None
+
+    def __enter__(self) -> ChunkWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# --- the pipeline ----------------------------------------------------------------------------------
+
+
+@dataclass
+class StreamStats:
+    """What a streaming run did: rows, chunks, wall seconds, peak resident memory (MB)."""
+
+    rows: int
+    chunks: int
+    seconds: float
+    peak_rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        """Cases per second."""
+        return self.rows / self.seconds if self.seconds > 0 else float("nan")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MB (Linux reports KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+_DONE = object()
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def _producer(it: Iterator, q: queue.Queue, stop: threading.Event) -> None:
+    try:
+        for item in it:
+            while not stop.is_set():
+                try:
+                    q.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if stop.is_set():
+                return
+        q.put(_DONE)
+    except BaseException as e:  # handed to the consumer, which re-raises it
+        q.put(_Failed(e))
+
+
+def _consume(q: queue.Queue) -> Iterator:
+    while True:
+        item = q.get()
+        if item is _DONE:
+            return
+        if isinstance(item, _Failed):
+            raise item.exc
+        yield item
+
+
+def make_progress():
+    """A rich progress bar: cases done of total (``~`` when estimated), cases/s, ETA, elapsed."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            s = task.finished_speed or task.speed
+            if not s and task.elapsed and task.completed:
+                s = task.completed / task.elapsed
+            return Text(f"{s:,.0f} cases/s" if s else "- cases/s")
+
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.fields[shown_total]} cases"), Rate(),
+        TextColumn("eta"), TimeRemainingColumn(), TimeElapsedColumn(),
+        transient=False,
+    )
+
+
+def run_chunks(source: CaseSource, fn: Callable[[pd.DataFrame], pd.DataFrame | pa.Table],
+               output: str | Path | None, *, progress: bool | str = False,
+               on_chunk: Callable[[pd.DataFrame | pa.Table], None] | None = None) -> StreamStats:
+    """Read ``source`` chunk by chunk, apply ``fn`` to each canonical chunk, append to ``output``.
+
+    Reading (Arrow, releases the GIL), computing and writing run in three threads joined by
+    queues of one chunk each, so at most about four chunks are alive at once. ``on_chunk`` sees
+    every result chunk in order (for aggregations over the whole input). With ``output=None``
+    results are only passed to ``on_chunk``. ``progress`` may be a label.
+    """
+    t0 = time.perf_counter()
+    stop = threading.Event()
+    raw_q: queue.Queue = queue.Queue(maxsize=1)
+    out_q: queue.Queue = queue.Queue(maxsize=1)
+    reader = threading.Thread(target=_producer, args=(source.tables(), raw_q, stop), daemon=True)
+    writer_exc: list[BaseException] = []
+    label = progress if isinstance(progress, str) else ("cases" if progress else None)
+    ctx = make_progress() if label else nullcontext()
+    rows = chunks = 0
+
+    def write_loop(w: ChunkWriter | None) -> None:
+        failed = False
+        while True:
+            item = out_q.get()
+            if item is _DONE or isinstance(item, _Failed):
+                return
+            if failed:  # keep draining so the compute thread never blocks on a dead writer
+                continue
+            try:
+                if w is not None:
+                    w.write(item)
+                if on_chunk is not None:
+                    on_chunk(item)
+            except BaseException as e:
+                writer_exc.append(e)
+                stop.set()
+                failed = True
+
+    with (ChunkWriter(output) if output is not None else nullcontext()) as w, ctx as bar:
+        task = None
+        if bar is not None:
+            shown = f"{source.num_rows:,}" if source.num_rows is not None else "?"
+            task = bar.add_task(label, total=source.num_rows, shown_total=shown)
+        writer = threading.Thread(target=write_loop, args=(w,), daemon=True)
+        reader.start()
+        writer.start()
+        offset = 0
+        try:
+            for raw in _consume(raw_q):
+                if stop.is_set():
+                    break
+                df = canonical_chunk(raw, str(source.path), offset)
+                del raw
+                res = fn(df)
+                if len(res) != len(df):
+                    raise RuntimeError(f"chunk function returned {len(res)} rows for {len(df)}")
+                del df
+                offset += len(res)
+                rows += len(res)
+                chunks += 1
+                out_q.put(res)
+                del res
+                if bar is not None:
+                    total = source.num_rows
+                    if total is None:  # CSV: estimate the row count from the bytes read
+                        frac = source.fraction_read()
+                        total = int(rows / frac) if frac > 0 else None
+                        bar.update(task, total=total, shown_total=f"~{total:,}" if total else "?")
+                    bar.update(task, completed=rows)
+        except BaseException as e:
+            stop.set()
+            out_q.put(_Failed(e))
+            writer.join()
+            reader.join(timeout=5)
+            raise
+        out_q.put(_DONE)
+        writer.join()
+        stop.set()
+        reader.join(timeout=5)
+        if writer_exc:
+            raise writer_exc[0]
+        if bar is not None:
+            bar.update(task, total=rows, completed=rows, shown_total=f"{rows:,}")
+    return StreamStats(rows, chunks, time.perf_counter() - t0, peak_rss_mb())
+
+
+# --- grouping --------------------------------------------------------------------------------------
+
+
+def _scheme(scheme):
+    from grouper import Scheme, load_scheme
+
+    return scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
+
+
+def group_file(input: str | Path, output: str | Path | None, scheme, *, strict: bool = False,
+               mapping: bool = True, keep_columns: bool = False,
+               chunk_rows: int = DEFAULT_CHUNK_ROWS, threads: int | None = None,
+               progress: bool | str = False,
+               on_chunk: Callable[[pd.DataFrame], None] | None = None) -> StreamStats:
+    """Group a case file or Parquet dataset chunk by chunk into ``output``.
+
+    ``scheme``: a loaded :class:`grouper.Scheme` or its folder. The output holds what
+    :func:`grouper.group` returns for the whole input (one row per case, input order), written
+    as Parquet (``.parquet``), CSV (``.csv``) or a directory of Parquet parts. ``threads``:
+    numba threads for the kernel (None = all cores). Without ``keep_columns`` only the columns
+    the grouper reads are loaded.
+    """
+    from grouper import group
+
+    s = _scheme(scheme)
+    source = CaseSource(input, chunk_rows=chunk_rows,
+                        columns=None if keep_columns else GROUP_INPUT_COLUMNS)
+
+    def fn(df: pd.DataFrame) -> pd.DataFrame:
+        return group(df, s, strict=strict, mapping=mapping, keep_columns=keep_columns, threads=threads)
+
+    return run_chunks(source, fn, output, progress="grouping" if progress is True else progress,
+                      on_chunk=on_chunk)
+
+
+__all__ = [
+    "DEFAULT_CHUNK_ROWS", "CaseSource", "ChunkWriter", "StreamStats", "canonical_chunk",
+    "group_file", "iter_cases", "make_progress", "parquet_files", "peak_rss_mb", "run_chunks",
+]
