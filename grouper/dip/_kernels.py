@@ -224,3 +224,13 @@ def match(key, key2, cat, ttype, cat_keys, cat_keys2, cat_rows, comp_table):
         if c >= 0:
             row[i] = comp_table[c * 4 + ttype[i]]
     return row, core
+
+
+@kernel
+def segment_sort(vals, starts, counts):
+    """Sort each segment ``vals[starts[k]:starts[k] + counts[k]]`` in place (costs per set)."""
+    for k in range(starts.shape[0]):
+        a = starts[k]
+        b = a + counts[k]
+        if b - a > 1:
+            vals[a:b] = np.sort(vals[a:b])

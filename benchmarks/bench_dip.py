@@ -1,0 +1,93 @@
+"""DIP benchmarks (pytest-benchmark; not run in CI).
+
+    python -m pytest benchmarks/bench_dip.py -p no:cacheprovider --benchmark-columns=mean,rounds -s
+
+Grid: implementation (vectorised kernel / pure-Python reference ``grouper.dip.naive``) ×
+task (build catalogue, group cases). Sizes: build 5,000,000 cases, group 1,000,000 (override
+with DIP_BENCH_BUILD / DIP_BENCH_GROUP); the naive reference runs on DIP_BENCH_NAIVE cases
+(default 50,000) because it is slow, and rates are compared in cases/s. Everything runs on one
+thread (pyarrow CPU pool 1; the numba kernels are serial). Synthetic histories come from the
+shared CHS-DRG 1.1 scheme when present, else the bundled demo scheme.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+import grouper
+from grouper.dip import DipConfig, build_catalogue, compile_catalogue
+from grouper.dip.group import group_frame
+from grouper.dip.naive import naive_build, naive_group
+from grouper.dip.synth import synthetic_history
+
+pa.set_cpu_count(1)
+
+N_BUILD = int(os.environ.get("DIP_BENCH_BUILD", 5_000_000))
+N_GROUP = int(os.environ.get("DIP_BENCH_GROUP", 1_000_000))
+N_NAIVE = int(os.environ.get("DIP_BENCH_NAIVE", 50_000))
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "schemes" / "chs-drg-1.1"
+CONFIG = DipConfig(trim="iqr")  # defaults otherwise: 亚目 × full procedure codes, 1:2:7, threshold 15
+
+RATES: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def scheme():
+    return grouper.load_scheme(SHARED if SHARED.exists() else grouper.demo_scheme_path())
+
+
+@pytest.fixture(scope="module")
+def history(scheme):
+    return synthetic_history(scheme, max(N_BUILD, N_GROUP), n_templates=60_000, seed=1)
+
+
+@pytest.fixture(scope="module")
+def catalogue(scheme, history):
+    return build_catalogue(history.iloc[:N_GROUP], CONFIG, scheme)
+
+
+def _rate(benchmark, name: str, n: int) -> None:
+    rate = n / benchmark.stats.stats.min
+    RATES[name] = rate
+    benchmark.extra_info.update(cases=n, cases_per_s=round(rate))
+
+
+def test_build_kernel(benchmark, scheme, history):
+    h = history.iloc[:N_BUILD]
+    cat = benchmark.pedantic(build_catalogue, args=(h, CONFIG, scheme), rounds=1, iterations=1, warmup_rounds=0)
+    _rate(benchmark, "build_kernel", N_BUILD)
+    benchmark.extra_info.update(groups=len(cat.groups), core_share=round(cat.summary()["core_case_share"], 4))
+
+
+def test_build_naive(benchmark, scheme, history):
+    h = history.iloc[:N_NAIVE]
+    benchmark.pedantic(naive_build, args=(h, DipConfig(), scheme), rounds=1, iterations=1)
+    _rate(benchmark, "build_naive", N_NAIVE)
+
+
+def test_group_kernel(benchmark, scheme, history, catalogue):
+    cc = compile_catalogue(catalogue, scheme)  # once per catalogue, outside the timing
+    cases = history.iloc[N_BUILD - N_GROUP:N_BUILD] if N_BUILD >= N_GROUP else history.iloc[:N_GROUP]
+    group_frame(cases.iloc[:1000], cc)  # JIT warm-up (cached after the first process)
+    benchmark.pedantic(group_frame, args=(cases, cc), rounds=3, iterations=1)
+    _rate(benchmark, "group_kernel", len(cases))
+
+
+def test_group_naive(benchmark, scheme, history, catalogue):
+    cases = history.iloc[:N_NAIVE]
+    benchmark.pedantic(naive_group, args=(cases, catalogue, scheme), rounds=1, iterations=1)
+    _rate(benchmark, "group_naive", N_NAIVE)
+
+
+def test_report():
+    """Print cases/s and the speed-up over the naive reference measured in this run."""
+    lines = ["", "| task | kernel cases/s | naive cases/s | ratio |", "|---|---:|---:|---:|"]
+    for task in ("build", "group"):
+        k, n = RATES.get(f"{task}_kernel"), RATES.get(f"{task}_naive")
+        if k and n:
+            lines.append(f"| {task} | {k:,.0f} | {n:,.0f} | {k / n:,.0f}× |")
+    print("\n".join(lines))
