@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -33,7 +34,14 @@ _CN_SEPARATORS = (";", "；", "，", "、")
 
 def _read_csv_text(path: Path) -> pd.DataFrame:
     last: Exception | None = None
-    for enc in ("utf-8", "gb18030"):
+    head = path.read_bytes()[: 1 << 20]
+    try:
+        head.decode("utf-8")
+        encodings = ("utf-8", "gb18030")
+    except UnicodeDecodeError as e:
+        # a cut multi-byte character at the end of the sample is still UTF-8
+        encodings = ("utf-8", "gb18030") if e.start >= len(head) - 3 else ("gb18030",)
+    for enc in encodings:
         try:
             t = pacsv.read_csv(
                 path,
@@ -43,18 +51,30 @@ def _read_csv_text(path: Path) -> pd.DataFrame:
                     check_utf8=True, include_missing_columns=False,
                 ),
             )
+            names = t.column_names
         except (pa.ArrowInvalid, UnicodeDecodeError) as e:
             last = e
             continue
         # read every column as text; typing happens below with row-precise errors
         cols = {}
-        for name in t.column_names:
+        for name in names:
             col = t.column(name)
             if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
                 col = col.cast(pa.string())
             cols[name] = col
         return pa.table(cols).to_pandas()
     raise CaseFileError(str(path), None, None, f"cannot be read as CSV in UTF-8 or GB18030: {last}")
+
+
+def arrow_to_frame(t: pa.Table) -> pd.DataFrame:
+    """Arrow table -> DataFrame; list columns (codes as arrays) become '|'-joined text."""
+    cols = {}
+    for name in t.column_names:
+        col = t.column(name)
+        if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+            col = pc.binary_join(col.cast(pa.list_(pa.string())), "|")
+        cols[name] = col
+    return pa.table(cols).to_pandas(ignore_metadata=True)
 
 
 def _read_any(path: Path) -> pd.DataFrame:
@@ -65,7 +85,7 @@ def _read_any(path: Path) -> pd.DataFrame:
         return _read_csv_text(path)
     if suffix in (".parquet", ".pq"):
         try:
-            return pq.read_table(path).to_pandas()
+            return arrow_to_frame(pq.read_table(path))
         except (pa.ArrowInvalid, OSError) as e:
             raise CaseFileError(str(path), None, None, f"not a readable Parquet file: {e}") from None
     if suffix in (".xlsx", ".xlsm"):
@@ -123,7 +143,7 @@ def canonicalise(df: pd.DataFrame, source: str = "<cases>") -> pd.DataFrame:
         spec = COLUMNS_BY_NAME.get(c)
         s = df[c]
         if spec is None or spec.kind == "text":
-            if spec is not None and not (pd.api.types.is_object_dtype(s.dtype) and len(s) and isinstance(s.iloc[0], (list, np.ndarray))):
+            if spec is not None and not _is_list_column(s):
                 s = s.astype("string")
             out[c] = s
         elif spec.kind in ("int", "float"):
@@ -139,6 +159,16 @@ def canonicalise(df: pd.DataFrame, source: str = "<cases>") -> pd.DataFrame:
             t = s.astype("string").str.strip().str.lower()
             out[c] = t.isin(["1", "true", "yes", "y", "是"]).astype(bool)
     return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+
+
+def _is_list_column(s: pd.Series) -> bool:
+    """Arrow list columns (diagnoses as arrays) stay lists; the grouper joins them."""
+    if isinstance(s.dtype, pd.ArrowDtype):
+        return pa.types.is_list(s.dtype.pyarrow_dtype) or pa.types.is_large_list(s.dtype.pyarrow_dtype)
+    if pd.api.types.is_object_dtype(s.dtype):
+        first = s.dropna()
+        return len(first) > 0 and isinstance(first.iloc[0], (list, tuple, np.ndarray))
+    return False
 
 
 def _numeric(s: pd.Series, col: str, source: str, kind: str) -> pd.Series:

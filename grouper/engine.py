@@ -229,7 +229,9 @@ def _as_frame(cases) -> pd.DataFrame:
 
         return read_cases(cases)
     if isinstance(cases, pa.Table):
-        return cases.to_pandas()
+        from .cases import arrow_to_frame
+
+        return arrow_to_frame(cases)
     if isinstance(cases, pd.DataFrame):
         return cases
     raise TypeError(f"cases must be a DataFrame, a pyarrow Table or a file path, not {type(cases).__name__}")
