@@ -26,6 +26,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -281,7 +282,8 @@ class ChunkWriter:
     """Append tables to a Parquet file, a directory of Parquet parts, or a CSV file.
 
     The kind follows the path: ``.parquet``/``.pq`` -> one file (one row group per chunk),
-    ``.csv`` -> one CSV file (UTF-8, header once), anything else -> a directory of
+    ``.csv`` -> one CSV file (UTF-8, header once), ``.arrow`` -> an Arrow IPC file (one
+    record batch per chunk, for scratch data), anything else -> a directory of
     ``part-000000.parquet`` files, one per chunk. Every chunk must have the first chunk's
     columns; types are cast to the first chunk's schema.
     """
@@ -289,9 +291,10 @@ class ChunkWriter:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         suffix = self.path.suffix.lower()
-        self.kind = "parquet" if suffix in PARQUET_SUFFIXES else "csv" if suffix in CSV_SUFFIXES else "dir"
+        self.kind = ("parquet" if suffix in PARQUET_SUFFIXES else "csv" if suffix in CSV_SUFFIXES
+                     else "arrow" if suffix == ".arrow" else "dir")
         self.schema: pa.Schema | None = None
-        self._pq: pq.ParquetWriter | None = None
+        self._pq: pq.ParquetWriter | pa.ipc.RecordBatchFileWriter | None = None
         self._csv = None
         self.parts = 0
         self.rows = 0
@@ -322,6 +325,11 @@ class ChunkWriter:
             if self._pq is None:
                 self._pq = pq.ParquetWriter(self.path, self.schema)
             self._pq.write_table(t, row_group_size=max(1, len(t)))
+        elif self.kind == "arrow":  # scratch files between passes: exact types, no encoding cost
+            if self._pq is None:
+                self._pq = pa.ipc.new_file(str(self.path), self.schema)
+            for b in t.combine_chunks().to_batches(max_chunksize=max(1, len(t))):
+                self._pq.write_batch(b)
         else:
             pq.write_table(t, self.path / f"part-{self.parts:06d}.parquet")
         self.parts += 1
@@ -547,7 +555,177 @@ def group_file(input: str | Path, output: str | Path | None, scheme, *, strict: 
                       on_chunk=on_chunk)
 
 
+# --- pricing ---------------------------------------------------------------------------------------
+
+
+def check_row_wise(policy, *, special_review: bool = True) -> None:
+    """Raise when pricing under ``policy`` needs whole-input steps streaming cannot do exactly.
+
+    Streamed pricing is exact for every row-wise step and, with ``special_review``, for the
+    special-review quota (done as a second pass over the candidates). The readmission rule (same
+    patient across the whole input) and a point value from this population's budget (the sum of
+    all points) are refused rather than computed per chunk.
+    """
+    problems = []
+    if policy.readmission.enabled:
+        problems.append("readmission.enabled = true (the rule looks at a patient's other stays)")
+    if policy.point_value.source == "budget":
+        problems.append('point_value.source = "budget" (yuan per point depends on all cases)')
+    if problems:
+        raise ValueError("cannot price chunk by chunk exactly: " + "; ".join(problems)
+                         + ". Use the in-memory path (payment.price) or override these keys.")
+
+
+def _positive_candidates(priced: pd.DataFrame, cases: pd.DataFrame, offset: int) -> pd.DataFrame:
+    """Rows a special-review quota must choose between, with what the choice needs."""
+    from payment import round_half_up_cents
+    from payment.outliers import CLASSES
+
+    gain_c = np.round(priced["sr_gain"].to_numpy(np.float64) * 100.0)
+    pos = priced["sr_candidate"].to_numpy(bool) & (gain_c > 0)
+    idx = np.flatnonzero(pos)
+    pay_c = round_half_up_cents(priced["payment"].to_numpy(np.float64)[idx])
+    return pd.DataFrame({
+        "row": idx.astype(np.int64) + offset,
+        "hospital_id": priced["hospital_id"].astype("str").fillna("").to_numpy(object)[idx],
+        "year": _years(cases)[idx],
+        "period": priced["sr_quarter"].to_numpy(np.int64)[idx],
+        "gain_c": gain_c[idx],
+        "amount_c": gain_c[idx] + pay_c,
+        "case_id": priced["case_id"].astype("str").to_numpy(object)[idx],
+        "in_scheme": priced["case_class"].cat.codes.to_numpy()[idx] != CLASSES.index("excluded"),
+    })
+
+
+def _years(cases: pd.DataFrame) -> np.ndarray:
+    if "year" not in cases.columns:
+        return np.zeros(len(cases), np.int64)
+    return pd.to_numeric(cases["year"], errors="coerce").fillna(0).to_numpy(np.int64)
+
+
+def _quota_bases(priced: pd.DataFrame, cases: pd.DataFrame) -> pd.Series:
+    """In-scheme cases per (hospital, year, period): the quota base of special review."""
+    from payment.outliers import CLASSES
+
+    keep = priced["case_class"].cat.codes.to_numpy() != CLASSES.index("excluded")
+    key = pd.DataFrame({
+        "hospital_id": priced["hospital_id"].astype("str").fillna("").to_numpy(object)[keep],
+        "year": _years(cases)[keep],
+        "period": priced["sr_quarter"].to_numpy(np.int64)[keep],
+    })
+    return key.groupby(["hospital_id", "year", "period"], sort=False).size()
+
+
+def _select(cands: pd.DataFrame, bases: pd.Series, policy) -> pd.DataFrame:
+    """The special-review choice over all chunks: quota = floor(rate × base) per hospital ×
+    year × period; largest gain first, ties by case id; the first floor(approval rate ×
+    applied) are approved (the rules of :func:`payment.special_review.review`)."""
+    from payment import quota
+
+    sp = policy.special_review
+    c = cands.sort_values(["hospital_id", "year", "period", "gain_c", "case_id"],
+                          ascending=[True, True, True, False, True], kind="stable")
+    keys = ["hospital_id", "year", "period"]
+    rank = c.groupby(keys, sort=False).cumcount().to_numpy()
+    base = bases.reindex(pd.MultiIndex.from_frame(c[keys])).fillna(0).to_numpy(np.int64)
+    applied = rank < quota(base, sp.quota_rate)
+    n_applied = pd.Series(applied).groupby([c[k].to_numpy() for k in keys]).transform("sum")
+    approved = applied & (rank < quota(n_applied.to_numpy(np.int64), sp.approval_rate))
+    return pd.DataFrame({"row": c["row"].to_numpy(), "applied": applied, "approved": approved,
+                         "amount": np.where(approved, c["amount_c"].to_numpy() / 100.0, 0.0)})
+
+
+def _apply_selection(priced: pd.DataFrame, sel: pd.DataFrame, offset: int) -> pd.DataFrame:
+    from payment.special_review import STATUSES
+
+    lo, hi = np.searchsorted(sel["row"].to_numpy(), [offset, offset + len(priced)])
+    part = sel.iloc[lo:hi]
+    if not len(part):
+        return priced
+    rows = part["row"].to_numpy() - offset
+    out = priced.copy()
+    for col, val in (("sr_applied", part["applied"]), ("sr_approved", part["approved"])):
+        v = out[col].to_numpy(bool).copy()
+        v[rows] = val.to_numpy(bool)
+        out[col] = v
+    amt = out["sr_amount"].to_numpy(np.float64).copy()
+    amt[rows] = part["amount"].to_numpy()
+    out["sr_amount"] = amt
+    st = out["sr_status"].astype(object).to_numpy(object).copy()
+    a, ok = part["applied"].to_numpy(bool), part["approved"].to_numpy(bool)
+    st[rows] = np.where(ok, "approved", np.where(a, "not_approved", "over_quota"))
+    out["sr_status"] = pd.Categorical(st, categories=list(STATUSES))
+    return out
+
+
+def group_price_file(input: str | Path, output: str | Path, scheme, weights, policy, *,
+                     strict: bool = False, mapping: bool = True, special_review: bool = True,
+                     grouped: bool = False, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                     threads: int | None = None, progress: bool | str = False,
+                     workdir: str | Path | None = None) -> StreamStats:
+    """Group (unless ``grouped``) and price a case file chunk by chunk into ``output``.
+
+    The output equals :func:`payment.price` on the whole input ("Priced cases" contract).
+    ``weights``: a :class:`payment.Weights` or its directory; ``policy``: a Policy, preset name
+    or TOML path. Special review, whose quota spans all cases of a hospital and period, is
+    done exactly: the first pass writes priced chunks to a temporary Parquet file in
+    ``workdir`` (default: beside ``output``) and keeps only positive candidates and quota bases
+    (a few bytes per case); the second pass applies the choice. ``grouped=True`` reads the
+    group column from the input instead of grouping.
+    """
+    import tempfile
+
+    from grouper import group
+    from payment import Weights, load_policy, load_weights, price
+
+    pol = policy if not isinstance(policy, (str, Path)) else load_policy(policy)
+    w = weights if isinstance(weights, Weights) else load_weights(weights)
+    check_row_wise(pol, special_review=special_review)
+    s = None if grouped else _scheme(scheme)
+    do_sr = special_review and pol.special_review.enabled
+    source = CaseSource(input, chunk_rows=chunk_rows)
+    cands: list[pd.DataFrame] = []
+    bases: list[pd.Series] = []
+    state = {"offset": 0}
+
+    def fn(df: pd.DataFrame) -> pd.DataFrame:
+        g = df if grouped else group(df, s, strict=strict, mapping=mapping, keep_columns=True,
+                                     threads=threads)
+        if not grouped and pol.group_col != "drg" and pol.group_col not in g.columns:
+            raise KeyError(f"policy prices column {pol.group_col!r}; DRG grouping gives 'drg'")
+        out = price(g, w, pol, special_review=special_review)
+        out.attrs = {}
+        if do_sr:
+            cands.append(_positive_candidates(out, g, state["offset"]))
+            bases.append(_quota_bases(out, g))
+        state["offset"] += len(out)
+        return out
+
+    label = ("pricing" if grouped else "grouping + pricing") if progress is True else progress
+    if not do_sr:
+        return run_chunks(source, fn, output, progress=label)
+    out_path = Path(output)
+    tmp_dir = Path(workdir) if workdir is not None else out_path.resolve().parent
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=tmp_dir, prefix=".drgsim-price-") as tmp:
+        first = Path(tmp) / "pass1.arrow"
+        st = run_chunks(source, fn, first, progress=label)
+        base = pd.concat(bases).groupby(level=[0, 1, 2], sort=False).sum() if bases else pd.Series(dtype=np.int64)
+        sel = _select(pd.concat(cands, ignore_index=True), base, pol).sort_values("row")
+        cands.clear()
+        t0 = time.perf_counter()
+        done = 0
+        with ChunkWriter(out_path) as wr:
+            with pa.memory_map(str(first)) as mm:
+                rd = pa.ipc.open_file(mm)
+                for i in range(rd.num_record_batches):
+                    part = pa.Table.from_batches([rd.get_batch(i)]).to_pandas()
+                    wr.write(_apply_selection(part, sel, done))
+                    done += len(part)
+    return StreamStats(st.rows, st.chunks, st.seconds + time.perf_counter() - t0, peak_rss_mb())
+
+
 __all__ = [
     "DEFAULT_CHUNK_ROWS", "CaseSource", "ChunkWriter", "StreamStats", "canonical_chunk",
-    "group_file", "iter_cases", "make_progress", "parquet_files", "peak_rss_mb", "run_chunks",
+    "check_row_wise", "group_file", "group_price_file", "iter_cases", "make_progress", "parquet_files", "peak_rss_mb", "run_chunks",
 ]
