@@ -61,6 +61,7 @@ def build(
     aux_min_cases: Annotated[int, typer.Option(help="Cases needed in a group × level cell to estimate its coefficient.")] = 30,
     fmt: Annotated[str, typer.Option("--format", help="Table format: csv or parquet.")] = "csv",
     version: Annotated[str | None, typer.Option(help="Catalogue version label (default: today's date).")] = None,
+    strict: Annotated[bool, typer.Option(help="Exact codes only (no repairs of case, spaces, dots), as `drgsim group --strict`.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Build a catalogue folder from historical cases and print a summary."""
@@ -81,7 +82,7 @@ def build(
 
             df = as_frame(history)
             cat = build_catalogue(
-                df, config, str(scheme) if scheme else None, version=version,
+                df, config, str(scheme) if scheme else None, version=version, strict=strict,
                 progress=lambda stage, frac: bar.update(task, completed=frac, description=f"building: {stage}"),
             )
             cat.save(output, fmt=fmt)
@@ -106,6 +107,7 @@ def group_cmd(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file (.csv or .parquet).")],
     scheme: Annotated[Path | None, typer.Option(help="Scheme folder (default: the one recorded in the catalogue, else the demo scheme).")] = None,
     keep_columns: Annotated[bool, typer.Option(help="Write the input columns before the DIP columns.")] = False,
+    strict: Annotated[bool, typer.Option(help="Exact codes only (no repairs of case, spaces, dots), as `drgsim group --strict`.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Group cases into a catalogue; writes one row per case and prints a summary."""
@@ -119,7 +121,7 @@ def group_cmd(
         try:
             cat = load_catalogue(catalogue)
             df = as_frame(cases)
-            out = group(df, cat, str(scheme) if scheme else None, chunk_size=250_000,
+            out = group(df, cat, str(scheme) if scheme else None, strict=strict, chunk_size=250_000,
                         progress=lambda done, total: bar.update(task, completed=done, total=total))
             if keep_columns:
                 out = pd.concat([df.reset_index(drop=True), out.drop(columns=["case_id"])], axis=1)

@@ -145,11 +145,13 @@ def build_catalogue(
     scheme: Any = None,
     *,
     version: str | None = None,
+    strict: bool = False,
     progress: Progress | None = None,
 ) -> Catalogue:
     """Build a catalogue from historical cases (canonical columns; ``total_cost`` in yuan,
-    optional ``year``). Cases that fail validation, have no positive cost, or fall outside the
-    year window are left out (counted in the manifest)."""
+    optional ``year``). Cases that fail validation (the DRG grouper's, ``strict`` as there),
+    have no positive cost, or fall outside the year window are left out (counted in the
+    manifest)."""
     config = config or DipConfig()
     scheme = resolve_scheme(scheme)
     tick = progress or (lambda stage, frac: None)
@@ -162,7 +164,7 @@ def build_catalogue(
     dx_key_ids, dx_key_names = pd.factorize(vocab.dx_keys, sort=True)
     cat_ids, cat_names = pd.factorize(vocab.dx_cats, sort=True)
     pr_key_ids, pr_key_names = pd.factorize(vocab.pr_keys, sort=True)
-    f = encode_cases(df, vocab, config, dx_key_ids, cat_ids, pr_key_ids)
+    f = encode_cases(df, vocab, config, dx_key_ids, cat_ids, pr_key_ids, strict=strict)
     cost = _num(df, "total_cost")
     valid = f.status == SUCCESS
     has_cost = np.isfinite(cost) & (cost > 0)
@@ -268,6 +270,7 @@ def build_catalogue(
         "version": version or _dt.date.today().isoformat(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "source": "build",
+        "strict_codes": strict,
         "scheme": scheme_identity(scheme),
         "config": config.to_dict(),
         "scale": config.scale,

@@ -13,6 +13,7 @@ without maps, a code of ``diagnoses`` / ``procedures``) and is replaced by its m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,19 @@ SUCCESS, CHECK_FAILED, ZD_NOT_MAPPING, SS_NOT_MAPPING = range(4)
 STATUS_NAMES: tuple[str, ...] = ("SUCCESS", "CHECK_FAILED", "ZD_NOT_MAPPING", "SS_NOT_MAPPING")
 
 REQUIRED_COLUMNS = ("case_id", "sex", "age", "diagnoses")
+
+
+def shared_scheme(scheme: Any) -> Any:
+    """The loaded ``grouper.Scheme`` behind ``scheme`` when the DRG grouper's shared
+    validation and code mapping (:func:`grouper.engine.encode_cases`) can be used, else None
+    (a plain dict of tables, e.g. :func:`grouper.dip.synth.tiny_scheme`)."""
+    from ..scheme import Scheme, load_scheme
+
+    if isinstance(scheme, Scheme):
+        return scheme
+    if isinstance(scheme, (str, Path)):
+        return load_scheme(scheme)
+    return None
 
 
 def scheme_tables(scheme: Any) -> dict[str, pd.DataFrame]:
@@ -81,13 +95,28 @@ class Vocab:
     pr_keys: pd.Series          # key of each token at proc_level (str)
     pr_type: np.ndarray         # treatment type (int8)
     pr_counted: np.ndarray      # belongs in the combination under config.procedures (bool)
+    shared: Any = None          # the grouper.Scheme whose engine encodes cases, if any
 
 
 def build_vocab(scheme: Any, config: DipConfig) -> Vocab:
-    """Compile the code tables of ``scheme`` for ``config`` (vectorised over codes)."""
-    t = scheme_tables(scheme)
-    dx_in, dx_to = _map(t, "dx_map", "diagnoses")
-    pr_in, pr_to = _map(t, "proc_map", "procedures")
+    """Compile the code tables of ``scheme`` for ``config`` (vectorised over codes).
+
+    For a loaded ``grouper.Scheme`` the vocabulary is the DRG engine's (mapped codes, so token
+    ids from :func:`grouper.engine.encode_cases` index it directly); for a dict of tables it is
+    the accepted input codes with their one-step mapping.
+    """
+    shared = shared_scheme(scheme)
+    if shared is not None:
+        from ..engine import engine_for
+
+        e = engine_for(shared)
+        t = shared.tables
+        dx_in = dx_to = pd.Series(e.c.dx_vocab, dtype="str")
+        pr_in = pr_to = pd.Series(e.c.pr_vocab, dtype="str")
+    else:
+        t = scheme_tables(scheme)
+        dx_in, dx_to = _map(t, "dx_map", "diagnoses")
+        pr_in, pr_to = _map(t, "proc_map", "procedures")
 
     cc = t.get("cc_mcc")
     cc_level = np.zeros(len(dx_in), np.int8)
@@ -133,6 +162,7 @@ def build_vocab(scheme: Any, config: DipConfig) -> Vocab:
         pr_keys=_prefix(pr_to, config.proc_level, 2).reset_index(drop=True),
         pr_type=pr_type,
         pr_counted=counted,
+        shared=shared,
     )
 
 
@@ -218,13 +248,21 @@ def check_columns(df: pd.DataFrame, extra: tuple[str, ...] = ()) -> None:
 
 
 def encode_cases(
-    df: pd.DataFrame, vocab: Vocab, config: DipConfig, dx_key: np.ndarray, dx_cat: np.ndarray, pr_key: np.ndarray
+    df: pd.DataFrame, vocab: Vocab, config: DipConfig, dx_key: np.ndarray, dx_cat: np.ndarray,
+    pr_key: np.ndarray, strict: bool = False,
 ) -> CaseFeatures:
     """Validate and featurise every case; ``dx_key``/``dx_cat``/``pr_key`` give the key ids
-    (per vocabulary entry) in the id space of the target (catalogue being built or loaded)."""
+    (per vocabulary entry) in the id space of the target (catalogue being built or loaded).
+
+    With a loaded scheme, validation and code mapping are the DRG grouper's
+    (:func:`grouper.engine.encode_cases`; ``strict`` as there: exact codes only, otherwise
+    unambiguous repairs), so DIP and DRG statuses agree case by case. With a dict of tables
+    the exact-match rules of the scheme README apply (``strict`` has no effect)."""
     from ._kernels import case_features
 
     check_columns(df)
+    if vocab.shared is not None:
+        return _encode_shared(df, vocab, config, dx_key, dx_cat, pr_key, strict)
     dx = tokenize(df["diagnoses"], vocab.dx_codes)
     procs = df["procedures"] if "procedures" in df.columns else pd.Series([""] * len(df), dtype="str")
     pr = tokenize(procs, vocab.pr_codes)
@@ -239,4 +277,31 @@ def encode_cases(
     status[check_failed(df)] = CHECK_FAILED
     status[bad_pr] = SS_NOT_MAPPING
     status[bad_dx] = ZD_NOT_MAPPING
+    return CaseFeatures(status, dxkey, cat, ttype, sev, age_bands(df, config), key, key2, dx, pr)
+
+
+def _encode_shared(
+    df: pd.DataFrame, vocab: Vocab, config: DipConfig, dx_key: np.ndarray, dx_cat: np.ndarray,
+    pr_key: np.ndarray, strict: bool,
+) -> CaseFeatures:
+    """Features from the DRG engine's encoding (mapped-code ids, statuses)."""
+    from ..engine import ST_CHECK, ST_SS, ST_ZD
+    from ..engine import encode_cases as drg_encode
+    from ._kernels import case_features
+
+    arrays, st, _warnings = drg_encode(df, vocab.shared, strict=strict)
+    dx = Tokens(off=arrays["dx_off"].astype(np.int64), tok=arrays["dx_ids"].astype(np.int64),
+                empty=np.diff(arrays["dx_off"]) == 0)
+    pr = Tokens(off=arrays["pr_off"].astype(np.int64), tok=arrays["pr_ids"].astype(np.int64),
+                empty=np.diff(arrays["pr_off"]) == 0)
+    _bad_dx, _bad_pr, dxkey, cat, ttype, sev, key, key2 = case_features(
+        dx.off, dx.tok, pr.off, pr.tok, pr.empty,
+        dx_key.astype(np.int64), dx_cat.astype(np.int64), vocab.dx_gid, vocab.cc_level,
+        vocab.cc_excl, vocab.pdx_excl,
+        pr_key.astype(np.int64), vocab.pr_type, vocab.pr_counted, np.int64(config.severity_cap),
+    )
+    status = np.full(len(df), SUCCESS, np.int8)
+    status[st == ST_CHECK] = CHECK_FAILED
+    status[st == ST_SS] = SS_NOT_MAPPING
+    status[st == ST_ZD] = ZD_NOT_MAPPING
     return CaseFeatures(status, dxkey, cat, ttype, sev, age_bands(df, config), key, key2, dx, pr)

@@ -125,9 +125,9 @@ def _aux_labels(cfg: DipConfig) -> pa.Array:
     return pa.array([f"S{s}-{a}" for s in range(cfg.severity_cap + 1) for a in AGE_BANDS], pa.large_string())
 
 
-def group_frame(df: pd.DataFrame, cc: CompiledCatalogue) -> pd.DataFrame:
+def group_frame(df: pd.DataFrame, cc: CompiledCatalogue, strict: bool = False) -> pd.DataFrame:
     """Group one case table with a compiled catalogue (see the module docstring)."""
-    f = encode_cases(df, cc.vocab, cc.config, cc.dx_key, cc.dx_cat, cc.pr_key)
+    f = encode_cases(df, cc.vocab, cc.config, cc.dx_key, cc.dx_cat, cc.pr_key, strict=strict)
     row, is_core = match(f.key, f.key2, f.cat, f.ttype, cc.keys, cc.keys2, cc.rows, cc.comp_table)
     ok = f.status == SUCCESS
     row = np.where(ok, row, -1)
@@ -154,14 +154,16 @@ def group(
     catalogue: Catalogue,
     scheme: Any = None,
     *,
+    strict: bool = False,
     chunk_size: int = 1_000_000,
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Group ``cases`` (canonical columns, or a case file) into ``catalogue``.
 
     Never raises on bad rows (they get a non-SUCCESS status); raises ``ValueError`` only when
-    a required column (case_id, sex, age, diagnoses) is absent. ``progress(done, total)`` is
-    called after each chunk of ``chunk_size`` rows.
+    a required column (case_id, sex, age, diagnoses) is absent. Validation and code mapping are
+    the DRG grouper's for a loaded scheme (``strict=True``: exact codes only; default: the
+    grouper's unambiguous repairs). ``progress(done, total)`` is called after each chunk.
     """
     df = as_frame(cases)
     cc = compile_catalogue(catalogue, scheme)
@@ -169,7 +171,7 @@ def group(
     parts = []
     for start in range(0, max(n, 1), chunk_size):
         part = df.iloc[start:start + chunk_size]
-        parts.append(group_frame(part, cc))
+        parts.append(group_frame(part, cc, strict))
         if progress:
             progress(min(start + chunk_size, n), n)
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
