@@ -28,12 +28,12 @@ ONE = np.uint64(1)
 ZERO = np.uint64(0)
 
 
-@kernel
+@kernel(inline="always")
 def _bit(words, a):
     return (words[a >> 6] >> np.uint64(a & 63)) & ONE != ZERO
 
 
-@kernel
+@kernel(inline="always")
 def _cmp(x, c, v):
     if c == 0:
         return x == v
@@ -48,7 +48,7 @@ def _cmp(x, c, v):
     return x >= v
 
 
-@kernel
+@kernel(inline="always")
 def eval_program(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, usdx, upr,
                  dx_bits, pr_bits, region_of, dx_ids, ds, de):
     """Run the branch program from ``pc``; True when it ends in ACCEPT."""
