@@ -1,0 +1,93 @@
+"""Same output whatever the chunk size, thread count or engine (pandas, streaming, Dask).
+
+Uses the CHS-DRG 1.1 conformance cases when ../shared is present, else the demo scheme with
+the sample cases (so the test always runs).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from shared_data import ROOT, shared_dir
+
+from drgsim import stream
+from grouper import demo_scheme_path, group, load_scheme
+from grouper.cases import read_cases
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    sh = shared_dir()
+    if sh is not None:
+        d = sh / "schemes" / "chs-drg-1.1"
+        return load_scheme(d), d / "conformance" / "cases.csv"
+    return load_scheme(demo_scheme_path()), ROOT / "sample_cases" / "cases.csv"
+
+
+@pytest.fixture(scope="module")
+def reference(corpus):
+    scheme, path = corpus
+    return group(read_cases(path), scheme, threads=1)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory, corpus):
+    """The first 301 cases as a Parquet file (chunk size 1 on all of them would be slow)."""
+    scheme, path = corpus
+    df = read_cases(path).head(301)
+    p = tmp_path_factory.mktemp("small") / "small.parquet"
+    df.to_parquet(p, index=False)
+    return p, group(df, scheme, threads=1)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_pandas_threads(corpus, reference, threads):
+    scheme, path = corpus
+    pd.testing.assert_frame_equal(group(read_cases(path), scheme, threads=threads), reference)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 7, 300, 301, 1000])
+def test_stream_chunk_sizes_small(tmp_path, corpus, small, chunk_rows):
+    scheme, _ = corpus
+    src, want = small
+    out = tmp_path / "o.parquet"
+    st = stream.group_file(src, out, scheme, chunk_rows=chunk_rows, threads=1)
+    assert st.chunks == -(-301 // chunk_rows)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), want)
+
+
+@pytest.mark.parametrize(("chunk_rows", "threads"), [(4_999, 1), (4_999, 2), (1 << 20, 2)])
+def test_stream_chunk_sizes_and_threads(tmp_path, corpus, reference, chunk_rows, threads):
+    # 4,999 leaves a short last chunk for both corpora
+    scheme, path = corpus
+    assert len(reference) % chunk_rows != 0
+    out = tmp_path / "o.parquet"
+    stream.group_file(path, out, scheme, chunk_rows=chunk_rows, threads=threads)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), reference)
+
+
+@pytest.mark.parametrize("npartitions", [1, 3, 8])
+def test_dask_partitions(corpus, reference, npartitions):
+    dd = pytest.importorskip("dask.dataframe")
+    import dask
+
+    from drgsim import dask_engine
+
+    scheme, path = corpus
+    ddf = dd.from_pandas(read_cases(path), npartitions=npartitions)
+    with dask.config.set(scheduler="threads", num_workers=2):
+        got = dask_engine.group(ddf, scheme).compute()
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), reference)
+
+
+def test_stream_and_dask_outputs_identical_files(tmp_path, corpus, reference):
+    """Streaming to a Parquet dataset, read back by Dask, is the same table again."""
+    dd = pytest.importorskip("dask.dataframe")
+    scheme, path = corpus
+    out = tmp_path / "parts"
+    stream.group_file(path, out, scheme, chunk_rows=6_000)
+    files = sorted(out.glob("*.parquet"))
+    got = dd.read_parquet([str(f) for f in files]).compute().reset_index(drop=True)
+    assert got["case_id"].tolist() == reference["case_id"].tolist()
+    assert got["drg"].tolist() == reference["drg"].tolist()
+    assert got["warnings"].tolist() == reference["warnings"].tolist()

@@ -1,0 +1,198 @@
+"""drgsim.stream: chunked readers and writers, group_file and group_price_file."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from shared_data import ROOT
+
+from drgsim import stream
+from grouper import CaseFileError, group
+from grouper.cases import read_cases
+
+CASES = ROOT / "sample_cases" / "cases.csv"
+
+
+@pytest.fixture(scope="module")
+def cases_df():
+    return read_cases(CASES)
+
+
+@pytest.fixture(scope="module")
+def expected(cases_df, demo_scheme):
+    return group(cases_df, demo_scheme)
+
+
+def test_csv_to_parquet_equals_in_memory(tmp_path, demo_scheme, expected):
+    out = tmp_path / "g.parquet"
+    st = stream.group_file(CASES, out, demo_scheme, chunk_rows=1000)
+    assert st.rows == len(expected) and st.chunks == -(-len(expected) // 1000)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), expected)
+    assert pq.ParquetFile(out).metadata.num_row_groups == st.chunks
+
+
+def test_dataset_dir_natural_order_to_csv(tmp_path, demo_scheme, cases_df):
+    # part-10 must come after part-2: a plain string sort would put it first
+    d = tmp_path / "ds"
+    d.mkdir()
+    cuts = [0, 100, 2500, 2501, 9000, len(cases_df)]
+    names = ["part-0", "part-2", "part-10", "part-11", "part-100"]
+    for name, a, b in zip(names, cuts[:-1], cuts[1:]):
+        cases_df.iloc[a:b].to_parquet(d / f"{name}.parquet", index=False)
+    (d / "_SUCCESS").write_text("")  # marker files are not data
+    out = tmp_path / "g.csv"
+    stream.group_file(d, out, demo_scheme, chunk_rows=777)
+    got = pd.read_csv(out, dtype=str, keep_default_na=False)
+    want = group(cases_df, demo_scheme)
+    assert got["case_id"].tolist() == cases_df["case_id"].tolist()
+    assert got["drg"].tolist() == want["drg"].tolist()
+    assert got["status"].tolist() == want["status"].astype(str).tolist()
+
+
+def test_keep_columns_to_parquet_dir(tmp_path, demo_scheme, cases_df):
+    src = tmp_path / "in.parquet"
+    cases_df.to_parquet(src, index=False)
+    out = tmp_path / "outdir"
+    st = stream.group_file(src, out, demo_scheme, chunk_rows=4000, keep_columns=True)
+    assert len(list(out.glob("part-*.parquet"))) == st.chunks == 4
+    got = pd.read_parquet(out)
+    pd.testing.assert_frame_equal(got, group(cases_df, demo_scheme, keep_columns=True))
+
+
+def test_chunks_have_exact_size(cases_df):
+    src = stream.CaseSource(CASES, chunk_rows=5000)
+    sizes = [len(t) for t in src.tables()]
+    assert sizes == [5000, 5000, len(cases_df) - 10000]
+    with pytest.raises(ValueError):
+        stream.CaseSource(CASES, chunk_rows=0)
+
+
+def test_only_grouper_columns_read():
+    src = stream.CaseSource(CASES, chunk_rows=100, columns=stream.GROUP_INPUT_COLUMNS)
+    t = next(src.tables())
+    assert "total_cost" not in t.column_names and "diagnoses" in t.column_names
+
+
+def test_csv_codes_stay_text(tmp_path, demo_scheme):
+    p = tmp_path / "z.csv"
+    p.write_text("case_id,sex,age,dept,diagnoses\n007,1,40,01,K35.800\n", encoding="utf-8")
+    df = next(iter(stream.CaseSource(p, chunk_rows=10)))
+    assert df["case_id"].tolist() == ["007"] and df["dept"].tolist() == ["01"]
+
+
+def test_gb18030_and_chinese_headers(tmp_path, demo_scheme, cases_df):
+    head = cases_df.head(50)
+    cn = pd.DataFrame({"病案号": head["case_id"], "性别": head["sex"].map({1: "男", 2: "女"}),
+                       "年龄": head["age"], "主要诊断": head["diagnoses"].str.split("|").str[0],
+                       "其他诊断": head["diagnoses"].str.split("|").str[1:].str.join("；"),
+                       "手术操作": head["procedures"]})
+    p = tmp_path / "cn.csv"
+    cn.to_csv(p, index=False, encoding="gb18030")
+    out = tmp_path / "o.parquet"
+    stream.group_file(p, out, demo_scheme, chunk_rows=7)
+    got = pd.read_parquet(out)
+    want = group(read_cases(p), demo_scheme)
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_error_rows_count_from_file_start(tmp_path):
+    lines = ["case_id,sex,age,diagnoses"] + [f"c{i},1,30,K35.800" for i in range(25)]
+    lines[21] = "c20,1,thirty,K35.800"  # data row 21
+    p = tmp_path / "bad.csv"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(CaseFileError) as e:
+        list(stream.CaseSource(p, chunk_rows=8))
+    assert e.value.row == 21 and e.value.column == "age"
+
+
+def test_missing_input_and_unknown_type(tmp_path):
+    with pytest.raises(CaseFileError):
+        stream.CaseSource(tmp_path / "nope.parquet")
+    (tmp_path / "x.json").write_text("{}")
+    with pytest.raises(CaseFileError):
+        stream.CaseSource(tmp_path / "x.json")
+
+
+def test_writer_error_surfaces(tmp_path, demo_scheme):
+    def boom(res):
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        stream.group_file(CASES, None, demo_scheme, chunk_rows=500, on_chunk=boom)
+
+
+def test_compute_error_surfaces(tmp_path):
+    src = stream.CaseSource(CASES, chunk_rows=500)
+
+    def bad(df):
+        raise ZeroDivisionError("x")
+
+    with pytest.raises(ZeroDivisionError):
+        stream.run_chunks(src, bad, tmp_path / "o.parquet")
+
+
+def test_bounded_chunks_seen(demo_scheme):
+    seen = []
+    st = stream.group_file(CASES, None, demo_scheme, chunk_rows=3000, on_chunk=lambda r: seen.append(len(r)),
+                           progress=True)
+    assert max(seen) == 3000 and sum(seen) == st.rows
+
+
+def test_writer_casts_later_chunks(tmp_path):
+    w = stream.ChunkWriter(tmp_path / "a.parquet")
+    w.write(pa.table({"x": pa.array(["a"], pa.string())}))
+    w.write(pa.table({"x": pa.nulls(2)}))
+    w.close()
+    assert pd.read_parquet(tmp_path / "a.parquet")["x"].tolist()[0] == "a"
+
+
+# --- pricing ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def priced_setup(cases_df, demo_scheme):
+    from payment import compute_weights, load_policy
+
+    g = group(cases_df, demo_scheme, keep_columns=True)
+    # approval below 1 so "not_approved" occurs, a small quota so "over_quota" occurs
+    pol = load_policy("national_drg").with_overrides(
+        {"special_review": {"approval_rate": 0.5, "quota_rate": 0.02}})
+    return g, pol, compute_weights(g, pol)
+
+
+@pytest.mark.parametrize("chunk_rows", [997, 20000])
+def test_group_price_file_equals_price(tmp_path, demo_scheme, priced_setup, chunk_rows):
+    from payment import price
+
+    g, pol, w = priced_setup
+    want = price(g, w, pol)
+    want.attrs = {}
+    assert {"approved", "not_approved", "over_quota"} <= set(want["sr_status"].astype(str))
+    out = tmp_path / "p.parquet"
+    stream.group_price_file(CASES, out, demo_scheme, w, pol, chunk_rows=chunk_rows)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), want)
+    assert not list(tmp_path.glob(".drgsim-price-*"))  # scratch removed
+
+
+def test_price_grouped_input_from_weights_dir(tmp_path, priced_setup):
+    from payment import price
+
+    g, pol, w = priced_setup
+    src = tmp_path / "grouped.parquet"
+    g.to_parquet(src, index=False)
+    w.save(tmp_path / "w")
+    out = tmp_path / "p.parquet"
+    stream.group_price_file(src, out, None, tmp_path / "w", pol, grouped=True, chunk_rows=3001,
+                            special_review=False)
+    want = price(g, w, pol, special_review=False)
+    want.attrs = {}
+    pd.testing.assert_frame_equal(pd.read_parquet(out), want)
+
+
+def test_cross_case_policies_refused(tmp_path, demo_scheme, priced_setup):
+    g, pol, w = priced_setup
+    readm = pol.with_overrides({"readmission": {"enabled": True}})
+    with pytest.raises(ValueError, match="readmission"):
+        stream.group_price_file(CASES, tmp_path / "p.parquet", demo_scheme, w, readm)
