@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--keep", action="store_true", help="keep the generated data afterwards")
     ap.add_argument("--no-price", action="store_true")
     ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--policy", default="national_drg", help="policy preset or TOML (row-wise + special review)")
     args = ap.parse_args(argv)
 
     from drgsim import stream
@@ -152,17 +153,23 @@ def main(argv: list[str] | None = None) -> dict:
                                progress=args.progress)
     report["group"] = {"seconds": round(st.seconds, 2), "cases_per_s": round(st.rate),
                        "peak_rss_mb": round(mem.peak), "national_302m_minutes": round(NATIONAL_CASES / st.rate / 60, 1)}
-    price_file = getattr(stream, "group_price_file", None)
-    if price_file is not None and not args.no_price:
+    if not args.no_price:
+        from grouper import group
+        from payment import compute_weights, load_policy
+
+        # weights from one generated file (1 M cases): the history a region would fit them on
+        pol = load_policy(args.policy)
+        hist = group(stream.canonical_chunk(pq.read_table(sorted(data.glob("*.parquet"))[0])),
+                     scheme, keep_columns=True)
+        w = compute_weights(hist, pol)
+        del hist
         out2 = args.workdir / "priced.parquet"
         with PeakMemory() as mem:
-            st2 = price_file(data, out2, scheme, chunk_rows=chunk_rows, threads=args.threads,
-                             progress=args.progress)
-        report["group_price"] = {"seconds": round(st2.seconds, 2), "cases_per_s": round(st2.rate),
-                                 "peak_rss_mb": round(mem.peak),
+            st2 = stream.group_price_file(data, out2, scheme, w, pol, chunk_rows=chunk_rows,
+                                          threads=args.threads, progress=args.progress)
+        report["group_price"] = {"policy": args.policy, "seconds": round(st2.seconds, 2),
+                                 "cases_per_s": round(st2.rate), "peak_rss_mb": round(mem.peak),
                                  "national_302m_minutes": round(NATIONAL_CASES / st2.rate / 60, 1)}
-    else:
-        report["group_price"] = "not run: pricing streaming unavailable or --no-price"
     if not args.keep:
         shutil.rmtree(args.workdir, ignore_errors=True)
     print(json.dumps(report, indent=2))

@@ -409,6 +409,7 @@ def _consume(q: queue.Queue) -> Iterator:
 
 def make_progress():
     """A rich progress bar: cases done of total (``~`` when estimated), cases/s, ETA, elapsed."""
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         Progress,
@@ -430,7 +431,7 @@ def make_progress():
         TextColumn("[bold]{task.description}"), BarColumn(),
         TextColumn("{task.completed:,.0f}/{task.fields[shown_total]} cases"), Rate(),
         TextColumn("eta"), TimeRemainingColumn(), TimeElapsedColumn(),
-        transient=False,
+        console=Console(stderr=True), transient=False,
     )
 
 

@@ -92,17 +92,49 @@ def group_cmd(
     no_mapping: Annotated[bool, typer.Option("--no-mapping", help="Skip code mapping: codes used as given.")] = False,
     keep_columns: Annotated[bool, typer.Option("--keep-columns", help="Write the input columns too.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per chunk when streaming Parquet / CSV input to Parquet / CSV output (memory is bounded by this).")] = 500_000,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="Cores for the grouping kernel (default: all).")] = None,
 ) -> None:
-    """Group cases into MDC / ADRG / DRG with a scheme."""
+    """Group cases into MDC / ADRG / DRG with a scheme.
+
+    A Parquet file, a directory of Parquet files or a CSV written to .parquet, .csv or a
+    directory streams chunk by chunk (drgsim.stream), so inputs larger than memory work.
+    """
     import grouper
+    from drgsim import stream
 
     try:
         t0 = time.perf_counter()
         sch = grouper.load_scheme(scheme)
-        cases = grouper.read_cases(input)
-        res = group_frame(cases, sch, strict=strict, mapping=not no_mapping, keep=keep_columns, quiet=quiet)
+        streamable = (input.is_dir() or input.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES)) \
+            and output.suffix.lower() != ".xlsx"
+        if streamable:
+            # only the summary's columns are kept (about 4 bytes a case), as category codes
+            parts: list[pd.DataFrame] = []
+
+            def keep(r: pd.DataFrame) -> None:
+                parts.append(pd.DataFrame({
+                    "status": r["status"], "drg": r["drg"].astype("category"),
+                    "warnings": (r["warnings"].astype(str) != "").map({True: "w", False: ""}).astype("category"),
+                }))
+
+            stream.group_file(input, output, sch, strict=strict, mapping=not no_mapping,
+                              keep_columns=keep_columns, chunk_rows=chunk_rows, threads=threads,
+                              progress=not quiet, on_chunk=None if quiet else keep)
+            from pandas.api.types import union_categoricals
+
+            res = pd.DataFrame({c: union_categoricals([p[c] for p in parts]) if parts else pd.Series([], dtype=str)
+                                for c in ("status", "drg", "warnings")})
+        else:
+            if threads is not None:
+                import numba
+
+                numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            cases = grouper.read_cases(input)
+            res = group_frame(cases, sch, strict=strict, mapping=not no_mapping, keep=keep_columns, quiet=quiet)
         secs = time.perf_counter() - t0
-        write_table(res, output)
+        if not streamable:
+            write_table(res, output)
     except grouper.DrgsimError as e:
         _fail(e)
     if not quiet:
