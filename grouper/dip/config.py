@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -77,7 +78,7 @@ class DipConfig:
             bad("proc_level", "0 (whole code), 2, 3, 4, 5, 6")
         if self.procedures not in PROCEDURE_SETS:
             bad("procedures", ", ".join(PROCEDURE_SETS))
-        if not (isinstance(self.core_threshold, int) and self.core_threshold >= 1):
+        if not (isinstance(self.core_threshold, numbers.Integral) and self.core_threshold >= 1):
             bad("core_threshold", "an integer >= 1")
         if self.scale not in SCALES:
             bad("scale", "100 or 1000")

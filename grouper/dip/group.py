@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from ._kernels import match, set_keys
 from .catalogue import Catalogue, as_frame
-from .config import AGE_BANDS, DipConfig
+from .config import AGE_BANDS, TREATMENTS, DipConfig
 from .encode import STATUS_NAMES, SUCCESS, Vocab, build_vocab, encode_cases
 
 OUTPUT_COLUMNS = ("case_id", "status", "dip_group", "dip_type", "score", "aux_level", "aux_coefficient", "final_score")
@@ -90,7 +90,7 @@ def compile_catalogue(catalogue: Catalogue, scheme: Any = None) -> CompiledCatal
     comp = ~core
     cats = pd.Index(g["diagnosis"].to_numpy(dtype=object)[comp]).unique()
     comp_table = np.full(max(len(cats), 1) * 4, -1, np.int32)
-    tr = pd.Index(["conservative", "diagnostic", "therapeutic", "surgery"]).get_indexer(g["treatment"].to_numpy(dtype=object)[comp])
+    tr = pd.Index(TREATMENTS).get_indexer(g["treatment"].to_numpy(dtype=object)[comp])
     comp_table[cats.get_indexer(g["diagnosis"].to_numpy(dtype=object)[comp]) * 4 + tr] = np.flatnonzero(comp)
     n = len(g)
     sev_coef = np.ones((n, cfg.severity_cap + 1))

@@ -8,7 +8,8 @@ Layout of a catalogue folder::
     groups.csv      group_code, type (core | comprehensive), diagnosis (key at dx_level for
                     core, 3-character category for comprehensive), procedures (core: procedure
                     keys joined by '+', '' = no procedure; comprehensive: ''), treatment
-                    (conservative | diagnostic | therapeutic | surgery), cases, cases_kept,
+                    (conservative | diagnostic | therapeutic | surgery; for a core group the
+                    most frequent treatment type of its cases, informative), cases, cases_kept,
                     mean, median (yuan), cv, score, name
     aux.csv         group_code, dimension (severity | age), level (severity 0…cap; newborn,
                     child, adult, elderly), cases, cases_kept, mean (yuan), coefficient
