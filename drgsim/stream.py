@@ -726,7 +726,36 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
     return StreamStats(st.rows, st.chunks, st.seconds + time.perf_counter() - t0, peak_rss_mb())
 
 
+# --- DIP -------------------------------------------------------------------------------------------
+
+
+def dip_group_file(input: str | Path, output: str | Path | None, catalogue, scheme=None, *,
+                   strict: bool = False, keep_columns: bool = False,
+                   chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: bool | str = False,
+                   on_chunk: Callable[[pd.DataFrame], None] | None = None) -> StreamStats:
+    """:func:`grouper.dip.group` chunk by chunk (the catalogue is compiled once).
+
+    ``catalogue``: a :class:`grouper.dip.Catalogue` or its folder; ``scheme`` as for
+    :func:`grouper.dip.group`. Output columns are ``grouper.dip.OUTPUT_COLUMNS`` (the input
+    columns first with ``keep_columns``).
+    """
+    from grouper.dip import Catalogue, compile_catalogue, load_catalogue
+    from grouper.dip.group import group_frame
+
+    cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
+    cc = compile_catalogue(cat, scheme)
+
+    def fn(df: pd.DataFrame) -> pd.DataFrame:
+        out = group_frame(df, cc, strict)
+        if keep_columns:
+            out = pd.concat([df.reset_index(drop=True), out.drop(columns=["case_id"])], axis=1)
+        return out
+
+    return run_chunks(CaseSource(input, chunk_rows=chunk_rows), fn, output,
+                      progress="DIP grouping" if progress is True else progress, on_chunk=on_chunk)
+
+
 __all__ = [
     "DEFAULT_CHUNK_ROWS", "CaseSource", "ChunkWriter", "StreamStats", "canonical_chunk",
-    "check_row_wise", "group_file", "group_price_file", "iter_cases", "make_progress", "parquet_files", "peak_rss_mb", "run_chunks",
+    "check_row_wise", "dip_group_file", "group_file", "group_price_file", "iter_cases", "make_progress", "parquet_files", "peak_rss_mb", "run_chunks",
 ]

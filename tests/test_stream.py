@@ -196,3 +196,34 @@ def test_cross_case_policies_refused(tmp_path, demo_scheme, priced_setup):
     readm = pol.with_overrides({"readmission": {"enabled": True}})
     with pytest.raises(ValueError, match="readmission"):
         stream.group_price_file(CASES, tmp_path / "p.parquet", demo_scheme, w, readm)
+
+
+# --- DIP and the CLI -------------------------------------------------------------------------------
+
+
+def test_dip_group_file_equals_dip_group(tmp_path, cases_df, demo_scheme):
+    from grouper.dip import DipConfig, build_catalogue
+    from grouper.dip import group as dip_group
+
+    cat = build_catalogue(cases_df, DipConfig(core_threshold=5), demo_scheme)
+    want = dip_group(cases_df, cat, demo_scheme)
+    out = tmp_path / "dip.parquet"
+    st = stream.dip_group_file(CASES, out, cat, demo_scheme, chunk_rows=3001)
+    assert st.chunks == 5
+    pd.testing.assert_frame_equal(pd.read_parquet(out), want)
+
+
+def test_cli_group_streams_parquet(tmp_path, cases_df, demo_scheme):
+    from typer.testing import CliRunner
+
+    from drgsim.cli import app
+
+    src = tmp_path / "in.parquet"
+    cases_df.to_parquet(src, index=False)
+    out = tmp_path / "out.parquet"
+    r = CliRunner().invoke(app, ["group", str(src), "-s", str(demo_scheme.path), "-o", str(out),
+                                 "--chunk-rows", "2500", "--threads", "1"])
+    assert r.exit_code == 0, r.output
+    assert "13,887 cases" in r.output
+    pd.testing.assert_frame_equal(pd.read_parquet(out), group(cases_df, demo_scheme))
+    assert pq.ParquetFile(out).metadata.num_row_groups == 6
