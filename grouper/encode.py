@@ -90,6 +90,18 @@ def _tokenize(data, offs, valid, empty_is_none, kdata, koff, table, ids, row_off
     return t
 
 
+@kernel
+def _gather(data, tstart, tend, idx, out, out_off):
+    k = 0
+    for j in range(idx.shape[0]):
+        t = idx[j]
+        out_off[j] = k
+        for b in range(tstart[t], tend[t]):
+            out[k] = data[b]
+            k += 1
+    out_off[idx.shape[0]] = k
+
+
 @dataclass
 class Vocab:
     """A string vocabulary packed for the numba lookup."""
@@ -123,6 +135,15 @@ class Tokens:
 
     def text(self, t: int) -> str:
         return bytes(self.data[self.tstart[t]:self.tend[t]]).decode("utf-8", errors="replace")
+
+    def texts(self, idx: np.ndarray) -> pa.Array:
+        """The text of tokens ``idx`` as one Arrow string array (no Python loop per token)."""
+        lens = self.tend[idx] - self.tstart[idx]
+        out = np.empty(int(lens.sum()), dtype=np.uint8)
+        off = np.empty(len(idx) + 1, dtype=np.int64)
+        _gather(self.data, self.tstart, self.tend, idx.astype(np.int64), out, off)
+        # tokens are cut at ASCII separators of valid UTF-8 text, so each is valid UTF-8
+        return pa.LargeStringArray.from_buffers(len(idx), pa.py_buffer(off), pa.py_buffer(out))
 
 
 def tokenize(col: pa.Array | pa.ChunkedArray, vocab: Vocab, empty_is_none: bool) -> Tokens:

@@ -133,6 +133,16 @@ def numeric_column(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]
     if pd.api.types.is_numeric_dtype(s.dtype):
         v = s.to_numpy(dtype="float64", na_value=np.nan)
         return v, np.zeros(len(v), dtype=bool)
+    try:
+        # fast path: Arrow parses a clean text column in one kernel
+        arr = pa.array(s, from_pandas=True)
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            t = pc.utf8_trim_whitespace(arr)
+            t = pc.if_else(pc.equal(t, ""), pa.scalar(None, t.type), t)
+            v = pc.cast(t, pa.float64()).to_numpy(zero_copy_only=False)
+            return np.asarray(v, dtype=np.float64), np.zeros(len(v), dtype=bool)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        pass
     v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     raw = s.astype("string").str.strip()
     bad = (raw.notna() & (raw != "")).to_numpy(dtype=bool, na_value=False) & np.isnan(v)
@@ -169,43 +179,25 @@ def _map_tokens(tok: Tokens, kind: str, e: Engine, strict: bool, mapping: bool,
     """(grouper-code ids, row offsets, bool[n] rows with an unmappable token)."""
     n = len(tok.row_off) - 1
     ids = tok.ids
-    row_of = np.repeat(np.arange(n, dtype=np.int64), np.diff(tok.row_off))
     if not mapping:
         return ids, tok.row_off, np.zeros(n, dtype=bool)
     m = e.c.dx_map if kind == "dx" else e.c.pr_map
     chain = e.c.dx_chain if kind == "dx" else e.c.pr_chain
-    norm = e.dx_norm if kind == "dx" else e.pr_norm
-    label = "diagnosis" if kind == "dx" else "procedure"
     ids = ids.copy()
     ok = (ids >= 0) & (m[np.maximum(ids, 0)] >= 0)
     keep = np.ones(len(ids), dtype=bool)
     bad_rows = np.zeros(n, dtype=bool)
     accepted_as_is = np.zeros(len(ids), dtype=bool)
-    for t in np.flatnonzero(~ok):
-        r = int(row_of[t])
+    bad = np.flatnonzero(~ok)
+    if len(bad):
+        rows = np.searchsorted(tok.row_off, bad, side="right") - 1
         if strict:
-            bad_rows[r] = True
-            continue
-        text = tok.text(t)
-        pos = t - tok.row_off[r]
-        if text.strip() == "":
-            if pos == 0:
-                bad_rows[r] = True
-                warns.setdefault(r, []).append(f"principal {label} missing")
-            else:
-                keep[t] = False
-                warns.setdefault(r, []).append(f"empty {label} token dropped")
-            continue
-        j, why = norm.fix(text)
-        if j < 0:
-            bad_rows[r] = True
-            warns.setdefault(r, []).append(f"{label} {text!r} unknown to the scheme")
-            continue
-        ids[t] = j
-        accepted_as_is[t] = m[j] < 0
-        warns.setdefault(r, []).append(f"{label} {text!r} -> {e.c.dx_vocab[j] if kind == 'dx' else e.c.pr_vocab[j]!r}: {why}")
+            bad_rows[rows] = True
+        else:
+            _repair(tok, kind, e, bad, rows, ids, keep, bad_rows, accepted_as_is, warns)
     # rows holding a chain start (a -> b, b -> c) need the reference's in-place walk
-    chain_rows = np.unique(row_of[(ids >= 0) & chain[np.maximum(ids, 0)] & keep])
+    chained = np.flatnonzero((ids >= 0) & chain[np.maximum(ids, 0)] & keep)
+    chain_rows = np.unique(np.searchsorted(tok.row_off, chained, side="right") - 1)
     mapped = np.where(accepted_as_is | (ids < 0), ids, m[np.maximum(ids, 0)]).astype(np.int32)
     for r in chain_rows:
         if bad_rows[r]:
@@ -218,6 +210,42 @@ def _map_tokens(tok: Tokens, kind: str, e: Engine, strict: bool, mapping: bool,
         return mapped, tok.row_off, bad_rows
     csum = np.concatenate(([0], np.cumsum(keep)))
     return mapped[keep], csum[tok.row_off], bad_rows
+
+
+def _repair(tok: Tokens, kind: str, e: Engine, bad: np.ndarray, rows: np.ndarray, ids: np.ndarray,
+            keep: np.ndarray, bad_rows: np.ndarray, accepted_as_is: np.ndarray,
+            warns: dict[int, list[str]]) -> None:
+    """Default mode: repair the tokens ``bad`` in place, once per distinct text."""
+    m = e.c.dx_map if kind == "dx" else e.c.pr_map
+    vocab = e.c.dx_vocab if kind == "dx" else e.c.pr_vocab
+    norm = e.dx_norm if kind == "dx" else e.pr_norm
+    label = "diagnosis" if kind == "dx" else "procedure"
+    enc = tok.texts(bad).dictionary_encode()
+    inv = enc.indices.to_numpy(zero_copy_only=False)
+    uniq = enc.dictionary.to_pylist()
+    new_id = np.full(len(uniq), -1, dtype=np.int64)
+    empty = np.zeros(len(uniq), dtype=bool)
+    msg = np.empty(len(uniq), dtype=object)
+    for u, text in enumerate(uniq):
+        if text.strip() == "":
+            empty[u] = True
+            continue
+        j, why = norm.fix(text)
+        new_id[u] = j
+        msg[u] = f"{label} {text!r} -> {vocab[j]!r}: {why}" if j >= 0 else f"{label} {text!r} unknown to the scheme"
+    first = (bad - tok.row_off[rows]) == 0
+    tok_empty = empty[inv]
+    tok_new = new_id[inv]
+    fixed = ~tok_empty & (tok_new >= 0)
+    ids[bad[fixed]] = tok_new[fixed]
+    accepted_as_is[bad[fixed]] = m[tok_new[fixed]] < 0
+    keep[bad[tok_empty & ~first]] = False
+    bad_rows[rows[(tok_empty & first) | (~tok_empty & (tok_new < 0))]] = True
+    tok_msg = msg[inv]
+    tok_msg[tok_empty & first] = f"principal {label} missing"
+    tok_msg[tok_empty & ~first] = f"empty {label} token dropped"
+    for r, text in zip(rows.tolist(), tok_msg.tolist()):
+        warns.setdefault(r, []).append(text)
 
 
 # --- public ----------------------------------------------------------------------------------------
@@ -322,25 +350,33 @@ def decode(df: pd.DataFrame, scheme: Scheme, res: np.ndarray, status: np.ndarray
     e = engine_for(scheme)
     n = len(res)
     grouped = res >= 0
+    # result id 0 is the no-group code, which decodes to 0000 / 00 / 0000 like a failed check
     ridx = np.where(grouped, res, 0)
     st = np.where(grouped, e.res_status[ridx], status).astype(np.int8)
-    notg = ~grouped
-    mdc = e.res_mdc[ridx]
-    adrg = e.res_adrg[ridx]
-    drg = e.res_drg[ridx]
-    mdc[notg], adrg[notg], drg[notg] = "0000", "00", "0000"
-    w = np.full(n, "", dtype=object)
-    for r, msgs in warns.items():
-        w[r] = "; ".join(msgs)
+    take = pa.array(ridx)
+
+    def col(values: np.ndarray) -> pd.Series:
+        return pc.take(pa.array(values.tolist(), pa.string()), take).to_pandas()
+
+    if warns:
+        rows = np.fromiter(warns.keys(), dtype=np.int64, count=len(warns))
+        widx = np.zeros(n, dtype=np.int64)
+        widx[rows] = np.arange(1, len(rows) + 1)
+        texts = [""] + ["; ".join(msgs) for msgs in warns.values()]
+        w = pc.take(pa.array(texts, pa.string()), pa.array(widx)).to_pandas()
+    else:
+        w = pd.Series(np.full(n, "", dtype=object), dtype="str")
     case_id = df["case_id"].to_numpy() if "case_id" in df.columns else np.arange(n).astype(str)
     out = pd.DataFrame({
         "case_id": case_id,
         "status": pd.Categorical.from_codes(st, categories=list(STATUSES)),
-        "mdc": pd.array(mdc, dtype="string"),
-        "adrg": pd.array(adrg, dtype="string"),
-        "drg": pd.array(drg, dtype="string"),
-        "warnings": pd.array(w, dtype="string"),
-    }, index=df.index if keep_columns else None)
+        "mdc": col(e.res_mdc),
+        "adrg": col(e.res_adrg),
+        "drg": col(e.res_drg),
+        "warnings": w,
+    })
+    if keep_columns:
+        out.index = df.index
     if keep_columns:
         rest = out.drop(columns=["case_id"])
         base = df.drop(columns=[c for c in rest.columns if c in df.columns])
