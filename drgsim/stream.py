@@ -437,13 +437,15 @@ def make_progress():
 
 def run_chunks(source: CaseSource, fn: Callable[[pd.DataFrame], pd.DataFrame | pa.Table],
                output: str | Path | None, *, progress: bool | str = False,
-               on_chunk: Callable[[pd.DataFrame | pa.Table], None] | None = None) -> StreamStats:
+               on_chunk: Callable[[pd.DataFrame | pa.Table], None] | None = None,
+               canonical: bool = True) -> StreamStats:
     """Read ``source`` chunk by chunk, apply ``fn`` to each canonical chunk, append to ``output``.
 
     Reading (Arrow, releases the GIL), computing and writing run in three threads joined by
     queues of one chunk each, so at most about four chunks are alive at once. ``on_chunk`` sees
     every result chunk in order (for aggregations over the whole input). With ``output=None``
-    results are only passed to ``on_chunk``. ``progress`` may be a label.
+    results are only passed to ``on_chunk``. ``progress`` may be a label. ``canonical=False``
+    hands ``fn`` the raw columns (for already grouped files, which need no case columns).
     """
     t0 = time.perf_counter()
     stop = threading.Event()
@@ -486,7 +488,7 @@ def run_chunks(source: CaseSource, fn: Callable[[pd.DataFrame], pd.DataFrame | p
             for raw in _consume(raw_q):
                 if stop.is_set():
                     break
-                df = canonical_chunk(raw, str(source.path), offset)
+                df = canonical_chunk(raw, str(source.path), offset) if canonical else raw.to_pandas()
                 del raw
                 res = fn(df)
                 if len(res) != len(df):
@@ -704,13 +706,13 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
 
     label = ("pricing" if grouped else "grouping + pricing") if progress is True else progress
     if not do_sr:
-        return run_chunks(source, fn, output, progress=label)
+        return run_chunks(source, fn, output, progress=label, canonical=not grouped)
     out_path = Path(output)
     tmp_dir = Path(workdir) if workdir is not None else out_path.resolve().parent
     tmp_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=tmp_dir, prefix=".drgsim-price-") as tmp:
         first = Path(tmp) / "pass1.arrow"
-        st = run_chunks(source, fn, first, progress=label)
+        st = run_chunks(source, fn, first, progress=label, canonical=not grouped)
         base = pd.concat(bases).groupby(level=[0, 1, 2], sort=False).sum() if bases else pd.Series(dtype=np.int64)
         sel = _select(pd.concat(cands, ignore_index=True), base, pol).sort_values("row")
         cands.clear()

@@ -227,3 +227,26 @@ def test_cli_group_streams_parquet(tmp_path, cases_df, demo_scheme):
     assert "13,887 cases" in r.output
     pd.testing.assert_frame_equal(pd.read_parquet(out), group(cases_df, demo_scheme))
     assert pq.ParquetFile(out).metadata.num_row_groups == 6
+
+
+def test_cli_price_streams_grouped_file(tmp_path, priced_setup):
+    from typer.testing import CliRunner
+
+    from drgsim.cli import app
+    from payment import price
+
+    g, pol, w = priced_setup
+    nat = w  # fitted under national_drg with SR overrides; the CLI uses the plain preset
+    src = tmp_path / "grouped.parquet"
+    g[["case_id", "hospital_id", "hospital_level", "total_cost", "los", "discharge_mode", "year",
+       "discharge_date", "status", "drg"]].to_parquet(src, index=False)
+    nat.save(tmp_path / "w")
+    out = tmp_path / "p.parquet"
+    r = CliRunner().invoke(app, ["price", str(src), "-w", str(tmp_path / "w"), "-p", "national_drg",
+                                 "-o", str(out), "--chunk-rows", "4000"])
+    assert r.exit_code == 0, r.output
+    from payment import load_policy
+
+    want = price(pd.read_parquet(src), w, load_policy("national_drg"))
+    want.attrs = {}
+    pd.testing.assert_frame_equal(pd.read_parquet(out), want)

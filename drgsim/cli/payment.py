@@ -99,13 +99,36 @@ def price_cmd(
     scheme: SchemeOpt = None,
     special_review: Annotated[bool, typer.Option(help="Run special case review.")] = True,
     quiet: QuietOpt = False,
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per chunk when "
+                                            "streaming Parquet / CSV to Parquet / CSV.")] = 500_000,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="Cores for grouping "
+                                                "(default: all).")] = None,
 ) -> None:
     """Price every case: class, points, yuan, gain, special case review."""
     import payment
+    from drgsim import stream
 
     try:
         pol = payment.load_policy(policy)
         w = payment.load_weights(weights)
+        streamable = (cases.is_dir() or cases.suffix.lower() in (*stream.PARQUET_SUFFIXES,
+                                                                  *stream.CSV_SUFFIXES)) \
+            and output.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES)
+        if streamable and not (pol.readmission.enabled or pol.point_value.source == "budget"):
+            # chunk by chunk, bounded memory; exact (special review as a second pass)
+            src = stream.CaseSource(cases, chunk_rows=1)
+            cols = src.schema.names if src.kind == "parquet" else src.header
+            grouped = pol.group_col in cols
+            if not grouped and scheme is None:
+                raise ValueError(f"{cases}: no {pol.group_col!r} column; pass --scheme to group "
+                                 "the cases first")
+            st = stream.group_price_file(cases, output, scheme, w, pol, grouped=grouped,
+                                         special_review=special_review, chunk_rows=chunk_rows,
+                                         threads=threads, progress=not quiet)
+            if not quiet:
+                _console.print(f"{st.rows:,} cases priced in {st.seconds:.1f} s "
+                               f"({st.rate:,.0f} cases/s) -> {output}")
+            return
         df = _load_cases(cases, pol.group_col, scheme)
         priced = payment.price(df, w, pol, special_review=special_review)
         _write(priced, output)
