@@ -5,10 +5,13 @@ Public API::
     policy = load_policy("zhejiang_drg")            # or a path; PolicyError on bad keys
     weights = compute_weights(history, policy)     # Weights: groups, coefficients, CMI
     priced = price(cases, weights, policy)         # one row per case, special review included
+    result = settle(priced, policy)                # per-hospital statement and fund ledger
 """
 
 from .policy import PRESETS, Policy, PolicyError, load_policy, preset_path
 from .pricing import point_value_from_budget, price, reserve_amount, round_half_up_cents
+from .settlement import SettlementResult, settle
+from .settlement_policy import SettlementPolicy
 from .special_review import quota
 from .special_review import review as special_review_apply
 from .weights import Weights, compute_weights, load_weights
@@ -16,6 +19,8 @@ from .weights import Weights, compute_weights, load_weights
 __all__ = [
     "PRESETS",
     "Policy",
+    "SettlementPolicy",
+    "SettlementResult",
     "PolicyError",
     "Weights",
     "compute_weights",
@@ -27,5 +32,6 @@ __all__ = [
     "quota",
     "reserve_amount",
     "round_half_up_cents",
+    "settle",
     "special_review_apply",
 ]
