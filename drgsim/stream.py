@@ -46,6 +46,14 @@ GROUP_INPUT_COLUMNS = (
     "procedures",
 )
 
+#: Case columns :func:`payment.price` reads, besides the group column (kept in step with
+#: payment/pricing.py and special_review.py; tests compare against unpruned pricing).
+PRICE_INPUT_COLUMNS = (
+    "case_id", "hospital_id", "hospital_level", "total_cost", "los", "discharge_mode",
+    "admission_date", "discharge_date", "month", "year", "patient_id", "birth_weight", "new_tech",
+    "new_tech_cost", "icu", "status",
+)
+
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".txt")
 
@@ -590,12 +598,12 @@ def _positive_candidates(priced: pd.DataFrame, cases: pd.DataFrame, offset: int)
     pay_c = round_half_up_cents(priced["payment"].to_numpy(np.float64)[idx])
     return pd.DataFrame({
         "row": idx.astype(np.int64) + offset,
-        "hospital_id": priced["hospital_id"].astype("str").fillna("").to_numpy(object)[idx],
+        "hospital_id": priced["hospital_id"].iloc[idx].astype("str").fillna("").to_numpy(object),
         "year": _years(cases)[idx],
         "period": priced["sr_quarter"].to_numpy(np.int64)[idx],
         "gain_c": gain_c[idx],
         "amount_c": gain_c[idx] + pay_c,
-        "case_id": priced["case_id"].astype("str").to_numpy(object)[idx],
+        "case_id": priced["case_id"].iloc[idx].astype("str").to_numpy(object),
         "in_scheme": priced["case_class"].cat.codes.to_numpy()[idx] != CLASSES.index("excluded"),
     })
 
@@ -611,12 +619,17 @@ def _quota_bases(priced: pd.DataFrame, cases: pd.DataFrame) -> pd.Series:
     from payment.outliers import CLASSES
 
     keep = priced["case_class"].cat.codes.to_numpy() != CLASSES.index("excluded")
-    key = pd.DataFrame({
-        "hospital_id": priced["hospital_id"].astype("str").fillna("").to_numpy(object)[keep],
-        "year": _years(cases)[keep],
-        "period": priced["sr_quarter"].to_numpy(np.int64)[keep],
-    })
-    return key.groupby(["hospital_id", "year", "period"], sort=False).size()
+    # counting over small int codes (a groupby over 500k text keys costs ten times more)
+    h, hosp = pd.factorize(priced["hospital_id"].astype("str").fillna(""))
+    y, years = pd.factorize(_years(cases))
+    per = priced["sr_quarter"].to_numpy(np.int64)
+    key = (h.astype(np.int64) * len(years) + y) * 13 + per
+    ks, counts = np.unique(key[keep], return_counts=True)
+    hi, rest = np.divmod(ks, len(years) * 13)
+    yi, pi = np.divmod(rest, 13)
+    idx = pd.MultiIndex.from_arrays([np.asarray(hosp, dtype=object)[hi], np.asarray(years)[yi], pi],
+                                    names=["hospital_id", "year", "period"])
+    return pd.Series(counts, index=idx)
 
 
 def _select(cands: pd.DataFrame, bases: pd.Series, policy) -> pd.DataFrame:
@@ -661,6 +674,25 @@ def _apply_selection(priced: pd.DataFrame, sel: pd.DataFrame, offset: int) -> pd
     return out
 
 
+class _ScratchSource:
+    """The record batches of an Arrow IPC scratch file, as a source for :func:`run_chunks`."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        with pa.memory_map(str(path)) as mm:
+            self.batches = pa.ipc.open_file(mm).num_record_batches
+        self.num_rows: int | None = None
+
+    def tables(self) -> Iterator[pa.Table]:
+        with pa.memory_map(str(self.path)) as mm:
+            rd = pa.ipc.open_file(mm)
+            for i in range(rd.num_record_batches):
+                yield pa.Table.from_batches([rd.get_batch(i)])
+
+    def fraction_read(self) -> float:
+        return 0.0
+
+
 def group_price_file(input: str | Path, output: str | Path, scheme, weights, policy, *,
                      strict: bool = False, mapping: bool = True, special_review: bool = True,
                      grouped: bool = False, chunk_rows: int = DEFAULT_CHUNK_ROWS,
@@ -686,7 +718,8 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
     check_row_wise(pol, special_review=special_review)
     s = None if grouped else _scheme(scheme)
     do_sr = special_review and pol.special_review.enabled
-    source = CaseSource(input, chunk_rows=chunk_rows)
+    need = {*PRICE_INPUT_COLUMNS, pol.group_col, *([] if grouped else GROUP_INPUT_COLUMNS)}
+    source = CaseSource(input, chunk_rows=chunk_rows, columns=sorted(need))
     cands: list[pd.DataFrame] = []
     bases: list[pd.Series] = []
     state = {"offset": 0}
@@ -716,16 +749,16 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
         base = pd.concat(bases).groupby(level=[0, 1, 2], sort=False).sum() if bases else pd.Series(dtype=np.int64)
         sel = _select(pd.concat(cands, ignore_index=True), base, pol).sort_values("row")
         cands.clear()
-        t0 = time.perf_counter()
-        done = 0
-        with ChunkWriter(out_path) as wr:
-            with pa.memory_map(str(first)) as mm:
-                rd = pa.ipc.open_file(mm)
-                for i in range(rd.num_record_batches):
-                    part = pa.Table.from_batches([rd.get_batch(i)]).to_pandas()
-                    wr.write(_apply_selection(part, sel, done))
-                    done += len(part)
-    return StreamStats(st.rows, st.chunks, st.seconds + time.perf_counter() - t0, peak_rss_mb())
+        second = _ScratchSource(first)
+        pos = {"done": 0}
+
+        def patch(part: pd.DataFrame) -> pd.DataFrame:
+            res = _apply_selection(part, sel, pos["done"])
+            pos["done"] += len(part)
+            return res
+
+        st2 = run_chunks(second, patch, out_path, canonical=False)
+    return StreamStats(st.rows, st.chunks, st.seconds + st2.seconds, peak_rss_mb())
 
 
 # --- DIP -------------------------------------------------------------------------------------------
