@@ -109,28 +109,54 @@ def group_cmd(
     keep_columns: Annotated[bool, typer.Option(help="Write the input columns before the DIP columns.")] = False,
     strict: Annotated[bool, typer.Option(help="Exact codes only (no repairs of case, spaces, dots), as `drgsim group --strict`.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per chunk when streaming Parquet / CSV to Parquet / CSV.")] = 500_000,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="Numba threads (default: all cores).")] = None,
 ) -> None:
     """Group cases into a catalogue; writes one row per case and prints a summary."""
     import pandas as pd
 
+    from drgsim import stream
     from grouper.dip import group, load_catalogue
     from grouper.dip.catalogue import as_frame
 
-    with _progress(quiet) as bar:
-        task = bar.add_task("grouping", total=None)
+    if threads is not None:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    if (cases.is_dir() or cases.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES)) \
+            and output.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES):
+        # chunk by chunk with bounded memory; the summary keeps three category columns
+        parts: list[pd.DataFrame] = []
         try:
             cat = load_catalogue(catalogue)
-            df = as_frame(cases)
-            out = group(df, cat, str(scheme) if scheme else None, strict=strict, chunk_size=250_000,
-                        progress=lambda done, total: bar.update(task, completed=done, total=total))
-            if keep_columns:
-                out = pd.concat([df.reset_index(drop=True), out.drop(columns=["case_id"])], axis=1)
-            if output.suffix.lower() == ".parquet":
-                out.to_parquet(output, index=False)
-            else:
-                out.to_csv(output, index=False, encoding="utf-8")
+            stream.dip_group_file(
+                cases, output, cat, str(scheme) if scheme else None, strict=strict,
+                keep_columns=keep_columns, chunk_rows=chunk_rows, progress=not quiet,
+                on_chunk=lambda r: parts.append(r[["status", "dip_type", "dip_group"]].astype("category")))
         except Exception as e:  # noqa: BLE001 - shown to the user as one line, exit code 2
             _fail(e)
+        from pandas.api.types import union_categoricals
+
+        out = pd.DataFrame({c: union_categoricals([p[c] for p in parts]) if parts else pd.Series([], dtype=str)
+                            for c in ("status", "dip_type", "dip_group")})
+    else:
+        out = None
+    if out is None:
+        with _progress(quiet) as bar:
+            task = bar.add_task("grouping", total=None)
+            try:
+                cat = load_catalogue(catalogue)
+                df = as_frame(cases)
+                out = group(df, cat, str(scheme) if scheme else None, strict=strict, chunk_size=250_000,
+                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+                if keep_columns:
+                    out = pd.concat([df.reset_index(drop=True), out.drop(columns=["case_id"])], axis=1)
+                if output.suffix.lower() == ".parquet":
+                    out.to_parquet(output, index=False)
+                else:
+                    out.to_csv(output, index=False, encoding="utf-8")
+            except Exception as e:  # noqa: BLE001 - shown to the user as one line, exit code 2
+                _fail(e)
     n = len(out)
     ok = out["status"] == "SUCCESS"
     t = Table(title=f"DIP grouping → {output}", show_header=False)
@@ -139,7 +165,7 @@ def group_cmd(
     for typ in ("core", "comprehensive", "unmatched"):
         k = int((out["dip_type"] == typ).sum())
         t.add_row(f"{typ}", f"{k:,} ({k / n:.1%} of cases)" if n else "0")
-    for status, k in out.loc[~ok, "status"].value_counts().items():
+    for status, k in out.loc[~ok, "status"].value_counts().loc[lambda v: v > 0].items():
         t.add_row(str(status), f"{int(k):,}")
     t.add_row("groups used", f"{out.loc[out['dip_group'] != '', 'dip_group'].nunique():,} of {len(cat.groups):,}")
     Console().print(t)
