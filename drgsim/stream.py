@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from grouper.cases import canonicalise
@@ -164,11 +163,20 @@ class CaseSource:
         if self.path.is_dir() or suffix in PARQUET_SUFFIXES:
             self.kind = "parquet"
             self.files = parquet_files(self.path)
+            schemas, n = [], 0
+            for f in self.files:
+                try:
+                    meta = pq.read_metadata(f)
+                except (pa.ArrowInvalid, OSError) as e:
+                    raise CaseFileError(str(f), None, None, f"not a readable Parquet file: {e}") from None
+                schemas.append(meta.schema.to_arrow_schema())
+                n += meta.num_rows
             try:
-                self.schema = pads.dataset([str(f) for f in self.files], format="parquet").schema
-            except (pa.ArrowInvalid, OSError) as e:
-                raise CaseFileError(str(self.path), None, None, f"not a readable Parquet dataset: {e}") from None
-            self.num_rows: int | None = sum(pq.ParquetFile(f).metadata.num_rows for f in self.files)
+                # files may differ (a column missing, int in one and text in another)
+                self.schema = pa.unify_schemas(schemas, promote_options="permissive")
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+                raise CaseFileError(str(self.path), None, None, f"files have incompatible columns: {e}") from None
+            self.num_rows: int | None = n
         elif suffix in CSV_SUFFIXES:
             if not self.path.is_file():
                 raise CaseFileError(str(self.path), None, None, "file does not exist")

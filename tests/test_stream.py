@@ -250,3 +250,16 @@ def test_cli_price_streams_grouped_file(tmp_path, priced_setup):
     want = price(pd.read_parquet(src), w, load_policy("national_drg"))
     want.attrs = {}
     pd.testing.assert_frame_equal(pd.read_parquet(out), want)
+
+
+def test_dataset_files_with_different_columns(tmp_path, demo_scheme, cases_df):
+    d = tmp_path / "ds"
+    d.mkdir()
+    a, b = cases_df.iloc[:4000], cases_df.iloc[4000:]
+    a.drop(columns=["dept", "birth_weight"]).to_parquet(d / "part-0.parquet", index=False)
+    b.assign(age=b["age"].astype("float64")).to_parquet(d / "part-1.parquet", index=False)
+    stream.group_file(d, tmp_path / "o.parquet", demo_scheme, chunk_rows=3000)
+    got = pd.read_parquet(tmp_path / "o.parquet")
+    want = pd.concat([group(a.drop(columns=["dept", "birth_weight"]), demo_scheme),
+                      group(b, demo_scheme)], ignore_index=True)
+    pd.testing.assert_frame_equal(got, want)
