@@ -104,13 +104,46 @@ def eval_program(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, us
 
 @kernel
 def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainpr, m, mcc, cc,
-              udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
-    """Result id of one case (0 = no group), following the scheme README's loop exactly."""
+              udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de,
+              pdx_off, pdx_steps, main_off, main_steps, open_steps):
+    """Result id of one case (0 = no group), following the scheme README's loop exactly.
+
+    Steps are visited in scheme order, but only those the case's principal diagnosis or main
+    procedure can open (see CompiledScheme step index) plus the unguarded ones.
+    """
+    big = np.int32(1 << 30)
+    a, ae = 0, 0
+    if pdx >= 0:
+        a, ae = pdx_off[pdx], pdx_off[pdx + 1]
+    b, be = 0, 0
+    if m >= 1 and mainpr >= 0:
+        b, be = main_off[mainpr], main_off[mainpr + 1]
+    c, ce = 0, open_steps.shape[0]
     for k in range(mdc.shape[0]):
         if not eval_program(mdc[k, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx,
                             usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
             continue
-        for s in range(mdc[k, 1], mdc[k, 2]):
+        lo = mdc[k, 1]
+        hi = mdc[k, 2]
+        while a < ae and pdx_steps[a] < lo:
+            a += 1
+        while b < be and main_steps[b] < lo:
+            b += 1
+        while c < ce and open_steps[c] < lo:
+            c += 1
+        while True:
+            sa = pdx_steps[a] if a < ae else big
+            sb = main_steps[b] if b < be else big
+            sc = open_steps[c] if c < ce else big
+            s = min(sa, sb, sc)
+            if s >= hi:
+                break
+            if s == sa:
+                a += 1
+            elif s == sb:
+                b += 1
+            else:
+                c += 1
             if steps[s, 0] == STEP_QY:
                 if steps[s, 2] == 1 and eval_program(steps[s, 3], prog, prog_val, num, dept, pdx,
                                                      mainpr, m, mcc, cc, udx, usdx, upr, dx_bits,
@@ -121,10 +154,10 @@ def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainp
             if not eval_program(rules[rl, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
                                 udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
                 continue
-            for b in range(rules[rl, 1], rules[rl, 2]):
-                if eval_program(branches[b, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
-                                udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
-                    return branches[b, 1]
+            for br in range(rules[rl, 1], rules[rl, 2]):
+                if eval_program(branches[br, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc,
+                                cc, udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
+                    return branches[br, 1]
             if rules[rl, 3] == NO_BRANCH_ADRG:
                 return rules[rl, 4]
     return 0
@@ -167,7 +200,7 @@ def _fold(bits, ids, s, e, out):
 @kernel
 def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_bits,
                  cc_level, cc_excl, pdx_excl, region_of, prog, prog_val, mdc, steps, rules,
-                 branches, retry, out):
+                 branches, retry, out, pdx_off, pdx_steps, main_off, main_steps, open_steps):
     udx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
     usdx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
     upr = np.zeros(pr_bits.shape[1], dtype=np.uint64)
@@ -191,14 +224,16 @@ def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_b
         m = pe - ps
         mainpr = pr_ids[ps] if m > 0 else -1
         res = group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx, mainpr, m,
-                        mcc, cc, udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de)
+                        mcc, cc, udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de,
+                        pdx_off, pdx_steps, main_off, main_steps, open_steps)
         if res == 0 and retry[0] == 1 and m >= retry[1]:
             # Whole-case retry: each later procedure alone, in order; first result wins.
             for j in range(ps + 1, pe):
                 _fold(pr_bits, pr_ids, j, j + 1, upr)
                 res = group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx,
                                 pr_ids[j], 1, mcc, cc, udx, usdx, upr, dx_bits, pr_bits,
-                                region_of, dx_ids, ds, de)
+                                region_of, dx_ids, ds, de, pdx_off, pdx_steps, main_off,
+                                main_steps, open_steps)
                 if res != 0:
                     break
         out[i] = res
@@ -207,7 +242,7 @@ def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_b
 @kernel(parallel=True)
 def group_cases(dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_bits, cc_level,
                 cc_excl, pdx_excl, region_of, prog, prog_val, mdc, steps, rules, branches, retry,
-                out, n_chunks):
+                out, n_chunks, pdx_off, pdx_steps, main_off, main_steps, open_steps):
     """Group every case with ``todo[i]``; write result ids to ``out`` (-1 where not grouped)."""
     n = out.shape[0]
     for c in numba.prange(n_chunks):
@@ -215,4 +250,4 @@ def group_cases(dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_b
         hi = (c + 1) * n // n_chunks
         _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_bits,
                      cc_level, cc_excl, pdx_excl, region_of, prog, prog_val, mdc, steps, rules,
-                     branches, retry, out)
+                     branches, retry, out, pdx_off, pdx_steps, main_off, main_steps, open_steps)

@@ -25,7 +25,7 @@ import numpy as np
 from .errors import SchemeError
 from .scheme import CMP_OPS, NUMERIC_FIELDS, Scheme
 
-FORMAT_VERSION = 3  # bump when the compiled layout changes
+FORMAT_VERSION = 4  # bump when the compiled layout changes
 
 ACCEPT = -1
 REJECT = -2
@@ -79,6 +79,14 @@ class CompiledScheme:
     branches: np.ndarray  # int32[n_br, 2]: pc, result
     results: list[str]  # result id -> result string; 0 is the no-group code
     retry: np.ndarray  # int32[2]: enabled, min procedures
+    # Step index: a rule whose entry requires pdx_in(L) (or main_proc_in(L)) can only match a
+    # case whose principal diagnosis (main procedure) is in L, so each code lists the steps it
+    # can open (CSR, ascending step order); other steps are always tried. Exact, not heuristic.
+    pdx_steps_off: np.ndarray  # int64[n_dx + 1]
+    pdx_steps: np.ndarray  # int32
+    main_steps_off: np.ndarray  # int64[n_pr + 1]
+    main_steps: np.ndarray  # int32
+    open_steps: np.ndarray  # int32: steps with no such guard
 
 
 def _vocab(*columns) -> tuple[list[str], dict[str, int]]:
@@ -299,6 +307,9 @@ def compile_scheme(s: Scheme) -> CompiledScheme:
         [1 if retry else 0, int(retry.get("requires_min_procedures", 2)) if retry else 0], dtype=np.int32
     )
 
+    prog_arr = np.array(b.instr, dtype=np.int32).reshape(-1, 5)
+    index = _step_index(prog_arr, steps, rules, dx_bits, pr_bits)
+
     def arr(rows, width):
         return np.array(rows, dtype=np.int32).reshape(-1, width)
 
@@ -313,7 +324,57 @@ def compile_scheme(s: Scheme) -> CompiledScheme:
         prog=arr(b.instr, 5), prog_val=np.array(b.vals, dtype=np.float64),
         mdc_letters=letters, mdc=arr(mdc_rows, 3), steps=arr(steps, 5), rules=arr(rules, 5),
         rule_ids=rule_ids, branches=arr(branches, 2), results=results, retry=retry_arr,
+        **index,
     )
+
+
+def _guard(prog: np.ndarray, pc: int) -> tuple[int, int]:
+    """(opcode, list) of a pdx_in / main_proc_in leaf that the program cannot accept without.
+
+    Walks the chain of leaves whose false branch rejects outright: each of them is necessary.
+    """
+    found = (-1, -1)
+    while pc >= 0 and prog[pc, 4] == REJECT:
+        op = int(prog[pc, 0])
+        if op == OP_PDX_IN:
+            return op, int(prog[pc, 1])
+        if op == OP_MAIN_PROC_IN and found[0] < 0:
+            found = (op, int(prog[pc, 1]))
+        pc = int(prog[pc, 3])
+    return found
+
+
+def _csr(pairs: list[tuple[np.ndarray, int]], n_codes: int) -> tuple[np.ndarray, np.ndarray]:
+    if pairs:
+        codes = np.concatenate([c for c, _ in pairs])
+        steps = np.concatenate([np.full(len(c), s, dtype=np.int32) for c, s in pairs])
+    else:
+        codes, steps = np.zeros(0, np.int64), np.zeros(0, np.int32)
+    order = np.lexsort((steps, codes))
+    off = np.zeros(n_codes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(codes, minlength=n_codes), out=off[1:])
+    return off, steps[order].astype(np.int32)
+
+
+def _members(bits: np.ndarray, li: int) -> np.ndarray:
+    w, b = divmod(li, 64)
+    return np.flatnonzero((bits[:, w] >> np.uint64(b)) & np.uint64(1))
+
+
+def _step_index(prog, steps, rules, dx_bits, pr_bits) -> dict[str, np.ndarray]:
+    pdx_pairs, main_pairs, open_steps = [], [], []
+    for s, (kind, rl, _, _, _) in enumerate(steps):
+        op, li = (-1, -1) if kind == STEP_QY else _guard(prog, rules[rl][0])
+        if op == OP_PDX_IN:
+            pdx_pairs.append((_members(dx_bits, li), s))
+        elif op == OP_MAIN_PROC_IN:
+            main_pairs.append((_members(pr_bits, li), s))
+        else:
+            open_steps.append(s)
+    pdx_off, pdx_steps = _csr(pdx_pairs, dx_bits.shape[0])
+    main_off, main_steps = _csr(main_pairs, pr_bits.shape[0])
+    return dict(pdx_steps_off=pdx_off, pdx_steps=pdx_steps, main_steps_off=main_off,
+                main_steps=main_steps, open_steps=np.array(open_steps, dtype=np.int32))
 
 
 def cache_dir() -> Path:
