@@ -263,3 +263,26 @@ def test_dataset_files_with_different_columns(tmp_path, demo_scheme, cases_df):
     want = pd.concat([group(a.drop(columns=["dept", "birth_weight"]), demo_scheme),
                       group(b, demo_scheme)], ignore_index=True)
     pd.testing.assert_frame_equal(got, want)
+
+
+def _assert_same_weights(a, b):
+    for t in ("groups", "hospital_groups", "level_groups", "hospitals"):
+        pd.testing.assert_frame_equal(getattr(a, t), getattr(b, t), obj=t)
+    assert a.manifest() == b.manifest()
+
+
+@pytest.mark.parametrize("policy", ["national_drg", "zhejiang_drg"])
+def test_weights_file_equals_compute_weights(tmp_path, demo_scheme, cases_df, policy):
+    from payment import compute_weights, load_policy
+
+    pol = load_policy(policy)
+    g = group(cases_df, demo_scheme, keep_columns=True)
+    want = compute_weights(g, pol)
+    # ungrouped CSV, grouped on the way
+    _assert_same_weights(stream.weights_file(CASES, pol, demo_scheme, chunk_rows=4001), want)
+    # an already grouped Parquet file: no scheme needed
+    src = tmp_path / "hist.parquet"
+    g.to_parquet(src, index=False)
+    _assert_same_weights(stream.weights_file(src, policy, chunk_rows=5000), want)
+    with pytest.raises(ValueError, match="group it first"):
+        stream.weights_file(CASES, pol)
