@@ -171,6 +171,22 @@ def hospital_month_sums(priced: dd.DataFrame, values: Iterable[str] = ("total_co
     return out.reset_index().sort_values(["hospital_id", "month"], kind="stable").reset_index(drop=True)
 
 
+def _prepare_part(part: pd.DataFrame, policy):
+    from payment.settlement import prepare
+
+    return prepare(part, policy)
+
+
+def settlement_inputs(priced: dd.DataFrame, policy):
+    """Settlement aggregates of a dask priced table: ``prepare`` per partition on the workers,
+    merged once on the client (:func:`drgsim.aggregate.merge_settlement_inputs`)."""
+    from .aggregate import merge_settlement_inputs
+
+    pol = shared(policy)
+    parts = dask.compute(*[dask.delayed(_prepare_part)(d, pol) for d in priced.to_delayed()])
+    return merge_settlement_inputs(parts, policy)
+
+
 def compute_weights(history: dd.DataFrame, policy):
     """:func:`payment.compute_weights` over a dask history.
 
@@ -186,4 +202,4 @@ def compute_weights(history: dd.DataFrame, policy):
 
 
 __all__ = ["compute_weights", "group", "group_counts", "hospital_month_sums", "price_rows",
-           "read_cases", "shared"]
+           "read_cases", "settlement_inputs", "shared"]

@@ -869,9 +869,33 @@ def weights_file(history: str | Path, policy, scheme=None, *, strict: bool = Fal
     return compute_weights(pd.DataFrame(cols), pol)
 
 
+# --- settlement ------------------------------------------------------------------------------------
+
+
+def settlement_inputs_file(priced: str | Path, policy, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                           progress: bool | str = False):
+    """:func:`payment.settlement.prepare` over a priced file read in chunks, merged once.
+
+    Returns the per-hospital aggregates settlement runs on (memory: one chunk plus a few floats
+    per hospital × month); sums equal the whole-table ones up to summation order, see
+    :mod:`drgsim.aggregate`.
+    """
+    from payment import load_policy
+    from payment.settlement import prepare
+
+    from .aggregate import merge_settlement_inputs
+
+    pol = policy if not isinstance(policy, (str, Path)) else load_policy(policy)
+    parts = []
+    run_chunks(CaseSource(priced, chunk_rows=chunk_rows), lambda df: df, None,
+               on_chunk=lambda df: parts.append(prepare(df, pol)), canonical=False,
+               progress="settlement: aggregating" if progress is True else progress)
+    return merge_settlement_inputs(parts, pol)
+
+
 __all__ = [
     "DEFAULT_CHUNK_ROWS", "GROUP_INPUT_COLUMNS", "PRICE_INPUT_COLUMNS", "CaseSource",
     "ChunkWriter", "StreamStats", "canonical_chunk", "check_row_wise", "dip_group_file",
     "group_file", "group_price_file", "iter_cases", "make_progress", "parquet_files",
-    "peak_rss_mb", "run_chunks", "weights_file",
+    "peak_rss_mb", "run_chunks", "settlement_inputs_file", "weights_file",
 ]

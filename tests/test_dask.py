@@ -88,3 +88,24 @@ def test_price_and_aggregates_equal_pandas(client, grouped):
 
     w2 = dask_engine.compute_weights(dg, pol)
     pd.testing.assert_frame_equal(w2.groups, w.groups)
+
+
+def test_settlement_inputs_equal_prepare(client, grouped):
+    import numpy as np
+
+    from payment import compute_weights, load_policy, price
+    from payment.settlement import encode, prepare, settle_inputs
+
+    pol = load_policy("national_drg")
+    priced = price(grouped, compute_weights(grouped, pol), pol)
+    priced.attrs = {}
+    want = prepare(priced, pol)
+    got = dask_engine.settlement_inputs(dd.from_pandas(priced, npartitions=4), pol)
+    assert list(got.hospital_ids) == list(want.hospital_ids)
+    np.testing.assert_array_equal(got.n_cases, want.n_cases)
+    np.testing.assert_allclose(got.hd, want.hd, rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(got.md, want.md, rtol=1e-12, atol=1e-6)
+    a = settle_inputs(got, encode(got, pol)).cents
+    b = settle_inputs(want, encode(want, pol)).cents
+    for k in b:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -286,3 +287,64 @@ def test_weights_file_equals_compute_weights(tmp_path, demo_scheme, cases_df, po
     _assert_same_weights(stream.weights_file(src, policy, chunk_rows=5000), want)
     with pytest.raises(ValueError, match="group it first"):
         stream.weights_file(CASES, pol)
+
+
+# --- settlement aggregates -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_region_policy():
+    import tomllib
+
+    from payment import load_policy
+
+    scen = tomllib.loads((ROOT / "sample_cases" / "scenario_demo.toml").read_text(encoding="utf-8"))
+    return load_policy(scen["policy"]).with_overrides(scen["overrides"])
+
+
+def _priced_with_columns(g, pol, w):
+    from payment import price
+
+    p = price(g, w, pol)
+    p.attrs = {}
+    return p.assign(patient_paid=g["patient_paid"].to_numpy(), alliance_id=g["alliance_id"].to_numpy())
+
+
+def test_settlement_inputs_file_equals_prepare(tmp_path, demo_region_policy, cases_df, demo_scheme):
+    from payment import compute_weights
+    from payment.settlement import encode, prepare, settle_inputs
+
+    pol = demo_region_policy
+    g = group(cases_df, demo_scheme, keep_columns=True)
+    priced = _priced_with_columns(g, pol, compute_weights(g, pol))
+    src = tmp_path / "priced.parquet"
+    priced.to_parquet(src, index=False)
+    want = prepare(priced, pol)
+    assert len(want.alliance_ids) == 2 and want.ad.sum() > 0 and want.has_patient_paid
+    got = stream.settlement_inputs_file(src, pol, chunk_rows=997)
+    assert list(got.hospital_ids) == list(want.hospital_ids)
+    for f in ("hospital_level", "member_of", "n_cases", "n_sr"):
+        np.testing.assert_array_equal(getattr(got, f), getattr(want, f), err_msg=f)
+    for f in ("hd", "md", "ad", "base_points"):
+        np.testing.assert_allclose(getattr(got, f), getattr(want, f), rtol=1e-12, atol=1e-6, err_msg=f)
+    a = settle_inputs(got, encode(got, pol)).cents
+    b = settle_inputs(want, encode(want, pol)).cents
+    for k in b:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)  # integer cents: identical
+
+
+def test_settlement_merge_patient_paid_missing_in_one_chunk(demo_region_policy, cases_df, demo_scheme):
+    from drgsim.aggregate import merge_settlement_inputs
+    from payment import compute_weights
+    from payment.settlement import prepare
+
+    pol = demo_region_policy
+    g = group(cases_df, demo_scheme, keep_columns=True)
+    priced = _priced_with_columns(g, pol, compute_weights(g, pol))
+    priced.loc[5000, "patient_paid"] = np.nan
+    want = prepare(priced, pol)
+    got = merge_settlement_inputs([prepare(priced.iloc[:4000], pol), prepare(priced.iloc[4000:], pol)])
+    assert not got.has_patient_paid and not want.has_patient_paid
+    np.testing.assert_allclose(got.hd, want.hd, rtol=1e-12, atol=1e-6)
+    with pytest.raises(ValueError):
+        merge_settlement_inputs([])
