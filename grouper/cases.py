@@ -66,15 +66,20 @@ def _read_csv_text(path: Path) -> pd.DataFrame:
     raise CaseFileError(str(path), None, None, f"cannot be read as CSV in UTF-8 or GB18030: {last}")
 
 
-def arrow_to_frame(t: pa.Table) -> pd.DataFrame:
-    """Arrow table -> DataFrame; list columns (codes as arrays) become '|'-joined text."""
+def arrow_to_frame(t: pa.Table, arrow_backed: bool = False) -> pd.DataFrame:
+    """Arrow table -> DataFrame; list columns (codes as arrays) become '|'-joined text.
+
+    ``arrow_backed`` keeps every column in Arrow memory (pandas ArrowDtype) instead of copying
+    it into numpy, which is what the grouper wants for a large table.
+    """
     cols = {}
     for name in t.column_names:
         col = t.column(name)
         if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
             col = pc.binary_join(col.cast(pa.list_(pa.string())), "|")
         cols[name] = col
-    return pa.table(cols).to_pandas(ignore_metadata=True)
+    mapper = pd.ArrowDtype if arrow_backed else None
+    return pa.table(cols).to_pandas(ignore_metadata=True, types_mapper=mapper)
 
 
 def _read_any(path: Path) -> pd.DataFrame:

@@ -259,7 +259,7 @@ def _as_frame(cases) -> pd.DataFrame:
     if isinstance(cases, pa.Table):
         from .cases import arrow_to_frame
 
-        return arrow_to_frame(cases)
+        return arrow_to_frame(cases, arrow_backed=True)
     if isinstance(cases, pd.DataFrame):
         return cases
     raise TypeError(f"cases must be a DataFrame, a pyarrow Table or a file path, not {type(cases).__name__}")
