@@ -23,8 +23,9 @@ def _child(path: str) -> None:
     import pyarrow.parquet as pq
 
     sys.path.insert(0, str(ROOT / "tests"))
-    import grouper
     from shared_data import shared_dir
+
+    import grouper
 
     sh = shared_dir()
     scheme = grouper.load_scheme(sh / "schemes" / "chs-drg-1.1" if sh else grouper.demo_scheme_path())
