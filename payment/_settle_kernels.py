@@ -184,14 +184,21 @@ def settle_one(hd, md, ad, member_of, scores, p, tiers, ntiers, rel, nrel, al_bu
     reserve = round_cents(budget / 100.0 * p[P_RESERVE_RATE], rm)
     fund = budget - reserve if p[P_WITHHELD] == 1.0 else budget
 
-    # Settlement point value, solved exactly with special-review amounts (§13).
+    # Settlement point value, solved exactly with special-review amounts (§13). Undefined when
+    # there are no points to divide by (Σ points ≤ 0) or the quotient is not finite (Σ points so
+    # small, e.g. subnormal, that it overflows): then it is 0 — nothing is paid on points and the
+    # fund not paid on re-priced amounts is returned (see payment.settlement, "Zero points").
     sum_pts = 0.0
     sum_sr = 0.0
     for h in range(nh):
         sum_pts += hd[h, HD_PTS]
         sum_sr += hd[h, HD_SR]
     if floating:
-        pv = (fund / 100.0 / ratio - sum_sr) / sum_pts if sum_pts > 0.0 else 0.0
+        pv = 0.0
+        if sum_pts > 0.0:
+            q = (fund / 100.0 / ratio - sum_sr) / sum_pts
+            if np.isfinite(q):
+                pv = q
         col = HD_PTS
         acol = AD_PTS
         unit = pv

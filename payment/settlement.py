@@ -18,6 +18,34 @@ hold to the cent. Two amounts use a different, documented rule: when the reserve
 all overspend sharing, each hospital's share is scaled pro rata and rounded **down** (the reserve
 is never overdrawn; the leftover cents stay in it); an alliance's result is split over its
 members by largest remainder so the parts add up to the whole.
+
+Undefined divisions (domain.md §13 leaves them open; drgsim's rules):
+
+* **Zero points.** The floating point value is (fund ÷ reimbursement ratio − Σ special-review
+  re-priced amounts) ÷ Σ points of the other settled cases. When that divisor is 0 (no settled
+  case, every case excluded, 0 points or approved in special review) or so small — e.g.
+  subnormal — that the quotient is not a finite number, the point value is undefined and is set
+  to **0**: nothing is paid on points (entitlements are the re-priced amounts only, less patient
+  payments where known), and the fund not paid out is **returned to the fund**. Example: budget
+  2.00 yuan, one case of 0 points → point value 0, paid 0, returned 2.00. In fixed mode the
+  reported point value (Σ payment ÷ Σ points) is NaN when there are no points.
+* **Tier ratio base ≤ 0** (fee-for-service amount or entitlement): no tier applies to that
+  hospital (nothing shared, nothing taken back). An **alliance** whose tier base (charged, or
+  its budget, e.g. population 0) is ≤ 0 has no fund part: it keeps its budget or bears all that
+  is charged. An alliance's result goes to its members pro rata to positive entitlement, in equal
+  parts when none has one. Sharing is scaled down only when there is sharing to scale.
+* **Unknown discharge month** (``month`` missing, 0 or outside 1–12): the case gets no monthly
+  advance — it is paid in full at the year-end clearing (advances + clearing = final still
+  holds); a special-review approval whose decision period is unknown likewise gets no top-up
+  advance. Its points and amounts count in the year's settlement as usual.
+
+Magnitudes: no amount can overflow int64 cents. Inputs are rejected with a ``ValueError`` (or
+the policy's ``ValidationError``) instead: non-finite or negative points, non-finite money, a
+money column whose total over the settled cases exceeds
+:data:`~payment.settlement_policy.MAX_YUAN` (1e12 yuan), a budget or alliance budget above it,
+a budget on the total-cost basis (budget ÷ reimbursement ratio) above it, a reimbursement ratio
+outside (0, 1], non-finite scores. Within these bounds every per-hospital amount is below a few
+times 1e14 cents, and every sum far below the int64 limit.
 """
 
 from __future__ import annotations
@@ -29,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from . import _settle_kernels as K
-from .settlement_policy import SettlementPolicy
+from .settlement_policy import MAX_YUAN, SettlementPolicy
 
 __all__ = [
     "PointValueKeys",
@@ -98,7 +126,9 @@ class SettlementInputs:
     def policy_point_value(self) -> float:
         """The point value the cases were priced at: Σ payment ÷ Σ points (yuan/point)."""
         pts = self.hd[:, K.HD_PTS].sum()
-        return float(self.hd[:, K.HD_PAY].sum() / pts) if pts > 0 else float("nan")
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            pv = float(self.hd[:, K.HD_PAY].sum() / pts) if pts > 0 else float("nan")
+        return pv if np.isfinite(pv) else float("nan")
 
 
 def _decision_month(values: pd.Series, period: str) -> np.ndarray:
@@ -129,12 +159,38 @@ def _column(df: pd.DataFrame, name: str, default: float = 0.0) -> np.ndarray:
     return pd.to_numeric(df[name], errors="coerce").fillna(default).to_numpy(dtype=np.float64)
 
 
+def _check_cases(pts: np.ndarray, pay: np.ndarray, tc: np.ndarray, sr_amt: np.ndarray,
+                 pp: np.ndarray) -> None:
+    """Reject settled cases whose numbers would overflow (or poison) the int64-cent settlement."""
+    for name, v in (("points", pts), ("payment", pay), ("total_cost", tc),
+                    ("sr_amount", sr_amt), ("patient_paid", pp)):
+        bad = int((~np.isfinite(v)).sum())
+        if bad:
+            raise ValueError(f"settlement: {bad} settled case(s) have a non-finite {name}")
+    neg = int((pts < 0).sum())
+    if neg:
+        raise ValueError(f"settlement: {neg} settled case(s) have negative points")
+    if not np.isfinite(pts.sum()):
+        raise ValueError("settlement: the settled cases' points do not sum to a finite number")
+    for name, v in (("payment", pay), ("total_cost", tc), ("sr_amount", sr_amt),
+                    ("patient_paid", pp)):
+        total = float(np.abs(v).sum())
+        if not total <= MAX_YUAN:
+            raise ValueError(
+                f"settlement: the settled cases' {name} totals {total:.6g} yuan, above the "
+                f"largest amount settlement accepts ({MAX_YUAN:.0e} yuan)"
+            )
+
+
 def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     """Aggregate priced cases (the "Priced cases" contract) for settlement; the only pass over cases.
 
     Cases whose ``case_class`` is in ``exclude_classes`` are paid outside the budget and left out.
     ``alliance_id`` charges a case to an alliance; without that column, cases treated at an
-    alliance's members are charged to it.
+    alliance's members are charged to it. A case whose ``month`` is missing, 0 or outside 1–12
+    gets no monthly advance (paid in full at clearing; module docstring). Raises ``ValueError``
+    for non-finite or negative points and for money no int64-cent settlement can hold (non-finite,
+    or a column total above ``MAX_YUAN``).
     """
     spol, _ = resolve_policy(policy)
     df = priced
@@ -160,8 +216,9 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
         sr = np.zeros(len(df), dtype=bool)
     has_pp = "patient_paid" in df.columns and not df["patient_paid"].isna().any()
     pp = _column(df, "patient_paid") if has_pp else np.zeros(len(df))
-    month = _column(df, "month", 0.0).astype(np.int64)
-    month[(month < 1) | (month > 12)] = 0
+    _check_cases(pts, pay, tc, np.where(sr, sr_amt, 0.0), pp)
+    mf = _column(df, "month", 0.0)
+    month = np.where(np.isfinite(mf) & (mf >= 1) & (mf < 13), mf, 0.0).astype(np.int64)
 
     hd = np.zeros((nh, K.HD))
     nsr = ~sr
@@ -265,10 +322,17 @@ def encode(
     reserve_withheld: bool | None = None,
     scores: dict[str, float] | None = None,
 ) -> SettlementParams:
-    """Encode a policy for the kernel; keyword arguments override the policy's values."""
+    """Encode a policy for the kernel; keyword arguments override the policy's values.
+
+    Raises ``ValueError`` for a reimbursement ratio outside (0, 1], a budget that is negative,
+    not finite or above ``MAX_YUAN`` (also on the total-cost basis, budget ÷ ratio), and
+    non-finite scores (module docstring, "Magnitudes").
+    """
     spol, pvk = resolve_policy(policy)
-    ratio = pvk.reimbursement_ratio if reimbursement_ratio is None else reimbursement_ratio
+    ratio = float(pvk.reimbursement_ratio if reimbursement_ratio is None else reimbursement_ratio)
     withheld = pvk.reserve_withheld if reserve_withheld is None else reserve_withheld
+    if not (np.isfinite(ratio) and 0.0 < ratio <= 1.0):
+        raise ValueError(f"settlement: reimbursement_ratio must be in (0, 1], got {ratio!r}")
     b = spol.budget
     p = np.zeros(K.K)
     if b.mode == "amount":
@@ -291,6 +355,16 @@ def encode(
             )
         p[K.P_PRIOR] = prior
         p[K.P_GROWTH] = b.growth
+    budget = float(p[K.P_AMOUNT] if b.mode == "amount" else p[K.P_PRIOR] * (1.0 + p[K.P_GROWTH]))
+    if not 0.0 <= budget <= MAX_YUAN:
+        raise ValueError(
+            f"settlement: budget {budget!r} yuan must be a number in [0, {MAX_YUAN:.0e}]"
+        )
+    if not budget / ratio <= MAX_YUAN:
+        raise ValueError(
+            f"settlement: budget ÷ reimbursement ratio = {budget / ratio:.6g} yuan (total-cost "
+            f"basis) exceeds the largest amount settlement accepts ({MAX_YUAN:.0e} yuan)"
+        )
     p[K.P_RESERVE_RATE] = spol.reserve_rate if spol.reserve_rate is not None else pvk.reserve_rate
     p[K.P_ADVANCE_RATIO] = spol.advance_ratio
     p[K.P_FLOATING] = 1.0 if spol.point_value_mode == "floating" else 0.0
@@ -314,6 +388,8 @@ def encode(
     if scores:
         table.update(scores)
     sc = np.array([float(table.get(h, a.default_score)) for h in inputs.hospital_ids])
+    if not np.isfinite(sc).all():
+        raise ValueError("settlement: assessment scores must be finite numbers")
 
     by_id = {al.id: al for al in spol.alliances}
     if tuple(by_id) != inputs.alliance_ids:

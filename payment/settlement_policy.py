@@ -42,6 +42,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "MAX_YUAN",
     "AllianceBudget",
     "AssessmentPolicy",
     "BudgetPolicy",
@@ -51,15 +52,31 @@ __all__ = [
 ]
 
 
+MAX_YUAN = 1e12
+"""Largest money amount (yuan) settlement accepts: one trillion, several times the yearly fund of
+the largest pooling region. It bounds a budget, the budget on the total-cost basis (budget ÷
+reimbursement ratio), each alliance budget and their total, and each money column's total over
+the settled cases (:func:`payment.settlement.prepare`, :func:`payment.settlement.encode`).
+1e12 yuan = 1e14 cents, inside float64's exact integers (2**53 ≈ 9e15), so such amounts still
+round to the cent (the half-up nudge of a few ulps stays a small fraction of a cent), and sums
+of the few dozen per-hospital amounts derived from them stay far below the int64 limit
+(9.2e18 cents). Larger inputs are rejected instead of overflowing the cents arithmetic."""
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Numbers must be finite unless a field says otherwise (tier bounds may be ±inf).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TierRow(_Model):
     """One retention/sharing tier: the fund's share of the ratio slice in ``[lower, upper)``."""
 
-    lower: float = Field(-math.inf, description="lower bound of the tier ratio (fraction)")
-    upper: float = Field(math.inf, description="upper bound of the tier ratio (fraction)")
+    lower: float = Field(
+        -math.inf, allow_inf_nan=True, description="lower bound of the tier ratio (fraction)"
+    )
+    upper: float = Field(
+        math.inf, allow_inf_nan=True, description="upper bound of the tier ratio (fraction)"
+    )
     fund_share: float = Field(
         ..., ge=0.0, le=1.0, description="fund's part of the slice inside this tier (fraction)"
     )
@@ -101,19 +118,41 @@ class BudgetPolicy(_Model):
     """
 
     mode: Literal["growth", "amount"] = "growth"
-    amount: float | None = Field(None, ge=0.0, description="budget (yuan), mode = amount")
+    amount: float | None = Field(
+        None, ge=0.0, le=MAX_YUAN, description="budget (yuan), mode = amount"
+    )
     prior_year_actual: float | None = Field(
-        None, ge=0.0, description="prior-year actual fund expenditure (yuan), mode = growth"
+        None, ge=0.0, le=MAX_YUAN,
+        description="prior-year actual fund expenditure (yuan), mode = growth",
     )
     growth: float = Field(0.0, gt=-1.0, description="budget growth over the prior year (fraction)")
 
+    @model_validator(mode="after")
+    def _bounded(self) -> BudgetPolicy:
+        if self.prior_year_actual is not None:
+            budget = self.prior_year_actual * (1.0 + self.growth)
+            if not budget <= MAX_YUAN:
+                raise ValueError(
+                    f"budget: prior_year_actual × (1 + growth) = {budget:.6g} yuan exceeds "
+                    f"the largest amount settlement accepts ({MAX_YUAN:.0e} yuan)"
+                )
+        return self
 
 
 class ReleaseRow(_Model):
     """Assessment mapping row: a score of at least ``min_score`` releases ``release`` of the deposit."""
 
-    min_score: float = Field(..., description="lowest score of this row (score units)")
+    min_score: float = Field(
+        ..., allow_inf_nan=True, description="lowest score of this row (score units; -inf: any)"
+    )
     release: float = Field(..., ge=0.0, le=1.0, description="share of the deposit released")
+
+    @field_validator("min_score")
+    @classmethod
+    def _not_nan(cls, v: float) -> float:
+        if math.isnan(v):
+            raise ValueError("min_score must be a number")
+        return v
 
 
 class AssessmentPolicy(_Model):
@@ -173,6 +212,16 @@ class AllianceBudget(_Model):
     def _tiers(cls, rows: tuple[TierRow, ...]) -> tuple[TierRow, ...]:
         return _check_tiers(rows, "alliance.tiers")
 
+    @model_validator(mode="after")
+    def _bounded(self) -> AllianceBudget:
+        budget = self.per_capita * self.population
+        if not budget <= MAX_YUAN:
+            raise ValueError(
+                f"alliance {self.id!r}: budget per_capita × population = {budget:.6g} yuan "
+                f"exceeds the largest amount settlement accepts ({MAX_YUAN:.0e} yuan)"
+            )
+        return self
+
 
 class SettlementPolicy(_Model):
     """Settlement parameters of one pooling region and year (domain.md §8, defaults per §13).
@@ -228,4 +277,10 @@ class SettlementPolicy(_Model):
                         f"settlement.alliances: hospital {h!r} is in both {owner[h]!r} and {a.id!r}"
                     )
                 owner[h] = a.id
+        total = sum(a.per_capita * a.population for a in self.alliances)
+        if not total <= MAX_YUAN:
+            raise ValueError(
+                f"settlement.alliances: budgets total {total:.6g} yuan, above the largest "
+                f"amount settlement accepts ({MAX_YUAN:.0e} yuan)"
+            )
         return self

@@ -251,6 +251,154 @@ def test_policy_validation():
                           {"id": "Y", "members": ["H"], "per_capita": 1, "population": 1}])
 
 
+# ---------------------------------------------------------------------------- zero points, month 0, magnitudes
+
+ALLIANCE_Y = [{"id": "Y", "members": ["H0"], "per_capita": 0.0, "population": 0}]
+
+
+@pytest.mark.parametrize("alliances", [[], ALLIANCE_Y], ids=["no-alliance", "alliance-Y"])
+@pytest.mark.parametrize("points", [0.0, 5e-324, 1e-310], ids=["zero", "min-subnormal", "subnormal"])
+def test_zero_points_point_value_undefined_budget_returned(points, alliances):
+    """Regression (hypothesis falsifying example): one case at H0 whose points are 0 — or so
+    small (subnormal) that 2.00 ÷ points overflows to inf, which made every amount INT64_MIN.
+
+    Rule (payment.settlement docstring, "Zero points"): point value undefined → 0, nothing paid
+    on points, the whole budget returned. By hand: budget 2.00 = 200 cents, reserve 0 (rate 0),
+    fund 200; entitlement 0, ffs 0 (total cost 0), no tiers, deposit 0, month 0 → no advance;
+    alliance Y: budget 0 × 0 = 0, charged 0, result 0. Paid 0, kept 0, returned 200 cents.
+    """
+    df = pd.DataFrame([case("H0", points, 0.0, month=0, level=1)])
+    pol = policy(budget={"mode": "amount", "amount": 2.0}, reserve_rate=0.0, advance_ratio=0.0,
+                 point_value_mode="floating", tiers=[],
+                 assessment={"deposit_rate": 0.0, "scores": {"H0": 0.0}}, alliances=alliances)
+    r = settle(df, pol, reimbursement_ratio=1.0, reserve_withheld=False)
+    assert r.summary["point_value"] == 0.0
+    assert (r.summary["budget"], r.summary["paid"], r.summary["reserve_kept"],
+            r.summary["returned"]) == (2.0, 0.0, 0.0, 2.0)
+    assert r.cents["hospital"].tolist() == [[0] * K.OH]
+    assert r.cents["advances"].tolist() == [[0] * 12]
+    assert r.cents["alliance"].tolist() == [[0] * K.OA] * len(alliances)
+    led = r.ledger.set_index("item")["yuan"]
+    assert led["budget"] == 2.0 and led["paid to hospitals"] == 0.0
+    assert led["returned to the fund"] == 2.0
+
+
+@pytest.mark.parametrize("alliances", [[], ALLIANCE_Y], ids=["no-alliance", "alliance-Y"])
+def test_excluded_only_case_returns_the_budget(alliances):
+    """The same policy with the one case excluded: no settled hospital, budget 2.00 returned."""
+    df = pd.DataFrame([case("H0", 10.0, 500.0, month=0, level=1, case_class="excluded")])
+    pol = policy(budget={"mode": "amount", "amount": 2.0}, reserve_rate=0.0, advance_ratio=0.0,
+                 assessment={"scores": {"H0": 0.0}}, alliances=alliances)
+    r = settle(df, pol, reimbursement_ratio=1.0, reserve_withheld=False)
+    assert len(r.statement) == 0
+    assert r.summary["point_value"] == 0.0
+    assert (r.summary["paid"], r.summary["reserve_kept"], r.summary["returned"]) == (0.0, 0.0, 2.0)
+    assert r.cents["alliance"].tolist() == [[0] * K.OA] * len(alliances)
+
+
+def test_zero_points_special_review_still_paid():
+    """Points to divide by 0 while a re-priced amount exists: PV 0, the re-priced amount is paid.
+
+    Budget 200, ratio 0.8: A's case (10 points, payment 1,000) is approved, re-priced 50.00,
+    decided in quarter 1; B's case has 0 points, month 0. PV = (200 ÷ 0.8 − 50) ÷ 0 → undefined → 0.
+    Entitlement A = 50 × 0.8 = 40.00, B = 0; paid 40.00, returned 160.00. Advances (ratio 0.5):
+    A m03 = (1,000 + (50 − 1,000)) × 0.8 × 0.5 = 20.00, clearing 20.00; B none (month 0).
+    """
+    df = pd.DataFrame([
+        case("A", 10.0, 100.0, month=3, sr_approved=True, sr_amount=50.0, sr_quarter=1),
+        case("B", 0.0, 30.0, month=0),
+    ])
+    pol = policy(budget={"mode": "amount", "amount": 200.0}, reserve_rate=0.0, advance_ratio=0.5)
+    r = settle(df, pol, reimbursement_ratio=0.8)
+    assert r.summary["point_value"] == 0.0
+    s = r.statement.set_index("hospital_id")
+    assert list(s["entitlement"]) == [40.0, 0.0]
+    assert list(s["ffs_amount"]) == [80.0, 24.0]
+    assert list(s["advances"]) == [20.0, 0.0]
+    assert list(s["clearing"]) == [20.0, 0.0]
+    assert r.advances.set_index("hospital_id").loc["A", "m03"] == 20.0
+    assert (r.summary["paid"], r.summary["reserve_kept"], r.summary["returned"]) == (40.0, 0.0, 160.0)
+
+
+def test_unknown_month_paid_at_clearing():
+    """Month 0 (unknown) or outside 1–12: no monthly advance, the whole final amount at clearing.
+
+    PV = 300,000 ÷ 3,000 = 100; each case's entitlement 100,000. Only the month-2 case is
+    advanced: 1,000 × 100 × 0.85 = 85,000.00; its clearing 15,000.00.
+    """
+    df = pd.DataFrame([case("A", 1000.0, 90_000.0, month=0), case("B", 1000.0, 90_000.0, month=13),
+                       case("C", 1000.0, 90_000.0, month=2)])
+    pol = policy(budget={"mode": "amount", "amount": 300_000.0}, reserve_rate=0.0)
+    r = settle(df, pol)
+    s = r.statement.set_index("hospital_id")
+    assert list(s["final_amount"]) == [100_000.0] * 3
+    assert list(s["advances"]) == [0.0, 0.0, 85_000.0]
+    assert list(s["clearing"]) == [100_000.0, 100_000.0, 15_000.0]
+    assert r.advances.drop(columns="hospital_id").to_numpy().sum() == 85_000.0
+
+
+def test_fixed_mode_point_value_nan_without_points():
+    """Fixed mode reports Σ payment ÷ Σ points; 1.00 ÷ 5e-324 is not finite → NaN. The amounts
+    use the payment (1.00), so paid 1.00, returned 99.00."""
+    df = pd.DataFrame([case("A", 5e-324, 100.0, payment=1.0)])
+    r = settle(df, policy(budget={"mode": "amount", "amount": 100.0}, reserve_rate=0.0,
+                          point_value_mode="fixed"))
+    assert math.isnan(r.summary["point_value"])
+    assert (r.summary["paid"], r.summary["returned"]) == (1.0, 99.0)
+
+
+def test_largest_accepted_amounts_do_not_overflow():
+    """Budget and totals at MAX_YUAN (1e12 yuan): amounts exact to the cent, the ledger holds.
+
+    Fund 0.95e12 over 4 points → PV 2.375e11; entitlements 7.125e11 and 2.375e11 yuan."""
+    from payment.settlement_policy import MAX_YUAN
+    df = pd.DataFrame([case("A", 3.0, MAX_YUAN / 2, month=1, pv=MAX_YUAN / 6),
+                       case("B", 1.0, MAX_YUAN / 2, month=12, pv=MAX_YUAN / 2)])
+    pol = policy(budget={"mode": "amount", "amount": MAX_YUAN}, reserve_rate=0.05,
+                 advance_ratio=1.0, tiers=QUOTA_TIERS,
+                 assessment={"deposit_rate": 0.1, "scores": {"A": 90.0, "B": 10.0}},
+                 alliances=[{"id": "X", "members": ["B"], "per_capita": MAX_YUAN / 1e4,
+                             "population": 10_000}])
+    r = settle(df, pol)
+    h = r.cents["hospital"]
+    assert (np.abs(h) < 10**16).all()
+    assert list(h[:, K.OH_ENT]) == [71_250_000_000_000, 23_750_000_000_000]
+    budget, paid = cents(r.summary["budget"]), int(h[:, K.OH_FINAL].sum())
+    assert budget == 10**14
+    assert budget == paid + cents(r.summary["reserve_kept"]) + cents(r.summary["returned"])
+    assert np.array_equal(r.cents["advances"].sum(axis=1) + h[:, K.OH_CLEAR], h[:, K.OH_FINAL])
+
+
+def test_absurd_inputs_rejected_not_overflowed():
+    df = pd.DataFrame([case("A", 100.0, 1_000.0)])
+    ok = policy(budget={"mode": "amount", "amount": 1_000.0}, reserve_rate=0.0)
+    for bad in ({"budget": {"mode": "amount", "amount": 1e300}},
+                {"budget": {"mode": "amount", "amount": INF}},
+                {"budget": {"prior_year_actual": 1e11, "growth": 1e6}},
+                {"alliances": [{"id": "X", "members": ["A"], "per_capita": 1e7, "population": 10**6}]},
+                {"assessment": {"scores": {"A": float("nan")}}},
+                {"assessment": {"mapping": "linear", "zero_score": -INF}}):
+        with pytest.raises(ValidationError):
+            policy(**bad)
+    with pytest.raises(ValueError, match="reimbursement_ratio"):
+        settle(df, ok, reimbursement_ratio=0.0)
+    with pytest.raises(ValueError, match="total-cost basis"):
+        settle(df, policy(budget={"mode": "amount", "amount": 9e11}), reimbursement_ratio=0.5)
+    with pytest.raises(ValueError, match="budget"):
+        settle(df, policy(budget={"growth": 0.0}), prior_year_actual=1e300)
+    with pytest.raises(ValueError, match="scores"):
+        settle(df, ok, scores={"A": INF})
+    for col, value, msg in (("points", INF, "non-finite points"), ("points", -1.0, "negative"),
+                            ("total_cost", 1e300, "total_cost totals"),
+                            ("payment", -INF, "non-finite payment"),
+                            ("patient_paid", 1e13, "patient_paid totals")):
+        with pytest.raises(ValueError, match=msg):
+            settle(df.assign(**{col: value}), ok)
+    # an excluded case's numbers are not settled, so they are not checked
+    r = settle(pd.concat([df, df.assign(total_cost=1e300, case_class="excluded")]), ok)
+    assert r.summary["paid"] == 1_000.0
+
+
 # ---------------------------------------------------------------------------- properties
 
 
@@ -276,7 +424,7 @@ def scenarios(draw):
     rows = []
     for _ in range(n):
         h = f"H{draw(st.integers(0, nh - 1))}"
-        pts = draw(st.floats(0.0, 5_000.0))
+        pts = draw(st.one_of(st.floats(0.0, 5_000.0), st.sampled_from([0.0, 5e-324, 1e-310])))
         tc = draw(st.floats(0.0, 500_000.0))
         sr = draw(st.booleans()) and draw(st.booleans())
         rows.append(case(
@@ -366,9 +514,19 @@ def test_invariants_to_the_cent(sc):
         v = inputs.hd[i, col] * pv + inputs.hd[i, K.HD_SR]
         ref = v - inputs.hd[i, K.HD_PP] if inputs.has_patient_paid else v * ratio
         assert abs(h[i, K.OH_ENT] - ref * 100) <= 1.0
-    # floating point value without patient data hands out the whole fund, up to rounding
-    if pol.point_value_mode == "floating" and not inputs.has_patient_paid and inputs.hd[:, K.HD_PTS].sum() > 0:
-        assert abs(int(h[:, K.OH_ENT].sum()) - fund) <= len(h)
+    # floating point value without patient data hands out the whole fund, up to rounding, when it
+    # is defined; otherwise it is 0 and only the re-priced amounts are paid (rest returned)
+    if pol.point_value_mode == "floating":
+        sum_pts = inputs.hd[:, K.HD_PTS].sum()
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            q = (fund / 100 / ratio - inputs.hd[:, K.HD_SR].sum()) / sum_pts if sum_pts > 0 else 0.0
+        defined = sum_pts > 0 and math.isfinite(q)
+        assert r.summary["point_value"] == (q if defined else 0.0)
+        if defined and not inputs.has_patient_paid:
+            assert abs(int(h[:, K.OH_ENT].sum()) - fund) <= len(h)
+    # no amount near the int64 limit (the overflow this test found showed as −2**63)
+    for arr in r.cents.values():
+        assert (np.abs(arr) < 10**16).all()
 
 
 @settings(max_examples=40, deadline=None)
