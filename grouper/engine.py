@@ -208,8 +208,9 @@ def _map_tokens(tok: Tokens, kind: str, e: Engine, strict: bool, mapping: bool,
         mapped[sel] = np.array(_exact_map([int(x) for x in ids[sel]], m), dtype=np.int32)
     if keep.all():
         return mapped, tok.row_off, bad_rows
-    csum = np.concatenate(([0], np.cumsum(keep)))
-    return mapped[keep], csum[tok.row_off], bad_rows
+    # dropped tokens are few: shift each row offset by the drops before it
+    dropped = np.flatnonzero(~keep)
+    return mapped[keep], tok.row_off - np.searchsorted(dropped, tok.row_off), bad_rows
 
 
 def _repair(tok: Tokens, kind: str, e: Engine, bad: np.ndarray, rows: np.ndarray, ids: np.ndarray,
