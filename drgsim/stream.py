@@ -343,7 +343,9 @@ class ChunkWriter:
             self._pq.write_table(t, row_group_size=max(1, len(t)))
         elif self.kind == "arrow":  # scratch files between passes: exact types, no encoding cost
             if self._pq is None:
-                self._pq = pa.ipc.new_file(str(self.path), self.schema)
+                # lz4: a priced case is ~200 bytes raw; compressed scratch is a fraction of that
+                self._pq = pa.ipc.new_file(str(self.path), self.schema,
+                                           options=pa.ipc.IpcWriteOptions(compression="lz4"))
             for b in t.combine_chunks().to_batches(max_chunksize=max(1, len(t))):
                 self._pq.write_batch(b)
         else:
