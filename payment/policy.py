@@ -383,15 +383,16 @@ class Policy(_Model):
 
     def with_overrides(self, overrides: dict[str, Any], label: str | None = None) -> Policy:
         """A new policy with ``overrides`` (nested dict) merged in and re-validated."""
-        data = _merge(self.model_dump(), overrides)
+        data = merge_overrides(self.model_dump(), overrides)
         return _validate(data, label or f"{self._source} + overrides")
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def merge_overrides(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge nested override dicts into a copy of ``base`` (tables merge, values replace)."""
     out = copy.deepcopy(base)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_overrides(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out

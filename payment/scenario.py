@@ -22,7 +22,6 @@ percentiles; the same seed gives the same draws.
 
 from __future__ import annotations
 
-import copy
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import tomllib
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import _settle_kernels as K
+from .policy import merge_overrides as _merge
 from .settlement import (
     SettlementInputs,
     SettlementParams,
@@ -106,14 +106,6 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def override_policy(policy: Any, overrides: dict[str, Any]) -> Any:
