@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -597,68 +598,86 @@ def check_row_wise(policy, *, special_review: bool = True) -> None:
                          + ". Use the in-memory path (payment.price) or override these keys.")
 
 
-def _positive_candidates(priced: pd.DataFrame, cases: pd.DataFrame, offset: int) -> pd.DataFrame:
-    """Rows a special-review quota must choose between, with what the choice needs."""
-    from payment import round_half_up_cents
-    from payment.outliers import CLASSES
+class _ReviewLedger:
+    """What the special-review quota needs from every chunk, in compact form.
 
-    gain_c = np.round(priced["sr_gain"].to_numpy(np.float64) * 100.0)
-    pos = priced["sr_candidate"].to_numpy(bool) & (gain_c > 0)
-    idx = np.flatnonzero(pos)
-    pay_c = round_half_up_cents(priced["payment"].to_numpy(np.float64)[idx])
-    return pd.DataFrame({
-        "row": idx.astype(np.int64) + offset,
-        "hospital_id": priced["hospital_id"].iloc[idx].astype("str").fillna("").to_numpy(object),
-        "year": _years(cases)[idx],
-        "period": priced["sr_quarter"].to_numpy(np.int64)[idx],
-        "gain_c": gain_c[idx],
-        "amount_c": gain_c[idx] + pay_c,
-        "case_id": priced["case_id"].iloc[idx].astype("str").to_numpy(object),
-        "in_scheme": priced["case_class"].cat.codes.to_numpy()[idx] != CLASSES.index("excluded"),
-    })
+    Per positive candidate (candidate with a positive gain; about 5 % of cases): row number,
+    hospital × year × period key, gain and re-priced amount in cents, case id (ties): about 50
+    bytes, as Arrow arrays. Per hospital × year × period: the count of cases not excluded (the
+    quota base). Hospitals are numbered in order of appearance; the numbering only groups rows.
+    """
+
+    def __init__(self) -> None:
+        self.hosp: dict[str, int] = {}
+        self.cands: list[pa.Table] = []
+        self.base: dict[int, int] = {}
+
+    def _keys(self, priced: pd.DataFrame, cases: pd.DataFrame) -> np.ndarray:
+        codes, uniq = pd.factorize(priced["hospital_id"].astype("str").fillna(""))
+        glob = np.array([self.hosp.setdefault(u, len(self.hosp)) for u in uniq], dtype=np.int64)
+        h = glob[codes] if len(codes) else np.zeros(0, np.int64)
+        year = _years(cases)
+        if len(year) and (year.min() < 0 or year.max() >= 1 << 20):
+            raise ValueError("special review: a year outside 0..1048575")
+        # one int64 per hospital × year × period (periods 0-12)
+        return (h << 25) | (year << 4) | priced["sr_quarter"].to_numpy(np.int64)
+
+    def add(self, priced: pd.DataFrame, cases: pd.DataFrame, offset: int) -> None:
+        from payment import round_half_up_cents
+        from payment.outliers import CLASSES
+
+        key = self._keys(priced, cases)
+        in_scheme = priced["case_class"].cat.codes.to_numpy() != CLASSES.index("excluded")
+        ks, counts = np.unique(key[in_scheme], return_counts=True)
+        for k, c in zip(ks.tolist(), counts.tolist()):
+            self.base[k] = self.base.get(k, 0) + c
+        gain_c = np.round(priced["sr_gain"].to_numpy(np.float64) * 100.0)
+        idx = np.flatnonzero(priced["sr_candidate"].to_numpy(bool) & (gain_c > 0))
+        pay_c = round_half_up_cents(priced["payment"].to_numpy(np.float64)[idx])
+        self.cands.append(pa.table({
+            "row": pa.array(idx.astype(np.int64) + offset),
+            "key": pa.array(key[idx]),
+            "gain_c": pa.array(gain_c[idx]),
+            "amount_c": pa.array(gain_c[idx] + pay_c),
+            "case_id": pa.array(priced["case_id"].iloc[idx].astype("str").to_numpy(object),
+                                pa.large_string()),
+        }))
+
+    def select(self, policy) -> pd.DataFrame:
+        """The choice of :func:`payment.special_review.review` over all chunks: quota =
+        floor(rate × base) per hospital × year × period; largest gain first, ties by case id;
+        the first floor(approval rate × applied) are approved. Rows sorted by row number."""
+        from payment import quota
+
+        sp = policy.special_review
+        t = pa.concat_tables(self.cands) if self.cands else None
+        self.cands.clear()
+        if t is None or t.num_rows == 0:
+            return pd.DataFrame({"row": np.zeros(0, np.int64), "applied": np.zeros(0, bool),
+                                 "approved": np.zeros(0, bool), "amount": np.zeros(0)})
+        # Arrow orders text by UTF-8 bytes, which is code point order, as Python's sort
+        order = pc.sort_indices(t, sort_keys=[("key", "ascending"), ("gain_c", "descending"),
+                                              ("case_id", "ascending")])
+        t = t.take(order)
+        key = t.column("key").to_numpy()
+        n = len(key)
+        start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        glen = np.diff(np.r_[start, n])
+        rank = np.arange(n) - np.repeat(start, glen)
+        base = np.array([self.base.get(k, 0) for k in key[start].tolist()], dtype=np.int64)
+        applied = rank < np.repeat(quota(base, sp.quota_rate), glen)
+        n_applied = np.add.reduceat(applied.astype(np.int64), start)
+        approved = applied & (rank < np.repeat(quota(n_applied, sp.approval_rate), glen))
+        amount = np.where(approved, t.column("amount_c").to_numpy() / 100.0, 0.0)
+        out = pd.DataFrame({"row": t.column("row").to_numpy(), "applied": applied,
+                            "approved": approved, "amount": amount})
+        return out.sort_values("row", kind="stable").reset_index(drop=True)
 
 
 def _years(cases: pd.DataFrame) -> np.ndarray:
     if "year" not in cases.columns:
         return np.zeros(len(cases), np.int64)
     return pd.to_numeric(cases["year"], errors="coerce").fillna(0).to_numpy(np.int64)
-
-
-def _quota_bases(priced: pd.DataFrame, cases: pd.DataFrame) -> pd.Series:
-    """In-scheme cases per (hospital, year, period): the quota base of special review."""
-    from payment.outliers import CLASSES
-
-    keep = priced["case_class"].cat.codes.to_numpy() != CLASSES.index("excluded")
-    # counting over small int codes (a groupby over 500k text keys costs ten times more)
-    h, hosp = pd.factorize(priced["hospital_id"].astype("str").fillna(""))
-    y, years = pd.factorize(_years(cases))
-    per = priced["sr_quarter"].to_numpy(np.int64)
-    key = (h.astype(np.int64) * len(years) + y) * 13 + per
-    ks, counts = np.unique(key[keep], return_counts=True)
-    hi, rest = np.divmod(ks, len(years) * 13)
-    yi, pi = np.divmod(rest, 13)
-    idx = pd.MultiIndex.from_arrays([np.asarray(hosp, dtype=object)[hi], np.asarray(years)[yi], pi],
-                                    names=["hospital_id", "year", "period"])
-    return pd.Series(counts, index=idx)
-
-
-def _select(cands: pd.DataFrame, bases: pd.Series, policy) -> pd.DataFrame:
-    """The special-review choice over all chunks: quota = floor(rate × base) per hospital ×
-    year × period; largest gain first, ties by case id; the first floor(approval rate ×
-    applied) are approved (the rules of :func:`payment.special_review.review`)."""
-    from payment import quota
-
-    sp = policy.special_review
-    c = cands.sort_values(["hospital_id", "year", "period", "gain_c", "case_id"],
-                          ascending=[True, True, True, False, True], kind="stable")
-    keys = ["hospital_id", "year", "period"]
-    rank = c.groupby(keys, sort=False).cumcount().to_numpy()
-    base = bases.reindex(pd.MultiIndex.from_frame(c[keys])).fillna(0).to_numpy(np.int64)
-    applied = rank < quota(base, sp.quota_rate)
-    n_applied = pd.Series(applied).groupby([c[k].to_numpy() for k in keys]).transform("sum")
-    approved = applied & (rank < quota(n_applied.to_numpy(np.int64), sp.approval_rate))
-    return pd.DataFrame({"row": c["row"].to_numpy(), "applied": applied, "approved": approved,
-                         "amount": np.where(approved, c["amount_c"].to_numpy() / 100.0, 0.0)})
 
 
 def _apply_selection(priced: pd.DataFrame, sel: pd.DataFrame, offset: int) -> pd.DataFrame:
@@ -689,13 +708,14 @@ class _ScratchSource:
 
     def __init__(self, path: Path):
         self.path = path
-        with pa.memory_map(str(path)) as mm:
-            self.batches = pa.ipc.open_file(mm).num_record_batches
+        with pa.OSFile(str(path)) as f:
+            self.batches = pa.ipc.open_file(f).num_record_batches
         self.num_rows: int | None = None
 
     def tables(self) -> Iterator[pa.Table]:
-        with pa.memory_map(str(self.path)) as mm:
-            rd = pa.ipc.open_file(mm)
+        # plain reads, not a memory map: mapped pages of a 10 GB scratch file count as resident
+        with pa.OSFile(str(self.path)) as f:
+            rd = pa.ipc.open_file(f)
             for i in range(rd.num_record_batches):
                 yield pa.Table.from_batches([rd.get_batch(i)])
 
@@ -730,8 +750,7 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
     do_sr = special_review and pol.special_review.enabled
     need = {*PRICE_INPUT_COLUMNS, pol.group_col, *([] if grouped else GROUP_INPUT_COLUMNS)}
     source = CaseSource(input, chunk_rows=chunk_rows, columns=sorted(need))
-    cands: list[pd.DataFrame] = []
-    bases: list[pd.Series] = []
+    ledger = _ReviewLedger()
     state = {"offset": 0}
 
     def fn(df: pd.DataFrame) -> pd.DataFrame:
@@ -742,8 +761,7 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
         out = price(g, w, pol, special_review=special_review)
         out.attrs = {}
         if do_sr:
-            cands.append(_positive_candidates(out, g, state["offset"]))
-            bases.append(_quota_bases(out, g))
+            ledger.add(out, g, state["offset"])
         state["offset"] += len(out)
         return out
 
@@ -756,9 +774,7 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
     with tempfile.TemporaryDirectory(dir=tmp_dir, prefix=".drgsim-price-") as tmp:
         first = Path(tmp) / "pass1.arrow"
         st = run_chunks(source, fn, first, progress=label, canonical=not grouped)
-        base = pd.concat(bases).groupby(level=[0, 1, 2], sort=False).sum() if bases else pd.Series(dtype=np.int64)
-        sel = _select(pd.concat(cands, ignore_index=True), base, pol).sort_values("row")
-        cands.clear()
+        sel = ledger.select(pol)
         second = _ScratchSource(first)
         pos = {"done": 0}
 

@@ -348,3 +348,24 @@ def test_settlement_merge_patient_paid_missing_in_one_chunk(demo_region_policy, 
     np.testing.assert_allclose(got.hd, want.hd, rtol=1e-12, atol=1e-6)
     with pytest.raises(ValueError):
         merge_settlement_inputs([])
+
+
+def test_special_review_ties_broken_by_case_id(tmp_path, demo_scheme, cases_df, priced_setup):
+    """Every case twice (same gain, other id): the quota must pick by case id, as review does."""
+    from payment import price
+
+    _, pol, w = priced_setup
+    twin = cases_df.assign(case_id="A" + cases_df["case_id"].astype(str))
+    both = pd.concat([cases_df, twin], ignore_index=True)
+    src = tmp_path / "both.parquet"
+    both.to_parquet(src, index=False)
+    want = price(group(both, demo_scheme, keep_columns=True), w, pol)
+    want.attrs = {}
+    out = tmp_path / "p.parquet"
+    stream.group_price_file(src, out, demo_scheme, w, pol, chunk_rows=5000)
+    got = pd.read_parquet(out)
+    pd.testing.assert_frame_equal(got, want)
+    # a twin pair split by the quota exists, so the tie-break mattered
+    st = got["sr_status"].astype(str).to_numpy()
+    n = len(cases_df)
+    assert ((st[:n] == "over_quota") != (st[n:] == "over_quota")).any()
