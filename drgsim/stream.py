@@ -195,8 +195,10 @@ class CaseSource:
     # raw record batches, in file order, of whatever size the reader gives
     def _batches(self) -> Iterator[pa.Table]:
         if self.kind == "parquet":
-            names = _wanted(self.schema.names, self.columns)
-            schema = self.schema if names is None else pa.schema([self.schema.field(n) for n in names])
+            # a pandas index written to the file is not a case column
+            cols = [n for n in self.schema.names if not n.startswith("__index_level_")]
+            names = cols if self.columns is None else _wanted(cols, self.columns)
+            schema = pa.schema([self.schema.field(n) for n in names])
             done = 0
             total = max(1, self.num_rows or 1)
             self._pos = lambda: done / total

@@ -369,3 +369,13 @@ def test_special_review_ties_broken_by_case_id(tmp_path, demo_scheme, cases_df, 
     st = got["sr_status"].astype(str).to_numpy()
     n = len(cases_df)
     assert ((st[:n] == "over_quota") != (st[n:] == "over_quota")).any()
+
+
+def test_pandas_index_column_is_not_a_case_column(tmp_path, demo_scheme, cases_df):
+    src = tmp_path / "idx.parquet"
+    cases_df.head(500).set_index(pd.Index(range(1000, 1500))).to_parquet(src)  # index stored
+    out = tmp_path / "o.parquet"
+    stream.group_file(src, out, demo_scheme, keep_columns=True, chunk_rows=123)
+    got = pd.read_parquet(out)
+    assert not any(c.startswith("__index_level_") for c in got.columns)
+    pd.testing.assert_frame_equal(got, group(cases_df.head(500), demo_scheme, keep_columns=True))
