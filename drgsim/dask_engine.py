@@ -18,6 +18,7 @@ calling these functions; see ``docs/scale.md``.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import pickle
 from collections.abc import Iterable
 from pathlib import Path
@@ -124,28 +125,70 @@ def group(cases: dd.DataFrame, scheme, *, strict: bool = False, mapping: bool = 
 # --- pricing ---------------------------------------------------------------------------------------
 
 
-def _price_part(part: pd.DataFrame, bundle: tuple) -> pd.DataFrame:
-    from payment import price
+def _price_part(part: pd.DataFrame, bundle: tuple, special_review: bool) -> pd.DataFrame:
+    from payment import price as price_cases
 
     weights, policy = bundle
-    out = price(part, weights, policy, special_review=False)
+    out = price_cases(part, weights, policy, special_review=special_review)
     out.index = part.index
     out.attrs = {}
     return out
 
 
 def price_rows(grouped: dd.DataFrame, weights, policy) -> dd.DataFrame:
-    """:func:`payment.price` per partition with the row-wise steps only.
+    """:func:`payment.price` per partition with the row-wise steps only (no special review).
 
-    Special review (quota per hospital and period) is left off here: apply it to the
-    computed result, or use :func:`drgsim.stream.price_file`, which does it exactly. Raises
-    when the policy needs steps that look across cases (readmission, a budget point value).
+    Raises when the policy needs steps that look across cases (readmission, a budget point
+    value). See :func:`price` for special review.
     """
     from .stream import check_row_wise
 
     check_row_wise(policy, special_review=False)
-    meta = _price_part(grouped._meta, (weights, policy))
-    return grouped.map_partitions(_price_part, shared((weights, policy)), meta=meta)
+    meta = _price_part(grouped._meta, (weights, policy), False)
+    return grouped.map_partitions(_price_part, shared((weights, policy)), False, meta=meta)
+
+
+def _facts_part(priced: pd.DataFrame, cases: pd.DataFrame, offset: int):
+    from .stream import review_facts
+
+    return review_facts(priced, cases, offset)
+
+
+def _apply_part(priced: pd.DataFrame, sel: pd.DataFrame, offsets: list[int],
+                partition_info: dict | None = None) -> pd.DataFrame:
+    from .stream import apply_selection
+
+    if partition_info is None:  # dask's meta call
+        return priced
+    return apply_selection(priced, sel, offsets[partition_info["number"]])
+
+
+def price(grouped: dd.DataFrame, weights, policy, *, special_review: bool = True) -> dd.DataFrame:
+    """:func:`payment.price` on a dask table of grouped cases (with their case columns).
+
+    Equals the pandas call on the whole table. Special review's quota spans partitions, so it
+    runs in two passes: the partitions are priced once here (computed now) to collect the few
+    facts the quota needs (positive candidates and per hospital × period counts), the choice is
+    made on the client, and the returned lazy frame prices again and applies it per partition.
+    ``persist()`` ``grouped`` first on a cluster to avoid grouping twice.
+    """
+    from .stream import ReviewLedger, check_row_wise
+
+    check_row_wise(policy, special_review=special_review)
+    bundle = shared((weights, policy))
+    meta = _price_part(grouped._meta, (weights, policy), special_review)
+    priced = grouped.map_partitions(_price_part, bundle, special_review, meta=meta)
+    if not (special_review and policy.special_review.enabled):
+        return priced
+    lengths = grouped.map_partitions(len).compute().tolist()
+    offsets = [0, *list(itertools.accumulate(lengths))][:-1]
+    facts = dask.compute(*[dask.delayed(_facts_part)(p, c, o) for p, c, o in
+                           zip(priced.to_delayed(), grouped.to_delayed(), offsets)])
+    ledger = ReviewLedger()
+    for cands, bases in facts:
+        ledger.add_facts(cands, bases)
+    sel = ledger.select(policy)
+    return priced.map_partitions(_apply_part, shared(sel), offsets, meta=meta)
 
 
 # --- aggregation -----------------------------------------------------------------------------------
@@ -201,5 +244,5 @@ def compute_weights(history: dd.DataFrame, policy):
     return fit(history[need].compute().reset_index(drop=True), policy)
 
 
-__all__ = ["compute_weights", "group", "group_counts", "hospital_month_sums", "price_rows",
+__all__ = ["compute_weights", "group", "group_counts", "hospital_month_sums", "price", "price_rows",
            "read_cases", "settlement_inputs", "shared"]

@@ -600,13 +600,48 @@ def check_row_wise(policy, *, special_review: bool = True) -> None:
                          + ". Use the in-memory path (payment.price) or override these keys.")
 
 
-class _ReviewLedger:
-    """What the special-review quota needs from every chunk, in compact form.
+def review_facts(priced: pd.DataFrame, cases: pd.DataFrame, offset: int = 0
+                 ) -> tuple[pa.Table, pd.DataFrame]:
+    """What the special-review quota needs from one chunk of priced cases (row-wise part).
 
-    Per positive candidate (candidate with a positive gain; about 5 % of cases): row number,
-    hospital × year × period key, gain and re-priced amount in cents, case id (ties): about 50
-    bytes, as Arrow arrays. Per hospital × year × period: the count of cases not excluded (the
-    quota base). Hospitals are numbered in order of appearance; the numbering only groups rows.
+    Returns (positive candidates: row (``offset`` + position), hospital_id, year, period,
+    gain_c and amount_c in cents, case_id; quota bases: hospital_id, year, period, n = cases
+    not excluded). Both are small: candidates are a few per cent of cases.
+    """
+    from payment import round_half_up_cents
+    from payment.outliers import CLASSES
+
+    codes, uniq = pd.factorize(priced["hospital_id"].astype("str").fillna(""))
+    uniq = np.asarray(uniq, dtype=object)
+    year = _years(cases)
+    if len(year) and (year.min() < 0 or year.max() >= 1 << 20):
+        raise ValueError("special review: a year outside 0..1048575")
+    period = priced["sr_quarter"].to_numpy(np.int64)
+    key = (codes.astype(np.int64) << 25) | (year << 4) | period  # hospital × year × period
+    in_scheme = priced["case_class"].cat.codes.to_numpy() != CLASSES.index("excluded")
+    ks, counts = np.unique(key[in_scheme], return_counts=True)
+    bases = pd.DataFrame({"hospital_id": uniq[ks >> 25] if len(uniq) else np.zeros(0, object),
+                          "year": (ks >> 4) & ((1 << 21) - 1), "period": ks & 15, "n": counts})
+    gain_c = np.round(priced["sr_gain"].to_numpy(np.float64) * 100.0)
+    idx = np.flatnonzero(priced["sr_candidate"].to_numpy(bool) & (gain_c > 0))
+    pay_c = round_half_up_cents(priced["payment"].to_numpy(np.float64)[idx])
+    cands = pa.table({
+        "row": pa.array(idx.astype(np.int64) + offset),
+        "hospital_id": pa.array(uniq[codes[idx]] if len(idx) else np.zeros(0, object), pa.string()),
+        "year": pa.array(year[idx]), "period": pa.array(period[idx]),
+        "gain_c": pa.array(gain_c[idx]), "amount_c": pa.array(gain_c[idx] + pay_c),
+        "case_id": pa.array(priced["case_id"].iloc[idx].astype("str").to_numpy(object),
+                            pa.large_string()),
+    })
+    return cands, bases
+
+
+class ReviewLedger:
+    """The special-review facts of every chunk, kept compactly until the quota is decided.
+
+    Per positive candidate about 50 bytes (row, one int64 hospital × year × period key, gain and
+    amount in cents, case id for ties); per hospital × year × period one count. Hospitals are
+    numbered in order of appearance: the numbering only groups rows.
     """
 
     def __init__(self) -> None:
@@ -614,36 +649,28 @@ class _ReviewLedger:
         self.cands: list[pa.Table] = []
         self.base: dict[int, int] = {}
 
-    def _keys(self, priced: pd.DataFrame, cases: pd.DataFrame) -> np.ndarray:
-        codes, uniq = pd.factorize(priced["hospital_id"].astype("str").fillna(""))
+    def _key(self, hospital: np.ndarray, year: np.ndarray, period: np.ndarray) -> np.ndarray:
+        codes, uniq = pd.factorize(np.asarray(hospital, dtype=object))
         glob = np.array([self.hosp.setdefault(u, len(self.hosp)) for u in uniq], dtype=np.int64)
         h = glob[codes] if len(codes) else np.zeros(0, np.int64)
-        year = _years(cases)
-        if len(year) and (year.min() < 0 or year.max() >= 1 << 20):
-            raise ValueError("special review: a year outside 0..1048575")
-        # one int64 per hospital × year × period (periods 0-12)
-        return (h << 25) | (year << 4) | priced["sr_quarter"].to_numpy(np.int64)
+        return (h << 25) | (np.asarray(year, np.int64) << 4) | np.asarray(period, np.int64)
+
+    def add_facts(self, cands: pa.Table, bases: pd.DataFrame) -> None:
+        """Add one chunk's :func:`review_facts` (chunks may come in any order)."""
+        bk = self._key(bases["hospital_id"].to_numpy(object), bases["year"].to_numpy(),
+                       bases["period"].to_numpy())
+        for k, c in zip(bk.tolist(), bases["n"].tolist()):
+            self.base[k] = self.base.get(k, 0) + int(c)
+        key = self._key(cands.column("hospital_id").to_numpy(zero_copy_only=False),
+                        cands.column("year").to_numpy(), cands.column("period").to_numpy())
+        self.cands.append(pa.table({
+            "row": cands.column("row"), "key": pa.array(key), "gain_c": cands.column("gain_c"),
+            "amount_c": cands.column("amount_c"), "case_id": cands.column("case_id"),
+        }))
 
     def add(self, priced: pd.DataFrame, cases: pd.DataFrame, offset: int) -> None:
-        from payment import round_half_up_cents
-        from payment.outliers import CLASSES
-
-        key = self._keys(priced, cases)
-        in_scheme = priced["case_class"].cat.codes.to_numpy() != CLASSES.index("excluded")
-        ks, counts = np.unique(key[in_scheme], return_counts=True)
-        for k, c in zip(ks.tolist(), counts.tolist()):
-            self.base[k] = self.base.get(k, 0) + c
-        gain_c = np.round(priced["sr_gain"].to_numpy(np.float64) * 100.0)
-        idx = np.flatnonzero(priced["sr_candidate"].to_numpy(bool) & (gain_c > 0))
-        pay_c = round_half_up_cents(priced["payment"].to_numpy(np.float64)[idx])
-        self.cands.append(pa.table({
-            "row": pa.array(idx.astype(np.int64) + offset),
-            "key": pa.array(key[idx]),
-            "gain_c": pa.array(gain_c[idx]),
-            "amount_c": pa.array(gain_c[idx] + pay_c),
-            "case_id": pa.array(priced["case_id"].iloc[idx].astype("str").to_numpy(object),
-                                pa.large_string()),
-        }))
+        """Add the facts of one chunk of priced cases starting at row ``offset``."""
+        self.add_facts(*review_facts(priced, cases, offset))
 
     def select(self, policy) -> pd.DataFrame:
         """The choice of :func:`payment.special_review.review` over all chunks: quota =
@@ -682,7 +709,9 @@ def _years(cases: pd.DataFrame) -> np.ndarray:
     return pd.to_numeric(cases["year"], errors="coerce").fillna(0).to_numpy(np.int64)
 
 
-def _apply_selection(priced: pd.DataFrame, sel: pd.DataFrame, offset: int) -> pd.DataFrame:
+def apply_selection(priced: pd.DataFrame, sel: pd.DataFrame, offset: int) -> pd.DataFrame:
+    """Set ``sr_applied, sr_approved, sr_status, sr_amount`` of rows ``offset``.. from the
+    quota decision ``sel`` (:meth:`ReviewLedger.select`, sorted by row)."""
     from payment.special_review import STATUSES
 
     lo, hi = np.searchsorted(sel["row"].to_numpy(), [offset, offset + len(priced)])
@@ -752,7 +781,7 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
     do_sr = special_review and pol.special_review.enabled
     need = {*PRICE_INPUT_COLUMNS, pol.group_col, *([] if grouped else GROUP_INPUT_COLUMNS)}
     source = CaseSource(input, chunk_rows=chunk_rows, columns=sorted(need))
-    ledger = _ReviewLedger()
+    ledger = ReviewLedger()
     state = {"offset": 0}
 
     def fn(df: pd.DataFrame) -> pd.DataFrame:
@@ -781,7 +810,7 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
         pos = {"done": 0}
 
         def patch(part: pd.DataFrame) -> pd.DataFrame:
-            res = _apply_selection(part, sel, pos["done"])
+            res = apply_selection(part, sel, pos["done"])
             pos["done"] += len(part)
             return res
 

@@ -109,3 +109,17 @@ def test_settlement_inputs_equal_prepare(client, grouped):
     b = settle_inputs(want, encode(want, pol)).cents
     for k in b:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_price_with_special_review_equals_pandas(client, grouped):
+    from payment import compute_weights, load_policy, price
+
+    pol = load_policy("national_drg").with_overrides(
+        {"special_review": {"approval_rate": 0.5, "quota_rate": 0.02}})
+    w = compute_weights(grouped, pol)
+    want = price(grouped, w, pol)
+    want.attrs = {}
+    assert {"approved", "not_approved", "over_quota"} <= set(want["sr_status"].astype(str))
+    got = dask_engine.price(dd.from_pandas(grouped, npartitions=5), w, pol).compute()
+    got.attrs = {}
+    pd.testing.assert_frame_equal(got, want)
