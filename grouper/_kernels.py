@@ -105,7 +105,8 @@ def eval_program(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, us
 @kernel
 def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainpr, m, mcc, cc,
               udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de,
-              pdx_off, pdx_steps, main_off, main_steps, open_steps):
+              pdx_off, pdx_steps, main_off, main_steps, open_steps,
+              pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs):
     """Result id of one case (0 = no group), following the scheme README's loop exactly.
 
     Steps are visited in scheme order, but only those the case's principal diagnosis or main
@@ -119,7 +120,27 @@ def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainp
     if m >= 1 and mainpr >= 0:
         b, be = main_off[mainpr], main_off[mainpr + 1]
     c, ce = 0, open_steps.shape[0]
-    for k in range(mdc.shape[0]):
+    # candidate MDCs, merged in scheme order from the same kind of index
+    ma, mae = 0, 0
+    if pdx >= 0:
+        ma, mae = pdx_mdc_off[pdx], pdx_mdc_off[pdx + 1]
+    mb, mbe = 0, 0
+    if m >= 1 and mainpr >= 0:
+        mb, mbe = main_mdc_off[mainpr], main_mdc_off[mainpr + 1]
+    mc, mce = 0, open_mdcs.shape[0]
+    while True:
+        ka = pdx_mdcs[ma] if ma < mae else big
+        kb = main_mdcs[mb] if mb < mbe else big
+        kc = open_mdcs[mc] if mc < mce else big
+        k = min(ka, kb, kc)
+        if k == big:
+            break
+        if k == ka:
+            ma += 1
+        elif k == kb:
+            mb += 1
+        else:
+            mc += 1
         if not eval_program(mdc[k, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx,
                             usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
             continue
@@ -187,6 +208,44 @@ def severity(dx_ids, ds, de, cc_level, cc_excl, pdx_excl):
 
 
 @kernel
+def fold_dx(dx_bits, dx_ids, ds, de, udx, usdx):
+    """Unions of the list bits of all / secondary diagnoses and (has_mcc, has_cc), one pass.
+
+    Reads each code's row once: its last word packs level, exclusion id and principal
+    exclusion id (compile._pack_severity), so severity costs no extra memory access.
+    """
+    nw = dx_bits.shape[1] - 1
+    udx[:] = ZERO
+    usdx[:] = ZERO
+    mask31 = np.uint64(0x7FFFFFFF)
+    px = np.int64(-1)
+    mcc = False
+    cc = False
+    for k in range(ds, de):
+        d = dx_ids[k]
+        if d < 0:
+            continue
+        row = dx_bits[d]
+        info = row[nw]
+        if k == ds:
+            px = np.int64((info >> np.uint64(31)) & mask31) - 1
+            for w in range(nw):
+                udx[w] |= row[w]
+            continue
+        for w in range(nw):
+            usdx[w] |= row[w]
+        lv = info >> np.uint64(62)
+        if lv != ZERO and not (px >= 0 and np.int64(info & mask31) - 1 == px):
+            if lv == np.uint64(2):
+                mcc = True
+            else:
+                cc = True
+    for w in range(nw):
+        udx[w] |= usdx[w]
+    return mcc, cc
+
+
+@kernel
 def _fold(bits, ids, s, e, out):
     out[:] = ZERO
     for k in range(s, e):
@@ -200,7 +259,8 @@ def _fold(bits, ids, s, e, out):
 @kernel
 def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_bits,
                  cc_level, cc_excl, pdx_excl, region_of, prog, prog_val, mdc, steps, rules,
-                 branches, retry, out, pdx_off, pdx_steps, main_off, main_steps, open_steps):
+                 branches, retry, out, pdx_off, pdx_steps, main_off, main_steps, open_steps,
+                 pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs):
     udx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
     usdx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
     upr = np.zeros(pr_bits.shape[1], dtype=np.uint64)
@@ -217,15 +277,14 @@ def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_b
             num[f] = nums[f, i]
         num[N_FIELDS - 1] = de - ds
         pdx = dx_ids[ds] if de > ds else -1
-        _fold(dx_bits, dx_ids, ds, de, udx)
-        _fold(dx_bits, dx_ids, ds + 1, de, usdx)
+        mcc, cc = fold_dx(dx_bits, dx_ids, ds, de, udx, usdx)
         _fold(pr_bits, pr_ids, ps, pe, upr)
-        mcc, cc = severity(dx_ids, ds, de, cc_level, cc_excl, pdx_excl)
         m = pe - ps
         mainpr = pr_ids[ps] if m > 0 else -1
         res = group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx, mainpr, m,
                         mcc, cc, udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de,
-                        pdx_off, pdx_steps, main_off, main_steps, open_steps)
+                        pdx_off, pdx_steps, main_off, main_steps, open_steps,
+                        pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs)
         if res == 0 and retry[0] == 1 and m >= retry[1]:
             # Whole-case retry: each later procedure alone, in order; first result wins.
             for j in range(ps + 1, pe):
@@ -233,7 +292,8 @@ def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_b
                 res = group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx,
                                 pr_ids[j], 1, mcc, cc, udx, usdx, upr, dx_bits, pr_bits,
                                 region_of, dx_ids, ds, de, pdx_off, pdx_steps, main_off,
-                                main_steps, open_steps)
+                                main_steps, open_steps, pdx_mdc_off, pdx_mdcs, main_mdc_off,
+                                main_mdcs, open_mdcs)
                 if res != 0:
                     break
         out[i] = res
@@ -242,7 +302,8 @@ def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_b
 @kernel(parallel=True)
 def group_cases(dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_bits, cc_level,
                 cc_excl, pdx_excl, region_of, prog, prog_val, mdc, steps, rules, branches, retry,
-                out, n_chunks, pdx_off, pdx_steps, main_off, main_steps, open_steps):
+                out, n_chunks, pdx_off, pdx_steps, main_off, main_steps, open_steps,
+                pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs):
     """Group every case with ``todo[i]``; write result ids to ``out`` (-1 where not grouped)."""
     n = out.shape[0]
     for c in numba.prange(n_chunks):
@@ -250,4 +311,5 @@ def group_cases(dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_b
         hi = (c + 1) * n // n_chunks
         _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_bits,
                      cc_level, cc_excl, pdx_excl, region_of, prog, prog_val, mdc, steps, rules,
-                     branches, retry, out, pdx_off, pdx_steps, main_off, main_steps, open_steps)
+                     branches, retry, out, pdx_off, pdx_steps, main_off, main_steps, open_steps,
+                     pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs)

@@ -25,7 +25,7 @@ import numpy as np
 from .errors import SchemeError
 from .scheme import CMP_OPS, NUMERIC_FIELDS, Scheme
 
-FORMAT_VERSION = 4  # bump when the compiled layout changes
+FORMAT_VERSION = 6  # bump when the compiled layout changes
 
 ACCEPT = -1
 REJECT = -2
@@ -58,7 +58,7 @@ class CompiledScheme:
     pr_map: np.ndarray
     dx_chain: np.ndarray  # bool[n_dx]: input code whose target maps elsewhere again (see encode)
     pr_chain: np.ndarray
-    dx_bits: np.ndarray  # uint64[n_dx, wd]
+    dx_bits: np.ndarray  # uint64[n_dx, wd + 1]; the last word packs severity (see _pack_severity)
     pr_bits: np.ndarray  # uint64[n_pr, wp]
     dx_list_names: list[str]
     pr_list_names: list[str]  # includes "LIST#tag" pseudo-lists
@@ -87,6 +87,12 @@ class CompiledScheme:
     main_steps_off: np.ndarray  # int64[n_pr + 1]
     main_steps: np.ndarray  # int32
     open_steps: np.ndarray  # int32: steps with no such guard
+    # the same for MDC entries (indexes into mdc_letters order)
+    pdx_mdcs_off: np.ndarray
+    pdx_mdcs: np.ndarray
+    main_mdcs_off: np.ndarray
+    main_mdcs: np.ndarray
+    open_mdcs: np.ndarray
 
 
 def _vocab(*columns) -> tuple[list[str], dict[str, int]]:
@@ -161,6 +167,15 @@ class _ProgramBuilder:
             code = OP_PRESENT if op == "present" else OP_NONZERO
             return self.emit(code, FIELD_INDEX[node["field"]], 0, t, f)
         raise SchemeError("scheme.json", "expression", f"unknown op {op!r}")
+
+
+def _pack_severity(level: np.ndarray, cc_excl: np.ndarray, pdx_excl: np.ndarray) -> np.ndarray:
+    """level << 62 | (pdx exclusion id + 1) << 31 | (CC/MCC exclusion id + 1), per code."""
+    if max(int(cc_excl.max(initial=0)), int(pdx_excl.max(initial=0))) + 1 >= 1 << 31:
+        raise SchemeError("cc_mcc.csv", "exclusion_id", "more than 2**31 - 1 distinct exclusion ids")
+    return ((level.astype(np.uint64) << np.uint64(62))
+            | ((pdx_excl.astype(np.int64) + 1).astype(np.uint64) << np.uint64(31))
+            | (cc_excl.astype(np.int64) + 1).astype(np.uint64))
 
 
 def _bitsets(n_codes: int, members: list[tuple[np.ndarray, int]], n_lists: int) -> np.ndarray:
@@ -244,6 +259,9 @@ def compile_scheme(s: Scheme) -> CompiledScheme:
         if ex != "":
             pdx_excl[dx_id[code]] = excl_ids.setdefault(ex, len(excl_ids))
 
+    # the severity facts of a code ride in the same cache line as its list bits
+    dx_bits = np.concatenate([dx_bits, _pack_severity(cc_level, cc_excl, pdx_excl)[:, None]], axis=1)
+
     rg = t["dx_regions"]
     region_tables = list(dict.fromkeys(rg["table"]))
     region_of = np.full((max(1, len(region_tables)), nd), -1, dtype=np.int16)
@@ -308,7 +326,7 @@ def compile_scheme(s: Scheme) -> CompiledScheme:
     )
 
     prog_arr = np.array(b.instr, dtype=np.int32).reshape(-1, 5)
-    index = _step_index(prog_arr, steps, rules, dx_bits, pr_bits)
+    index = _step_index(prog_arr, steps, rules, mdc_rows, dx_bits, pr_bits)
 
     def arr(rows, width):
         return np.array(rows, dtype=np.int32).reshape(-1, width)
@@ -361,20 +379,29 @@ def _members(bits: np.ndarray, li: int) -> np.ndarray:
     return np.flatnonzero((bits[:, w] >> np.uint64(b)) & np.uint64(1))
 
 
-def _step_index(prog, steps, rules, dx_bits, pr_bits) -> dict[str, np.ndarray]:
-    pdx_pairs, main_pairs, open_steps = [], [], []
-    for s, (kind, rl, _, _, _) in enumerate(steps):
-        op, li = (-1, -1) if kind == STEP_QY else _guard(prog, rules[rl][0])
+def _index(entry_pcs: list[int], prog, dx_bits, pr_bits) -> tuple[np.ndarray, ...]:
+    """CSR lists of the items (steps or MDCs) each principal diagnosis / main procedure opens."""
+    pdx_pairs, main_pairs, open_items = [], [], []
+    for item, pc in enumerate(entry_pcs):
+        op, li = (-1, -1) if pc is None else _guard(prog, pc)
         if op == OP_PDX_IN:
-            pdx_pairs.append((_members(dx_bits, li), s))
+            pdx_pairs.append((_members(dx_bits, li), item))
         elif op == OP_MAIN_PROC_IN:
-            main_pairs.append((_members(pr_bits, li), s))
+            main_pairs.append((_members(pr_bits, li), item))
         else:
-            open_steps.append(s)
-    pdx_off, pdx_steps = _csr(pdx_pairs, dx_bits.shape[0])
-    main_off, main_steps = _csr(main_pairs, pr_bits.shape[0])
-    return dict(pdx_steps_off=pdx_off, pdx_steps=pdx_steps, main_steps_off=main_off,
-                main_steps=main_steps, open_steps=np.array(open_steps, dtype=np.int32))
+            open_items.append(item)
+    pdx_off, pdx_items = _csr(pdx_pairs, dx_bits.shape[0])
+    main_off, main_items = _csr(main_pairs, pr_bits.shape[0])
+    return pdx_off, pdx_items, main_off, main_items, np.array(open_items, dtype=np.int32)
+
+
+def _step_index(prog, steps, rules, mdc_rows, dx_bits, pr_bits) -> dict[str, np.ndarray]:
+    step_pcs = [None if kind == STEP_QY else rules[rl][0] for kind, rl, _, _, _ in steps]
+    a = _index(step_pcs, prog, dx_bits, pr_bits)
+    b = _index([row[0] for row in mdc_rows], prog, dx_bits, pr_bits)
+    return dict(pdx_steps_off=a[0], pdx_steps=a[1], main_steps_off=a[2], main_steps=a[3],
+                open_steps=a[4], pdx_mdcs_off=b[0], pdx_mdcs=b[1], main_mdcs_off=b[2],
+                main_mdcs=b[3], open_mdcs=b[4])
 
 
 def cache_dir() -> Path:

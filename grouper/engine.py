@@ -325,7 +325,7 @@ def run_kernel(arrays: dict, scheme: Scheme, threads: int | None = None) -> np.n
             arrays["depts"], arrays["todo"], c.dx_bits, c.pr_bits, c.cc_level, c.cc_excl,
             c.pdx_excl, c.region_of, c.prog, c.prog_val, c.mdc, c.steps, c.rules, c.branches,
             c.retry, out, n_chunks, c.pdx_steps_off, c.pdx_steps, c.main_steps_off, c.main_steps,
-            c.open_steps,
+            c.open_steps, c.pdx_mdcs_off, c.pdx_mdcs, c.main_mdcs_off, c.main_mdcs, c.open_mdcs,
         )
     finally:
         numba.set_num_threads(prev)

@@ -86,6 +86,7 @@ class FastGrouper:
             np.ones(1, dtype=np.bool_), c.dx_bits, c.pr_bits, c.cc_level, c.cc_excl, c.pdx_excl,
             c.region_of, c.prog, c.prog_val, c.mdc, c.steps, c.rules, c.branches, c.retry, out,
             c.pdx_steps_off, c.pdx_steps, c.main_steps_off, c.main_steps, c.open_steps,
+            c.pdx_mdcs_off, c.pdx_mdcs, c.main_mdcs_off, c.main_mdcs, c.open_mdcs,
         )
         r = int(out[0])
         return (STATUSES[int(e.res_status[r])], str(e.res_mdc[r]), str(e.res_adrg[r]),
