@@ -644,10 +644,15 @@ class ReviewLedger:
     numbered in order of appearance: the numbering only groups rows.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, spill_dir: str | Path | None = None, buckets: int = 16) -> None:
         self.hosp: dict[str, int] = {}
         self.cands: list[pa.Table] = []
         self.base: dict[int, int] = {}
+        # with a spill folder, candidates go to ``buckets`` files by hospital, and the quota is
+        # decided one bucket at a time: memory stays flat however many cases there are
+        self.spill = Path(spill_dir) if spill_dir is not None else None
+        self.buckets = max(1, int(buckets)) if spill_dir is not None else 1
+        self._writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
 
     def _key(self, hospital: np.ndarray, year: np.ndarray, period: np.ndarray) -> np.ndarray:
         codes, uniq = pd.factorize(np.asarray(hospital, dtype=object))
@@ -663,43 +668,76 @@ class ReviewLedger:
             self.base[k] = self.base.get(k, 0) + int(c)
         key = self._key(cands.column("hospital_id").to_numpy(zero_copy_only=False),
                         cands.column("year").to_numpy(), cands.column("period").to_numpy())
-        self.cands.append(pa.table({
-            "row": cands.column("row"), "key": pa.array(key), "gain_c": cands.column("gain_c"),
-            "amount_c": cands.column("amount_c"), "case_id": cands.column("case_id"),
-        }))
+        t = pa.table({
+            "row": cands.column("row"), "key": pa.array(key, pa.int64()),
+            "gain_c": cands.column("gain_c"), "amount_c": cands.column("amount_c"),
+            "case_id": cands.column("case_id"),
+        })
+        if self.spill is None:
+            self.cands.append(t)
+            return
+        bucket = (key >> 25) % self.buckets
+        for b in np.unique(bucket).tolist():
+            w = self._writers.get(b)
+            if w is None:
+                w = pa.ipc.new_file(str(self.spill / f"review-{b:03d}.arrow"), t.schema,
+                                    options=pa.ipc.IpcWriteOptions(compression="lz4"))
+                self._writers[b] = w
+            w.write_table(t.filter(pa.array(bucket == b)))
 
     def add(self, priced: pd.DataFrame, cases: pd.DataFrame, offset: int) -> None:
         """Add the facts of one chunk of priced cases starting at row ``offset``."""
         self.add_facts(*review_facts(priced, cases, offset))
 
+    def _tables(self) -> Iterator[pa.Table]:
+        if self.spill is None:
+            if self.cands:
+                yield pa.concat_tables(self.cands)
+            self.cands.clear()
+            return
+        for w in self._writers.values():
+            w.close()
+        for b in sorted(self._writers):
+            path = self.spill / f"review-{b:03d}.arrow"
+            with pa.OSFile(str(path)) as f:
+                t = pa.ipc.open_file(f).read_all()
+            path.unlink()
+            yield t
+        self._writers.clear()
+
     def select(self, policy) -> pd.DataFrame:
         """The choice of :func:`payment.special_review.review` over all chunks: quota =
         floor(rate × base) per hospital × year × period; largest gain first, ties by case id;
-        the first floor(approval rate × applied) are approved. Rows sorted by row number."""
+        the first floor(approval rate × applied) are approved. Returns the applied rows only
+        (row, approved, amount in yuan), sorted by row; other positive candidates are over
+        quota."""
         from payment import quota
 
         sp = policy.special_review
-        t = pa.concat_tables(self.cands) if self.cands else None
-        self.cands.clear()
-        if t is None or t.num_rows == 0:
-            return pd.DataFrame({"row": np.zeros(0, np.int64), "applied": np.zeros(0, bool),
-                                 "approved": np.zeros(0, bool), "amount": np.zeros(0)})
-        # Arrow orders text by UTF-8 bytes, which is code point order, as Python's sort
-        order = pc.sort_indices(t, sort_keys=[("key", "ascending"), ("gain_c", "descending"),
-                                              ("case_id", "ascending")])
-        t = t.take(order)
-        key = t.column("key").to_numpy()
-        n = len(key)
-        start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        glen = np.diff(np.r_[start, n])
-        rank = np.arange(n) - np.repeat(start, glen)
-        base = np.array([self.base.get(k, 0) for k in key[start].tolist()], dtype=np.int64)
-        applied = rank < np.repeat(quota(base, sp.quota_rate), glen)
-        n_applied = np.add.reduceat(applied.astype(np.int64), start)
-        approved = applied & (rank < np.repeat(quota(n_applied, sp.approval_rate), glen))
-        amount = np.where(approved, t.column("amount_c").to_numpy() / 100.0, 0.0)
-        out = pd.DataFrame({"row": t.column("row").to_numpy(), "applied": applied,
-                            "approved": approved, "amount": amount})
+        found = []
+        for t in self._tables():
+            if t.num_rows == 0:
+                continue
+            # Arrow orders text by UTF-8 bytes, which is code point order, as Python's sort
+            order = pc.sort_indices(t, sort_keys=[("key", "ascending"), ("gain_c", "descending"),
+                                                  ("case_id", "ascending")])
+            t = t.drop_columns(["case_id"]).take(order)
+            key = t.column("key").to_numpy()
+            n = len(key)
+            start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            glen = np.diff(np.r_[start, n])
+            rank = np.arange(n) - np.repeat(start, glen)
+            base = np.array([self.base.get(k, 0) for k in key[start].tolist()], dtype=np.int64)
+            applied = rank < np.repeat(quota(base, sp.quota_rate), glen)
+            n_applied = np.add.reduceat(applied.astype(np.int64), start)
+            approved = applied & (rank < np.repeat(quota(n_applied, sp.approval_rate), glen))
+            amount = np.where(approved, t.column("amount_c").to_numpy() / 100.0, 0.0)
+            found.append(pd.DataFrame({"row": t.column("row").to_numpy()[applied],
+                                       "approved": approved[applied], "amount": amount[applied]}))
+        if not found:
+            return pd.DataFrame({"row": np.zeros(0, np.int64), "approved": np.zeros(0, bool),
+                                 "amount": np.zeros(0)})
+        out = pd.concat(found, ignore_index=True)
         return out.sort_values("row", kind="stable").reset_index(drop=True)
 
 
@@ -711,26 +749,34 @@ def _years(cases: pd.DataFrame) -> np.ndarray:
 
 def apply_selection(priced: pd.DataFrame, sel: pd.DataFrame, offset: int) -> pd.DataFrame:
     """Set ``sr_applied, sr_approved, sr_status, sr_amount`` of rows ``offset``.. from the
-    quota decision ``sel`` (:meth:`ReviewLedger.select`, sorted by row)."""
+    quota decision ``sel`` (:meth:`ReviewLedger.select`: the applied rows, sorted by row).
+
+    Positive candidates not in ``sel`` are over quota; other rows keep their row-wise values.
+    """
     from payment.special_review import STATUSES
 
+    gain_c = np.round(priced["sr_gain"].to_numpy(np.float64) * 100.0)
+    pos = priced["sr_candidate"].to_numpy(bool) & (gain_c > 0)
+    if not pos.any():
+        return priced
     lo, hi = np.searchsorted(sel["row"].to_numpy(), [offset, offset + len(priced)])
     part = sel.iloc[lo:hi]
-    if not len(part):
-        return priced
     rows = part["row"].to_numpy() - offset
+    ok = part["approved"].to_numpy(bool)
     out = priced.copy()
-    for col, val in (("sr_applied", part["applied"]), ("sr_approved", part["approved"])):
-        v = out[col].to_numpy(bool).copy()
-        v[rows] = val.to_numpy(bool)
-        out[col] = v
-    amt = out["sr_amount"].to_numpy(np.float64).copy()
-    amt[rows] = part["amount"].to_numpy()
-    out["sr_amount"] = amt
+    applied = np.zeros(len(out), bool)
+    applied[rows] = True
+    approved = np.zeros(len(out), bool)
+    approved[rows] = ok
+    amount = np.where(pos, 0.0, out["sr_amount"].to_numpy(np.float64))
+    amount[rows] = part["amount"].to_numpy()
     st = out["sr_status"].astype(object).to_numpy(object).copy()
-    a, ok = part["applied"].to_numpy(bool), part["approved"].to_numpy(bool)
-    st[rows] = np.where(ok, "approved", np.where(a, "not_approved", "over_quota"))
+    st[pos] = "over_quota"
+    st[rows] = np.where(ok, "approved", "not_approved")
+    out["sr_applied"] = applied
+    out["sr_approved"] = approved
     out["sr_status"] = pd.Categorical(st, categories=list(STATUSES))
+    out["sr_amount"] = amount
     return out
 
 
@@ -781,8 +827,7 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
     do_sr = special_review and pol.special_review.enabled
     need = {*PRICE_INPUT_COLUMNS, pol.group_col, *([] if grouped else GROUP_INPUT_COLUMNS)}
     source = CaseSource(input, chunk_rows=chunk_rows, columns=sorted(need))
-    ledger = ReviewLedger()
-    state = {"offset": 0}
+    state: dict = {"offset": 0, "ledger": None}
 
     def fn(df: pd.DataFrame) -> pd.DataFrame:
         g = df if grouped else group(df, s, strict=strict, mapping=mapping, keep_columns=True,
@@ -792,7 +837,7 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
         out = price(g, w, pol, special_review=special_review)
         out.attrs = {}
         if do_sr:
-            ledger.add(out, g, state["offset"])
+            state["ledger"].add(out, g, state["offset"])
         state["offset"] += len(out)
         return out
 
@@ -804,8 +849,9 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
     tmp_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=tmp_dir, prefix=".drgsim-price-") as tmp:
         first = Path(tmp) / "pass1.arrow"
+        state["ledger"] = ReviewLedger(spill_dir=tmp)
         st = run_chunks(source, fn, first, progress=label, canonical=not grouped)
-        sel = ledger.select(pol)
+        sel = state["ledger"].select(pol)
         second = _ScratchSource(first)
         pos = {"done": 0}
 

@@ -91,3 +91,43 @@ def test_stream_and_dask_outputs_identical_files(tmp_path, corpus, reference):
     assert got["case_id"].tolist() == reference["case_id"].tolist()
     assert got["drg"].tolist() == reference["drg"].tolist()
     assert got["warnings"].tolist() == reference["warnings"].tolist()
+
+
+@pytest.fixture(scope="module")
+def pricing(corpus):
+    from payment import compute_weights, load_policy
+
+    scheme, path = corpus
+    g = group(read_cases(path), scheme, keep_columns=True)
+    pol = load_policy("national_drg").with_overrides(
+        {"special_review": {"approval_rate": 0.5, "quota_rate": 0.02}})
+    return pol, compute_weights(g, pol)
+
+
+@pytest.mark.parametrize(("chunk_rows", "n"), [(1, 12), (7, 301), (300, 301)])
+def test_group_price_chunk_sizes(tmp_path, corpus, small, pricing, chunk_rows, n):
+    from payment import price
+
+    scheme, _ = corpus
+    df = pd.read_parquet(small[0]).head(n)  # a price call costs tens of ms: size 1 on 12 cases
+    src = tmp_path / "in.parquet"
+    df.to_parquet(src, index=False)
+    pol, w = pricing
+    want = price(group(df, scheme, keep_columns=True), w, pol)
+    want.attrs = {}
+    out = tmp_path / "p.parquet"
+    stream.group_price_file(src, out, scheme, w, pol, chunk_rows=chunk_rows, threads=1)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), want)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_group_price_whole_corpus_threads(tmp_path, corpus, pricing, threads):
+    from payment import price
+
+    scheme, path = corpus
+    pol, w = pricing
+    want = price(group(read_cases(path), scheme, keep_columns=True), w, pol)
+    want.attrs = {}
+    out = tmp_path / "p.parquet"
+    stream.group_price_file(path, out, scheme, w, pol, chunk_rows=4_999, threads=threads)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), want)
