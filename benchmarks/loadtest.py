@@ -11,12 +11,19 @@ bounded concurrency for a bounded duration:
 
 Targets (issue 7, 2-core machine): >= 1,000 single-case requests/s with p99 <= 20 ms and
 >= 200,000 cases/s through the batch endpoint. Figures are printed, never asserted.
+
+The load generator runs on the same machine as the server, and the machine may be shared:
+each phase also prints the server's own CPU time (all uvicorn processes, user + system, via
+psutil) per request and per case, which other jobs and the client hardly disturb, and the
+1-minute load average at its start. ``--format columns`` drives the batch phase with
+``?format=columns``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import multiprocessing as mp
 import os
 import socket
@@ -129,6 +136,30 @@ async def _drive(url: str, bodies: list[bytes], concurrency: int, duration: floa
     return lat, errors
 
 
+def _server_cpu(proc: subprocess.Popen) -> float:
+    """CPU seconds (user + system) of the server and its worker processes so far."""
+    try:
+        import psutil
+    except ImportError:  # the figure is optional
+        return math.nan
+    total = 0.0
+    try:
+        root = psutil.Process(proc.pid)
+        for p in [root, *root.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+    except psutil.NoSuchProcess:
+        return math.nan
+    return total
+
+
+def _load() -> str:
+    return f"load {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else ""
+
+
 def _client_proc(args: tuple) -> tuple[list[float], int]:
     url, bodies, concurrency, duration, offset = args
     return asyncio.run(_drive(url, bodies, concurrency, duration, offset))
@@ -159,6 +190,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=10_000)
     ap.add_argument("--duration", type=float, default=15.0, help="seconds per phase")
     ap.add_argument("--policy", default="zhejiang_drg")
+    ap.add_argument("--format", choices=("rows", "columns"), default="rows",
+                    help="batch answer format (?format=)")
     ap.add_argument("--skip-single", action="store_true")
     ap.add_argument("--skip-batch", action="store_true")
     a = ap.parse_args()
@@ -173,27 +206,34 @@ def main() -> None:
                   f"{len(bodies)} distinct cases; cpu count {os.cpu_count()}")
             if not a.skip_single:
                 run_phase(base + "/v1/preview", bodies, a.concurrency, 2.0, a.clients)  # warm
+                load, cpu0 = _load(), _server_cpu(proc)
                 lat, err, wall = run_phase(base + "/v1/preview", bodies, a.concurrency,
                                            a.duration, a.clients)
+                cpu = _server_cpu(proc) - cpu0
                 ms = lat * 1e3
                 print(f"single: {len(lat)} requests in {wall:.1f} s, concurrency "
                       f"{a.concurrency}, {a.clients} client process(es): "
                       f"{len(lat) / a.duration:,.0f} req/s, p50 {np.percentile(ms, 50):.2f} ms, "
                       f"p99 {np.percentile(ms, 99):.2f} ms, max {ms.max():.1f} ms, "
-                      f"errors {err}")
+                      f"errors {err}; server CPU {cpu / len(lat) * 1e6:,.0f} us/request; "
+                      f"{load}")
             if not a.skip_batch:
                 n = a.batch_size
                 reps = -(-n // len(docs))
                 pool = (docs * (reps + 1))
                 batches = [orjson.dumps({"cases": pool[k * 997 % len(docs):][:n]})
                            for k in range(4)]
-                run_phase(base + "/v1/preview/batch", batches[:1], 1, 0.5, 1)  # warm
-                lat, err, wall = run_phase(base + "/v1/preview/batch", batches,
-                                           a.batch_concurrency, a.duration, 1)
-                print(f"batch: {len(lat)} requests of {n} cases in {wall:.1f} s, concurrency "
-                      f"{a.batch_concurrency}: {len(lat) * n / a.duration:,.0f} cases/s, "
-                      f"p50 {np.percentile(lat, 50) * 1e3:.0f} ms per request, "
-                      f"body {len(batches[0]) / 1e6:.1f} MB, errors {err}")
+                url = base + "/v1/preview/batch" + (
+                    "?format=columns" if a.format == "columns" else "")
+                run_phase(url, batches[:1], 1, 0.5, 1)  # warm
+                load, cpu0 = _load(), _server_cpu(proc)
+                lat, err, wall = run_phase(url, batches, a.batch_concurrency, a.duration, 1)
+                cpu = _server_cpu(proc) - cpu0
+                print(f"batch ({a.format}): {len(lat)} requests of {n} cases in {wall:.1f} s, "
+                      f"concurrency {a.batch_concurrency}: {len(lat) * n / a.duration:,.0f} "
+                      f"cases/s, p50 {np.percentile(lat, 50) * 1e3:.0f} ms per request, "
+                      f"body {len(batches[0]) / 1e6:.1f} MB, errors {err}; server CPU "
+                      f"{cpu / (len(lat) * n) * 1e6:.1f} us/case; {load}")
         finally:
             proc.terminate()
             try:

@@ -254,6 +254,72 @@ def test_batch_answers_match_group_and_price(engines, scheme, sample, client):
         check_answer(ans, want.iloc[k], case, scheme, engine)
 
 
+def test_batch_columns_format_is_the_rows_transposed(client, sample):
+    rows = sample[sample["year"] == 2025].iloc[:60]
+    cases = [to_json_case(r) for r in rows.to_dict("records")] + edge_cases(sample)
+    by_rows = client.post("/v1/preview/batch", json={"cases": cases}).json()
+    resp = client.post("/v1/preview/batch?format=columns", json={"cases": cases})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["count"] == len(cases) and set(body) == {"count", "columns"}
+    cols = body["columns"]
+    assert all(len(v) == len(cases) for v in cols.values())
+    for k, ans in enumerate(by_rows["results"]):
+        for key, value in ans.items():
+            if key == "explanation":
+                continue
+            if isinstance(value, dict):
+                for sub, v in value.items():
+                    assert cols[f"{key}.{sub}"][k] == v, (k, key, sub)
+            elif value is None:  # thresholds of a group without a mean: every column null
+                assert all(cols[c][k] is None for c in cols if c.startswith(key + ".")), k
+            else:
+                assert cols[key][k] == value, (k, key)
+    assert_error(client.post("/v1/preview/batch?format=csv", json={"cases": cases}), 422)
+
+
+def test_columnar_batch_reader_equals_the_models(sample):
+    """The column-wise batch reader gives the models' table, and leaves the rest to them."""
+    from drgsim.service.columnar import NotPlain, parse_batch
+    from drgsim.service.engine import cases_frame
+    from drgsim.service.models import BatchIn
+
+    rows = sample[sample["year"] == 2025].iloc[:300]
+    cases = [to_json_case(r) for r in rows.to_dict("records")] + edge_cases(sample)
+    cases[3] = {**cases[3], "new_tech": True, "admission_date": "2025-02-28",
+                "procedures": [], "case_id": None}
+    for body in ({"cases": cases}, {"cases": []}, {"cases": [MINIMAL, {**MINIMAL, "sex": None}]}):
+        raw = json.dumps(body).encode()
+        pd.testing.assert_frame_equal(parse_batch(raw),
+                                      cases_frame(BatchIn.model_validate_json(raw).cases))
+    # coercions, wrong types, bounds, extras, missing fields and non-JSON go to the models
+    for odd in ({**MINIMAL, "age": 40.0}, {**MINIMAL, "sex": True}, {**MINIMAL, "new_tech": 1},
+                {**MINIMAL, "total_cost": "12"}, {**MINIMAL, "age": 10**10},
+                {**MINIMAL, "total_cost": 2e15}, {**MINIMAL, "dept": "x" * 201},
+                {**MINIMAL, "diagnoses": ["K35.800|K40.900"]}, {**MINIMAL, "diagnoses": []},
+                {**MINIMAL, "diagnoses": ["x" * 65]}, {**MINIMAL, "procedures": None},
+                {**MINIMAL, "discharge_date": "2025-2-3"}, {**MINIMAL, "bogus": 1},
+                {"sex": 1, "diagnoses": ["K35.800"]}, {"sex": 1, "age": 3}):
+        with pytest.raises(NotPlain):
+            parse_batch(json.dumps({"cases": [MINIMAL, odd]}).encode())
+    for raw in (b'{"cases": [', b"[]", b'{"cases": {}}', b'{"cases": [1]}',
+                b'{"cases": [], "more": 1}'):
+        with pytest.raises(NotPlain):
+            parse_batch(raw)
+
+
+def test_batch_coerced_input_answers_as_single(client):
+    """A case the models coerce (40.0 for an integer) is answered, as one case would be."""
+    odd = {**MINIMAL, "age": 40.0, "total_cost": 9000, "los": 4, "hospital_id": "H001"}
+    batch = client.post("/v1/preview/batch", json={"cases": [odd, MINIMAL]})
+    assert batch.status_code == 200, batch.text
+    one = client.post("/v1/preview", json=odd).json()
+    assert batch.json()["results"][0] == one
+    err = assert_error(client.post("/v1/preview/batch", json={"cases": [MINIMAL, {
+        **MINIMAL, "age": "old"}]}), 422)
+    assert err["detail"][0]["field"] == "cases.1.age"
+
+
 def test_explain_on_request(client, scheme, sample):
     case = to_json_case(sample[sample["year"] == 2025].iloc[3].to_dict())
     ans = client.post("/v1/preview?explain=true", json=case).json()

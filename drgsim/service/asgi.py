@@ -4,7 +4,12 @@ The app is built when a worker imports this module, from ``DRGSIM_*`` environmen
 it is the only module that builds anything at import time, and nothing else imports it.
 """
 
+import gc
+
 from .app import create_app
 from .settings import ServiceSettings
 
 app = create_app(ServiceSettings())  # type: ignore[call-arg]  # fields come from DRGSIM_*
+# the loaded scheme, policy and weights live as long as the worker: keep them out of the cyclic
+# collector's full passes (which a 10,000-case batch's many small objects trigger)
+gc.freeze()

@@ -1,4 +1,8 @@
-"""Dependencies as ``Annotated`` aliases: the loaded engine and settings live on app.state."""
+"""Dependencies as ``Annotated`` aliases: the loaded engine and settings live on app.state.
+
+They are ``async`` on purpose: FastAPI runs a plain ``def`` dependency in the thread pool, a
+thread hop per request for what is one attribute read.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,11 @@ from .engine import PreviewEngine
 from .settings import ServiceSettings
 
 
-def get_engine(request: Request) -> PreviewEngine:
+async def get_engine(request: Request) -> PreviewEngine:
     return request.app.state.engine
 
 
-def get_settings(request: Request) -> ServiceSettings:
+async def get_settings(request: Request) -> ServiceSettings:
     return request.app.state.settings
 
 

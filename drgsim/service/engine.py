@@ -43,7 +43,30 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def _money(x: float) -> float | None:
+def _finite(a: Any, missing: float | None = None) -> list[Any]:
+    """A float column as a list: non-finite values (nan, inf) -> ``missing``.
+
+    ``_finite(a)[k] == _clean(a[k])`` and ``_finite(a, 0.0)[k] == (_clean(a[k]) or 0.0)``.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    ok = np.isfinite(a)
+    if missing == 0.0:
+        ok &= a != 0.0  # `x or 0.0` turns -0.0 into 0.0 too
+    if ok.all():
+        return a.tolist()
+    obj = a.astype(object)
+    obj[~ok] = missing
+    return obj.tolist()
+
+
+def _money(x: Any) -> Any:
+    """``_money`` of each element of a float array, as a list."""
+    if isinstance(x, np.ndarray):
+        return [None if v is None else round(v, 2) for v in _finite(x)]
+    return _money_one(x)
+
+
+def _money_one(x: float) -> float | None:
     """Yuan rounded to the cent for display (thresholds are estimates, not payments)."""
     x = _clean(x)
     return None if x is None else round(x, 2)
@@ -233,45 +256,152 @@ class PreviewEngine:
     def preview_batch(self, cases: Sequence[CaseIn], explain: bool = False
                       ) -> list[dict[str, Any]]:
         """Previews of many cases: ``grouper.group`` + ``payment.price`` on one table."""
+        results = self.rows(self.preview_columns(cases_frame(cases)))
+        if explain:
+            for k, res in enumerate(results):
+                res["explanation"] = self.explain(cases[k])
+        return results
+
+    def preview_columns(self, frame: pd.DataFrame) -> dict[str, list[Any]]:
+        """Every answer field of a case table as one list per field, in input order.
+
+        ``frame`` is the canonical case table (:func:`cases_frame`, or
+        :func:`drgsim.service.columnar.parse_batch`). Keys are the answer's fields, dotted
+        below the top level (``group.drg``, ``payment.points``, ``thresholds.high_cost``); the
+        pricing keys are absent when the service has no weights. Values are JSON-ready
+        (``None`` for a missing or non-finite number), exactly as in :meth:`preview_one`.
+        """
         import grouper
         import payment
 
         _threads(self.kernel_threads)
-        frame = cases_frame(cases)
         g = grouper.group(frame, self.scheme)
         ids = frame["case_id"].tolist()
         st, mdc, adrg, drg = (g[c].astype(str).tolist() for c in ("status", "mdc", "adrg", "drg"))
-        warns = g["warnings"].tolist()
-        results = [self._grouping(ids[k], st[k], mdc[k], adrg[k], drg[k], warns[k])
-                   for k in range(len(frame))]
-        if self.pricing:
-            priced = payment.price(frame.assign(status=st, drg=drg), self.weights, self.policy)
-            cols = {c: priced[c].tolist() for c in (
-                "case_class", "class_reason", "r", "base_points", "coefficient", "points",
-                "payment", "gain", "small_group", "sr_candidate", "sr_reasons")}
-            cols["case_class"] = [str(x) for x in cols["case_class"]]
-            cols["class_reason"] = [str(x) for x in cols["class_reason"]]
-            fp = self.fast_pricer
-            for k, res in enumerate(results):
-                c = cases[k]
-                _, _, cmp_mean, _ = fp.group_params(
-                    drg[k], c.hospital_id or "", int(c.hospital_level or 0))
-                g_idx = fp.gindex.get(drg[k], -1)
-                high = math.nan
-                if g_idx >= 0:
-                    high = self.policy.deviation.high if self.policy.kind == "dip" else (
-                        float(fp.table.thr[g_idx]) if self.policy.outliers.enabled else math.nan)
-                res.update(self._pricing(
-                    drg[k], c.total_cost, *(cols[n][k] for n in (
-                        "case_class", "class_reason", "r", "base_points", "coefficient",
-                        "points", "payment", "gain", "small_group", "sr_candidate",
-                        "sr_reasons")), cmp_mean, high))
+        nm = self.names
+        out: dict[str, list[Any]] = {
+            "case_id": ids, "status": st,
+            "group.mdc": mdc, "group.mdc_name": [nm.mdc.get(x) for x in mdc],
+            "group.adrg": adrg, "group.adrg_name": [nm.adrg.get(x) for x in adrg],
+            "group.drg": drg, "group.drg_name": [nm.drg.get(x) for x in drg],
+            "warnings": [w.split("; ") if w else [] for w in g["warnings"].tolist()],
+        }
+        if not self.pricing:
+            return out
+        p, fp = self.policy, self.fast_pricer
+        n = len(ids)
+        priced = payment.price(frame.assign(status=st, drg=drg), self.weights, p)
+        dip = p.kind == "dip"
+        # the comparison mean and high multiple of each case, as fast_pricer.group_params has them
+        gi = np.fromiter((fp.gindex.get(d, -1) for d in drg), dtype=np.int64, count=n)
+        known = gi >= 0
+        at = np.where(known, gi, 0)
+        cmp_mean = np.where(known, fp.table.mean[at], np.nan).astype(np.float64)
+        if dip and p.deviation.comparison_base == "same_level":
+            hosp = frame["hospital_id"].tolist()
+            level = frame["hospital_level"].tolist()
+            cmp_mean = np.array([fp.group_params(
+                drg[k], hosp[k] if isinstance(hosp[k], str) else "",
+                int(level[k] or 0) if level[k] == level[k] else 0)[2] for k in range(n)],
+                dtype=np.float64)
+        if dip:
+            high = np.where(known, p.deviation.high, np.nan)
+        elif p.outliers.enabled:
+            high = np.where(known, fp.table.thr[at], np.nan).astype(np.float64)
         else:
-            for res in results:
-                res.update(payment=None, thresholds=None, special_review=None)
-        for k, res in enumerate(results):
-            res["explanation"] = self.explain(cases[k]) if explain else None
-        return results
+            high = np.full(n, np.nan)
+        low = p.deviation.low if dip else (p.outliers.low_multiple if p.outliers.enabled
+                                           else math.nan)
+        weight = {d: _clean(self.rw.get(d)) for d in set(drg)}
+        out.update({
+            "payment.policy": [p.name] * n,
+            "payment.case_class": priced["case_class"].astype(str).tolist(),
+            "payment.class_reason": priced["class_reason"].astype(str).tolist(),
+            "payment.r": _finite(priced["r"]),
+            "payment.weight": [weight[d] for d in drg],
+            "payment.base_points": _finite(priced["base_points"]),
+            "payment.coefficient": _finite(priced["coefficient"]),
+            "payment.points": _finite(priced["points"], 0.0),
+            "payment.point_value": [_clean(fp.yuan_per_point)] * n,
+            "payment.point_value_source": [p.point_value.source] * n,
+            "payment.payment": _finite(priced["payment"], 0.0),
+            "payment.gain": _finite(priced["gain"], 0.0),
+            "payment.small_group": priced["small_group"].astype(bool).tolist(),
+        })
+        # thresholds: null for a case whose group has no finite comparison mean
+        mean = _finite(cmp_mean)
+        cost = _finite(frame["total_cost"])
+        high_cost = _money(high * cmp_mean)
+        low_cost = _money(low * cmp_mean)
+        has = [m is not None for m in mean]
+        out.update({
+            "thresholds.group_mean_cost": _money(cmp_mean),
+            "thresholds.high_multiple": [h if ok else None
+                                         for h, ok in zip(_finite(high), has, strict=True)],
+            "thresholds.high_cost": [h if ok else None
+                                     for h, ok in zip(high_cost, has, strict=True)],
+            "thresholds.yuan_to_high": [
+                None if not ok or h is None or c is None else round(h - c, 2)
+                for h, c, ok in zip(high_cost, cost, has, strict=True)],
+            "thresholds.low_multiple": [_clean(low) if ok else None for ok in has],
+            "thresholds.low_cost": [lc if ok else None
+                                    for lc, ok in zip(low_cost, has, strict=True)],
+            "thresholds.yuan_above_low": [
+                None if not ok or lc is None or c is None else round(c - lc, 2)
+                for lc, c, ok in zip(low_cost, cost, has, strict=True)],
+            "thresholds.high_inclusive": [(not dip) if ok else None for ok in has],
+        })
+        reasons = priced["sr_reasons"].tolist()
+        out["special_review.eligible"] = priced["sr_candidate"].astype(bool).tolist()
+        out["special_review.reasons"] = [r.split("|") if r else [] for r in reasons]
+        return out
+
+    def rows(self, cols: dict[str, list[Any]]) -> list[dict[str, Any]]:
+        """The per-case answers (the shape of :meth:`preview_one`) from :meth:`preview_columns`.
+
+        Sub-objects that only depend on the group (``group``) are shared between the rows
+        that have the same group: treat the answers as read-only.
+        """
+        groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for key in zip(cols["group.mdc"], cols["group.adrg"], cols["group.drg"], strict=True):
+            if key not in groups:
+                mdc, adrg, drg = key
+                nm = self.names
+                groups[key] = {"mdc": mdc, "mdc_name": nm.mdc.get(mdc), "adrg": adrg,
+                               "adrg_name": nm.adrg.get(adrg), "drg": drg,
+                               "drg_name": nm.drg.get(drg)}
+        group = [groups[k] for k in zip(cols["group.mdc"], cols["group.adrg"], cols["group.drg"],
+                                        strict=True)]
+        if "payment.policy" not in cols:
+            return [{"case_id": i, "status": s, "group": gr, "warnings": w, "payment": None,
+                     "thresholds": None, "special_review": None, "explanation": None}
+                    for i, s, gr, w in zip(cols["case_id"], cols["status"], group,
+                                           cols["warnings"], strict=True)]
+        p = self.policy
+        policy, source = p.name, p.point_value.source
+        pv = _clean(self.fast_pricer.yuan_per_point)
+        pay = [{"policy": policy, "case_class": cc, "class_reason": cr, "r": r, "weight": w,
+                "base_points": bp, "coefficient": co, "points": pt, "point_value": pv,
+                "point_value_source": source, "payment": pm, "gain": gn, "small_group": sg}
+               for cc, cr, r, w, bp, co, pt, pm, gn, sg in zip(
+                   *(cols["payment." + f] for f in (
+                       "case_class", "class_reason", "r", "weight", "base_points",
+                       "coefficient", "points", "payment", "gain", "small_group")), strict=True)]
+        thr = [None if gm is None else {
+            "group_mean_cost": gm, "high_multiple": hm, "high_cost": hc, "yuan_to_high": th,
+            "low_multiple": lm, "low_cost": lc, "yuan_above_low": al, "high_inclusive": hi}
+            for gm, hm, hc, th, lm, lc, al, hi in zip(
+                *(cols["thresholds." + f] for f in (
+                    "group_mean_cost", "high_multiple", "high_cost", "yuan_to_high",
+                    "low_multiple", "low_cost", "yuan_above_low", "high_inclusive")),
+                strict=True)]
+        return [{"case_id": i, "status": s, "group": gr, "warnings": w, "payment": pm,
+                 "thresholds": th, "special_review": {"eligible": el, "reasons": rs},
+                 "explanation": None}
+                for i, s, gr, w, pm, th, el, rs in zip(
+                    cols["case_id"], cols["status"], group, cols["warnings"], pay, thr,
+                    cols["special_review.eligible"], cols["special_review.reasons"],
+                    strict=True)]
 
     def explain(self, case: CaseIn) -> dict[str, Any] | None:
         """The grouper's trace of one case (``grouper.explain``), JSON-able."""

@@ -6,7 +6,7 @@ intermediate ``dict``), which also tells malformed JSON (400) from a wrong shape
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -14,9 +14,11 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ..deps import EngineDep, SettingsDep
+from ..columnar import NotPlain, parse_batch
+from ..engine import PreviewEngine, cases_frame
 from ..errors import BadRequest, validation_failure
 from ..models import BatchIn, BatchOut, CaseIn, ErrorOut, PreviewOut
+from ..settings import ServiceSettings
 
 router = APIRouter(prefix="/v1/preview", tags=["preview"])
 
@@ -38,9 +40,10 @@ def _json(obj: object) -> Response:
 
 
 @router.post("", response_model=PreviewOut, responses=_ERRORS, openapi_extra=_body("CaseIn"))
-async def preview(request: Request, engine: EngineDep, explain: Explain = False) -> Response:
+async def preview(request: Request, explain: Explain = False) -> Response:
     """Group and price one case: group with names, weight, points, payment, case class, the
     cost thresholds to high / low multiple, special-review eligibility and warnings."""
+    engine: PreviewEngine = request.app.state.engine  # no Depends: nothing to solve per request
     try:
         case = _CASE.validate_json(await request.body())
     except ValidationError as exc:
@@ -49,20 +52,50 @@ async def preview(request: Request, engine: EngineDep, explain: Explain = False)
     return _json(engine.preview_one(case, case.case_id or "0", explain))
 
 
+Format = Annotated[Literal["rows", "columns"], Query(
+    description="rows (default): one answer object per case; columns: one array per field")]
+
+
 @router.post("/batch", response_model=BatchOut, responses=_ERRORS,
              openapi_extra=_body("BatchIn"))
-async def preview_batch(request: Request, engine: EngineDep, settings: SettingsDep,
-                        explain: Explain = False) -> Response:
-    """Preview up to the batch limit (10,000 by default) of cases, in input order."""
+async def preview_batch(request: Request, explain: Explain = False,
+                        format: Format = "rows") -> Response:
+    """Preview up to the batch limit (10,000 by default) of cases, in input order.
+
+    ``?format=columns`` answers ``{"count": n, "columns": {"case_id": [...], "group.drg":
+    [...], "payment.points": [...], ...}}``: the same values, one array per (dotted) field."""
+    engine: PreviewEngine = request.app.state.engine
+    settings: ServiceSettings = request.app.state.settings
     body = await request.body()
-    try:
-        batch = _BATCH.validate_json(body)
-    except ValidationError as exc:
-        raise validation_failure(exc) from None
-    if len(batch.cases) > settings.batch_limit:
-        raise BadRequest(422, "invalid request", [{
-            "field": "cases", "problem": f"at most {settings.batch_limit} cases per request, "
-            f"got {len(batch.cases)}"}])
     # a batch is tens of milliseconds: off the event loop so health checks stay answered
-    results = await run_in_threadpool(engine.preview_batch, batch.cases, explain)
+    return await run_in_threadpool(_batch, body, engine, settings.batch_limit, explain,
+                                   format == "columns")
+
+
+def _batch(body: bytes, engine: PreviewEngine, limit: int, explain: bool,
+           columns: bool) -> Response:
+    cases = None
+    try:
+        if explain:  # the trace needs each case's model
+            raise NotPlain
+        frame = parse_batch(body)
+    except NotPlain:
+        try:
+            cases = _BATCH.validate_json(body).cases
+        except ValidationError as exc:
+            raise validation_failure(exc) from None
+        frame = cases_frame(cases)
+    if len(frame) > limit:
+        raise BadRequest(422, "invalid request", [{
+            "field": "cases", "problem": f"at most {limit} cases per request, "
+            f"got {len(frame)}"}])
+    cols = engine.preview_columns(frame)
+    if columns:
+        if explain and cases is not None:
+            cols["explanation"] = [engine.explain(c) for c in cases]
+        return _json({"count": len(frame), "columns": cols})
+    results = engine.rows(cols)
+    if explain and cases is not None:
+        for res, case in zip(results, cases, strict=True):
+            res["explanation"] = engine.explain(case)
     return _json({"count": len(results), "results": results})
