@@ -12,19 +12,145 @@ from numba import prange
 
 from ._jit import kernel
 
-# ---- grouped reductions (numpy bincount: already one pass in C, no kernel needed) -------------
+# ---- grouped reductions ------------------------------------------------------------------------
+#
+# One sequential pass each in numba (no boolean-mask copies of the inputs). Sums add the values
+# of a label in input order, exactly as ``np.bincount(labels, weights=values)`` does, so the
+# results are bit-identical to the bincount formulation.
+
+
+@kernel()
+def _count(labels, n):  # pragma: no cover - compiled
+    out = np.zeros(n, np.int64)
+    for i in range(labels.shape[0]):
+        k = labels[i]
+        if k >= 0:
+            if k >= n:
+                raise ValueError("label out of range")
+            out[k] += 1
+    return out
+
+
+@kernel()
+def _count_sum(labels, values, n):  # pragma: no cover - compiled
+    cnt = np.zeros(n, np.int64)
+    tot = np.zeros(n, np.float64)
+    for i in range(labels.shape[0]):
+        k = labels[i]
+        if k >= 0:
+            if k >= n:
+                raise ValueError("label out of range")
+            cnt[k] += 1
+            tot[k] += values[i]
+    return cnt, tot
+
+
+@kernel()
+def _sum_sq_dev(labels, values, mean, n):  # pragma: no cover - compiled
+    ss = np.zeros(n, np.float64)
+    for i in range(labels.shape[0]):
+        k = labels[i]
+        if k >= 0:
+            d = values[i] - mean[k]
+            ss[k] += d * d
+    return ss
+
+
+@kernel()
+def _year_cells(labels, years, values, n, ny):  # pragma: no cover - compiled
+    sums = np.zeros(n * ny, np.float64)
+    cnts = np.zeros(n * ny, np.int64)
+    for i in range(labels.shape[0]):
+        k = labels[i]
+        if k >= 0:
+            if k >= n:
+                raise ValueError("label out of range")
+            c = k * ny + years[i]
+            sums[c] += values[i]
+            cnts[c] += 1
+    return sums, cnts
+
+
+@kernel()
+def _year_weighted(labels, years, values, n, year_weights):  # pragma: no cover - compiled
+    num = np.zeros(n, np.float64)
+    den = np.zeros(n, np.float64)
+    for i in range(labels.shape[0]):
+        k = labels[i]
+        if k >= 0:
+            if k >= n:
+                raise ValueError("label out of range")
+            w = year_weights[years[i]]
+            num[k] += w * values[i]
+            den[k] += w
+    return num, den
+
+
+@kernel()
+def _segments(labels, values, n):  # pragma: no cover - compiled
+    """Counting sort of the values by label: (count per label, start per label, values)."""
+    cnt = np.zeros(n, np.int64)
+    for i in range(labels.shape[0]):
+        k = labels[i]
+        if k >= 0:
+            if k >= n:
+                raise ValueError("label out of range")
+            cnt[k] += 1
+    start = np.zeros(n + 1, np.int64)
+    for k in range(n):
+        start[k + 1] = start[k] + cnt[k]
+    fill = start[:-1].copy()
+    buf = np.empty(start[n], np.float64)
+    for i in range(labels.shape[0]):
+        k = labels[i]
+        if k >= 0:
+            buf[fill[k]] = values[i]
+            fill[k] += 1
+    return cnt, start, buf
+
+
+@kernel(parallel=True)
+def _segment_quantiles(cnt, start, buf, probs, out):  # pragma: no cover - compiled
+    """Sort each label's segment of ``buf`` in place and interpolate its quantiles (type 7)."""
+    n = cnt.shape[0]
+    for k in prange(n):
+        c = cnt[k]
+        a0 = start[k]
+        if c > 1:
+            buf[a0:a0 + c].sort()
+        top = c - 1 if c > 1 else 0
+        for j in range(probs.shape[0]):
+            if c == 0:
+                out[j, k] = np.nan
+                continue
+            pos = probs[j] * top
+            lo = np.int64(np.floor(pos))
+            hi = min(lo + 1, top)
+            frac = pos - lo
+            a = buf[a0 + lo]
+            b = buf[a0 + hi]
+            out[j, k] = a + frac * (b - a)
+
+
+@kernel(parallel=True)
+def remap_codes(codes, rank):  # pragma: no cover - compiled
+    """``rank[code]`` per code, -1 where the code is negative."""
+    out = np.empty(codes.shape[0], np.int64)
+    for i in prange(codes.shape[0]):
+        c = codes[i]
+        out[i] = rank[c] if c >= 0 else -1
+    return out
 
 
 def group_count(labels: np.ndarray, n: int) -> np.ndarray:
     """Cases per label (``-1`` ignored) as int64, length ``n``."""
-    ok = labels >= 0
-    return np.bincount(labels[ok], minlength=n).astype(np.int64)
+    return _count(np.ascontiguousarray(labels, dtype=np.int64), n)
 
 
 def group_sum(labels: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Sum of ``values`` per label (``-1`` ignored), float64, length ``n``."""
-    ok = labels >= 0
-    return np.bincount(labels[ok], weights=values[ok], minlength=n)
+    return _count_sum(np.ascontiguousarray(labels, dtype=np.int64),
+                      np.ascontiguousarray(values, dtype=np.float64), n)[1]
 
 
 def group_mean_sd(
@@ -34,14 +160,12 @@ def group_mean_sd(
 
     Mean is nan for empty labels, SD nan for labels with fewer than 2 values.
     """
-    ok = labels >= 0
-    lab, val = labels[ok], values[ok]
-    cnt = np.bincount(lab, minlength=n).astype(np.int64)
-    tot = np.bincount(lab, weights=val, minlength=n)
+    lab = np.ascontiguousarray(labels, dtype=np.int64)
+    val = np.ascontiguousarray(values, dtype=np.float64)
+    cnt, tot = _count_sum(lab, val, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
-        dev = val - mean[lab]
-        ss = np.bincount(lab, weights=dev * dev, minlength=n)
+        ss = _sum_sq_dev(lab, val, mean, n)
         sd = np.where(cnt > 1, np.sqrt(ss / np.maximum(cnt - 1, 1)), np.nan)
     return cnt, mean, sd
 
@@ -51,28 +175,15 @@ def group_quantiles(
 ) -> list[np.ndarray]:
     """Per-label quantiles by linear interpolation (numpy's default / R type 7).
 
-    One sort of (label, value) for all labels; each quantile is then index arithmetic on the
-    segment of its label, so there is no loop per group.
+    A counting sort puts each label's values in one segment (O(n)); each segment is then sorted
+    on its own (in parallel over labels) and the quantiles are index arithmetic on it, so there
+    is no global sort and no loop per group in Python.
     """
-    ok = labels >= 0
-    lab, val = labels[ok], values[ok]
-    order = np.lexsort((val, lab))
-    sorted_val = val[order]
-    cnt = np.bincount(lab, minlength=n)
-    starts = np.concatenate(([0], np.cumsum(cnt)[:-1]))
-    out = []
-    for p in probs:
-        pos = p * np.maximum(cnt - 1, 0)
-        lo = np.floor(pos).astype(np.int64)
-        hi = np.minimum(lo + 1, np.maximum(cnt - 1, 0))
-        frac = pos - lo
-        q = np.full(n, np.nan)
-        has = cnt > 0
-        a = sorted_val[np.minimum(starts + lo, len(sorted_val) - 1)] if len(sorted_val) else q
-        b = sorted_val[np.minimum(starts + hi, len(sorted_val) - 1)] if len(sorted_val) else q
-        q[has] = (a + frac * (b - a))[has]
-        out.append(q)
-    return out
+    cnt, start, buf = _segments(np.ascontiguousarray(labels, dtype=np.int64),
+                                np.ascontiguousarray(values, dtype=np.float64), n)
+    out = np.empty((len(probs), n), np.float64)
+    _segment_quantiles(cnt, start, buf, np.asarray(probs, dtype=np.float64), out)
+    return list(out)
 
 
 def weighted_yearly_mean(
@@ -85,16 +196,14 @@ def weighted_yearly_mean(
     ``years`` are indices 0..Y-1 into ``year_weights``; nan where a label has no values.
     """
     ny = len(year_weights)
-    ok = labels >= 0
-    lab, yr, val = labels[ok], years[ok], values[ok]
+    lab = np.ascontiguousarray(labels, dtype=np.int64)
+    yr = np.ascontiguousarray(years, dtype=np.int64)
+    val = np.ascontiguousarray(values, dtype=np.float64)
     if per_case:
-        w = year_weights[yr]
-        num = np.bincount(lab, weights=w * val, minlength=n)
-        den = np.bincount(lab, weights=w, minlength=n)
+        num, den = _year_weighted(lab, yr, val, n, np.asarray(year_weights, dtype=np.float64))
     else:
-        key = lab * ny + yr
-        sums = np.bincount(key, weights=val, minlength=n * ny).reshape(n, ny)
-        cnts = np.bincount(key, minlength=n * ny).reshape(n, ny)
+        sums_f, cnts_f = _year_cells(lab, yr, val, n, ny)
+        sums, cnts = sums_f.reshape(n, ny), cnts_f.reshape(n, ny)
         with np.errstate(invalid="ignore", divide="ignore"):
             means = np.where(cnts > 0, sums / np.maximum(cnts, 1), 0.0)
         wy = np.where(cnts > 0, year_weights[None, :], 0.0)
@@ -215,6 +324,13 @@ def price_cases(
         out_points[i] = pts
 
 
+@kernel()
+def _cents(x):  # pragma: no cover - compiled
+    """Integer cents (as float64) of one yuan amount, half-up away from zero; nan stays nan."""
+    a = np.floor(np.round(abs(x) * 100.0, 6) + 0.5)
+    return -a if x < 0 else a
+
+
 @kernel(parallel=True)
 def cents_half_up(yuan, out):  # pragma: no cover - compiled
     """Integer cents (as float64), half-up away from zero, of yuan; nan stays nan.
@@ -222,6 +338,209 @@ def cents_half_up(yuan, out):  # pragma: no cover - compiled
     Rounded to 1e-6 cent first so 2.675 (binary 2.67499999…) is read as the decimal meant.
     """
     for i in prange(yuan.shape[0]):
-        x = yuan[i]
-        a = np.floor(np.round(abs(x) * 100.0, 6) + 0.5)
-        out[i] = -a if x < 0 else a
+        out[i] = _cents(yuan[i])
+
+
+# ---- per-case inputs and outputs around price_cases (one pass each instead of numpy temporaries)
+
+# coefficient / comparison-mean lookup modes
+C_ONE, C_HOSPITAL, C_LEVEL, C_GIVEN = range(4)
+
+
+@kernel()
+def _dense_get(table, key, default):  # pragma: no cover - compiled
+    if key >= 0 and key < table.shape[0]:
+        return table[key]
+    return default
+
+
+@kernel(parallel=True)
+def case_params(
+    gcode, gmap, hcode, hmap, hcoef, level, n_g, coef_mode, coef_table, coef_default, coef_in,
+    lvl_mean_table, g_mean, g_inc, h_inc,
+    out_g, out_h, out_coef, out_cmp, out_inc,
+):  # pragma: no cover - compiled
+    """Group index, hospital code, coefficient, comparison mean and incentive of every case.
+
+    ``gcode``/``hcode`` are raw text codes (-1 missing); ``gmap`` maps a group code to its
+    group-table index (-1 empty text, -2 no weights), ``hmap`` a hospital code to the clean
+    hospital code (-1 for empty text), ``hcoef`` a clean hospital code to its row in the
+    weights' hospital table (-1 none). ``coef_table``/``lvl_mean_table`` are dense
+    (key → value) tables, key = hospital row (or level) × ``n_g`` + group; an empty
+    ``lvl_mean_table`` means the region mean is compared. ``g_inc``/``h_inc`` are per group /
+    clean hospital code incentive factors (empty: none).
+    """
+    n = gcode.shape[0]
+    for i in prange(n):
+        c = gcode[i]
+        gi = -1 if c < 0 else gmap[c]
+        hc = hcode[i]
+        h = -1 if hc < 0 else hmap[hc]
+        out_g[i] = gi
+        out_h[i] = h
+        known = gi >= 0
+        if coef_mode == C_ONE:
+            k = 1.0
+        elif coef_mode == C_HOSPITAL:
+            hw = hcoef[h] if h >= 0 else -1
+            key = hw * n_g + gi if (known and hw >= 0) else -1
+            k = _dense_get(coef_table, key, coef_default)
+        elif coef_mode == C_LEVEL:
+            key = level[i] * n_g + gi if known else -1
+            k = _dense_get(coef_table, key, coef_default)
+        else:
+            k = coef_in[i]
+        out_coef[i] = k
+        m = g_mean[gi] if known else np.nan
+        if lvl_mean_table.shape[0] > 0:
+            key = level[i] * n_g + gi if known else -1
+            lm = _dense_get(lvl_mean_table, key, np.nan)
+            if np.isfinite(lm):
+                m = lm
+        out_cmp[i] = m
+        inc = 1.0
+        if g_inc.shape[0] > 0:
+            inc *= g_inc[gi] if known else 1.0
+        if h_inc.shape[0] > 0:
+            inc *= h_inc[h] if h >= 0 else 1.0
+        out_inc[i] = inc
+
+
+@kernel(parallel=True)
+def price_money(
+    points, cost, cls, reason, g, r, yuan_per_point, ffs, g_base, g_small, dip, review,
+    out_pay, out_gain, out_base, out_small, out_review,
+):  # pragma: no cover - compiled
+    """``payment`` and ``gain`` (yuan, half-up cents), base points, small-group and DIP review
+    flags of every priced case; LOS-excluded stays paid their cost when ``ffs``."""
+    for i in prange(points.shape[0]):
+        p = points[i]
+        c = cost[i]
+        pay = p * yuan_per_point
+        if ffs and cls[i] == EXCLUDED and reason[i] >= R_LOS_SHORT and reason[i] <= R_LOS_LONG:
+            pay = c
+        pay_c = _cents(pay)
+        cost_ok = c >= 0
+        if not (cost_ok or p > 0):
+            pay_c = 0.0
+        out_pay[i] = pay_c / 100.0
+        out_gain[i] = (pay_c - _cents(c)) / 100.0 if cost_ok else 0.0
+        gi = g[i]
+        out_base[i] = g_base[gi] if gi >= 0 else np.nan
+        out_small[i] = g_small[gi] if gi >= 0 else False
+        out_review[i] = dip and r[i] > review
+
+
+# ---- special case review ------------------------------------------------------------------------
+
+# indices into the special-review float parameter vector
+(S_LOS_LIMIT, S_COST_MULT, S_NB_MAX_W, S_NB_REGION, S_NB_GROUP, S_SCALE, S_REGION_MEAN) = range(7)
+# indices into the special-review flag vector (rule enabled)
+(S_LOS, S_COST, S_NEWBORN, S_NEW_TECH, S_UNGROUPABLE, S_SMALL, S_DIP, S_ICU) = range(8)
+
+
+@kernel(parallel=True)
+def sr_mask(
+    cls, cost, los, base_points, small, review, bw, new_tech, new_tech_cost, icu, sf, si,
+    out_mask,
+):  # pragma: no cover - compiled
+    """Eligibility bit mask per case (bit k = rule k of ``special_review.RULES``); never for
+    excluded stays. Optional per-case inputs (``bw``, ``new_tech``, ``new_tech_cost``, ``icu``)
+    may be empty: the column is absent."""
+    for i in prange(cls.shape[0]):
+        m = 0
+        if cls[i] != EXCLUDED:
+            c = cost[i]
+            gm = base_points[i] / sf[S_SCALE] * sf[S_REGION_MEAN]
+            if si[S_LOS] and los[i] > sf[S_LOS_LIMIT]:
+                m |= 1
+            if si[S_COST] and c >= sf[S_COST_MULT] * gm:
+                m |= 2
+            if si[S_NEWBORN] and bw.shape[0] > 0:
+                b = bw[i]
+                if b > 0 and b < sf[S_NB_MAX_W] and c >= sf[S_NB_REGION] \
+                        and c >= sf[S_NB_GROUP] * gm:
+                    m |= 4
+            if si[S_NEW_TECH]:
+                if (new_tech.shape[0] > 0 and new_tech[i]) or (
+                        new_tech_cost.shape[0] > 0 and new_tech_cost[i] > 0):
+                    m |= 8
+            if si[S_UNGROUPABLE] and cls[i] == UNGROUPABLE:
+                m |= 16
+            if si[S_SMALL] and small[i]:
+                m |= 32
+            if si[S_DIP] and review[i]:
+                m |= 64
+            if si[S_ICU] and icu.shape[0] > 0 and icu[i]:
+                m |= 128
+        out_mask[i] = m
+
+
+@kernel(parallel=True)
+def sr_gain(
+    cost, points, payment, mask, ffs, factor, coefficient, yuan_per_point,
+    out_amount_c, out_gain_c, out_gain,
+):  # pragma: no cover - compiled
+    """Re-priced amount (integer cents) and the gain over ``payment`` (cents; yuan for
+    candidates, 0 otherwise): fee-for-service ``cost × factor`` or ``points × coefficient ×
+    yuan per point``."""
+    for i in prange(cost.shape[0]):
+        if ffs:
+            amount = cost[i] * factor
+        else:
+            amount = points[i] * coefficient * yuan_per_point
+        a = _cents(amount)
+        gc = a - _cents(payment[i])
+        out_amount_c[i] = a
+        out_gain_c[i] = gc
+        out_gain[i] = gc / 100.0 if mask[i] != 0 else 0.0
+
+
+@kernel()
+def sr_periods(h, year, year_min, n_years, month, period_mode, cls, out_key, out_period, counts):
+    # pragma: no cover - compiled
+    """Quota cell per case, key = ((hospital + 1) × years + year − min) × 13 + period, with
+    period quarter 1–4 (mode 0), month 0–12 (mode 1) or 1 (mode 2; 0 = month unknown for
+    quarters); ``counts`` (zeroed, one per key) gets the cases not excluded."""
+    for i in range(h.shape[0]):
+        m = month[i]
+        if period_mode == 0:
+            p = (m - 1) // 3 + 1 if m > 0 else 0
+        elif period_mode == 1:
+            p = m
+        else:
+            p = 1
+        out_period[i] = p
+        key = ((h[i] + 1) * n_years + (year[i] - year_min)) * 13 + p
+        out_key[i] = key
+        if cls[i] != EXCLUDED:
+            counts[key] += 1
+
+
+@kernel()
+def sr_order(cell, gain_c, n_cells):  # pragma: no cover - compiled
+    """Positions sorted by cell, then gain descending, then position (stable): a counting sort
+    by cell and a stable merge sort of each cell's (few) gains."""
+    m = cell.shape[0]
+    start = np.zeros(n_cells + 1, np.int64)
+    for i in range(m):
+        start[cell[i] + 1] += 1
+    for k in range(n_cells):
+        start[k + 1] += start[k]
+    fill = start[:-1].copy()
+    order = np.empty(m, np.int64)
+    for i in range(m):
+        c = cell[i]
+        order[fill[c]] = i
+        fill[c] += 1
+    for k in range(n_cells):
+        a, b = start[k], start[k + 1]
+        if b - a > 1:
+            seg = order[a:b].copy()
+            neg = np.empty(b - a, np.float64)
+            for j in range(b - a):
+                neg[j] = -gain_c[seg[j]]
+            idx = np.argsort(neg, kind="mergesort")
+            for j in range(b - a):
+                order[a + j] = seg[idx[j]]
+    return order

@@ -12,6 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import _kernels as K
 from .outliers import (
@@ -29,6 +31,8 @@ CASE_COLUMNS = (
     "case_id", "hospital_id", "hospital_level", "total_cost", "los", "discharge_mode", "month",
 )
 _DAY_UNKNOWN = np.iinfo(np.int64).min
+_CLASS_DTYPE = pd.CategoricalDtype(list(CLASSES))
+_REASON_DTYPE = pd.CategoricalDtype(list(REASONS))
 
 # ---- money -------------------------------------------------------------------------------------
 
@@ -145,6 +149,11 @@ def _days(df: pd.DataFrame, col: str) -> np.ndarray:
 def _month(df: pd.DataFrame) -> np.ndarray:
     """Discharge month 1–12 (from ``month`` or ``discharge_date``), 0 when unknown."""
     if "month" in df.columns:
+        s = df["month"]
+        if pd.api.types.is_integer_dtype(s.dtype) and not isinstance(
+                s.dtype, pd.CategoricalDtype) and not s.hasnans:
+            mi = s.to_numpy(np.int64)
+            return np.where((mi >= 1) & (mi <= 12), mi, 0)
         m = _num(df, "month", 0.0)
     elif "discharge_date" in df.columns:
         s = df["discharge_date"]
@@ -192,6 +201,78 @@ class _GroupTable:
         self.index = pd.Index(self.names)
 
 
+def _int_column(df: pd.DataFrame, col: str, default: int, nan_as: int) -> np.ndarray:
+    """An integer column as int64 (missing → ``nan_as``; absent → ``default``), the values
+    ``np.nan_to_num``/``np.where`` + ``astype(int64)`` give for a float column."""
+    if col in df.columns:
+        s = df[col]
+        if pd.api.types.is_integer_dtype(s.dtype) and not isinstance(
+                s.dtype, pd.CategoricalDtype) and not s.hasnans:
+            return s.to_numpy(np.int64)
+    f = _num(df, col, float(default))
+    if nan_as == 0:
+        return np.nan_to_num(f, nan=0.0).astype(np.int64)
+    return np.where(np.isfinite(f), f, nan_as).astype(np.int64)
+
+
+def _encode(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Raw int64 codes (-1 missing; order of the text dictionary) and their uniques (object).
+
+    Arrow-backed text is dictionary-encoded once by pyarrow; no sort, no remap pass over the
+    cases (callers map the few uniques and gather inside a kernel).
+    """
+    arr = values.array
+    pa_arr = getattr(arr, "_pa_array", None)
+    if pa_arr is not None and (pa.types.is_string(pa_arr.type)
+                               or pa.types.is_large_string(pa_arr.type)):
+        enc = pa_arr.combine_chunks().dictionary_encode()
+        idx = enc.indices
+        if idx.null_count:
+            idx = pc.fill_null(idx, -1)
+        return (idx.to_numpy(zero_copy_only=False).astype(np.int64),
+                np.asarray(enc.dictionary.to_pylist(), dtype=object))
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.int64), np.asarray(uniq, dtype=object).astype(str).astype(object)
+
+
+def _sorted_codes(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For raw uniques: the code :func:`payment.weights.factorize` gives each (sorted, empty
+    text → -1) and the sorted non-empty uniques."""
+    if len(uniques) == 0:
+        return np.zeros(0, np.int64), uniques
+    text = uniques.astype(str)
+    order = np.argsort(text, kind="stable")
+    sorted_u = uniques[order]
+    keep = sorted_u != ""
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[order] = np.where(keep, np.cumsum(keep) - 1, -1)
+    return rank, sorted_u[keep]
+
+
+def _positions(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """``index.get_indexer(values)`` through the uniques of ``values`` (one hash per distinct
+    value instead of per row)."""
+    codes, uniq = pd.factorize(values, use_na_sentinel=False)
+    if len(uniq) == 0:
+        return np.zeros(0, np.int64)
+    return index.get_indexer(pd.Index(uniq))[codes].astype(np.int64)
+
+
+def _dense_table(
+    table_keys: np.ndarray, table_values: np.ndarray, default: float
+) -> np.ndarray | None:
+    """(key → value) as a dense array (absent → ``default``) when that is what
+    :func:`_pair_lookup` computes: keys unique and the table small; else None."""
+    ok = table_keys >= 0
+    tk = table_keys[ok]
+    top = int(tk.max(initial=-1)) + 1
+    if top > 20_000_000 or (len(tk) and np.bincount(tk, minlength=top).max() > 1):
+        return None
+    dense = np.full(top, default, dtype=np.float64)
+    dense[tk] = table_values[ok]
+    return dense
+
+
 def _group_index(groups_text: pd.Series, table: _GroupTable) -> tuple[np.ndarray, np.ndarray]:
     """Case group index: ≥0 known, -1 no group text, -2 group without weights."""
     codes, uniq = factorize(groups_text)
@@ -223,58 +304,90 @@ def price(
         )
     table = _GroupTable(weights, policy)
     gtext = _text(cases, gcol)
-    g, _ = _group_index(gtext, table)
     cost = _num(cases, "total_cost")
     los = _num(cases, "los")
-    mode_f = _num(cases, "discharge_mode", -1.0)
-    mode = np.where(np.isfinite(mode_f), mode_f, -1).astype(np.int64)
-    level = np.nan_to_num(_num(cases, "hospital_level", 0.0), nan=0.0).astype(np.int64)
+    mode = _int_column(cases, "discharge_mode", -1, -1)
+    level = _int_column(cases, "hospital_level", 0, 0)
     status = _status_codes(cases)
     hosp_text = _text(cases, "hospital_id")
-    h_codes, h_uniq = factorize(hosp_text)
 
+    # text → codes once per column (Arrow dictionary encoding); the per-case gathers, the
+    # coefficient / comparison-mean lookups and the incentives are one kernel pass
     n_g = len(table.names)
-    gi = np.maximum(g, 0)
-    known = g >= 0
+    g_raw, g_uniq = _encode(gtext)
+    gmap = table.index.get_indexer(pd.Index(g_uniq)) if len(g_uniq) else np.zeros(0, np.int64)
+    gmap = np.where(g_uniq == "", -1, np.where(gmap >= 0, gmap, -2)).astype(np.int64)
+    h_raw, h_raw_uniq = _encode(hosp_text)
+    hmap, h_uniq = _sorted_codes(h_raw_uniq)
+
     cp = policy.coefficients
-    if cp.mode == "none":
-        coef = np.ones(n)
-    elif cp.mode == "hospital":
+    coef_mode, coef_table, coef_in = K.C_ONE, np.zeros(0), np.zeros(0)
+    hcoef = np.zeros(0, np.int64)
+    cmp_level = policy.kind == "dip" and policy.deviation.comparison_base == "same_level"
+    lvl_tk = None
+    if cp.mode == "hospital":
         hg = weights.hospital_groups
-        w_h = pd.Index(pd.unique(hg["hospital_id"].astype(str)))
-        tk = w_h.get_indexer(hg["hospital_id"].astype(str)).astype(np.int64) * n_g + \
-            table.index.get_indexer(hg["group"].astype(str))
-        hmap = w_h.get_indexer(pd.Index(h_uniq)) if len(h_uniq) else np.zeros(0, np.int64)
-        hw = np.where(h_codes >= 0, hmap[np.maximum(h_codes, 0)] if len(hmap) else -1, -1)
-        keys = np.where(known & (hw >= 0), hw * n_g + gi, -1)
-        coef = _pair_lookup(tk, hg["coefficient"].to_numpy(np.float64), keys, cp.new_group)
-    else:
+        w_codes, w_uniq = pd.factorize(hg["hospital_id"].astype(str), use_na_sentinel=False)
+        w_h = pd.Index(w_uniq)
+        tk = w_codes.astype(np.int64) * n_g + _positions(table.index, hg["group"].astype(str))
+        tv = hg["coefficient"].to_numpy(np.float64)
+        hcoef = (w_h.get_indexer(pd.Index(h_uniq)) if len(h_uniq) else np.zeros(0)).astype(
+            np.int64)
+        coef_mode = K.C_HOSPITAL
+    elif cp.mode != "none":
         lg = weights.level_groups
-        tk = lg["hospital_level"].to_numpy(np.int64) * n_g + table.index.get_indexer(
-            lg["group"].astype(str))
-        keys = np.where(known, level * n_g + gi, -1)
-        coef = _pair_lookup(tk, lg["coefficient"].to_numpy(np.float64), keys, cp.new_group)
-
-    region_mean_g = np.where(known, table.mean[gi], np.nan)
-    if policy.kind == "dip" and policy.deviation.comparison_base == "same_level":
+        lvl_tk = tk = lg["hospital_level"].to_numpy(np.int64) * n_g + _positions(
+            table.index, lg["group"].astype(str))
+        tv = lg["coefficient"].to_numpy(np.float64)
+        coef_mode = K.C_LEVEL
+    fallback = False
+    if coef_mode != K.C_ONE:
+        dense = _dense_table(tk, tv, cp.new_group)
+        if dense is not None:
+            coef_table = dense
+        else:  # duplicate keys or a huge table: the general lookup after the kernel
+            fallback, kind = True, coef_mode
+            coef_mode = K.C_ONE
+    lvl_table = np.zeros(0)
+    lvl_fallback = False
+    if cmp_level:
         lg = weights.level_groups
-        tk = lg["hospital_level"].to_numpy(np.int64) * n_g + table.index.get_indexer(
-            lg["group"].astype(str))
-        keys = np.where(known, level * n_g + gi, -1)
-        lvl_mean = _pair_lookup(tk, lg["mean_cost"].to_numpy(np.float64), keys, np.nan)
-        # a level without history in the group compares with the region average
-        cmp_mean = np.where(np.isfinite(lvl_mean), lvl_mean, region_mean_g)
-    else:
-        cmp_mean = region_mean_g
+        if lvl_tk is None:
+            lvl_tk = lg["hospital_level"].to_numpy(np.int64) * n_g + _positions(
+                table.index, lg["group"].astype(str))
+        lvl_mean = lg["mean_cost"].to_numpy(np.float64)
+        dense = _dense_table(lvl_tk, lvl_mean, np.nan)
+        lvl_fallback = dense is None
+        lvl_table = dense if dense is not None else lvl_table
 
-    incentive = np.ones(n)
     inc = policy.incentives
-    if inc.group:
-        per_g = np.array([inc.group.get(k, 1.0) for k in table.names], np.float64)
-        incentive *= np.where(known, per_g[gi], 1.0)
-    if inc.hospital and len(h_uniq):
-        per_h = np.array([inc.hospital.get(str(k), 1.0) for k in h_uniq], np.float64)
-        incentive *= np.where(h_codes >= 0, per_h[np.maximum(h_codes, 0)], 1.0)
+    g_inc = (np.array([inc.group.get(k, 1.0) for k in table.names], np.float64)
+             if inc.group else np.zeros(0))
+    h_inc = (np.array([inc.hospital.get(str(k), 1.0) for k in h_uniq], np.float64)
+             if inc.hospital and len(h_uniq) else np.zeros(0))
+
+    g = np.empty(n, np.int64)
+    h_codes = np.empty(n, np.int64)
+    coef = np.empty(n, np.float64)
+    cmp_mean = np.empty(n, np.float64)
+    incentive = np.empty(n, np.float64)
+    K.case_params(g_raw, gmap, h_raw, hmap, hcoef, level, n_g, coef_mode, coef_table,
+                  float(cp.new_group), coef_in, lvl_table, table.mean, g_inc, h_inc,
+                  g, h_codes, coef, cmp_mean, incentive)
+    if fallback or lvl_fallback:
+        known = g >= 0
+        gi = np.maximum(g, 0)
+    if fallback:
+        if kind == K.C_HOSPITAL:
+            hw = np.where(h_codes >= 0, hcoef[np.maximum(h_codes, 0)] if len(hcoef) else -1, -1)
+            keys = np.where(known & (hw >= 0), hw * n_g + gi, -1)
+        else:
+            keys = np.where(known, level * n_g + gi, -1)
+        coef = _pair_lookup(tk, tv, keys, cp.new_group)
+    if lvl_fallback:
+        keys = np.where(known, level * n_g + gi, -1)
+        lvl = _pair_lookup(lvl_tk, lvl_mean, keys, np.nan)
+        cmp_mean = np.where(np.isfinite(lvl), lvl, cmp_mean)
 
     ex, ic, ol, dv = policy.exclusions, policy.incomplete, policy.outliers, policy.deviation
     fp = np.array([
@@ -312,56 +425,65 @@ def price(
             eligible = (cls != K.EXCLUDED) & (cls != K.UNGROUPABLE)
             pen = readmission_flags(
                 p_codes, h_codes, _days(cases, "admission_date"), _days(cases, "discharge_date"),
-                np.where(known, g, -1), eligible, exempt, rd,
+                np.where(g >= 0, g, -1), eligible, exempt, rd,
             )
             points = np.where(pen, points * rd.factor, points)
             cls = np.where(pen, K.READMISSION, cls).astype(np.int8)
             reason = np.where(pen, READMISSION_REASON, reason).astype(np.int8)
 
     yuan_per_point = resolve_yuan_per_point(policy, weights, float(points.sum()))
-    pay = points * yuan_per_point
-    ffs_excluded = (cls == K.EXCLUDED) & (reason >= K.R_LOS_SHORT) & (reason <= K.R_LOS_LONG)
-    if ex.payment == "fee_for_service":
-        pay = np.where(ffs_excluded, cost, pay)
-    pay_c = round_half_up_cents(pay)
-    cost_c = round_half_up_cents(cost)
-    cost_ok = cost >= 0
-    pay_c = np.where(cost_ok | (points > 0), pay_c, 0.0)
-    gain = np.where(cost_ok, (pay_c - cost_c) / 100.0, 0.0)
+    pay = np.empty(n, np.float64)
+    gain = np.empty(n, np.float64)
+    base_points = np.empty(n, np.float64)
+    small = np.empty(n, np.bool_)
+    review_flag = np.empty(n, np.bool_)
+    K.price_money(points, cost, cls, reason, g, r, float(yuan_per_point),
+                  ex.payment == "fee_for_service", table.base, table.small,
+                  policy.kind == "dip", float(dv.review),
+                  pay, gain, base_points, small, review_flag)
 
-    base_points = np.where(known, table.base[gi], np.nan)
-    out = pd.DataFrame(copy=False, index=cases.index, data={
-        "case_id": _text(cases, "case_id").array if "case_id" in cases.columns
-        else pd.array(np.arange(n).astype(str), dtype="str"),
-        "hospital_id": hosp_text.array,
-        "hospital_level": level,
-        "total_cost": cost,
-        "los": los,
-        "discharge_mode": mode,
-        "month": _month(cases),
-        "group": gtext.array,
-        "case_class": pd.Categorical.from_codes(cls, categories=list(CLASSES)),
-        "class_reason": pd.Categorical.from_codes(reason, categories=list(REASONS)),
-        "priced_as": pd.Categorical.from_codes(priced_as, categories=list(CLASSES)),
-        "r": r,
-        "base_points": base_points,
-        "coefficient": coef,
-        "incentive": incentive,
-        "points": points,
-        "payment": pay_c / 100.0,
-        "ffs_amount": cost,
-        "gain": gain,
-        "review_flag": (policy.kind == "dip") & (r > dv.review),
-        "small_group": known & table.small[gi],
-    })
-    out.attrs.update({
+    case_id = (_text(cases, "case_id").array if "case_id" in cases.columns
+               else pd.array(np.arange(n).astype(str), dtype="str"))
+    month = _month(cases)
+    attrs = {
         "yuan_per_point": yuan_per_point,
         "point_value_source": policy.point_value.source,
         "method": policy.method,
         "policy": policy.name,
         "notes": notes,
-    })
-    from .special_review import review  # local: special_review imports pricing's money helpers
+    }
+    from .special_review import review_columns  # local: special_review imports pricing
 
-    return review(out, cases, weights, policy, enabled=special_review, copy=False,
-                  hospital_codes=h_codes)
+    sr_cols, sr_attrs = review_columns(
+        cases, weights, policy, enabled=special_review, cls=cls, cost=cost, los=los,
+        base_points=base_points, small=small, review_flag=review_flag, points=points,
+        payment=pay, month=month, case_id=case_id, hospital_codes=h_codes,
+        yuan_per_point=float(yuan_per_point),
+    )
+    out = pd.DataFrame(copy=False, index=cases.index, data={
+        "case_id": case_id,
+        "hospital_id": hosp_text.array,
+        "hospital_level": level,
+        "total_cost": cost,
+        "los": los,
+        "discharge_mode": mode,
+        "month": month,
+        "group": gtext.array,
+        "case_class": pd.Categorical.from_codes(cls, dtype=_CLASS_DTYPE),
+        "class_reason": pd.Categorical.from_codes(reason, dtype=_REASON_DTYPE),
+        "priced_as": pd.Categorical.from_codes(priced_as, dtype=_CLASS_DTYPE),
+        "r": r,
+        "base_points": base_points,
+        "coefficient": coef,
+        "incentive": incentive,
+        "points": points,
+        "payment": pay,
+        "ffs_amount": cost,
+        "gain": gain,
+        "review_flag": review_flag,
+        "small_group": small,
+        **sr_cols,
+    })
+    out.attrs.update(attrs)
+    out.attrs.update(sr_attrs)
+    return out

@@ -18,12 +18,15 @@ Rules, all from ``[special_review]``:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from . import _kernels as K
 from .outliers import CLASSES
 from .policy import Policy, exact_fraction
-from .pricing import round_half_up_cents
 from .weights import Weights, factorize
 
 #: names used in ``sr_reasons`` (``|``-separated), in this order
@@ -35,6 +38,8 @@ STATUSES = ("", "approved", "not_approved", "no_gain", "over_quota")
 _REASON_LABELS = [
     "|".join(rule for bit, rule in enumerate(RULES) if m >> bit & 1) for m in range(2 ** len(RULES))
 ]
+_REASON_DTYPE = pd.CategoricalDtype(_REASON_LABELS)
+_STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
 
 
 def quota(base: int | np.ndarray, rate: float) -> int | np.ndarray:
@@ -66,45 +71,59 @@ def _num(cases: pd.DataFrame, col: str) -> np.ndarray:
     return pd.to_numeric(cases[col], errors="coerce").to_numpy(np.float64, na_value=np.nan)
 
 
+def _bool_or_empty(cases: pd.DataFrame, col: str) -> np.ndarray:
+    return _truthy(cases, col) if col in cases.columns else np.zeros(0, dtype=bool)
+
+
+def _num_or_empty(cases: pd.DataFrame, col: str) -> np.ndarray:
+    return _num(cases, col) if col in cases.columns else np.zeros(0)
+
+
+def _mask(
+    cases: pd.DataFrame, weights: Weights, policy: Policy, cls: np.ndarray, cost: np.ndarray,
+    los: np.ndarray, base_points: np.ndarray, small: np.ndarray, review_flag: np.ndarray,
+) -> np.ndarray:
+    """Eligibility bit mask per case (bit k = ``RULES[k]``), one kernel pass."""
+    sp = policy.special_review
+    sf = np.array([
+        sp.los_limit if sp.los_limit is not None else np.nan,
+        sp.cost_multiple if sp.cost_multiple is not None else np.nan,
+        sp.newborn_max_weight_g if sp.newborn_max_weight_g is not None else np.nan,
+        sp.newborn_region_multiple * weights.region_mean_cost
+        if sp.newborn_max_weight_g is not None else np.nan,
+        sp.newborn_group_multiple if sp.newborn_max_weight_g is not None else np.nan,
+        weights.points_scale, weights.region_mean_cost,
+    ], dtype=np.float64)
+    si = np.array([
+        sp.los_limit is not None, sp.cost_multiple is not None,
+        sp.newborn_max_weight_g is not None, bool(sp.new_tech), bool(sp.ungroupable),
+        bool(sp.small_groups), bool(sp.dip_review), bool(sp.icu),
+    ], dtype=np.int64)
+    newborn = sp.newborn_max_weight_g is not None
+    bw = _num_or_empty(cases, "birth_weight") if newborn else np.zeros(0)
+    nt = _bool_or_empty(cases, "new_tech") if sp.new_tech else np.zeros(0, dtype=bool)
+    ntc = _num_or_empty(cases, "new_tech_cost") if sp.new_tech else np.zeros(0)
+    icu = _bool_or_empty(cases, "icu") if sp.icu else np.zeros(0, dtype=bool)
+    out = np.empty(len(cls), dtype=np.int64)
+    K.sr_mask(np.ascontiguousarray(cls, dtype=np.int8), np.ascontiguousarray(cost, np.float64),
+              np.ascontiguousarray(los, np.float64),
+              np.ascontiguousarray(base_points, np.float64),
+              np.ascontiguousarray(small, np.bool_), np.ascontiguousarray(review_flag, np.bool_),
+              bw, nt, ntc, icu, sf, si, out)
+    return out
+
+
 def eligibility(
     priced: pd.DataFrame, cases: pd.DataFrame, weights: Weights, policy: Policy
 ) -> dict[str, np.ndarray]:
     """One boolean array per rule in :data:`RULES` (rules the policy leaves off are all False)."""
-    sp = policy.special_review
-    n = len(priced)
-    cls = priced["case_class"].cat.codes.to_numpy()
-    in_scheme = cls != CLASSES.index("excluded")
-    cost = priced["total_cost"].to_numpy(np.float64)
-    los = priced["los"].to_numpy(np.float64)
-    group_mean = np.where(
-        priced["base_points"].notna().to_numpy(),
-        priced["base_points"].to_numpy(np.float64) / weights.points_scale
-        * weights.region_mean_cost, np.nan,
-    )  # = the group's region mean cost (base points = mean ÷ region mean × scale)
-    no = np.zeros(n, dtype=bool)
-    out: dict[str, np.ndarray] = {}
-    out["los"] = (los > sp.los_limit) if sp.los_limit is not None else no
-    out["cost_multiple"] = (
-        cost >= sp.cost_multiple * group_mean if sp.cost_multiple is not None else no
+    mask = _mask(
+        cases, weights, policy, priced["case_class"].cat.codes.to_numpy(),
+        priced["total_cost"].to_numpy(np.float64), priced["los"].to_numpy(np.float64),
+        priced["base_points"].to_numpy(np.float64), priced["small_group"].to_numpy(bool),
+        priced["review_flag"].to_numpy(bool),
     )
-    if sp.newborn_max_weight_g is not None:
-        bw = _num(cases, "birth_weight")
-        out["newborn"] = (
-            (bw > 0) & (bw < sp.newborn_max_weight_g)
-            & (cost >= sp.newborn_region_multiple * weights.region_mean_cost)
-            & (cost >= sp.newborn_group_multiple * group_mean)
-        )
-    else:
-        out["newborn"] = no
-    out["new_tech"] = (
-        (_truthy(cases, "new_tech") | (np.nan_to_num(_num(cases, "new_tech_cost")) > 0))
-        if sp.new_tech else no
-    )
-    out["ungroupable"] = (cls == CLASSES.index("ungroupable")) if sp.ungroupable else no
-    out["small_group"] = priced["small_group"].to_numpy(bool) if sp.small_groups else no
-    out["dip_review"] = priced["review_flag"].to_numpy(bool) if sp.dip_review else no
-    out["icu"] = _truthy(cases, "icu") if sp.icu else no
-    return {k: np.asarray(v, dtype=bool) & in_scheme for k, v in out.items()}
+    return {rule: (mask >> bit & 1).astype(bool) for bit, rule in enumerate(RULES)}
 
 
 def period_of(month: np.ndarray, period: str) -> np.ndarray:
@@ -117,92 +136,179 @@ def period_of(month: np.ndarray, period: str) -> np.ndarray:
     return np.ones_like(m)
 
 
+def _rank_in_runs(keys: np.ndarray) -> np.ndarray:
+    """0, 1, 2, … within each run of equal adjacent ``keys``."""
+    m = len(keys)
+    pos = np.arange(m)
+    new = np.ones(m, dtype=bool)
+    new[1:] = keys[1:] != keys[:-1]
+    return pos - np.maximum.accumulate(np.where(new, pos, 0))
+
+
+def _selection_order(
+    cell: np.ndarray, gain_c: np.ndarray, case_id: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """Positions sorted by cell, gain descending, case id, then position (stable): one lexsort
+    on numbers; case ids are compared only inside runs of equal (cell, gain)."""
+    n_cells = int(cell.max()) + 1 if len(cell) else 0
+    if n_cells <= 4 * len(cell) + 1_000_000:
+        order = K.sr_order(cell, gain_c, n_cells)
+    else:
+        order = np.lexsort((-gain_c, cell))
+    c, gn = cell[order], gain_c[order]
+    tie = np.zeros(len(order), dtype=bool)
+    same = (c[1:] == c[:-1]) & (gn[1:] == gn[:-1])
+    tie[1:] |= same
+    tie[:-1] |= same
+    if tie.any():
+        at = np.flatnonzero(tie)
+        run = np.cumsum(np.concatenate(([True], ~same))[at])  # a run id per tied position
+        members = order[at]
+        ids = case_id(members)
+        # rank of each id among the tied ones (missing ids last), as sort_values orders them
+        cat = pd.Categorical(ids, ordered=True)
+        codes = cat.codes.astype(np.int64)
+        codes = np.where(codes < 0, len(cat.categories), codes)
+        order[at] = members[np.lexsort((members, codes, run))]
+    return order
+
+
+def review_columns(
+    cases: pd.DataFrame, weights: Weights, policy: Policy, *, enabled: bool,
+    cls: np.ndarray, cost: np.ndarray, los: np.ndarray, base_points: np.ndarray,
+    small: np.ndarray, review_flag: np.ndarray, points: np.ndarray, payment: np.ndarray,
+    month: np.ndarray, case_id: Any, hospital_codes: np.ndarray | None,
+    yuan_per_point: float, hospital_id: Any = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``sr_*`` columns (in contract order) and attrs for priced cases given as arrays:
+    ``cls`` class codes, ``payment`` yuan, ``month`` 0–12, ``case_id`` text (array-like),
+    ``hospital_codes`` int codes (-1 none) or None to factorise ``hospital_id``."""
+    sp = policy.special_review
+    n = len(cls)
+    month = np.asarray(month)
+    if not (enabled and sp.enabled) or n == 0:
+        return {
+            "sr_candidate": np.zeros(n, dtype=bool),
+            "sr_reasons": pd.Categorical.from_codes(np.zeros(n, np.int8), dtype=_REASON_DTYPE),
+            "sr_applied": np.zeros(n, dtype=bool),
+            "sr_approved": np.zeros(n, dtype=bool),
+            "sr_status": pd.Categorical.from_codes(np.zeros(n, np.int8), dtype=_STATUS_DTYPE),
+            "sr_quarter": period_of(month, sp.quota_period),
+            "sr_amount": np.zeros(n),
+            "sr_gain": np.zeros(n),
+        }, {}
+
+    mask = _mask(cases, weights, policy, cls, cost, los, base_points, small, review_flag)
+    cand = mask != 0
+
+    # re-priced amount (yuan, total-cost basis) and the gain that drives the application
+    ffs = sp.repricing == "fee_for_service"
+    factor = float(exact_fraction(1.0) - exact_fraction(sp.deduction_share)) if ffs else 0.0
+    amount_c = np.empty(n)
+    gain_c = np.empty(n)
+    gain = np.empty(n)
+    K.sr_gain(np.ascontiguousarray(cost, np.float64), np.ascontiguousarray(points, np.float64),
+              np.ascontiguousarray(payment, np.float64), mask, ffs, factor,
+              float(sp.review_coefficient) if not ffs else 0.0, float(yuan_per_point),
+              amount_c, gain_c, gain)
+
+    # quota per hospital × (year) × period over the cases not excluded
+    h = hospital_codes if hospital_codes is not None else factorize(hospital_id)[0]
+    h = np.asarray(h, dtype=np.int64)
+    if "year" in cases.columns:
+        ys = cases["year"]
+        if pd.api.types.is_integer_dtype(ys.dtype) and not isinstance(
+                ys.dtype, pd.CategoricalDtype) and not ys.hasnans:
+            year = ys.to_numpy(np.int64)
+        else:
+            year = pd.to_numeric(ys, errors="coerce").fillna(0).to_numpy(np.int64)
+    else:
+        year = np.zeros(n, np.int64)
+    y_min, y_max = int(year.min()), int(year.max())
+    n_h = int(h.max()) + 2
+    n_y = y_max - y_min + 1
+    mode = {"quarter": 0, "month": 1}.get(sp.quota_period, 2)
+    m64 = np.ascontiguousarray(month, dtype=np.int64)
+    dense_ok = (int(h.min()) >= -1 and n_y <= 100_000 and n_h * n_y * 13 <= 50_000_000
+                and (mode == 2 or (int(m64.min()) >= 0 and int(m64.max()) <= 12)))
+    cls8 = np.ascontiguousarray(cls, dtype=np.int8)
+    if dense_ok:
+        hp = np.empty(n, np.int64)
+        period = np.empty(n, np.int64)
+        base = np.zeros(n_h * n_y * 13, np.int64)
+        K.sr_periods(h, year, y_min, n_y, m64, mode, cls8, hp, period, base)
+    else:  # any key space: factorise the cells
+        period = period_of(month, sp.quota_period)
+        y_codes, _ = pd.factorize(year)
+        hp, _ = pd.factorize((h * (y_codes.max() + 1) + y_codes) * 13 + period)
+        hp = hp.astype(np.int64)
+        in_scheme = cls8 != CLASSES.index("excluded")
+        base = np.bincount(hp[in_scheme], minlength=hp.max() + 1)
+    q = quota(base, sp.quota_rate)
+
+    # selection: per cell, positive gains largest first, ties by case id; the first quota
+    # cases apply, the first floor(approval rate × applied) of those are approved
+    applied = np.zeros(n, dtype=bool)
+    approved = np.zeros(n, dtype=bool)
+    positive = cand & (gain_c > 0)
+    pidx = np.flatnonzero(positive)
+    if len(pidx):
+        cells = hp[pidx]
+
+        def ids(pos: np.ndarray) -> np.ndarray:
+            return np.asarray(pd.Series(case_id[pidx[pos]]).astype(str).to_numpy(), dtype=object)
+
+        order = _selection_order(cells, gain_c[pidx], ids)
+        rows = pidx[order]
+        sc = cells[order]
+        rank = _rank_in_runs(sc)
+        is_applied = rank < q[sc]
+        applied[rows[is_applied]] = True
+        n_applied = np.bincount(sc[is_applied], minlength=len(q))
+        n_ok = quota(n_applied, sp.approval_rate)
+        is_ok = is_applied & (rank < n_ok[sc])
+        approved[rows[is_ok]] = True
+
+    status = np.zeros(n, dtype=np.int8)
+    status[cand] = STATUSES.index("no_gain")
+    status[pidx] = STATUSES.index("over_quota")
+    status[applied] = STATUSES.index("not_approved")
+    status[approved] = STATUSES.index("approved")
+    sr_amount = np.zeros(n)
+    ok_rows = np.flatnonzero(approved)
+    sr_amount[ok_rows] = amount_c[ok_rows] / 100.0
+
+    return {
+        "sr_candidate": cand,
+        "sr_reasons": pd.Categorical.from_codes(mask, dtype=_REASON_DTYPE),
+        "sr_applied": applied,
+        "sr_approved": approved,
+        "sr_status": pd.Categorical.from_codes(status, dtype=_STATUS_DTYPE),
+        "sr_quarter": period,
+        "sr_amount": sr_amount,
+        "sr_gain": gain,
+    }, {"sr_quota": {"rate": sp.quota_rate, "period": sp.quota_period}}
+
+
 def review(
     priced: pd.DataFrame, cases: pd.DataFrame, weights: Weights, policy: Policy,
     *, enabled: bool = True, copy: bool = True, hospital_codes: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Add ``sr_*`` columns to ``priced`` (a copy): candidate, reasons, applied, approved,
     status, period (``sr_quarter``), re-priced amount (yuan, 0 unless approved) and gain."""
-    sp = policy.special_review
     out = priced.copy() if copy else priced
-    n = len(out)
-    period = period_of(out["month"].to_numpy(), sp.quota_period)
-    empty_status = pd.Categorical.from_codes(np.zeros(n, np.int8), categories=list(STATUSES))
-    if not (enabled and sp.enabled) or n == 0:
-        out["sr_candidate"] = False
-        out["sr_reasons"] = pd.Categorical.from_codes(np.zeros(n, np.int64),
-                                                      categories=_REASON_LABELS)
-        out["sr_applied"] = False
-        out["sr_approved"] = False
-        out["sr_status"] = empty_status
-        out["sr_quarter"] = period
-        out["sr_amount"] = 0.0
-        out["sr_gain"] = 0.0
-        return out
-
-    flags = eligibility(out, cases, weights, policy)
-    cand = np.zeros(n, dtype=bool)
-    for v in flags.values():
-        cand |= v
-    # reasons as a bit mask per case, shown through a categorical of all 2^k combinations
-    mask = np.zeros(n, dtype=np.int64)
-    for bit, rule in enumerate(RULES):
-        mask |= flags[rule].astype(np.int64) << bit
-
-    # re-priced amount (yuan, total-cost basis) and the gain that drives the application
-    ypp = float(out.attrs.get("yuan_per_point", np.nan))
-    cost = out["total_cost"].to_numpy(np.float64)
-    if sp.repricing == "fee_for_service":
-        amount = cost * float(exact_fraction(1.0) - exact_fraction(sp.deduction_share))
-    else:
-        amount = out["points"].to_numpy(np.float64) * sp.review_coefficient * ypp
-    amount_c = round_half_up_cents(amount)
-    gain_c = amount_c - round_half_up_cents(out["payment"].to_numpy(np.float64))
-    gain = np.where(cand, gain_c / 100.0, 0.0)
-
-    # quota per hospital × (year) × period over the cases not excluded
-    h = hospital_codes if hospital_codes is not None else factorize(out["hospital_id"])[0]
-    year = (pd.to_numeric(cases["year"], errors="coerce").fillna(0).to_numpy(np.int64)
-            if "year" in cases.columns else np.zeros(n, np.int64))
-    y_codes, _ = pd.factorize(year)
-    # one int key per hospital × year × period (periods 0–12)
-    hp, _ = pd.factorize((h * (y_codes.max() + 1) + y_codes) * 13 + period)
-    hp = hp.astype(np.int64)
-    in_scheme = out["case_class"].cat.codes.to_numpy() != CLASSES.index("excluded")
-    base = np.bincount(hp[in_scheme], minlength=hp.max() + 1 if n else 0)
-    q = quota(base, sp.quota_rate)
-
-    applied = np.zeros(n, dtype=bool)
-    approved = np.zeros(n, dtype=bool)
-    positive = cand & (gain_c > 0)
-    pidx = np.flatnonzero(positive)
-    if len(pidx):
-        sel = pd.DataFrame({
-            "row": pidx, "hp": hp[pidx], "gain": gain_c[pidx],
-            "case_id": out["case_id"].iloc[pidx].astype(str).to_numpy(),
-        }).sort_values(["hp", "gain", "case_id"], ascending=[True, False, True], kind="stable")
-        rank = sel.groupby("hp", sort=False).cumcount().to_numpy()
-        rows = sel["row"].to_numpy()
-        is_applied = rank < q[sel["hp"].to_numpy()]
-        applied[rows[is_applied]] = True
-        n_applied = np.bincount(sel["hp"].to_numpy()[is_applied], minlength=len(q))
-        n_ok = quota(n_applied, sp.approval_rate)
-        is_ok = is_applied & (rank < n_ok[sel["hp"].to_numpy()])
-        approved[rows[is_ok]] = True
-
-    status = np.zeros(n, dtype=np.int8)
-    status[cand & ~positive] = STATUSES.index("no_gain")
-    status[positive & ~applied] = STATUSES.index("over_quota")
-    status[applied & ~approved] = STATUSES.index("not_approved")
-    status[approved] = STATUSES.index("approved")
-
-    out["sr_candidate"] = cand
-    out["sr_reasons"] = pd.Categorical.from_codes(mask, categories=_REASON_LABELS)
-    out["sr_applied"] = applied
-    out["sr_approved"] = approved
-    out["sr_status"] = pd.Categorical.from_codes(status, categories=list(STATUSES))
-    out["sr_quarter"] = period
-    out["sr_amount"] = np.where(approved, amount_c / 100.0, 0.0)
-    out["sr_gain"] = gain
-    out.attrs["sr_quota"] = {"rate": sp.quota_rate, "period": sp.quota_period}
+    cols, attrs = review_columns(
+        cases, weights, policy, enabled=enabled,
+        cls=out["case_class"].cat.codes.to_numpy(), cost=out["total_cost"].to_numpy(np.float64),
+        los=out["los"].to_numpy(np.float64), base_points=out["base_points"].to_numpy(np.float64),
+        small=out["small_group"].to_numpy(bool), review_flag=out["review_flag"].to_numpy(bool),
+        points=out["points"].to_numpy(np.float64), payment=out["payment"].to_numpy(np.float64),
+        month=out["month"].to_numpy(), case_id=out["case_id"].array,
+        hospital_codes=hospital_codes, yuan_per_point=float(out.attrs.get("yuan_per_point",
+                                                                         np.nan)),
+        hospital_id=out["hospital_id"],
+    )
+    for name, col in cols.items():
+        out[name] = col
+    out.attrs.update(attrs)
     return out

@@ -132,8 +132,7 @@ def factorize(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     keep = sorted_u != ""
     rank = np.empty(len(uniques), dtype=np.int64)
     rank[order] = np.where(keep, np.cumsum(keep) - 1, -1)
-    codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
-    return codes, sorted_u[keep]
+    return K.remap_codes(np.ascontiguousarray(codes, dtype=np.int64), rank), sorted_u[keep]
 
 
 def _num(df: pd.DataFrame, col: str, default: float = np.nan) -> np.ndarray:
@@ -153,7 +152,9 @@ def _select_years(
     wp = policy.weights
     if wp.history_years is not None:
         return list(wp.history_years), np.asarray(wp.year_weights, dtype=np.float64)
-    present = np.unique(year[valid & ~np.isnan(year)]).astype(np.int64)
+    # distinct values by hashing (few years), then sorted: np.unique's result without a sort of
+    # every row
+    present = np.sort(pd.unique(year[valid & ~np.isnan(year)])).astype(np.int64)
     k = min(len(present), len(wp.year_weights))
     years = [int(y) for y in present[len(present) - k:]]
     return years, np.asarray(wp.year_weights[len(wp.year_weights) - k:], dtype=np.float64)
@@ -278,7 +279,12 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
     def _pair_table(
         key: np.ndarray, n_keys: int | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if n_keys is None:
+        top = int(key.max(initial=-1)) + 1
+        if n_keys is None and top <= max(len(key) // 4, 1 << 21):
+            # small key space (hospitals × groups): the keys are their own codes; keys with no
+            # kept case are dropped by the caller exactly as after a factorisation
+            codes, uniq, n_keys = key, np.arange(top, dtype=np.int64), top
+        elif n_keys is None:
             codes, uniq = pd.factorize(key, sort=True)
             codes = codes.astype(np.int64)
             n_keys = len(uniq)
