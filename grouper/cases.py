@@ -9,6 +9,8 @@ a number in a numeric column is an error naming the file, the column and the fir
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -43,11 +45,15 @@ def _read_csv_text(path: Path) -> pd.DataFrame:
         encodings = ("utf-8", "gb18030") if e.start >= len(head) - 3 else ("gb18030",)
     for enc in encodings:
         try:
+            # every column is read as text (codes like "007" keep their zeros); typing happens
+            # in canonicalise with row-precise errors
+            header = next(csv.reader(io.StringIO(head.decode(enc, errors="ignore").lstrip("\ufeff"))), [])
             t = pacsv.read_csv(
                 path,
                 read_options=pacsv.ReadOptions(encoding=enc, block_size=1 << 24),
                 convert_options=pacsv.ConvertOptions(
-                    column_types={}, strings_can_be_null=True, auto_dict_encode=False,
+                    column_types={name: pa.string() for name in header},
+                    strings_can_be_null=True, auto_dict_encode=False,
                     check_utf8=True, include_missing_columns=False,
                 ),
             )
@@ -55,7 +61,6 @@ def _read_csv_text(path: Path) -> pd.DataFrame:
         except (pa.ArrowInvalid, UnicodeDecodeError) as e:
             last = e
             continue
-        # read every column as text; typing happens below with row-precise errors
         cols = {}
         for name in names:
             col = t.column(name)

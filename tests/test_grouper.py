@@ -256,6 +256,14 @@ def test_read_cases_parquet_xlsx_and_list_columns(tmp_path, demo_scheme, sample_
     assert grouper.group(grouper.read_cases(x), demo_scheme)[COLS].astype(str).values.tolist() == want
 
 
+def test_csv_codes_keep_leading_zeros(tmp_path):
+    p = tmp_path / "z.csv"
+    p.write_text("case_id,hospital_id,sex,age,dept,diagnoses\n007,0012,1,40,01,K35.800\n", "utf-8")
+    got = grouper.read_cases(p)
+    assert (got["case_id"].iloc[0], got["hospital_id"].iloc[0], got["dept"].iloc[0]) == ("007", "0012", "01")
+    assert got["age"].iloc[0] == 40
+
+
 def test_bad_case_files_name_file_column_row(tmp_path):
     p = tmp_path / "a.csv"
     p.write_text("case_id,sex,age,diagnoses\n1,1,40,K35.800\n2,1,forty,K35.800\n", "utf-8")
