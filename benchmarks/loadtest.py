@@ -160,21 +160,62 @@ def _load() -> str:
     return f"load {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else ""
 
 
+async def _drive_raw(url: str, bodies: list[bytes], concurrency: int, duration: float,
+                     offset: int) -> tuple[list[float], int]:
+    """As :func:`_drive` over plain keep-alive HTTP/1.1 sockets (asyncio streams): a few
+    microseconds of client CPU per request instead of httpx's hundreds, so that on a small
+    machine the load generator takes less of the CPU the server is measured on."""
+    u = httpx.URL(url)
+    target = (u.raw_path or b"/").decode()
+    lat: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + duration
+
+    async def worker(k: int) -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(u.host, u.port)
+        i = offset + k
+        try:
+            while time.perf_counter() < stop:
+                body = bodies[i % len(bodies)]
+                i += concurrency
+                t0 = time.perf_counter()
+                writer.write(f"POST {target} HTTP/1.1\r\nhost: {u.host}\r\n"
+                             f"content-type: application/json\r\ncontent-length: {len(body)}"
+                             "\r\n\r\n".encode() + body)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head.split(b" ", 2)[1])
+                size = 0
+                for line in head.lower().split(b"\r\n"):
+                    if line.startswith(b"content-length:"):
+                        size = int(line.split(b":", 1)[1])
+                await reader.readexactly(size)
+                lat.append(time.perf_counter() - t0)
+                if status != 200:
+                    errors += 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker(k) for k in range(concurrency)))
+    return lat, errors
+
+
 def _client_proc(args: tuple) -> tuple[list[float], int]:
-    url, bodies, concurrency, duration, offset = args
-    return asyncio.run(_drive(url, bodies, concurrency, duration, offset))
+    url, bodies, concurrency, duration, offset, raw = args
+    drive = _drive_raw if raw else _drive
+    return asyncio.run(drive(url, bodies, concurrency, duration, offset))
 
 
 def run_phase(url: str, bodies: list[bytes], concurrency: int, duration: float,
-              clients: int) -> tuple[np.ndarray, int, float]:
+              clients: int, raw: bool = False) -> tuple[np.ndarray, int, float]:
     """(latencies s, errors, wall s) over ``clients`` processes sharing the concurrency."""
     per = max(1, concurrency // clients)
     t0 = time.perf_counter()
     if clients == 1:
-        results = [_client_proc((url, bodies, per, duration, 0))]
+        results = [_client_proc((url, bodies, per, duration, 0, raw))]
     else:
         with mp.get_context("spawn").Pool(clients) as pool:
-            results = pool.map(_client_proc, [(url, bodies, per, duration, k * 7919)
+            results = pool.map(_client_proc, [(url, bodies, per, duration, k * 7919, raw)
                                               for k in range(clients)])
     wall = time.perf_counter() - t0
     lat = np.concatenate([np.asarray(r[0]) for r in results])
@@ -192,6 +233,8 @@ def main() -> None:
     ap.add_argument("--policy", default="zhejiang_drg")
     ap.add_argument("--format", choices=("rows", "columns"), default="rows",
                     help="batch answer format (?format=)")
+    ap.add_argument("--client", choices=("httpx", "raw"), default="httpx",
+                    help="load generator: httpx (default) or plain keep-alive sockets (cheaper)")
     ap.add_argument("--skip-single", action="store_true")
     ap.add_argument("--skip-batch", action="store_true")
     a = ap.parse_args()
@@ -205,13 +248,14 @@ def main() -> None:
             print(f"server: {a.workers} uvicorn worker(s) on {base}; policy {a.policy}; "
                   f"{len(bodies)} distinct cases; cpu count {os.cpu_count()}")
             if not a.skip_single:
-                run_phase(base + "/v1/preview", bodies, a.concurrency, 2.0, a.clients)  # warm
+                raw = a.client == "raw"
+                run_phase(base + "/v1/preview", bodies, a.concurrency, 2.0, a.clients, raw)
                 load, cpu0 = _load(), _server_cpu(proc)
                 lat, err, wall = run_phase(base + "/v1/preview", bodies, a.concurrency,
-                                           a.duration, a.clients)
+                                           a.duration, a.clients, raw)
                 cpu = _server_cpu(proc) - cpu0
                 ms = lat * 1e3
-                print(f"single: {len(lat)} requests in {wall:.1f} s, concurrency "
+                print(f"single ({a.client}): {len(lat)} requests in {wall:.1f} s, concurrency "
                       f"{a.concurrency}, {a.clients} client process(es): "
                       f"{len(lat) / a.duration:,.0f} req/s, p50 {np.percentile(ms, 50):.2f} ms, "
                       f"p99 {np.percentile(ms, 99):.2f} ms, max {ms.max():.1f} ms, "
@@ -225,11 +269,12 @@ def main() -> None:
                            for k in range(4)]
                 url = base + "/v1/preview/batch" + (
                     "?format=columns" if a.format == "columns" else "")
-                run_phase(url, batches[:1], 1, 0.5, 1)  # warm
+                raw = a.client == "raw"
+                run_phase(url, batches[:1], 1, 0.5, 1, raw)  # warm
                 load, cpu0 = _load(), _server_cpu(proc)
-                lat, err, wall = run_phase(url, batches, a.batch_concurrency, a.duration, 1)
+                lat, err, wall = run_phase(url, batches, a.batch_concurrency, a.duration, 1, raw)
                 cpu = _server_cpu(proc) - cpu0
-                print(f"batch ({a.format}): {len(lat)} requests of {n} cases in {wall:.1f} s, "
+                print(f"batch ({a.format}, {a.client}): {len(lat)} requests of {n} cases in {wall:.1f} s, "
                       f"concurrency {a.batch_concurrency}: {len(lat) * n / a.duration:,.0f} "
                       f"cases/s, p50 {np.percentile(lat, 50) * 1e3:.0f} ms per request, "
                       f"body {len(batches[0]) / 1e6:.1f} MB, errors {err}; server CPU "
