@@ -4,11 +4,13 @@
 
 Grid: implementation (naive per-case reference on a 10k subset / vectorised + numba) × task
 (pricing 1,000,000 cases; weights from 5,000,000 cases). Each vectorised benchmark records its
-cases/s and the ratio to the naive reference measured in the same run in ``extra_info``.
+cases/s and the ratio to the naive reference measured in the same run in ``extra_info``, with
+the 1-minute load average before and after (the machine may be shared: compare ratios).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -77,18 +79,23 @@ def naive_rate(cases, weights, policy):
 @pytest.mark.parametrize("special_review", [True, False])
 def test_price_1m(benchmark, cases, weights, policy, naive_rate, special_review):
     payment.price(cases.head(1000), weights, policy)  # compile outside the timing
+    load0 = os.getloadavg()[0]
     out = benchmark.pedantic(payment.price, args=(cases, weights, policy),
                              kwargs={"special_review": special_review}, rounds=3, iterations=1)
     assert len(out) == N_PRICE
     rate = N_PRICE / benchmark.stats.stats.min
     benchmark.extra_info.update(cases_per_s=rate, naive_cases_per_s=naive_rate,
-                                speedup=rate / naive_rate)
+                                speedup=rate / naive_rate,
+                                load_avg=(load0, os.getloadavg()[0]))
 
 
 @pytest.mark.parametrize("trim", ["none", "iqr"])
 def test_weights_5m(benchmark, policy, trim):
     hist = synth_cases(N_WEIGHTS, seed=3)
     pol = policy.with_overrides({"weights": {"trim": trim, "trim_k": 1.5}})
+    payment.compute_weights(hist.head(1000), pol)  # compile outside the timing
+    load0 = os.getloadavg()[0]
     w = benchmark.pedantic(payment.compute_weights, args=(hist, pol), rounds=2, iterations=1)
     assert len(w.groups) == 800
-    benchmark.extra_info.update(cases_per_s=N_WEIGHTS / benchmark.stats.stats.min)
+    benchmark.extra_info.update(cases_per_s=N_WEIGHTS / benchmark.stats.stats.min,
+                                load_avg=(load0, os.getloadavg()[0]))

@@ -88,8 +88,24 @@ def readmission_flags(
     idx = np.flatnonzero(ok)
     if len(idx) < 2:
         return flags
-    hosp_key = hospital[idx] if rule.same_hospital else np.zeros(len(idx), dtype=np.int64)
-    order = np.lexsort((idx, admit_day[idx], discharge_day[idx], hosp_key, patient[idx]))
+    # one lexsort of two int64 keys, (patient, hospital) and (discharge, admission) day pairs,
+    # equal to sorting by the five keys: the pairs are packed order-preservingly and the sort is
+    # stable, so input order (idx ascending) breaks the remaining ties
+    pk = patient[idx].astype(np.int64)
+    if rule.same_hospital:
+        hk = hospital[idx].astype(np.int64) + 1  # -1 (unknown) → 0
+        pk = pk * (int(hk.max()) + 1) + hk
+    dd, ad = discharge_day[idx], admit_day[idx]
+    d_lo, a_lo = int(dd.min()), int(ad.min())
+    a_span = int(ad.max()) - a_lo + 1
+    day_span = (int(dd.max()) - d_lo + 1) * a_span
+    day_key = (dd - d_lo) * a_span + (ad - a_lo)
+    if (int(pk.max()) + 1) * day_span < 2 ** 62:  # one stable sort of one packed key
+        order = np.argsort(pk * day_span + day_key, kind="stable")
+    elif day_span < 2 ** 62:
+        order = np.lexsort((day_key, pk))
+    else:  # pragma: no cover - day numbers beyond any calendar
+        order = np.lexsort((idx, ad, dd, pk))
     s = idx[order]
     cur, nxt = s[:-1], s[1:]
     same_key = patient[cur] == patient[nxt]

@@ -31,6 +31,9 @@ CASE_COLUMNS = (
     "case_id", "hospital_id", "hospital_level", "total_cost", "los", "discharge_mode", "month",
 )
 _DAY_UNKNOWN = np.iinfo(np.int64).min
+# days inside the datetime64[ns] range (1678-01-01 … 2261-12-31)
+_DAY_MIN = int(np.datetime64("1678-01-01", "D").astype(np.int64))
+_DAY_MAX = int(np.datetime64("2261-12-31", "D").astype(np.int64))
 _CLASS_DTYPE = pd.CategoricalDtype(list(CLASSES))
 _REASON_DTYPE = pd.CategoricalDtype(list(REASONS))
 
@@ -141,7 +144,29 @@ def _days(df: pd.DataFrame, col: str) -> np.ndarray:
     """ISO dates → int64 day numbers; unknown → INT64_MIN."""
     if col not in df.columns:
         return np.full(len(df), _DAY_UNKNOWN, dtype=np.int64)
-    dt = pd.to_datetime(df[col], errors="coerce", format="mixed")
+    s = df[col]
+    pa_arr = getattr(s.array, "_pa_array", None)
+    if pa_arr is not None and (pa.types.is_string(pa_arr.type)
+                               or pa.types.is_large_string(pa_arr.type)):
+        # Arrow's strict ISO cast (YYYY-MM-DD only, invalid dates rejected): for such text the
+        # "mixed" parser gives the same day; any other text takes the parser as before
+        try:
+            d = pc.cast(pa_arr, pa.date32())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            d = None
+        if d is not None:
+            days = d.combine_chunks().to_numpy(zero_copy_only=False)
+            if days.dtype.kind == "M":
+                days = days.astype("datetime64[D]")
+                known = ~np.isnat(days)
+                ints = days.astype(np.int64)
+                if not known.any() or (ints[known].min() >= _DAY_MIN
+                                       and ints[known].max() <= _DAY_MAX):
+                    return np.where(known, ints, _DAY_UNKNOWN)
+    return _days_of(pd.to_datetime(s, errors="coerce", format="mixed"))
+
+
+def _days_of(dt: pd.Series) -> np.ndarray:
     days = dt.to_numpy("datetime64[ns]").astype("datetime64[D]").astype(np.int64)
     return np.where(dt.isna().to_numpy(), _DAY_UNKNOWN, days)
 
@@ -233,6 +258,24 @@ def _encode(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
                 np.asarray(enc.dictionary.to_pylist(), dtype=object))
     codes, uniq = pd.factorize(values, use_na_sentinel=True)
     return codes.astype(np.int64), np.asarray(uniq, dtype=object).astype(str).astype(object)
+
+
+def _patient_codes(values: pd.Series) -> np.ndarray:
+    """Int64 codes of patient ids, -1 for missing or empty text. Any numbering gives the same
+    readmission flags, so the (large) dictionary is neither sorted nor turned into Python
+    objects."""
+    arr = values.array
+    pa_arr = getattr(arr, "_pa_array", None)
+    if pa_arr is None or not (pa.types.is_string(pa_arr.type)
+                              or pa.types.is_large_string(pa_arr.type)):
+        return factorize(values)[0]
+    enc = pa_arr.combine_chunks().dictionary_encode()
+    idx = enc.indices
+    if idx.null_count:
+        idx = pc.fill_null(idx, -1)
+    empty = pc.equal(enc.dictionary, "").to_numpy(zero_copy_only=False)
+    rank = np.where(empty, -1, np.arange(len(empty))).astype(np.int64)
+    return K.remap_codes(idx.to_numpy(zero_copy_only=False).astype(np.int64), rank)
 
 
 def _sorted_codes(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -420,7 +463,7 @@ def price(
         if needed:
             notes.append(f"readmission rule skipped: cases lack {', '.join(needed)}")
         else:
-            p_codes, _ = factorize(_text(cases, "patient_id"))
+            p_codes = _patient_codes(_text(cases, "patient_id"))
             exempt = prefix_match(table.names, rd.exempt_groups, rd.exempt_prefixes)
             eligible = (cls != K.EXCLUDED) & (cls != K.UNGROUPABLE)
             pen = readmission_flags(
