@@ -1,7 +1,10 @@
 """price(): case class, points and yuan for every case (§4, §5, order and boundaries §13).
 
-The public function encodes the tables into int labels and float arrays; the per-case decision
-is one numba kernel (:func:`payment._kernels.price_cases`). Rounding: each case's ``payment``
+The public function encodes the text columns once (Arrow dictionary encoding) into int codes;
+three numba passes do the rest: per-case lookups (:func:`payment._kernels.case_params`), the
+per-case decision (:func:`payment._kernels.price_cases`) and the money columns
+(:func:`payment._kernels.price_money`). The output DataFrame is built once, special-review
+columns included. Rounding: each case's ``payment``
 and ``gain`` are rounded half-up to 0.01 yuan (integer cents); the point value itself is not
 rounded. Settlement should aggregate ``points`` (exact), not the rounded yuan.
 """
@@ -314,15 +317,6 @@ def _dense_table(
     dense = np.full(top, default, dtype=np.float64)
     dense[tk] = table_values[ok]
     return dense
-
-
-def _group_index(groups_text: pd.Series, table: _GroupTable) -> tuple[np.ndarray, np.ndarray]:
-    """Case group index: ≥0 known, -1 no group text, -2 group without weights."""
-    codes, uniq = factorize(groups_text)
-    mapped = table.index.get_indexer(pd.Index(uniq)) if len(uniq) else np.zeros(0, np.int64)
-    mapped = np.where(mapped >= 0, mapped, -2).astype(np.int64)
-    g = np.where(codes >= 0, mapped[np.maximum(codes, 0)] if len(mapped) else -2, -1)
-    return g.astype(np.int64), codes
 
 
 # ---- price -------------------------------------------------------------------------------------
