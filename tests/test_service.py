@@ -178,7 +178,9 @@ def check_answer(ans: dict[str, Any], exp: pd.Series, case: dict[str, Any], sche
     rw = dict(zip(w.groups["group"], w.groups["rw"], strict=True)).get(str(exp["drg"]))
     assert num_eq(p["weight"], rw if rw is not None else float("nan")), where
     if p["base_points"] is not None and p["case_class"] in ("normal", "high", "low"):
-        assert p["points"] > 0
+        # a low-multiple case is paid base x coefficient x r: zero cost gives zero points
+        assert p["points"] >= 0
+        assert (p["points"] > 0) == (p["case_class"] != "low" or float(exp["total_cost"]) > 0), where
 
     sr = ans["special_review"]
     assert sr["eligible"] == bool(exp["sr_candidate"]), where
