@@ -34,41 +34,56 @@ def _fnv(data, s, e):
 
 @kernel
 def _build_table(kdata, koff, size):
-    table = np.full(size, -1, dtype=np.int32)
+    """Open addressing; a slot holds (hash, id, offset << 16 | length) in one cache line, so a
+    probe rejects a different key without touching the key bytes."""
+    table = np.full((size, 3), -1, dtype=np.int64)
     mask = np.uint64(size - 1)
     for i in range(koff.shape[0] - 1):
-        slot = _fnv(kdata, koff[i], koff[i + 1]) & mask
-        while table[slot] >= 0:
+        h = _fnv(kdata, koff[i], koff[i + 1])
+        slot = h & mask
+        while table[slot, 1] >= 0:
             slot = (slot + np.uint64(1)) & mask
-        table[slot] = i
+        table[slot, 0] = np.int64(h)
+        table[slot, 1] = i
+        table[slot, 2] = (koff[i] << 16) | (koff[i + 1] - koff[i])
     return table
 
 
 @kernel
-def _lookup(data, s, e, kdata, koff, table):
+def _lookup(data, s, e, kdata, table):
     mask = np.uint64(table.shape[0] - 1)
-    slot = _fnv(data, s, e) & mask
+    h = _fnv(data, s, e)
+    hs = np.int64(h)
+    slot = h & mask
     n = e - s
     while True:
-        i = table[slot]
+        i = table[slot, 1]
         if i < 0:
             return -1
-        ks = koff[i]
-        if koff[i + 1] - ks == n:
-            same = True
-            for k in range(n):
-                if kdata[ks + k] != data[s + k]:
-                    same = False
-                    break
-            if same:
-                return i
+        if table[slot, 0] == hs:
+            packed = table[slot, 2]
+            ks = packed >> 16
+            if packed & 0xFFFF == n:
+                same = True
+                for k in range(n):
+                    if kdata[ks + k] != data[s + k]:
+                        same = False
+                        break
+                if same:
+                    return np.int32(i)
         slot = (slot + np.uint64(1)) & mask
 
 
 @kernel
-def _tokenize(data, offs, valid, empty_is_none, kdata, koff, table, ids, row_off, tstart, tend):
-    """Split each row on | and , and look tokens up; returns the number of tokens written."""
+def _tokenize(data, offs, valid, empty_is_none, kdata, table, accept, ids, row_off, rstart, rend):
+    """Split each row on | and , and look tokens up.
+
+    Only tokens the caller may need to repair (not in the vocabulary, or ``accept[id]`` false)
+    have their byte range recorded, compactly, so the common case writes one int per token.
+    Returns (tokens written, rejected tokens recorded).
+    """
     t = 0
+    nb = 0
     n = offs.shape[0] - 1
     for i in range(n):
         row_off[i] = t
@@ -81,13 +96,26 @@ def _tokenize(data, offs, valid, empty_is_none, kdata, koff, table, ids, row_off
         a = s
         for k in range(s, e + 1):
             if k == e or data[k] == PIPE or data[k] == COMMA:
-                ids[t] = _lookup(data, a, k, kdata, koff, table)
-                tstart[t] = a
-                tend[t] = k
+                x = _lookup(data, a, k, kdata, table)
+                ids[t] = x
+                if x < 0 or not accept[x]:
+                    rstart[nb] = a
+                    rend[nb] = k
+                    nb += 1
                 t += 1
                 a = k + 1
     row_off[n] = t
-    return t
+    return t, nb
+
+
+@kernel
+def _count_seps(data, lo, hi):
+    n = 0
+    for k in range(lo, hi):
+        b = data[k]
+        if b == PIPE or b == COMMA:
+            n += 1
+    return n
 
 
 @kernel
@@ -117,37 +145,45 @@ class Vocab:
         koff = np.zeros(len(enc) + 1, dtype=np.int64)
         np.cumsum([len(b) for b in enc], out=koff[1:])
         kdata = np.frombuffer(b"".join(enc), dtype=np.uint8) if enc else np.zeros(0, np.uint8)
+        if any(len(b) >= 1 << 16 for b in enc):
+            raise ValueError("a code of 64 KiB or more cannot be a scheme code")
         size = 1
-        while size < 2 * max(1, len(enc)):
+        while size < 1.5 * max(1, len(enc)):
             size *= 2
         return cls(strings, kdata, koff, _build_table(kdata, koff, size))
 
 
 @dataclass
 class Tokens:
-    """Token ids of one text column: ``ids[row_off[i]:row_off[i+1]]`` belong to row i."""
+    """Token ids of one text column: ``ids[row_off[i]:row_off[i+1]]`` belong to row i.
+
+    ``rstart``/``rend`` are the byte ranges of the rejected tokens (not in the vocabulary or not
+    accepted), in token order.
+    """
 
     ids: np.ndarray  # int32, -1 = not in vocabulary
     row_off: np.ndarray  # int64[n+1]
-    data: np.ndarray  # the column's UTF-8 bytes (to recover unknown token text)
-    tstart: np.ndarray
-    tend: np.ndarray
+    data: np.ndarray  # the column's UTF-8 bytes (to recover rejected token text)
+    rstart: np.ndarray
+    rend: np.ndarray
 
-    def text(self, t: int) -> str:
-        return bytes(self.data[self.tstart[t]:self.tend[t]]).decode("utf-8", errors="replace")
-
-    def texts(self, idx: np.ndarray) -> pa.Array:
-        """The text of tokens ``idx`` as one Arrow string array (no Python loop per token)."""
-        lens = self.tend[idx] - self.tstart[idx]
+    def rejected_texts(self) -> pa.Array:
+        """The text of every rejected token, in token order, as one Arrow string array."""
+        idx = np.arange(len(self.rstart), dtype=np.int64)
+        lens = self.rend - self.rstart
         out = np.empty(int(lens.sum()), dtype=np.uint8)
         off = np.empty(len(idx) + 1, dtype=np.int64)
-        _gather(self.data, self.tstart, self.tend, idx.astype(np.int64), out, off)
+        _gather(self.data, self.rstart, self.rend, idx, out, off)
         # tokens are cut at ASCII separators of valid UTF-8 text, so each is valid UTF-8
         return pa.LargeStringArray.from_buffers(len(idx), pa.py_buffer(off), pa.py_buffer(out))
 
 
-def tokenize(col: pa.Array | pa.ChunkedArray, vocab: Vocab, empty_is_none: bool) -> Tokens:
-    """Split a text column into vocabulary ids (no Python loop per row)."""
+def tokenize(col: pa.Array | pa.ChunkedArray, vocab: Vocab, empty_is_none: bool,
+             accept: np.ndarray | None = None) -> Tokens:
+    """Split a text column into vocabulary ids (no Python loop per row).
+
+    ``accept`` (bool per vocabulary id, default all) marks the ids that need no repair.
+    """
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
     if not pa.types.is_large_string(col.type):
@@ -161,14 +197,18 @@ def tokenize(col: pa.Array | pa.ChunkedArray, vocab: Vocab, empty_is_none: bool)
     else:
         valid = np.ones(n, dtype=np.bool_)
     lo, hi = int(offs[0]), int(offs[-1])
-    seps = int(np.count_nonzero(data[lo:hi] == PIPE) + np.count_nonzero(data[lo:hi] == COMMA))
+    seps = int(_count_seps(data, lo, hi))
     cap = seps + n + 1
+    if accept is None:
+        accept = np.ones(max(1, len(vocab.strings)), dtype=np.bool_)
     ids = np.empty(cap, dtype=np.int32)
-    tstart = np.empty(cap, dtype=np.int64)
-    tend = np.empty(cap, dtype=np.int64)
+    # untouched pages of these are never faulted in: only rejected tokens are written
+    rstart = np.empty(cap, dtype=np.int64)
+    rend = np.empty(cap, dtype=np.int64)
     row_off = np.empty(n + 1, dtype=np.int64)
-    t = _tokenize(data, offs, valid, empty_is_none, vocab.kdata, vocab.koff, vocab.table, ids, row_off, tstart, tend)
-    return Tokens(ids[:t], row_off, data, tstart[:t], tend[:t])
+    t, nb = _tokenize(data, offs, valid, empty_is_none, vocab.kdata, vocab.table, accept, ids,
+                      row_off, rstart, rend)
+    return Tokens(ids[:t], row_off, data, rstart[:nb].copy(), rend[:nb].copy())
 
 
 # --- default-mode normalisation ---------------------------------------------------------------

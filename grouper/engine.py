@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _kernels
+from ._jit import kernel
 from .compile import CompiledScheme
 from .encode import Normaliser, Tokens, Vocab, tokenize
 from .errors import CaseFileError
@@ -174,6 +175,25 @@ def _exact_map(ids: list[int], m: np.ndarray) -> list[int]:
     return vals
 
 
+@kernel
+def _map_ids(ids, m, chain, mapped, bad, chained):
+    """Map every token through the code map in one pass; flag the unmappable and chain starts."""
+    n_bad = 0
+    n_chain = 0
+    for t in range(ids.shape[0]):
+        x = ids[t]
+        if x < 0 or m[x] < 0:
+            mapped[t] = x
+            bad[t] = True
+            n_bad += 1
+        else:
+            mapped[t] = m[x]
+            if chain[x]:
+                chained[t] = True
+                n_chain += 1
+    return n_bad, n_chain
+
+
 def _map_tokens(tok: Tokens, kind: str, e: Engine, strict: bool, mapping: bool,
                 warns: dict[int, list[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(grouper-code ids, row offsets, bool[n] rows with an unmappable token)."""
@@ -183,30 +203,37 @@ def _map_tokens(tok: Tokens, kind: str, e: Engine, strict: bool, mapping: bool,
         return ids, tok.row_off, np.zeros(n, dtype=bool)
     m = e.c.dx_map if kind == "dx" else e.c.pr_map
     chain = e.c.dx_chain if kind == "dx" else e.c.pr_chain
-    ids = ids.copy()
-    ok = (ids >= 0) & (m[np.maximum(ids, 0)] >= 0)
-    keep = np.ones(len(ids), dtype=bool)
+    mapped = np.empty(len(ids), dtype=np.int32)
+    bad_flag = np.zeros(len(ids), dtype=np.bool_)
+    chained_flag = np.zeros(len(ids), dtype=np.bool_)
+    n_bad, n_chain = _map_ids(ids, m, chain, mapped, bad_flag, chained_flag)
     bad_rows = np.zeros(n, dtype=bool)
-    accepted_as_is = np.zeros(len(ids), dtype=bool)
-    bad = np.flatnonzero(~ok)
-    if len(bad):
+    keep = None
+    chained = np.flatnonzero(chained_flag) if n_chain else np.zeros(0, np.int64)
+    if n_bad:
+        bad = np.flatnonzero(bad_flag)
         rows = np.searchsorted(tok.row_off, bad, side="right") - 1
         if strict:
             bad_rows[rows] = True
         else:
+            ids = ids.copy()
+            keep = np.ones(len(ids), dtype=bool)
+            accepted_as_is = np.zeros(len(ids), dtype=bool)
             _repair(tok, kind, e, bad, rows, ids, keep, bad_rows, accepted_as_is, warns)
+            fixed = bad[(ids[bad] >= 0) & keep[bad]]
+            mapped[fixed] = np.where(accepted_as_is[fixed], ids[fixed], m[ids[fixed]])
+            more = fixed[chain[ids[fixed]] & ~accepted_as_is[fixed]]
+            if len(more):
+                chained = np.union1d(chained, more)
     # rows holding a chain start (a -> b, b -> c) need the reference's in-place walk
-    chained = np.flatnonzero((ids >= 0) & chain[np.maximum(ids, 0)] & keep)
-    chain_rows = np.unique(np.searchsorted(tok.row_off, chained, side="right") - 1)
-    mapped = np.where(accepted_as_is | (ids < 0), ids, m[np.maximum(ids, 0)]).astype(np.int32)
-    for r in chain_rows:
+    for r in np.unique(np.searchsorted(tok.row_off, chained, side="right") - 1):
         if bad_rows[r]:
             continue
         s, t_end = tok.row_off[r], tok.row_off[r + 1]
-        sel = np.flatnonzero(keep[s:t_end]) + s
+        sel = np.arange(s, t_end) if keep is None else np.flatnonzero(keep[s:t_end]) + s
         # codes accepted as is have no map entry, so the walk leaves them alone
         mapped[sel] = np.array(_exact_map([int(x) for x in ids[sel]], m), dtype=np.int32)
-    if keep.all():
+    if keep is None or keep.all():
         return mapped, tok.row_off, bad_rows
     # dropped tokens are few: shift each row offset by the drops before it
     dropped = np.flatnonzero(~keep)
@@ -221,7 +248,10 @@ def _repair(tok: Tokens, kind: str, e: Engine, bad: np.ndarray, rows: np.ndarray
     vocab = e.c.dx_vocab if kind == "dx" else e.c.pr_vocab
     norm = e.dx_norm if kind == "dx" else e.pr_norm
     label = "diagnosis" if kind == "dx" else "procedure"
-    enc = tok.texts(bad).dictionary_encode()
+    texts = tok.rejected_texts()
+    if len(texts) != len(bad):  # pragma: no cover - tokenizer and map disagree on rejection
+        raise AssertionError("rejected tokens and unmappable tokens differ")
+    enc = texts.dictionary_encode()
     inv = enc.indices.to_numpy(zero_copy_only=False)
     uniq = enc.dictionary.to_pylist()
     new_id = np.full(len(uniq), -1, dtype=np.int64)
@@ -274,8 +304,10 @@ def encode_cases(df: pd.DataFrame, scheme: Scheme, *, strict: bool = False, mapp
     e = engine_for(scheme)
     n = len(df)
     warns: dict[int, list[str]] = {}
-    dx_tok = tokenize(_text_column(df, "diagnoses"), e.dx_vocab, empty_is_none=False)
-    pr_tok = tokenize(_text_column(df, "procedures"), e.pr_vocab, empty_is_none=True)
+    dx_ok = e.c.dx_map >= 0 if mapping else None
+    pr_ok = e.c.pr_map >= 0 if mapping else None
+    dx_tok = tokenize(_text_column(df, "diagnoses"), e.dx_vocab, empty_is_none=False, accept=dx_ok)
+    pr_tok = tokenize(_text_column(df, "procedures"), e.pr_vocab, empty_is_none=True, accept=pr_ok)
     dx_ids, dx_off, zd = _map_tokens(dx_tok, "dx", e, strict, mapping, warns)
     pr_ids, pr_off, ss = _map_tokens(pr_tok, "pr", e, strict, mapping, warns)
     nums = np.empty((len(NUM_FIELDS), n), dtype=np.float64)
