@@ -188,15 +188,21 @@ def settle_one(hd, md, ad, member_of, scores, p, tiers, ntiers, rel, nrel, al_bu
     # there are no points to divide by (Σ points ≤ 0) or the quotient is not finite (Σ points so
     # small, e.g. subnormal, that it overflows): then it is 0 — nothing is paid on points and the
     # fund not paid on re-priced amounts is returned (see payment.settlement, "Zero points").
+    # The pool on the total-cost basis: with patient payments in the data it is exactly the fund
+    # plus what the patients paid (entitlements then add up to the fund); without them the
+    # reimbursement ratio estimates it (fund ÷ ratio), §8.
     sum_pts = 0.0
     sum_sr = 0.0
+    sum_pp = 0.0
     for h in range(nh):
         sum_pts += hd[h, HD_PTS]
         sum_sr += hd[h, HD_SR]
+        sum_pp += hd[h, HD_PP]
+    pool = fund / 100.0 + sum_pp if has_pp else fund / 100.0 / ratio
     if floating:
         pv = 0.0
         if sum_pts > 0.0:
-            q = (fund / 100.0 / ratio - sum_sr) / sum_pts
+            q = (pool - sum_sr) / sum_pts
             if np.isfinite(q):
                 pv = q
         col = HD_PTS

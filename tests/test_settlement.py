@@ -134,7 +134,9 @@ def test_special_review_point_value_solved_exactly():
 
 
 def test_patient_paid_and_deposit_release():
-    """Entitlement = points × PV − patient paid; deposit 2 % released by score table."""
+    """With patient payments in the data the total-cost pool is fund + what patients paid:
+    PV = (200,000 + 50,000) ÷ 2,000 points = 125; entitlement = points × PV − patient paid,
+    so entitlements add up to the fund. Deposit 2 % released by score table."""
     df = pd.DataFrame([
         case("A", 1000.0, 120_000.0, patient_paid=20_000.0),
         case("B", 1000.0, 100_000.0, patient_paid=30_000.0),
@@ -149,15 +151,15 @@ def test_patient_paid_and_deposit_release():
     )
     r = settle(df, pol)
     s = r.statement.set_index("hospital_id")
-    assert r.summary["point_value"] == 100.0
-    assert list(s["entitlement"]) == [80_000.0, 70_000.0]
+    assert r.summary["point_value"] == 125.0
+    assert list(s["entitlement"]) == [105_000.0, 95_000.0]
     assert list(s["ffs_amount"]) == [100_000.0, 70_000.0]
-    assert list(s["deposit"]) == [1_600.0, 1_400.0]
-    assert list(s["release"]) == [800.0, 1_400.0]
+    assert list(s["deposit"]) == [2_100.0, 1_900.0]
+    assert list(s["release"]) == [1_050.0, 1_900.0]
     led = r.ledger.set_index("item")["yuan"]
-    assert led["reserve kept"] == 800.0  # forfeited deposit stays in the reserve
-    assert led["paid to hospitals"] == 150_000 - 3_000 + 2_200
-    assert led["returned to the fund"] == 200_000 - 150_000  # fund − entitlements
+    assert led["reserve kept"] == 1_050.0  # forfeited deposit stays in the reserve
+    assert led["paid to hospitals"] == 200_000 - 4_000 + 2_950
+    assert led["returned to the fund"] == 0.0  # the whole fund is entitled
     assert led["budget"] == led["paid to hospitals"] + led["reserve kept"] + led["returned to the fund"]
 
 
@@ -514,15 +516,20 @@ def test_invariants_to_the_cent(sc):
         v = inputs.hd[i, col] * pv + inputs.hd[i, K.HD_SR]
         ref = v - inputs.hd[i, K.HD_PP] if inputs.has_patient_paid else v * ratio
         assert abs(h[i, K.OH_ENT] - ref * 100) <= 1.0
-    # floating point value without patient data hands out the whole fund, up to rounding, when it
-    # is defined; otherwise it is 0 and only the re-priced amounts are paid (rest returned)
+    # a floating point value hands out the whole fund, up to rounding, when it is defined (the
+    # total-cost pool is fund + patient payments when they are in the data, else fund ÷ ratio);
+    # otherwise it is 0 and only the re-priced amounts are paid (rest returned)
     if pol.point_value_mode == "floating":
         sum_pts = inputs.hd[:, K.HD_PTS].sum()
+        sum_pp = 0.0
+        for x in inputs.hd[:, K.HD_PP]:  # in the kernel's order
+            sum_pp += float(x)
+        pool = fund / 100 + sum_pp if inputs.has_patient_paid else fund / 100 / ratio
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            q = (fund / 100 / ratio - inputs.hd[:, K.HD_SR].sum()) / sum_pts if sum_pts > 0 else 0.0
+            q = (pool - inputs.hd[:, K.HD_SR].sum()) / sum_pts if sum_pts > 0 else 0.0
         defined = sum_pts > 0 and math.isfinite(q)
         assert r.summary["point_value"] == (q if defined else 0.0)
-        if defined and not inputs.has_patient_paid:
+        if defined and abs(q) < 1e9:
             assert abs(int(h[:, K.OH_ENT].sum()) - fund) <= len(h)
     # no amount near the int64 limit (the overflow this test found showed as −2**63)
     for arr in r.cents.values():
