@@ -398,6 +398,26 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
     )
 
 
+#: What-if bounds: growth factors beyond ×11 are not a planning question and would let a draw
+#: overflow integer cents; shares are fractions.
+WHATIF_BOUNDS = {
+    "whatif.volume_growth": (K.W_VOLUME, -1.0, 10.0),
+    "whatif.cost_growth": (K.W_COST, -1.0, 10.0),
+    "whatif.upcoding_share": (K.W_UPCODE, 0.0, 1.0),
+    "whatif.level_shift_share": (K.W_SHIFT, 0.0, 1.0),
+}
+
+
+def _check_whatifs(w: np.ndarray) -> None:
+    for key, (col, lo, hi) in WHATIF_BOUNDS.items():
+        v = w[:, col]
+        bad = ~np.isfinite(v) | (v < lo) | (v > hi) | ((v == lo) & (lo == -1.0))
+        if bad.any():
+            x = v[np.flatnonzero(bad)[0]]
+            interval = f"({lo}, {hi}]" if lo == -1.0 else f"[{lo}, {hi}]"
+            raise ValueError(f"{key} = {x!r} is outside the allowed range {interval}")
+
+
 def run_whatifs(cells: WhatIfCells, params: SettlementParams,
                 whatifs: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
     """Settle each what-if row (columns ``W_*`` of :mod:`payment._settle_kernels`).
@@ -406,6 +426,7 @@ def run_whatifs(cells: WhatIfCells, params: SettlementParams,
     (final − fee-for-service fund amount, yuan) as an array [what-ifs, hospitals].
     """
     w = np.ascontiguousarray(np.atleast_2d(whatifs), dtype=np.float64)
+    _check_whatifs(w)
     i = cells.inputs
     out, res = K.whatif_batch(
         cells.B, cells.BH, cells.SR, cells.SRD, cells.dest_w, cells.h_pts_f, cells.h_cost_f, w,

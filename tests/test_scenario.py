@@ -263,3 +263,21 @@ def test_pricing_keys_reprice_each_combination(priced):
                 cells=cells, reprice=reprice)
     assert seen == [0.2, 0.3]
     assert len(out) == 2 and (out["settlement.advance_ratio"] == 0.9).all()
+
+
+def test_whatif_values_out_of_range_are_refused():
+    import numpy as np
+    import pytest
+
+    from payment import _settle_kernels as K
+    from payment.scenario import _check_whatifs
+
+    ok = np.zeros((1, K.W))
+    ok[0, K.W_VOLUME] = 0.1
+    _check_whatifs(ok)
+    for col, value, key in ((K.W_VOLUME, 1e300, "volume_growth"), (K.W_COST, -1.0, "cost_growth"),
+                            (K.W_UPCODE, 1.5, "upcoding_share"), (K.W_SHIFT, float("nan"), "level_shift_share")):
+        w = np.zeros((1, K.W))
+        w[0, col] = value
+        with pytest.raises(ValueError, match=f"whatif.{key} = .* outside the allowed range"):
+            _check_whatifs(w)
