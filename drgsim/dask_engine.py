@@ -26,7 +26,9 @@ from typing import Any
 
 import dask
 import dask.dataframe as dd
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from grouper.cases import canonicalise
 
@@ -125,11 +127,24 @@ def group(cases: dd.DataFrame, scheme, *, strict: bool = False, mapping: bool = 
 # --- pricing ---------------------------------------------------------------------------------------
 
 
-def _price_part(part: pd.DataFrame, bundle: tuple, special_review: bool) -> pd.DataFrame:
+def _price_part(part: pd.DataFrame, bundle: tuple, special_review: bool,
+                cross: tuple | None = None, offsets: list[int] | None = None,
+                partition_info: dict | None = None) -> pd.DataFrame:
     from payment import price as price_cases
 
     weights, policy = bundle
-    out = price_cases(part, weights, policy, special_review=special_review)
+    kw = {}
+    if cross is not None:  # (penalised rows or None, Σ points or None) of the whole table
+        rows, total = cross
+        flags = None
+        if rows is not None:
+            off = offsets[partition_info["number"]] if partition_info is not None else 0
+            flags = np.zeros(len(part), bool)
+            if partition_info is not None:
+                lo, hi = np.searchsorted(rows, [off, off + len(part)])
+                flags[rows[lo:hi] - off] = True
+        kw = {"readmit_flags": flags, "points_total": total}
+    out = price_cases(part, weights, policy, special_review=special_review, **kw)
     out.index = part.index
     out.attrs = {}
     return out
@@ -139,7 +154,7 @@ def price_rows(grouped: dd.DataFrame, weights, policy) -> dd.DataFrame:
     """:func:`payment.price` per partition with the row-wise steps only (no special review).
 
     Raises when the policy needs steps that look across cases (readmission, a budget point
-    value). See :func:`price` for special review.
+    value); :func:`price` does those exactly.
     """
     from .stream import check_row_wise
 
@@ -154,6 +169,20 @@ def _facts_part(priced: pd.DataFrame, cases: pd.DataFrame, offset: int):
     return review_facts(priced, cases, offset)
 
 
+def _cross_part(part: pd.DataFrame, bundle: tuple, offset: int):
+    """One partition's :class:`drgsim.stream.CrossCaseLedger` facts (priced unpenalised)."""
+    from payment import price as price_cases
+
+    from .stream import CrossCaseLedger
+
+    weights, policy = bundle
+    pre = price_cases(part, weights, policy, special_review=False,
+                      readmit_flags=np.zeros(len(part), bool), points_total=np.nan)
+    led = CrossCaseLedger(weights, policy)
+    led.add(pre, part, offset)
+    return (pa.concat_tables(led.facts) if led.facts else None), led.partials, led.nonfinite
+
+
 def _apply_part(priced: pd.DataFrame, sel: pd.DataFrame, offsets: list[int],
                 partition_info: dict | None = None) -> pd.DataFrame:
     from .stream import apply_selection
@@ -163,25 +192,49 @@ def _apply_part(priced: pd.DataFrame, sel: pd.DataFrame, offsets: list[int],
     return apply_selection(priced, sel, offsets[partition_info["number"]])
 
 
-def price(grouped: dd.DataFrame, weights, policy, *, special_review: bool = True) -> dd.DataFrame:
+def price(grouped: dd.DataFrame, weights, policy, *, special_review: bool = True,
+          batch: int = 16) -> dd.DataFrame:
     """:func:`payment.price` on a dask table of grouped cases (with their case columns).
 
-    Equals the pandas call on the whole table. Special review's quota spans partitions, so it
-    runs in two passes: the partitions are priced once here (computed now) to collect the few
-    facts the quota needs (positive candidates and per hospital × period counts), the choice is
-    made on the client, and the returned lazy frame prices again and applies it per partition.
-    ``persist()`` ``grouped`` first on a cluster to avoid grouping twice.
-    """
-    from .stream import ReviewLedger, check_row_wise
+    Equals the pandas call on the whole table. Steps that look across partitions run as
+    passes computed here, and the returned lazy frame prices once more with their results:
 
-    check_row_wise(policy, special_review=special_review)
+    * the readmission rule and a budget point value: each partition is priced without
+      penalties to get the compact per-stay facts of :class:`drgsim.stream.CrossCaseLedger`
+      (``batch`` partitions at a time, spilled by patient to a temporary folder on the client);
+      the client decides the penalised rows with :func:`payment.outliers.readmission_flags`
+      per patient bucket, and Σ points exactly;
+    * special review's quota: the positive candidates and per hospital × period counts of each
+      partition; the choice is made on the client and applied per partition.
+
+    ``persist()`` ``grouped`` first on a cluster to avoid grouping more than once.
+    """
+    import tempfile
+
+    from .stream import CrossCaseLedger, ReviewLedger, needs_first_pass
+
     bundle = shared((weights, policy))
-    meta = _price_part(grouped._meta, (weights, policy), special_review)
-    priced = grouped.map_partitions(_price_part, bundle, special_review, meta=meta)
+    lengths = offsets = None
+    cross = None
+    if needs_first_pass(policy) or (special_review and policy.special_review.enabled):
+        lengths = grouped.map_partitions(len).compute().tolist()
+        offsets = [0, *list(itertools.accumulate(lengths))][:-1]
+    if needs_first_pass(policy):
+        parts = grouped.to_delayed()
+        with tempfile.TemporaryDirectory(prefix="drgsim-dask-") as tmp:
+            led = CrossCaseLedger(weights, policy, spill_dir=tmp)
+            for i in range(0, len(parts), max(1, batch)):
+                got = dask.compute(*[dask.delayed(_cross_part)(p, bundle, o) for p, o in
+                                     zip(parts[i:i + batch], offsets[i:i + batch])])
+                for facts, partials, nonfinite in got:  # in partition order
+                    led.merge(facts, partials, nonfinite)
+            led.decide()
+        cross = (led.flag_rows if led.readmit else None, led.points_total)
+    meta = _price_part(grouped._meta, (weights, policy), special_review, cross, offsets)
+    priced = grouped.map_partitions(_price_part, bundle, special_review,
+                                    None if cross is None else shared(cross), offsets, meta=meta)
     if not (special_review and policy.special_review.enabled):
         return priced
-    lengths = grouped.map_partitions(len).compute().tolist()
-    offsets = [0, *list(itertools.accumulate(lengths))][:-1]
     facts = dask.compute(*[dask.delayed(_facts_part)(p, c, o) for p, c, o in
                            zip(priced.to_delayed(), grouped.to_delayed(), offsets)])
     ledger = ReviewLedger()

@@ -583,12 +583,11 @@ def group_file(input: str | Path, output: str | Path | None, scheme, *, strict: 
 
 
 def check_row_wise(policy, *, special_review: bool = True) -> None:
-    """Raise when pricing under ``policy`` needs whole-input steps streaming cannot do exactly.
+    """Raise when pricing under ``policy`` needs a step that looks across cases but the caller
+    prices chunks independently (:func:`drgsim.dask_engine.price_rows`).
 
-    Streamed pricing is exact for every row-wise step and, with ``special_review``, for the
-    special-review quota (done as a second pass over the candidates). The readmission rule (same
-    patient across the whole input) and a point value from this population's budget (the sum of
-    all points) are refused rather than computed per chunk.
+    :func:`group_price_file` and :func:`drgsim.dask_engine.price` do those steps exactly in
+    extra passes (:class:`CrossCaseLedger`, :class:`ReviewLedger`) and do not call this.
     """
     problems = []
     if policy.readmission.enabled:
@@ -597,7 +596,195 @@ def check_row_wise(policy, *, special_review: bool = True) -> None:
         problems.append('point_value.source = "budget" (yuan per point depends on all cases)')
     if problems:
         raise ValueError("cannot price chunk by chunk exactly: " + "; ".join(problems)
-                         + ". Use the in-memory path (payment.price) or override these keys.")
+                         + ". Use stream.group_price_file / dask_engine.price, or payment.price.")
+
+
+def needs_first_pass(policy) -> bool:
+    """Whether pricing under ``policy`` looks across cases before yuan can be computed: the
+    readmission rule (a patient's other stays) or a budget point value (Σ points of all)."""
+    return bool(policy.readmission.enabled or policy.point_value.source == "budget")
+
+
+_READMIT_COLUMNS = ("patient_id", "admission_date", "discharge_date")
+
+
+class CrossCaseLedger:
+    """First pass of pricing for the readmission rule and a budget point value.
+
+    Each chunk is priced with no readmission penalty (``payment.price(...,
+    readmit_flags=zeros)``), and :meth:`add` keeps, per stay the rule can order (patient id
+    and both dates known), a compact fact: row, patient id text, hospital code, admission and
+    discharge day, group code, whether it may be penalised (not excluded or ungrouped), and
+    its points. With a spill folder the facts go to ``buckets`` Arrow files by a hash of the
+    patient id, so every bucket holds all stays of its patients; :meth:`decide` then runs
+    :func:`payment.outliers.readmission_flags` (the rule ``payment.price`` uses) on one bucket
+    at a time, so the flags are exactly the whole-table ones and memory stays flat (the result
+    kept is the penalised rows, 8 bytes each).
+
+    For ``point_value.source = "budget"`` the points of every stay are summed exactly
+    (:func:`payment.pricing.exact_partials`, a few floats per chunk); the points of stays that
+    may still be penalised are added by :meth:`decide` once their flag is known. The total is
+    ``math.fsum`` of all partials: the :func:`payment.pricing.total_points` of the whole table.
+    """
+
+    def __init__(self, weights, policy, spill_dir: str | Path | None = None,
+                 buckets: int = 64) -> None:
+        from payment.outliers import prefix_match
+        from payment.pricing import _GroupTable
+
+        table = _GroupTable(weights, policy)
+        self.rule = policy.readmission
+        self.readmit = bool(self.rule.enabled)
+        self.budget = policy.point_value.source == "budget"
+        self.index = table.index
+        self.exempt = prefix_match(table.names, self.rule.exempt_groups,
+                                   self.rule.exempt_prefixes)
+        self.hosp: dict[str, int] = {}
+        self.partials: list[float] = []
+        self.nonfinite: list[float] = []
+        self.rows = 0
+        self.spill = Path(spill_dir) if spill_dir is not None else None
+        self.buckets = max(1, int(buckets)) if spill_dir is not None else 1
+        self.facts: list[pa.Table] = []
+        self._writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
+        self.flag_rows: np.ndarray | None = None
+        self.points_total: float | None = None
+
+    def _add_points(self, pts: np.ndarray) -> None:
+        from payment.pricing import exact_partials
+
+        fin = np.isfinite(pts)
+        if not fin.all():
+            self.nonfinite.append(float(pts[~fin].sum()))
+        self.partials.extend(exact_partials(pts[fin]))
+        if len(self.partials) > 4096:  # keep the list short: the same exact sum in fewer floats
+            self.partials = exact_partials(np.asarray(self.partials))
+
+    def add(self, priced: pd.DataFrame, cases: pd.DataFrame, offset: int) -> None:
+        """Facts of one chunk priced with ``readmit_flags`` all False, rows from ``offset``."""
+        from payment.outliers import CLASSES
+        from payment.pricing import _DAY_UNKNOWN, _days, _text
+
+        n = len(priced)
+        self.rows += n
+        pts = priced["points"].to_numpy(np.float64)
+        later = np.zeros(n, bool)  # stays whose points wait for their flag
+        if self.readmit and all(c in cases.columns for c in _READMIT_COLUMNS):
+            pat = _text(cases, "patient_id").to_numpy(object)
+            ad = _days(cases, "admission_date")
+            dd = _days(cases, "discharge_date")
+            ok = (pat != "") & (ad != _DAY_UNKNOWN) & (dd != _DAY_UNKNOWN)
+            idx = np.flatnonzero(ok)
+            cc = priced["case_class"].cat.codes.to_numpy()
+            eligible = (cc != CLASSES.index("excluded")) & (cc != CLASSES.index("ungroupable"))
+            later = ok & eligible
+            gtext = _text(priced, "group")
+            gcodes, guniq = pd.factorize(gtext.iloc[idx].to_numpy(object))
+            gmap = (self.index.get_indexer(pd.Index(guniq)) if len(guniq)
+                    else np.zeros(0, np.int64)).astype(np.int64)
+            gmap = np.where(np.asarray(guniq, object) == "", -1, gmap)
+            hcodes, huniq = pd.factorize(_text(cases, "hospital_id").iloc[idx].to_numpy(object))
+            hmap = np.array([-1 if u == "" else self.hosp.setdefault(u, len(self.hosp))
+                             for u in huniq], dtype=np.int64)
+            t = pa.table({
+                "row": pa.array(idx.astype(np.int64) + offset),
+                "patient": pa.array(pat[idx], pa.large_string()),
+                "hospital": pa.array(hmap[hcodes] if len(idx) else np.zeros(0, np.int64)),
+                "admit": pa.array(ad[idx]), "discharge": pa.array(dd[idx]),
+                "group": pa.array(gmap[gcodes] if len(idx) else np.zeros(0, np.int64)),
+                "eligible": pa.array(eligible[idx]), "points": pa.array(pts[idx]),
+            })
+            self._store(t, pat[idx])
+        if self.budget:
+            self._add_points(pts[~later])
+
+    def merge(self, facts: pa.Table | None, partials: list[float], nonfinite: list[float]
+              ) -> None:
+        """Add another ledger's ``facts`` (one table, or None) and point partials; parts must
+        come in input order (as :func:`drgsim.dask_engine.price` hands them in)."""
+        if facts is not None:
+            self._store(facts)
+        self.partials.extend(partials)
+        self.nonfinite.extend(nonfinite)
+        if len(self.partials) > 4096:
+            from payment.pricing import exact_partials
+
+            self.partials = exact_partials(np.asarray(self.partials))
+
+    def _store(self, t: pa.Table, patients: np.ndarray | None = None) -> None:
+        if self.spill is None:
+            self.facts.append(t)
+            return
+        if patients is None:
+            patients = t.column("patient").to_numpy(zero_copy_only=False)
+        bucket = (pd.util.hash_array(patients, categorize=True) % np.uint64(self.buckets)
+                  ).astype(np.int64)
+        # one stable sort by bucket keeps input order inside each bucket; then one slice each
+        order = np.argsort(bucket, kind="stable")
+        t = t.take(pa.array(order))
+        sb = bucket[order]
+        starts = np.flatnonzero(np.r_[True, sb[1:] != sb[:-1]]) if len(sb) else np.zeros(0, int)
+        ends = np.r_[starts[1:], len(sb)]
+        for b, lo, hi in zip(sb[starts].tolist(), starts.tolist(), ends.tolist()):
+            w = self._writers.get(b)
+            if w is None:
+                w = pa.ipc.new_file(str(self.spill / f"readmit-{b:03d}.arrow"), t.schema,
+                                    options=pa.ipc.IpcWriteOptions(compression="lz4"))
+                self._writers[b] = w
+            w.write_table(t.slice(lo, hi - lo))
+
+    def _tables(self) -> Iterator[pa.Table]:
+        if self.spill is None:
+            if self.facts:
+                yield pa.concat_tables(self.facts)
+            self.facts.clear()
+            return
+        for w in self._writers.values():
+            w.close()
+        for b in sorted(self._writers):
+            path = self.spill / f"readmit-{b:03d}.arrow"
+            with pa.OSFile(str(path)) as f:
+                t = pa.ipc.open_file(f).read_all()
+            path.unlink()
+            yield t
+        self._writers.clear()
+
+    def decide(self) -> None:
+        """Penalised rows (``flag_rows``, sorted) and, for a budget, ``points_total``."""
+        from payment.outliers import readmission_flags
+
+        found = [np.zeros(0, np.int64)]
+        for t in self._tables():
+            if t.num_rows == 0:
+                continue
+            # rows of a bucket are in input order (chunks arrive in order), as the rule needs
+            # for its last tie-break
+            pcodes = pd.factorize(t.column("patient").to_numpy(zero_copy_only=False))[0]
+            eligible = t.column("eligible").to_numpy(zero_copy_only=False)
+            pen = readmission_flags(
+                pcodes.astype(np.int64), t.column("hospital").to_numpy(),
+                t.column("admit").to_numpy(), t.column("discharge").to_numpy(),
+                t.column("group").to_numpy(), eligible, self.exempt, self.rule)
+            found.append(t.column("row").to_numpy()[pen])
+            if self.budget:
+                pts = t.column("points").to_numpy()[eligible]
+                self._add_points(np.where(pen[eligible], pts * self.rule.factor, pts))
+        self.flag_rows = np.sort(np.concatenate(found))
+        if self.budget:
+            import math
+
+            self.points_total = (float(sum(self.nonfinite)) if self.nonfinite
+                                 else math.fsum(self.partials))
+
+    def flags(self, offset: int, n: int) -> np.ndarray | None:
+        """Readmission flags of rows ``offset`` … ``offset + n - 1`` (None: rule off)."""
+        if not self.readmit:
+            return None
+        rows = self.flag_rows
+        lo, hi = np.searchsorted(rows, [offset, offset + n])
+        out = np.zeros(n, bool)
+        out[rows[lo:hi] - offset] = True
+        return out
 
 
 def review_facts(priced: pd.DataFrame, cases: pd.DataFrame, offset: int = 0
@@ -809,11 +996,18 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
 
     The output equals :func:`payment.price` on the whole input ("Priced cases" contract).
     ``weights``: a :class:`payment.Weights` or its directory; ``policy``: a Policy, preset name
-    or TOML path. Special review, whose quota spans all cases of a hospital and period, is
-    done exactly: the first pass writes priced chunks to a temporary Parquet file in
-    ``workdir`` (default: beside ``output``) and keeps only positive candidates and quota bases
-    (a few bytes per case); the second pass applies the choice. ``grouped=True`` reads the
-    group column from the input instead of grouping.
+    or TOML path. Steps that look across cases are done exactly in extra passes, with scratch
+    files in ``workdir`` (default: beside ``output``):
+
+    * the readmission rule and a budget point value (:func:`needs_first_pass`): a first pass
+      groups each chunk, writes it to scratch (a grouped input is simply read again), prices it
+      without readmission penalties and keeps compact facts (:class:`CrossCaseLedger`); the
+      penalised stays and Σ points are then decided, and the pricing pass applies them;
+    * special review, whose quota spans all cases of a hospital and period: the pricing pass
+      writes priced chunks to scratch and keeps only positive candidates and quota bases
+      (:class:`ReviewLedger`); a last pass applies the choice.
+
+    ``grouped=True`` reads the group column from the input instead of grouping.
     """
     import tempfile
 
@@ -822,46 +1016,96 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
 
     pol = policy if not isinstance(policy, (str, Path)) else load_policy(policy)
     w = weights if isinstance(weights, Weights) else load_weights(weights)
-    check_row_wise(pol, special_review=special_review)
     s = None if grouped else _scheme(scheme)
     do_sr = special_review and pol.special_review.enabled
+    first = needs_first_pass(pol)
     need = {*PRICE_INPUT_COLUMNS, pol.group_col, *([] if grouped else GROUP_INPUT_COLUMNS)}
     source = CaseSource(input, chunk_rows=chunk_rows, columns=sorted(need))
-    state: dict = {"offset": 0, "ledger": None}
+    label = ("pricing" if grouped else "grouping + pricing") if progress is True else progress
 
-    def fn(df: pd.DataFrame) -> pd.DataFrame:
+    def grouped_chunk(df: pd.DataFrame) -> pd.DataFrame:
         g = df if grouped else group(df, s, strict=strict, mapping=mapping, keep_columns=True,
                                      threads=threads)
         if not grouped and pol.group_col != "drg" and pol.group_col not in g.columns:
             raise KeyError(f"policy prices column {pol.group_col!r}; DRG grouping gives 'drg'")
-        out = price(g, w, pol, special_review=special_review)
-        out.attrs = {}
-        if do_sr:
-            state["ledger"].add(out, g, state["offset"])
-        state["offset"] += len(out)
-        return out
+        return g
 
-    label = ("pricing" if grouped else "grouping + pricing") if progress is True else progress
-    if not do_sr:
-        return run_chunks(source, fn, output, progress=label, canonical=not grouped)
+    def pricer(cross: CrossCaseLedger | None, ledger: ReviewLedger | None):
+        pos = {"offset": 0}
+
+        def fn(g: pd.DataFrame) -> pd.DataFrame:
+            off = pos["offset"]
+            kw = {}
+            if cross is not None:
+                kw = {"readmit_flags": cross.flags(off, len(g)),
+                      "points_total": cross.points_total}
+            out = price(g, w, pol, special_review=special_review, **kw)
+            out.attrs = {}
+            if ledger is not None:
+                ledger.add(out, g, off)
+            pos["offset"] += len(out)
+            return out
+        return fn
+
+    if not (do_sr or first):
+        price_fn = pricer(None, None)
+        return run_chunks(source, lambda df: price_fn(grouped_chunk(df)), output,
+                          progress=label, canonical=not grouped)
     out_path = Path(output)
     tmp_dir = Path(workdir) if workdir is not None else out_path.resolve().parent
     tmp_dir.mkdir(parents=True, exist_ok=True)
+    seconds = 0.0
     with tempfile.TemporaryDirectory(dir=tmp_dir, prefix=".drgsim-price-") as tmp:
-        first = Path(tmp) / "pass1.arrow"
-        state["ledger"] = ReviewLedger(spill_dir=tmp)
-        st = run_chunks(source, fn, first, progress=label, canonical=not grouped)
-        sel = state["ledger"].select(pol)
-        second = _ScratchSource(first)
-        pos = {"done": 0}
+        cross = None
+        src2, canonical2, regroup = source, not grouped, True
+        if first:
+            # pass 1: group (kept as scratch), price without penalties, collect the facts
+            cross = CrossCaseLedger(w, pol, spill_dir=tmp)
+            pos = {"offset": 0}
+            keep = {*PRICE_INPUT_COLUMNS, pol.group_col}
 
-        def patch(part: pd.DataFrame) -> pd.DataFrame:
-            res = apply_selection(part, sel, pos["done"])
-            pos["done"] += len(part)
-            return res
+            def facts(df: pd.DataFrame) -> pd.DataFrame:
+                g = grouped_chunk(df)
+                pre = price(g, w, pol, special_review=False,
+                            readmit_flags=np.zeros(len(g), bool), points_total=np.nan)
+                cross.add(pre, g, pos["offset"])
+                pos["offset"] += len(g)
+                # the scratch keeps only what pricing reads (no diagnosis / procedure text)
+                return g[[c for c in g.columns if c in keep]]
 
-        st2 = run_chunks(second, patch, out_path, canonical=False)
-    return StreamStats(st.rows, st.chunks, st.seconds + st2.seconds, peak_rss_mb())
+            scratch = None if grouped else Path(tmp) / "grouped.arrow"
+            st = run_chunks(source, facts, scratch,
+                            progress=f"{label} (pass 1 of 2)" if label else False,
+                            canonical=not grouped)
+            seconds += st.seconds
+            cross.decide()
+            if grouped:  # read the input again
+                src2 = CaseSource(input, chunk_rows=chunk_rows, columns=sorted(need))
+            else:
+                src2, canonical2, regroup = _ScratchSource(scratch), False, False
+        ledger = ReviewLedger(spill_dir=tmp) if do_sr else None
+        priced_path = Path(tmp) / "priced.arrow" if do_sr else out_path
+        price_fn = pricer(cross, ledger)
+
+        def step(df: pd.DataFrame) -> pd.DataFrame:
+            return price_fn(grouped_chunk(df) if regroup else df)
+
+        st = run_chunks(src2, step, priced_path, canonical=canonical2,
+                        progress=(f"{label} (pass 2 of 2)" if first else label) if label else False)
+        seconds += st.seconds
+        rows, chunks = st.rows, st.chunks
+        if do_sr:
+            sel = ledger.select(pol)
+            done = {"n": 0}
+
+            def patch(part: pd.DataFrame) -> pd.DataFrame:
+                res = apply_selection(part, sel, done["n"])
+                done["n"] += len(part)
+                return res
+
+            st = run_chunks(_ScratchSource(priced_path), patch, out_path, canonical=False)
+            seconds += st.seconds
+    return StreamStats(rows, chunks, seconds, peak_rss_mb())
 
 
 # --- DIP -------------------------------------------------------------------------------------------
@@ -990,7 +1234,8 @@ def settlement_inputs_file(priced: str | Path, policy, *, chunk_rows: int = DEFA
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS", "GROUP_INPUT_COLUMNS", "PRICE_INPUT_COLUMNS", "CaseSource",
-    "ChunkWriter", "StreamStats", "canonical_chunk", "check_row_wise", "dip_group_file",
+    "ChunkWriter", "CrossCaseLedger", "ReviewLedger", "StreamStats", "apply_selection",
+    "canonical_chunk", "check_row_wise", "dip_group_file", "needs_first_pass",
     "group_file", "group_price_file", "iter_cases", "make_progress", "parquet_files",
     "peak_rss_mb", "run_chunks", "settlement_inputs_file", "weights_file",
 ]

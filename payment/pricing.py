@@ -11,6 +11,7 @@ rounded. Settlement should aggregate ``points`` (exact), not the rounded yuan.
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -100,6 +101,33 @@ def resolve_yuan_per_point(policy: Policy, weights: Weights, total_points: float
         float(pv.budget), total_points, pv.reserve_rate, pv.reserve_withheld,  # type: ignore[arg-type]
         pv.reimbursement_ratio,
     )
+
+
+def total_points(points: np.ndarray) -> float:
+    """Σ points for a budget point value: ``math.fsum`` of the finite values (correctly
+    rounded, so independent of order and chunking); with any nan or ±inf, their IEEE sum."""
+    x = np.asarray(points, dtype=np.float64).reshape(-1)
+    fin = np.isfinite(x)
+    if not fin.all():
+        return float(x[~fin].sum())
+    return math.fsum(x.tolist())
+
+
+def exact_partials(points: np.ndarray) -> list[float]:
+    """A few floats whose exact sum is the exact sum of the finite ``points``.
+
+    ``math.fsum`` of the partials of several chunks is then :func:`total_points` of all of
+    them, whatever the chunking (each step peels off the correctly rounded remainder, about 53
+    bits at a time, until nothing is left).
+    """
+    x = np.asarray(points, dtype=np.float64).reshape(-1)
+    vals = x[np.isfinite(x)].tolist()
+    terms: list[float] = []
+    while True:
+        s = math.fsum(vals + [-t for t in terms])
+        if s == 0.0:
+            return terms
+        terms.append(s)
 
 
 # ---- encoding helpers --------------------------------------------------------------------------
@@ -323,7 +351,8 @@ def _dense_table(
 
 
 def price(
-    cases: pd.DataFrame, weights: Weights, policy: Policy, *, special_review: bool = True
+    cases: pd.DataFrame, weights: Weights, policy: Policy, *, special_review: bool = True,
+    readmit_flags: np.ndarray | None = None, points_total: float | None = None,
 ) -> pd.DataFrame:
     """Price every case: one row per input row, input order ("Priced cases" contract).
 
@@ -332,6 +361,11 @@ def price(
     points ÷ scale × base rate), rounded half-up to 0.01 yuan; excluded stays are paid their
     total cost when ``exclusions.payment = "fee_for_service"``. Special case review columns are
     filled by :func:`payment.special_review.review` when the policy enables it.
+
+    For callers that see the cases in parts (``drgsim.stream``, ``drgsim.dask_engine``):
+    ``readmit_flags`` (bool per case) replaces the readmission rule's own decision when the
+    policy enables it (all False: the classes before readmission); ``points_total`` replaces
+    :func:`total_points` of these cases for a ``point_value.source = "budget"``.
     """
     n = len(cases)
     gcol = policy.group_col
@@ -451,7 +485,12 @@ def price(
 
     notes: list[str] = []
     rd = policy.readmission
-    if rd.enabled:
+    pen = None
+    if rd.enabled and readmit_flags is not None:
+        pen = np.asarray(readmit_flags, dtype=bool)
+        if pen.shape != (n,):
+            raise ValueError(f"readmit_flags: {pen.shape} for {n} cases")
+    elif rd.enabled:
         needed = [c for c in ("patient_id", "admission_date", "discharge_date")
                   if c not in cases.columns]
         if needed:
@@ -464,11 +503,16 @@ def price(
                 p_codes, h_codes, _days(cases, "admission_date"), _days(cases, "discharge_date"),
                 np.where(g >= 0, g, -1), eligible, exempt, rd,
             )
-            points = np.where(pen, points * rd.factor, points)
-            cls = np.where(pen, K.READMISSION, cls).astype(np.int8)
-            reason = np.where(pen, READMISSION_REASON, reason).astype(np.int8)
+    if pen is not None:
+        points = np.where(pen, points * rd.factor, points)
+        cls = np.where(pen, K.READMISSION, cls).astype(np.int8)
+        reason = np.where(pen, READMISSION_REASON, reason).astype(np.int8)
 
-    yuan_per_point = resolve_yuan_per_point(policy, weights, float(points.sum()))
+    if policy.point_value.source != "budget":
+        points_total = float("nan")  # not used
+    elif points_total is None:
+        points_total = total_points(points)
+    yuan_per_point = resolve_yuan_per_point(policy, weights, float(points_total))
     pay = np.empty(n, np.float64)
     gain = np.empty(n, np.float64)
     base_points = np.empty(n, np.float64)

@@ -123,3 +123,25 @@ def test_price_with_special_review_equals_pandas(client, grouped):
     got = dask_engine.price(dd.from_pandas(grouped, npartitions=5), w, pol).compute()
     got.attrs = {}
     pd.testing.assert_frame_equal(got, want)
+
+
+@pytest.mark.parametrize(("preset", "overrides"), [
+    ("zhejiang_drg", {}),
+    ("jinhua_drg", {}),
+    ("zhejiang_drg", {"point_value": {"source": "budget", "budget": 5e8, "reserve_rate": 0.05}}),
+])
+def test_price_readmission_and_budget_equal_pandas(client, grouped, preset, overrides):
+    """Readmission (a patient's stays across partitions) and a budget point value (Σ points
+    of all partitions) are exact: the same table as payment.price on the whole."""
+    from payment import compute_weights, load_policy, price
+
+    pol = load_policy(preset).with_overrides(overrides) if overrides else load_policy(preset)
+    w = compute_weights(grouped, pol)
+    want = price(grouped, w, pol)
+    want.attrs = {}
+    assert (want["case_class"] == "readmission").any()
+    got = dask_engine.price(dd.from_pandas(grouped, npartitions=5), w, pol, batch=2).compute()
+    got.attrs = {}
+    pd.testing.assert_frame_equal(got, want)
+    with pytest.raises(ValueError, match="readmission"):
+        dask_engine.price_rows(dd.from_pandas(grouped, npartitions=2), w, pol)

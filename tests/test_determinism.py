@@ -131,3 +131,81 @@ def test_group_price_whole_corpus_threads(tmp_path, corpus, pricing, threads):
     out = tmp_path / "p.parquet"
     stream.group_price_file(path, out, scheme, w, pol, chunk_rows=4_999, threads=threads)
     pd.testing.assert_frame_equal(pd.read_parquet(out), want)
+
+
+# --- policies that look across cases: readmission (Zhejiang, Jinhua) and a budget point value ---
+
+CROSS_POLICIES = {
+    "zhejiang_drg": ("zhejiang_drg", {}),
+    "jinhua_drg": ("jinhua_drg", {}),
+    "national_budget": ("national_drg", {"point_value": {"source": "budget", "budget": 5e8,
+                                                         "reserve_rate": 0.05}}),
+    "zhejiang_budget": ("zhejiang_drg", {"point_value": {"source": "budget", "budget": 5e8}}),
+}
+
+
+@pytest.fixture(scope="module")
+def sample_grouped():
+    """The bundled sample cases (readmissions: same patient within 15 days), demo scheme."""
+    scheme = load_scheme(demo_scheme_path())
+    path = ROOT / "sample_cases" / "cases.csv"
+    return scheme, path, group(read_cases(path), scheme, keep_columns=True)
+
+
+def _cross_policy(name, grouped):
+    from payment import compute_weights, load_policy
+
+    preset, ov = CROSS_POLICIES[name]
+    pol = load_policy(preset).with_overrides(ov) if ov else load_policy(preset)
+    return pol, compute_weights(grouped, pol)
+
+
+def _readmitted_subset(g, pol, w, patients: int, every: int) -> pd.DataFrame:
+    """All stays of the first ``patients`` readmitted patients plus every ``every``-th case."""
+    import numpy as np
+
+    from payment import price
+
+    p = price(g, w, pol)
+    pts = g["patient_id"][(p["case_class"] == "readmission").to_numpy()].unique()[:patients]
+    return g[g["patient_id"].isin(pts) | (np.arange(len(g)) % every == 0)].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("name", list(CROSS_POLICIES))
+@pytest.mark.parametrize(("chunk_rows", "patients", "every"), [(1, 8, 500), (7, 30, 97)])
+def test_cross_case_policies_chunk_sizes(tmp_path, sample_grouped, name, chunk_rows, patients,
+                                         every):
+    from payment import price
+
+    _, _, g = sample_grouped
+    pol, w = _cross_policy(name, g)
+    zj = _cross_policy("zhejiang_drg", g)
+    sub = _readmitted_subset(g, *zj, patients, every)
+    assert chunk_rows == 1 or len(sub) % chunk_rows  # a short last chunk
+    src = tmp_path / "grouped.parquet"
+    sub.to_parquet(src, index=False)
+    want = price(sub, w, pol)
+    want.attrs = {}
+    if pol.readmission.enabled:
+        assert (want["case_class"] == "readmission").any()
+    out = tmp_path / "p.parquet"
+    stream.group_price_file(src, out, None, w, pol, grouped=True, chunk_rows=chunk_rows)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), want)
+
+
+@pytest.mark.parametrize(("name", "chunk_rows"), [("zhejiang_drg", 300), ("jinhua_drg", 4_000),
+                                                  ("national_budget", 4_000),
+                                                  ("zhejiang_budget", 4_000)])
+def test_cross_case_policies_whole_sample(tmp_path, sample_grouped, name, chunk_rows):
+    """Grouped on the way, whole sample (13,887 cases: the last chunk is short)."""
+    from payment import price
+
+    scheme, path, g = sample_grouped
+    assert len(g) % chunk_rows
+    pol, w = _cross_policy(name, g)
+    want = price(g, w, pol)
+    want.attrs = {}
+    out = tmp_path / "p.parquet"
+    stream.group_price_file(path, out, scheme, w, pol, chunk_rows=chunk_rows, threads=1)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), want)
+    assert not list(tmp_path.glob(".drgsim-price-*"))  # scratch removed

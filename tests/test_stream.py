@@ -192,11 +192,41 @@ def test_price_grouped_input_from_weights_dir(tmp_path, priced_setup):
     pd.testing.assert_frame_equal(pd.read_parquet(out), want)
 
 
-def test_cross_case_policies_refused(tmp_path, demo_scheme, priced_setup):
-    g, pol, w = priced_setup
-    readm = pol.with_overrides({"readmission": {"enabled": True}})
-    with pytest.raises(ValueError, match="readmission"):
-        stream.group_price_file(CASES, tmp_path / "p.parquet", demo_scheme, w, readm)
+def test_row_wise_check_names_cross_case_keys(priced_setup):
+    """Only price_rows (chunks priced independently) refuses them; group_price_file does them
+    exactly (tests/test_determinism.py)."""
+    _, pol, _ = priced_setup
+    stream.check_row_wise(pol)
+    readm = pol.with_overrides({"readmission": {"enabled": True},
+                                "point_value": {"source": "budget", "budget": 1e6}})
+    with pytest.raises(ValueError, match='readmission.*"budget"'):
+        stream.check_row_wise(readm)
+    assert stream.needs_first_pass(readm) and not stream.needs_first_pass(pol)
+
+
+def test_cross_case_ledger_spills_by_patient(tmp_path, cases_df, demo_scheme):
+    """Facts spilled to buckets by patient give the whole-table flags and Σ points."""
+    import numpy as np
+
+    from payment import compute_weights, load_policy, price
+    from payment.pricing import total_points
+
+    g = group(cases_df, demo_scheme, keep_columns=True)
+    pol = load_policy("zhejiang_drg").with_overrides(
+        {"point_value": {"source": "budget", "budget": 5e8}})
+    w = compute_weights(g, pol)
+    want = price(g, w, pol)
+    led = stream.CrossCaseLedger(w, pol, spill_dir=tmp_path, buckets=5)
+    for off in range(0, len(g), 4000):
+        part = g.iloc[off:off + 4000]
+        led.add(price(part, w, pol, readmit_flags=np.zeros(len(part), bool)), part, off)
+    assert len(list(tmp_path.glob("readmit-*.arrow"))) == 5
+    led.decide()
+    assert not list(tmp_path.glob("readmit-*.arrow"))
+    np.testing.assert_array_equal(
+        led.flag_rows, np.flatnonzero((want["case_class"] == "readmission").to_numpy()))
+    assert led.points_total == total_points(want["points"].to_numpy())
+    assert led.flags(10, 5).shape == (5,)
 
 
 # --- DIP and the CLI -------------------------------------------------------------------------------
@@ -250,6 +280,30 @@ def test_cli_price_streams_grouped_file(tmp_path, priced_setup):
 
     want = price(pd.read_parquet(src), w, load_policy("national_drg"))
     want.attrs = {}
+    pd.testing.assert_frame_equal(pd.read_parquet(out), want)
+
+
+def test_cli_price_streams_readmission_preset(tmp_path, priced_setup):
+    """A readmission preset streams too (no fall-back to the in-memory path)."""
+    from typer.testing import CliRunner
+
+    from drgsim.cli import app
+    from payment import load_policy, price
+
+    g, _, w = priced_setup
+    src = tmp_path / "grouped.parquet"
+    g[["case_id", "hospital_id", "hospital_level", "patient_id", "total_cost", "los",
+       "discharge_mode", "year", "admission_date", "discharge_date", "status",
+       "drg"]].to_parquet(src, index=False)
+    w.save(tmp_path / "w")
+    out = tmp_path / "p.parquet"
+    r = CliRunner().invoke(app, ["price", str(src), "-w", str(tmp_path / "w"), "-p", "zhejiang_drg",
+                                 "-o", str(out), "--chunk-rows", "5000"])
+    assert r.exit_code == 0, r.output
+    assert "cases/s" in r.output  # the streaming summary
+    want = price(pd.read_parquet(src), w, load_policy("zhejiang_drg"))
+    want.attrs = {}
+    assert (want["case_class"] == "readmission").any()
     pd.testing.assert_frame_equal(pd.read_parquet(out), want)
 
 

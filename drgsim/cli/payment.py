@@ -114,8 +114,9 @@ def price_cmd(
         streamable = (cases.is_dir() or cases.suffix.lower() in (*stream.PARQUET_SUFFIXES,
                                                                   *stream.CSV_SUFFIXES)) \
             and output.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES)
-        if streamable and not (pol.readmission.enabled or pol.point_value.source == "budget"):
-            # chunk by chunk, bounded memory; exact (special review as a second pass)
+        if streamable:
+            # chunk by chunk, bounded memory; exact (readmission, a budget point value and
+            # special review as extra passes over compact facts)
             src = stream.CaseSource(cases, chunk_rows=1)
             cols = src.schema.names if src.kind == "parquet" else src.header
             grouped = pol.group_col in cols
