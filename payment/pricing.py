@@ -350,6 +350,26 @@ def _dense_table(
 # ---- price -------------------------------------------------------------------------------------
 
 
+def kernel_params(policy: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pricing kernel's float parameters, flags and incomplete-stay discharge modes of a
+    policy (one layout, one place)."""
+    ex, ic, ol, dv = policy.exclusions, policy.incomplete, policy.outliers, policy.deviation
+    fp = np.array([
+        policy.input_checks.max_cost, policy.input_checks.max_los,
+        ex.los_min if ex.los_min is not None else -np.inf,
+        ex.los_max if ex.los_max is not None else np.inf,
+        ol.low_multiple, dv.low, dv.high,
+        ic.max_los if ic.max_los is not None else -np.inf,
+    ], dtype=np.float64)
+    ip = np.array([
+        policy.kind == "dip", ol.enabled, ol.low_rule == "full", ol.high_over_incomplete,
+        ic.enabled, ic.with_coefficient, ic.cap_at_base_points, policy.bed_day.with_coefficient,
+    ], dtype=np.int64)
+    inc_modes = np.zeros(10, dtype=np.bool_)
+    inc_modes[list(ic.discharge_modes)] = True
+    return fp, ip, inc_modes
+
+
 def price(
     cases: pd.DataFrame, weights: Weights, policy: Policy, *, special_review: bool = True,
     readmit_flags: np.ndarray | None = None, points_total: float | None = None,
@@ -460,20 +480,8 @@ def price(
         lvl = _pair_lookup(lvl_tk, lvl_mean, keys, np.nan)
         cmp_mean = np.where(np.isfinite(lvl), lvl, cmp_mean)
 
-    ex, ic, ol, dv = policy.exclusions, policy.incomplete, policy.outliers, policy.deviation
-    fp = np.array([
-        policy.input_checks.max_cost, policy.input_checks.max_los,
-        ex.los_min if ex.los_min is not None else -np.inf,
-        ex.los_max if ex.los_max is not None else np.inf,
-        ol.low_multiple, dv.low, dv.high,
-        ic.max_los if ic.max_los is not None else -np.inf,
-    ], dtype=np.float64)
-    ip = np.array([
-        policy.kind == "dip", ol.enabled, ol.low_rule == "full", ol.high_over_incomplete,
-        ic.enabled, ic.with_coefficient, ic.cap_at_base_points, policy.bed_day.with_coefficient,
-    ], dtype=np.int64)
-    inc_modes = np.zeros(10, dtype=np.bool_)
-    inc_modes[list(ic.discharge_modes)] = True
+    fp, ip, inc_modes = kernel_params(policy)
+    ex, dv = policy.exclusions, policy.deviation
 
     cls = np.empty(n, np.int8)
     reason = np.empty(n, np.int8)

@@ -24,7 +24,7 @@ from grouper.scheme import Scheme
 from payment import Policy, Weights
 from payment import _kernels as PK
 from payment.outliers import CLASSES, REASONS
-from payment.pricing import _GroupTable, resolve_yuan_per_point, round_half_up_cents
+from payment.pricing import _GroupTable, kernel_params, resolve_yuan_per_point, round_half_up_cents
 from payment.special_review import RULES
 
 from .models import CaseIn
@@ -135,21 +135,7 @@ class FastPricer:
         self.level_mean = {(int(lv), str(g)): float(m) for lv, g, m in zip(
             lg["hospital_level"], lg["group"], lg["mean_cost"], strict=True)}
         self.yuan_per_point = resolve_yuan_per_point(policy, weights, 0.0)
-        ex, ic, ol, dv = policy.exclusions, policy.incomplete, policy.outliers, policy.deviation
-        self.fp = np.array([
-            policy.input_checks.max_cost, policy.input_checks.max_los,
-            ex.los_min if ex.los_min is not None else -np.inf,
-            ex.los_max if ex.los_max is not None else np.inf,
-            ol.low_multiple, dv.low, dv.high,
-            ic.max_los if ic.max_los is not None else -np.inf,
-        ], dtype=np.float64)
-        self.ip = np.array([
-            policy.kind == "dip", ol.enabled, ol.low_rule == "full", ol.high_over_incomplete,
-            ic.enabled, ic.with_coefficient, ic.cap_at_base_points,
-            policy.bed_day.with_coefficient,
-        ], dtype=np.int64)
-        self.inc_modes = np.zeros(10, dtype=np.bool_)
-        self.inc_modes[list(ic.discharge_modes)] = True
+        self.fp, self.ip, self.inc_modes = kernel_params(policy)
 
     def group_params(self, group: str, hospital_id: str, level: int) -> tuple[int, float, float,
                                                                                 float]:
