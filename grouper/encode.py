@@ -186,10 +186,13 @@ def tokenize(col: pa.Array | pa.ChunkedArray, vocab: Vocab, empty_is_none: bool,
     """
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-    if not pa.types.is_large_string(col.type):
+    if not (pa.types.is_large_string(col.type) or pa.types.is_string(col.type)):
         col = col.cast(pa.large_string())
     n = len(col)
-    offs = np.frombuffer(col.buffers()[1], dtype=np.int64, count=n + 1, offset=col.offset * 8)
+    # read the offsets in place, 32- or 64-bit (numba compiles one tokenizer for each)
+    width = 8 if pa.types.is_large_string(col.type) else 4
+    offs = np.frombuffer(col.buffers()[1], dtype=np.int64 if width == 8 else np.int32, count=n + 1,
+                         offset=col.offset * width)
     dbuf = col.buffers()[2]
     data = np.frombuffer(dbuf, dtype=np.uint8) if dbuf is not None else np.zeros(1, np.uint8)
     if col.null_count:
