@@ -164,15 +164,40 @@ def _dept_ids(df: pd.DataFrame, literals: list[str]) -> np.ndarray:
 # --- mapping -------------------------------------------------------------------------------------
 
 
-def _exact_map(ids: list[int], m: np.ndarray) -> list[int]:
-    """The reference's in-place mapping (scheme README step 1.2), for rows with map chains."""
-    vals = list(ids)
-    for i in range(len(vals)):
-        x = vals[i]
-        y = int(m[x]) if x >= 0 else -1
-        if y >= 0 and y != x:
-            vals[vals.index(x)] = y
-    return vals
+@kernel
+def _walk_rows(rows, row_off, ids, keep, m, mapped):
+    """The reference's in-place mapping (scheme README step 1.2) for the given rows.
+
+    Walk positions i = 0..n-1; x = the value now at i; if x maps to another code, overwrite the
+    first position holding x with map(x). Codes accepted as is have no map entry (m < 0), so
+    the walk leaves them alone. Dropped tokens (keep false) take no part.
+    """
+    for j in range(rows.shape[0]):
+        r = rows[j]
+        s = row_off[r]
+        e = row_off[r + 1]
+        n = 0
+        for t in range(s, e):
+            if keep[t]:
+                n += 1
+        pos = np.empty(n, np.int64)
+        vals = np.empty(n, np.int64)
+        q = 0
+        for t in range(s, e):
+            if keep[t]:
+                pos[q] = t
+                vals[q] = ids[t]
+                q += 1
+        for i in range(n):
+            x = vals[i]
+            y = m[x] if x >= 0 else -1
+            if y >= 0 and y != x:
+                for f in range(n):
+                    if vals[f] == x:
+                        vals[f] = y
+                        break
+        for i in range(n):
+            mapped[pos[i]] = vals[i]
 
 
 @kernel
@@ -226,13 +251,11 @@ def _map_tokens(tok: Tokens, kind: str, e: Engine, strict: bool, mapping: bool,
             if len(more):
                 chained = np.union1d(chained, more)
     # rows holding a chain start (a -> b, b -> c) need the reference's in-place walk
-    for r in np.unique(np.searchsorted(tok.row_off, chained, side="right") - 1):
-        if bad_rows[r]:
-            continue
-        s, t_end = tok.row_off[r], tok.row_off[r + 1]
-        sel = np.arange(s, t_end) if keep is None else np.flatnonzero(keep[s:t_end]) + s
-        # codes accepted as is have no map entry, so the walk leaves them alone
-        mapped[sel] = np.array(_exact_map([int(x) for x in ids[sel]], m), dtype=np.int32)
+    if len(chained):
+        rows_c = np.unique(np.searchsorted(tok.row_off, chained, side="right") - 1)
+        rows_c = rows_c[~bad_rows[rows_c]].astype(np.int64)
+        kept = np.ones(len(ids), dtype=np.bool_) if keep is None else keep
+        _walk_rows(rows_c, tok.row_off, ids, kept, m, mapped)
     if keep is None or keep.all():
         return mapped, tok.row_off, bad_rows
     # dropped tokens are few: shift each row offset by the drops before it
