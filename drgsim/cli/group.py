@@ -227,10 +227,11 @@ def demo_cmd(
     summary = demo_whatif(priced, pol)
     write_table(summary, output / "whatif.csv")
     wt = Table(title="what-if (settlement of the newest year)")
-    for c in ("scenario", "point_value", "paid", "hospitals_surplus", "hospitals_overspend"):
-        if c in summary.columns:
-            wt.add_column(c, justify="right" if c != "scenario" else "left")
-    cols = [c for c in ("scenario", "point_value", "paid", "hospitals_surplus", "hospitals_overspend") if c in summary.columns]
+    labels = {"scenario": "scenario", "point_value": "yuan/point", "paid": "paid (yuan)",
+              "hospitals_surplus": "surplus", "hospitals_overspend": "overspend"}
+    cols = [c for c in labels if c in summary.columns]
+    for c in cols:
+        wt.add_column(labels[c], justify="right" if c != "scenario" else "left")
     for _, r in summary.iterrows():
         wt.add_row(*[f"{r[c]:,.4f}" if c == "point_value" else f"{r[c]:,.2f}" if isinstance(r[c], float) else str(r[c]) for c in cols])
     _out.print(wt)
