@@ -102,6 +102,14 @@ def eval_program(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, us
     return pc == ACCEPT
 
 
+@kernel(inline="always")
+def _csr_row(off, code, ok):
+    """(start, end) of ``code``'s list in a CSR index; empty when ``ok`` is false."""
+    if ok:
+        return off[code], off[code + 1]
+    return off[0], off[0]
+
+
 @kernel
 def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainpr, m, mcc, cc,
               udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de,
@@ -113,20 +121,13 @@ def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainp
     procedure can open (see CompiledScheme step index) plus the unguarded ones.
     """
     big = np.int32(1 << 30)
-    a, ae = 0, 0
-    if pdx >= 0:
-        a, ae = pdx_off[pdx], pdx_off[pdx + 1]
-    b, be = 0, 0
-    if m >= 1 and mainpr >= 0:
-        b, be = main_off[mainpr], main_off[mainpr + 1]
+    has_main = m >= 1 and mainpr >= 0
+    a, ae = _csr_row(pdx_off, pdx, pdx >= 0)
+    b, be = _csr_row(main_off, mainpr, has_main)
     c, ce = 0, open_steps.shape[0]
     # candidate MDCs, merged in scheme order from the same kind of index
-    ma, mae = 0, 0
-    if pdx >= 0:
-        ma, mae = pdx_mdc_off[pdx], pdx_mdc_off[pdx + 1]
-    mb, mbe = 0, 0
-    if m >= 1 and mainpr >= 0:
-        mb, mbe = main_mdc_off[mainpr], main_mdc_off[mainpr + 1]
+    ma, mae = _csr_row(pdx_mdc_off, pdx, pdx >= 0)
+    mb, mbe = _csr_row(main_mdc_off, mainpr, has_main)
     mc, mce = 0, open_mdcs.shape[0]
     while True:
         ka = pdx_mdcs[ma] if ma < mae else big
