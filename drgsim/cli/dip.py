@@ -38,7 +38,7 @@ def _parse_weights(text: str) -> tuple[float, ...]:
 
 
 def _fail(e: Exception) -> None:
-    _console.print(f"[red]error:[/red] {e}")
+    _console.print(f"[red]error:[/red] {e}", soft_wrap=True)
     raise typer.Exit(code=2)
 
 

@@ -27,7 +27,7 @@ CHUNK = 200_000
 
 
 def _fail(e: Exception) -> None:
-    _err.print(f"[red]error:[/red] {e}")
+    _err.print(f"[red]error:[/red] {e}", soft_wrap=True)
     raise typer.Exit(code=2)
 
 

@@ -28,7 +28,7 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.
 
 
 def _fail(e: Exception) -> None:
-    _console.print(f"[red]error:[/red] {e}")
+    _console.print(f"[red]error:[/red] {e}", soft_wrap=True)
     raise typer.Exit(code=2)
 
 
