@@ -64,29 +64,41 @@ class KeyedValueError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a TOML string is never read as a number or a flag ("0.4", "yes"); finite: inf and
+    # nan are refused everywhere (a fixed point value of inf would pay infinite yuan)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
+
+#: The largest yuan amount a policy may name (the settlement accepts no larger total), yuan.
+MAX_YUAN = 1e12
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
-Positive = Annotated[float, Field(gt=0.0)]
+#: a cost multiple or a multiplier of points: above 0, at most 1,000
+Multiple = Annotated[float, Field(gt=0.0, le=1_000.0)]
+#: a coefficient or incentive on points: above 0, at most 100
+Factor = Annotated[float, Field(gt=0.0, le=100.0)]
+#: yuan amounts (budgets, cost bounds): above 0, at most MAX_YUAN
+Yuan = Annotated[float, Field(gt=0.0, le=MAX_YUAN)]
+#: days (LOS limits, windows): 0 … 36,500
+Days = Annotated[int, Field(ge=0, le=36_500)]
 
 
 class WeightsPolicy(_Model):
     """How relative weights (DRG RW) or scores (DIP) are computed from history (§4, §13)."""
 
-    year_weights: list[Annotated[float, Field(ge=0.0)]] = Field(
+    year_weights: list[Annotated[float, Field(ge=0.0, le=1e6)]] = Field(
         default=[1.0, 2.0, 7.0], min_length=1
     )
-    history_years: list[int] | None = None
+    history_years: list[Annotated[int, Field(ge=1900, le=2200)]] | None = None
     year_weighting: Literal["yearly_means", "per_case"] = "yearly_means"
     trim: Literal["none", "iqr", "sd", "percentile"] = "none"
-    trim_k: Positive = 3.0
+    trim_k: Annotated[float, Field(gt=0.0, le=100.0)] = 3.0
     trim_lower: Share = 0.025
     trim_upper: Share = 0.975
-    trim_min_cases: Annotated[int, Field(ge=1)] = 10
-    min_cases: Annotated[int, Field(ge=1)] = 5
-    cv_threshold: Positive = 1.0
-    points_scale: Positive = 100.0
+    trim_min_cases: Annotated[int, Field(ge=1, le=1_000_000)] = 10
+    min_cases: Annotated[int, Field(ge=1, le=1_000_000)] = 5
+    cv_threshold: Annotated[float, Field(gt=0.0, le=1_000.0)] = 1.0
+    points_scale: Annotated[float, Field(gt=0.0, le=1_000_000.0)] = 100.0
     apply_los_exclusions: bool = True
 
     @field_validator("year_weights")
@@ -129,10 +141,10 @@ class CoefficientPolicy(_Model):
     """Hospital (×group) or level (×group) cost coefficients (§4)."""
 
     mode: Literal["hospital", "level", "none"] = "hospital"
-    new_group: Positive = 1.0
-    min_cases: Annotated[int, Field(ge=1)] = 1
-    min: Positive | None = None
-    max: Positive | None = None
+    new_group: Factor = 1.0
+    min_cases: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    min: Factor | None = None
+    max: Factor | None = None
 
     @model_validator(mode="after")
     def _bounds(self) -> CoefficientPolicy:
@@ -146,8 +158,8 @@ class CoefficientPolicy(_Model):
 class HighBand(_Model):
     """High-multiple threshold for groups with base points ≤ ``max_base_points`` (None: above)."""
 
-    max_base_points: Positive | None = None
-    multiple: Annotated[float, Field(gt=1.0)]
+    max_base_points: Annotated[float, Field(gt=0.0, le=1e9)] | None = None
+    multiple: Annotated[float, Field(gt=1.0, le=1_000.0)]
 
 
 class OutlierPolicy(_Model):
@@ -212,8 +224,8 @@ class DeviationPolicy(_Model):
     """DIP cost deviation (national spec, §5): r<low → ×r; r>high → ×(r−1); r>review flag."""
 
     low: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
-    high: Annotated[float, Field(ge=1.0)] = 2.0
-    review: Positive = 5.0
+    high: Annotated[float, Field(ge=1.0, le=1_000.0)] = 2.0
+    review: Multiple = 5.0
     comparison_base: Literal["same_level", "region"] = "same_level"
 
     @model_validator(mode="after")
@@ -231,7 +243,7 @@ class IncompletePolicy(_Model):
 
     enabled: bool = False
     discharge_modes: list[Literal[1, 2, 3, 4, 5, 9]] = Field(default=[2, 3, 4, 5])
-    max_los: Annotated[int, Field(ge=0)] | None = None
+    max_los: Days | None = None
     with_coefficient: bool = True
     cap_at_base_points: bool = True
 
@@ -239,8 +251,8 @@ class IncompletePolicy(_Model):
 class ExclusionPolicy(_Model):
     """Stays paid outside DRG/DIP by LOS (§5; boundaries ≤ min or ≥ max, §13)."""
 
-    los_min: Annotated[int, Field(ge=0)] | None = None
-    los_max: Annotated[int, Field(ge=1)] | None = None
+    los_min: Days | None = None
+    los_max: Annotated[int, Field(ge=1, le=36_500)] | None = None
     payment: Literal["fee_for_service", "none"] = "fee_for_service"
 
     @model_validator(mode="after")
@@ -256,8 +268,8 @@ class ExclusionPolicy(_Model):
 class InputChecks(_Model):
     """Bounds beyond which a case's cost or LOS is treated as a data error (assumption)."""
 
-    max_cost: Positive = 50_000_000.0
-    max_los: Positive = 3_650.0
+    max_cost: Yuan = 50_000_000.0
+    max_los: Annotated[float, Field(gt=0.0, le=36_500.0)] = 3_650.0
 
 
 class BedDayPolicy(_Model):
@@ -265,7 +277,7 @@ class BedDayPolicy(_Model):
 
     groups: list[str] = Field(default_factory=list)
     prefixes: list[str] = Field(default_factory=list)
-    daily_points: dict[str, Annotated[float, Field(ge=0.0)]] = Field(default_factory=dict)
+    daily_points: dict[str, Annotated[float, Field(ge=0.0, le=1e9)]] = Field(default_factory=dict)
     with_coefficient: bool = False
 
 
@@ -273,7 +285,7 @@ class ReadmissionPolicy(_Model):
     """Readmission penalty (§5, §13): earlier stay's points × factor."""
 
     enabled: bool = False
-    window_days: Annotated[int, Field(ge=0)] = 15
+    window_days: Days = 15
     factor: Share = 0.5
     exempt_groups: list[str] = Field(default_factory=list)
     exempt_prefixes: list[str] = Field(default_factory=list)
@@ -285,11 +297,11 @@ class SpecialReviewPolicy(_Model):
 
     enabled: bool = False
     # a rule left out (None) is off; presets switch on the ones their region uses
-    los_limit: Annotated[int, Field(ge=0)] | None = None
-    cost_multiple: Positive | None = None
-    newborn_max_weight_g: Positive | None = None
-    newborn_region_multiple: Annotated[float, Field(ge=0.0)] = 2.5
-    newborn_group_multiple: Annotated[float, Field(ge=0.0)] = 1.0
+    los_limit: Days | None = None
+    cost_multiple: Multiple | None = None
+    newborn_max_weight_g: Annotated[float, Field(gt=0.0, le=10_000.0)] | None = None
+    newborn_region_multiple: Annotated[float, Field(ge=0.0, le=1_000.0)] = 2.5
+    newborn_group_multiple: Annotated[float, Field(ge=0.0, le=1_000.0)] = 1.0
     new_tech: bool = True
     ungroupable: bool = True
     small_groups: bool = True
@@ -300,16 +312,16 @@ class SpecialReviewPolicy(_Model):
     approval_rate: Share = 1.0
     repricing: Literal["fee_for_service", "review_coefficient"] = "fee_for_service"
     deduction_share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
-    review_coefficient: Positive = 1.0
+    review_coefficient: Factor = 1.0
 
 
 class PointValuePolicy(_Model):
     """Point value (points method) or base rate (rate method), §4 and §13."""
 
     source: Literal["fixed", "history", "budget"] = "history"
-    value: Positive | None = None
-    base_rate: Positive | None = None
-    budget: Positive | None = None
+    value: Annotated[float, Field(gt=0.0, le=1_000_000.0)] | None = None  # yuan per point
+    base_rate: Annotated[float, Field(gt=0.0, le=1e9)] | None = None  # yuan per weight
+    budget: Yuan | None = None  # yuan of fund
     reserve_rate: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05
     reserve_withheld: bool = True
     reimbursement_ratio: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
@@ -318,8 +330,8 @@ class PointValuePolicy(_Model):
 class IncentivePolicy(_Model):
     """Multipliers on case points by group or by hospital (e.g. a TCM coefficient)."""
 
-    group: dict[str, Positive] = Field(default_factory=dict)
-    hospital: dict[str, Positive] = Field(default_factory=dict)
+    group: dict[str, Factor] = Field(default_factory=dict)
+    hospital: dict[str, Factor] = Field(default_factory=dict)
 
 
 class Policy(_Model):
@@ -328,7 +340,7 @@ class Policy(_Model):
     name: str
     description: str = ""
     region: str = ""
-    effective_from: _dt.date | None = None
+    effective_from: _dt.date | None = Field(None, strict=False)  # TOML date or ISO text
     kind: Literal["drg", "dip"]
     method: Literal["points", "rate"] = "points"
     group_column: str | None = None

@@ -65,7 +65,8 @@ of the few dozen per-hospital amounts derived from them stay far below the int64
 
 class _Model(BaseModel):
     # Numbers must be finite unless a field says otherwise (tier bounds may be ±inf).
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # strict: no text read as a number or a flag; lists of a TOML file may still fill tuples
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 class TierRow(_Model):
@@ -125,7 +126,9 @@ class BudgetPolicy(_Model):
         None, ge=0.0, le=MAX_YUAN,
         description="prior-year actual fund expenditure (yuan), mode = growth",
     )
-    growth: float = Field(0.0, gt=-1.0, description="budget growth over the prior year (fraction)")
+    growth: float = Field(
+        0.0, gt=-1.0, le=10.0, description="budget growth over the prior year (fraction, -1 < g <= 10)"
+    )
 
     @model_validator(mode="after")
     def _bounded(self) -> BudgetPolicy:
@@ -166,7 +169,7 @@ class AssessmentPolicy(_Model):
 
     deposit_rate: float = Field(0.0, ge=0.0, le=1.0, description="deposit ÷ entitlement")
     mapping: Literal["table", "linear"] = "table"
-    release: tuple[ReleaseRow, ...] = (ReleaseRow(min_score=0.0, release=1.0),)
+    release: tuple[ReleaseRow, ...] = Field((ReleaseRow(min_score=0.0, release=1.0),), strict=False)
     zero_score: float = Field(60.0, description="linear mapping: score releasing nothing")
     full_score: float = Field(100.0, description="linear mapping: score releasing everything")
     default_score: float = Field(100.0, description="score of a hospital not listed in scores")
@@ -202,10 +205,10 @@ class AllianceBudget(_Model):
     """
 
     id: str = Field(..., min_length=1)
-    members: tuple[str, ...] = Field(..., min_length=1, description="member hospital_ids")
-    per_capita: float = Field(..., ge=0.0, description="budget per insured person (yuan)")
-    population: int = Field(..., ge=0, description="insured population (persons)")
-    tiers: tuple[TierRow, ...] = ()
+    members: tuple[str, ...] = Field(..., min_length=1, strict=False, description="member hospital_ids")
+    per_capita: float = Field(..., ge=0.0, le=MAX_YUAN, description="budget per insured person (yuan)")
+    population: int = Field(..., ge=0, le=2_000_000_000, description="insured population (persons)")
+    tiers: tuple[TierRow, ...] = Field((), strict=False)
 
     @field_validator("tiers")
     @classmethod
@@ -245,14 +248,14 @@ class SettlementPolicy(_Model):
     tier_ratio_base: Literal["ffs", "entitlement"] = Field(
         "ffs", description="denominator of the tier ratio (§13 default: fee-for-service amount)"
     )
-    tiers: tuple[TierRow, ...] = ()
+    tiers: tuple[TierRow, ...] = Field((), strict=False)
     assessment: AssessmentPolicy = AssessmentPolicy()
-    alliances: tuple[AllianceBudget, ...] = ()
+    alliances: tuple[AllianceBudget, ...] = Field((), strict=False)
     alliance_members_tiered: bool = Field(
         False, description="also apply the hospital tiers to alliance members"
     )
     exclude_classes: tuple[str, ...] = Field(
-        ("excluded",), description="case classes paid outside the DRG/DIP budget"
+        ("excluded",), strict=False, description="case classes paid outside the DRG/DIP budget"
     )
     rounding: Literal["half_up", "half_even"] = Field(
         "half_up", description="rounding of each per-hospital amount to 0.01 yuan (§13: half-up)"

@@ -126,3 +126,30 @@ def test_with_overrides_revalidates_and_keeps_original():
 def test_settlement_table_is_carried():
     p = payment.load_policy("national_drg", {"settlement": {}})
     assert p.settlement is not None
+
+
+@pytest.mark.parametrize(("body", "key", "got", "allowed"), [
+    ('[outliers]\nlow_multiple = "0.4"\n', "outliers.low_multiple", "'0.4'", "a number >= 0 and < 1"),
+    ('[readmission]\nenabled = "yes"\n', "readmission.enabled", "'yes'", "true or false"),
+    ('[point_value]\nsource = "fixed"\nvalue = inf\n', "point_value.value", "inf",
+     "a number > 0 and <= 1e+06 (or omit)"),
+    ('[point_value]\nsource = "budget"\nbudget = inf\n', "point_value.budget", "inf",
+     "a number > 0 and <= 1e+12 (or omit)"),
+    ('[point_value]\nsource = "fixed"\nvalue = nan\n', "point_value.value", "nan",
+     "a number > 0 and <= 1e+06 (or omit)"),
+])
+def test_strict_finite_bounded_values(tmp_path, body, key, got, allowed):
+    """Text is never coerced to a number or a flag, and inf/nan never reach the money."""
+    msg = err(tmp_path, body)
+    assert msg.startswith(f"{tmp_path / 'p.toml'}: {key}: ")
+    assert f"(got {got})" in msg and f"(allowed: {allowed})" in msg
+
+
+def test_out_of_range_incentive_and_whole_number_float(tmp_path):
+    msg = err(tmp_path, "[incentives.group]\nAB1 = 1e308\n")
+    assert "incentives.group.AB1: Input should be less than or equal to 100 (got 1e+308)" in msg
+    # a TOML integer is a valid yuan amount; a TOML date or ISO text a valid date
+    p = payment.load_policy(write(tmp_path, '[point_value]\nsource = "fixed"\nvalue = 10\n'))
+    assert p.point_value.value == 10.0
+    p = payment.load_policy(write(tmp_path, 'effective_from = "2025-01-01"\n'))
+    assert str(p.effective_from) == "2025-01-01"
