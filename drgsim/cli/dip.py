@@ -13,9 +13,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ._app import app
+from ._app import App, app
+from ._app import fail as _fail
 
-dip_app = typer.Typer(help="DIP (按病种分值付费): build a disease-score catalogue and group cases into it.", no_args_is_help=True)
+dip_app = App(help="DIP (按病种分值付费): build a disease-score catalogue and group cases into it.", no_args_is_help=True)
 app.add_typer(dip_app, name="dip")
 
 _console = Console(stderr=True)
@@ -37,9 +38,6 @@ def _parse_weights(text: str) -> tuple[float, ...]:
         raise typer.BadParameter(f"{text!r}: give weights oldest→newest like 1:2:7, or 'none'") from None
 
 
-def _fail(e: Exception) -> None:
-    _console.print(f"[red]error:[/red] {e}", soft_wrap=True)
-    raise typer.Exit(code=2)
 
 
 @dip_app.command("build")

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ._app import app
+from ._app import fail as _fail
 
 _err = Console(stderr=True)
 _out = Console()
@@ -26,9 +27,6 @@ SchemeOpt = Annotated[Path, typer.Option("--scheme", "-s", help="Scheme folder (
 CHUNK = 200_000
 
 
-def _fail(e: Exception) -> None:
-    _err.print(f"[red]error:[/red] {e}", soft_wrap=True)
-    raise typer.Exit(code=2)
 
 
 def write_table(df: pd.DataFrame, out: Path) -> None:

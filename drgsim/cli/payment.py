@@ -14,7 +14,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+import grouper
+
 from ._app import app
+from ._app import fail as _fail
 
 _console = Console(stderr=True)
 _TEXT_COLUMNS = {"case_id": str, "hospital_id": str, "patient_id": str, "drg": str,
@@ -27,12 +30,16 @@ SchemeOpt = Annotated[Path | None, typer.Option(help="Scheme folder: group the c
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")]
 
 
-def _fail(e: Exception) -> None:
-    _console.print(f"[red]error:[/red] {e}", soft_wrap=True)
-    raise typer.Exit(code=2)
 
 
 def _read(path: Path) -> pd.DataFrame:
+    try:
+        return _read_table(path)
+    except (ValueError, UnicodeDecodeError, ImportError) as e:  # pandas' parse errors are ValueErrors
+        raise grouper.CaseFileError(str(path), None, None, f"cannot be read as a table: {e}") from e
+
+
+def _read_table(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return pd.read_parquet(path)
@@ -76,6 +83,9 @@ def weights_cmd(
     try:
         pol = payment.load_policy(policy)
         hist = _load_cases(history, pol.group_col, scheme)
+        if len(hist) == 0:
+            raise grouper.CaseFileError(str(history), None, None,
+                                        "no cases (header only): weights need history")
         w = payment.compute_weights(hist, pol)
         w.save(output)
     except (payment.PolicyError, ValueError, KeyError, OSError) as e:
