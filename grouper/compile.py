@@ -9,18 +9,16 @@
   are compiled away into the jump targets, so the kernel needs no stack and short-circuits
   exactly like the reference (left to right).
 
-The compiled form is cached on disk (pickle of numpy arrays and string lists, written by
-drgsim itself) keyed by the scheme's content hash.
+The compiled form is cached on disk by :mod:`grouper.scheme_cache` (plain arrays and JSON,
+verified on load) keyed by the scheme's content hash.
 """
 
 from __future__ import annotations
 
-import os
-import pickle
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .errors import SchemeError
 from .scheme import CMP_OPS, NUMERIC_FIELDS, Scheme
@@ -96,12 +94,10 @@ class CompiledScheme:
 
 
 def _vocab(*columns) -> tuple[list[str], dict[str, int]]:
-    seen: dict[str, int] = {}
-    for col in columns:
-        for v in col:
-            if v not in seen:
-                seen[v] = len(seen)
-    return list(seen), seen
+    # first-seen order over the columns in turn; pandas' hash table, not a Python loop per code
+    parts = [np.asarray(pd.Series(c, dtype=object).to_numpy(), dtype=object) for c in columns]
+    vocab = list(pd.unique(np.concatenate(parts))) if parts else []
+    return vocab, {v: i for i, v in enumerate(vocab)}
 
 
 class _ProgramBuilder:
@@ -187,6 +183,38 @@ def _bitsets(n_codes: int, members: list[tuple[np.ndarray, int]], n_lists: int) 
     return bits
 
 
+def vocabularies(s: Scheme) -> tuple[tuple[list[str], dict[str, int]], tuple[list[str], dict[str, int]]]:
+    """Diagnosis and procedure vocabularies (code text -> id, in first-seen order) of a scheme."""
+    t = s.tables
+    kind_of = dict(zip(t["lists"]["list"], t["lists"]["kind"]))
+    cl = t["code_lists"]
+    cl_dx = cl[cl["list"].map(kind_of) == "dx"]
+    cl_pr = cl[cl["list"].map(kind_of) == "pr"]
+    dx = _vocab(
+        t["dx_map"]["input_code"], t["dx_map"]["grouper_code"], cl_dx["code"], t["cc_mcc"]["code"],
+        t["pdx_exclusion"]["code"], t["dx_regions"]["code"], t["diagnoses"]["code"],
+    )
+    pr = _vocab(
+        t["proc_map"]["input_code"], t["proc_map"]["grouper_code"], cl_pr["code"],
+        t["tagged_lists"]["code"], t["or_procedures"]["code"], t["procedures"]["code"],
+    )
+    return dx, pr
+
+
+def result_labels(meta: dict) -> list[str]:
+    """Result codes in id order: the no-group code, then DRGs and ADRGs rule by rule, then QY codes.
+
+    The compiler numbers results in exactly this order, so the cache can check its labels.
+    """
+    out = [meta["grouping"].get("no_group_code", "0000")]
+    for rid, rule in meta["adrg_rules"].items():
+        out += [br["drg"] for br in rule["branches"]]
+        out.append(rule.get("adrg", rid))
+    for letter in meta["grouping"]["mdc_order"]:
+        out += [st["qy"] for st in meta["mdcs"][letter]["steps"] if "rule" not in st]
+    return list(dict.fromkeys(out))
+
+
 def compile_scheme(s: Scheme) -> CompiledScheme:
     """Build the kernel arrays of a validated scheme (slow path; see compile_scheme_cached)."""
     t = s.tables
@@ -195,14 +223,7 @@ def compile_scheme(s: Scheme) -> CompiledScheme:
     kind_of = dict(zip(lists["list"], lists["kind"]))
     cl_dx = cl[cl["list"].map(kind_of) == "dx"]
     cl_pr = cl[cl["list"].map(kind_of) == "pr"]
-    dx_vocab, dx_id = _vocab(
-        t["dx_map"]["input_code"], t["dx_map"]["grouper_code"], cl_dx["code"], t["cc_mcc"]["code"],
-        t["pdx_exclusion"]["code"], t["dx_regions"]["code"], t["diagnoses"]["code"],
-    )
-    pr_vocab, pr_id = _vocab(
-        t["proc_map"]["input_code"], t["proc_map"]["grouper_code"], cl_pr["code"],
-        t["tagged_lists"]["code"], t["or_procedures"]["code"], t["procedures"]["code"],
-    )
+    (dx_vocab, dx_id), (pr_vocab, pr_id) = vocabularies(s)
     nd, np_ = len(dx_vocab), len(pr_vocab)
 
     def build_map(df, ids: dict[str, int], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -284,9 +305,8 @@ def compile_scheme(s: Scheme) -> CompiledScheme:
     }
     b = _ProgramBuilder(ctx)
     m = s.meta
-    no_group = m["grouping"].get("no_group_code", "0000")
-    results: list[str] = [no_group]
-    result_id: dict[str, int] = {no_group: 0}
+    results = result_labels(m)
+    result_id: dict[str, int] = {r: i for i, r in enumerate(results)}
 
     def res(r: str) -> int:
         if r not in result_id:
@@ -402,31 +422,3 @@ def _step_index(prog, steps, rules, mdc_rows, dx_bits, pr_bits) -> dict[str, np.
     return dict(pdx_steps_off=a[0], pdx_steps=a[1], main_steps_off=a[2], main_steps=a[3],
                 open_steps=a[4], pdx_mdcs_off=b[0], pdx_mdcs=b[1], main_mdcs_off=b[2],
                 main_mdcs=b[3], open_mdcs=b[4])
-
-
-def cache_dir() -> Path:
-    """Where compiled schemes are cached: ``$DRGSIM_CACHE`` or ``~/.cache/drgsim``."""
-    d = os.environ.get("DRGSIM_CACHE")
-    return Path(d) if d else Path.home() / ".cache" / "drgsim"
-
-
-def compile_scheme_cached(s: Scheme) -> CompiledScheme:
-    """Compile, or load the compiled form cached under the scheme's content hash."""
-    path = cache_dir() / f"scheme-{s.content_hash[:32]}-v{FORMAT_VERSION}.pkl"
-    try:
-        with open(path, "rb") as f:
-            c = pickle.load(f)
-        if isinstance(c, CompiledScheme) and c.content_hash == s.content_hash:
-            return c
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
-        pass
-    c = compile_scheme(s)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        with open(tmp, "wb") as f:
-            pickle.dump(c, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only home still works, just without the cache
-    return c

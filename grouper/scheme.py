@@ -82,7 +82,7 @@ class Scheme:
     def compiled(self):
         """The kernel form (:class:`grouper.compile.CompiledScheme`), built or loaded once."""
         if not self._compiled:
-            from .compile import compile_scheme_cached
+            from .scheme_cache import compile_scheme_cached
 
             self._compiled.append(compile_scheme_cached(self))
         return self._compiled[0]

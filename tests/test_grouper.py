@@ -16,7 +16,7 @@ from naive import NaiveGrouper
 from shared_data import SCHEMES, read_corpus, require_shared
 
 import grouper
-from grouper import compile as gcompile
+from grouper import scheme_cache
 from grouper.errors import CaseFileError, SchemeError
 
 COLS = ["status", "mdc", "adrg", "drg"]
@@ -124,13 +124,13 @@ def test_compiled_scheme_is_cached_by_content_hash(tmp_path, monkeypatch):
     monkeypatch.setenv("DRGSIM_CACHE", str(tmp_path / "cache"))
     s = grouper.load_scheme(grouper.demo_scheme_path())
     first = s.compiled
-    files = list((tmp_path / "cache").glob("scheme-*.pkl"))
+    files = list((tmp_path / "cache").glob("scheme-*.npz"))
     assert len(files) == 1 and s.content_hash[:32] in files[0].name
 
     def boom(_):
         raise AssertionError("compiled again despite the cache")
 
-    monkeypatch.setattr(gcompile, "compile_scheme", boom)
+    monkeypatch.setattr(scheme_cache, "compile_scheme", boom)
     again = grouper.load_scheme(grouper.demo_scheme_path()).compiled
     assert np.array_equal(again.prog, first.prog) and again.results == first.results
 
