@@ -37,6 +37,8 @@ from grouper.cases import canonicalise
 from grouper.errors import CaseFileError
 from grouper.schema import DIAGNOSIS_PARTS, PROCEDURE_PARTS, alias_map
 
+from . import outputs
+
 #: Default rows per chunk: about 0.3-0.5 GB of working memory per chunk in flight (measured).
 DEFAULT_CHUNK_ROWS = 500_000
 
@@ -252,17 +254,31 @@ class CaseSource:
         """Raw Arrow tables of exactly ``chunk_rows`` rows (the last one may be shorter)."""
         buf: list[pa.Table] = []
         have = 0
+        proto: pa.Table | None = None
         for t in self._batches():
+            proto = t if proto is None else proto
             buf.append(t)
             have += len(t)
             while have >= self.chunk_rows:
                 whole = pa.concat_tables(buf) if len(buf) > 1 else buf[0]
                 yield whole.slice(0, self.chunk_rows)
+                proto = whole.slice(0, 1)  # something was yielded
                 rest = whole.slice(self.chunk_rows)
                 buf = [rest] if len(rest) else []
                 have = len(rest)
         if have:
             yield pa.concat_tables(buf) if len(buf) > 1 else buf[0]
+        elif proto is None or proto.num_rows == 0:
+            # nothing was yielded. A header-only input still gives one empty chunk, so the output has its columns
+            yield proto.slice(0, 0) if proto is not None else self._empty()
+
+    def _empty(self) -> pa.Table:
+        if self.kind == "csv":
+            names = _wanted(self.header, self.columns) or self.header
+            return pa.table({n: pa.array([], pa.string()) for n in names})
+        cols = [n for n in self.schema.names if not n.startswith("__index_level_")]
+        names = cols if self.columns is None else _wanted(cols, self.columns)
+        return pa.schema([self.schema.field(n) for n in names]).empty_table()
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         """Canonical case chunks (see :func:`grouper.cases.canonicalise`)."""
@@ -305,11 +321,18 @@ class ChunkWriter:
     record batch per chunk, for scratch data), anything else -> a directory of
     ``part-000000.parquet`` files, one per chunk. Every chunk must have the first chunk's
     columns; types are cast to the first chunk's schema.
+
+    Atomic: chunks go to a temporary beside the target, renamed into place by :meth:`commit`
+    (``with`` commits on success and removes the temporary on any error or interruption).
     """
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        suffix = self.path.suffix.lower()
+        self.target = Path(path)
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        outputs.clean_stale(self.target)
+        self.path = outputs.temporary_for(self.target)
+        outputs.remove_path(self.path)
+        suffix = self.target.suffix.lower()
         self.kind = ("parquet" if suffix in PARQUET_SUFFIXES else "csv" if suffix in CSV_SUFFIXES
                      else "arrow" if suffix == ".arrow" else "dir")
         self.schema: pa.Schema | None = None
@@ -319,10 +342,6 @@ class ChunkWriter:
         self.rows = 0
         if self.kind == "dir":
             self.path.mkdir(parents=True, exist_ok=True)
-            for old in self.path.glob("part-*.parquet"):  # a stale part would join the dataset
-                old.unlink()
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, chunk: pd.DataFrame | pa.Table) -> None:
         if self.kind == "csv":
@@ -357,6 +376,10 @@ class ChunkWriter:
         self.rows += len(t)
 
     def close(self) -> None:
+        """Finish the output and move it into place (same as :meth:`commit`)."""
+        self.commit()
+
+    def _close_writers(self) -> None:
         if self._pq is not None:
             self._pq.close()
             self._pq = None
@@ -364,11 +387,34 @@ class ChunkWriter:
             self._csv.close()
             self._csv = None
 
+    def commit(self) -> None:
+        """Finish the file and move it into place."""
+        self._close_writers()
+        if self.target.exists() and not self.path.exists():
+            return  # already committed
+        if not self.path.exists():
+            raise OSError(f"{self.target}: nothing was written")
+        outputs.commit(self.path, self.target)
+
+    def abort(self) -> None:
+        """Drop everything written so far; a previous output at the target stays."""
+        try:
+            self._close_writers()
+        finally:
+            outputs.remove_path(self.path)
+
     def __enter__(self) -> ChunkWriter:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            try:
+                self.commit()
+            except BaseException:
+                self.abort()
+                raise
+        else:
+            self.abort()
 
 
 # --- the pipeline ----------------------------------------------------------------------------------
@@ -1054,8 +1100,9 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
     out_path = Path(output)
     tmp_dir = Path(workdir) if workdir is not None else out_path.resolve().parent
     tmp_dir.mkdir(parents=True, exist_ok=True)
+    outputs.sweep_scratch(tmp_dir, "price")  # left by a killed run (SIGKILL cannot be caught)
     seconds = 0.0
-    with tempfile.TemporaryDirectory(dir=tmp_dir, prefix=".drgsim-price-") as tmp:
+    with tempfile.TemporaryDirectory(dir=tmp_dir, prefix=outputs.scratch_prefix("price")) as tmp:
         cross = None
         src2, canonical2, regroup = source, not grouped, True
         if first:

@@ -25,12 +25,15 @@ from rich.console import Console
 import grouper
 import payment
 
+from ..outputs import OutputError, handle_termination
+
 _err = Console(stderr=True)
 
 #: exceptions that describe the user's input, not a fault of drgsim: one line, exit 2
 USER_ERRORS: tuple[type[BaseException], ...] = (
     grouper.DrgsimError,
     payment.PolicyError,
+    OutputError,
     FileNotFoundError,
     FileExistsError,
     PermissionError,
@@ -150,3 +153,4 @@ def _root(
 ) -> None:
     """DRG/DIP grouping and payment simulator (CHS-DRG, DIP, budget settlement)."""
     _state["debug"] = debug
+    handle_termination()  # SIGTERM / SIGHUP unwind like Ctrl-C: no half-written output stays

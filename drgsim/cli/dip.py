@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..outputs import staged, write_table
 from ._app import App, app
 from ._app import fail as _fail
 
@@ -83,7 +84,8 @@ def build(
                 df, config, str(scheme) if scheme else None, version=version, strict=strict,
                 progress=lambda stage, frac: bar.update(task, completed=frac, description=f"building: {stage}"),
             )
-            cat.save(output, fmt=fmt)
+            with staged(output) as tmp:
+                cat.save(tmp, fmt=fmt)
         except Exception as e:  # noqa: BLE001 - shown to the user as one line, exit code 2
             _fail(e)
     s = cat.summary()
@@ -149,10 +151,7 @@ def group_cmd(
                             progress=lambda done, total: bar.update(task, completed=done, total=total))
                 if keep_columns:
                     out = pd.concat([df.reset_index(drop=True), out.drop(columns=["case_id"])], axis=1)
-                if output.suffix.lower() == ".parquet":
-                    out.to_parquet(output, index=False)
-                else:
-                    out.to_csv(output, index=False, encoding="utf-8")
+                write_table(out, output)
             except Exception as e:  # noqa: BLE001 - shown to the user as one line, exit code 2
                 _fail(e)
     n = len(out)

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ..outputs import check_table_suffix, staged, write_table
 from ._app import app
 from ._app import fail as _fail
 
@@ -29,16 +30,6 @@ CHUNK = 200_000
 
 
 
-def write_table(df: pd.DataFrame, out: Path) -> None:
-    """Write csv / parquet / xlsx by extension."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    suffix = out.suffix.lower()
-    if suffix == ".parquet":
-        df.to_parquet(out, index=False)
-    elif suffix == ".xlsx":
-        df.to_excel(out, index=False)
-    else:
-        df.to_csv(out, index=False)
 
 
 def group_summary(result: pd.DataFrame, seconds: float, title: str = "drgsim group") -> Table:
@@ -103,6 +94,7 @@ def group_cmd(
 
     try:
         t0 = time.perf_counter()
+        check_table_suffix(output, folder=True)
         sch = grouper.load_scheme(scheme)
         streamable = (input.is_dir() or input.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES)) \
             and output.suffix.lower() != ".xlsx"
@@ -206,7 +198,8 @@ def demo_cmd(
     hist = grouped[grouped["year"] < year]
     cur = grouped[grouped["year"] == year].reset_index(drop=True)
     w = payment.compute_weights(hist, pol)
-    w.save(output / "weights")
+    with staged(output / "weights") as tmp:
+        w.save(tmp)
     priced = payment.price(cur, w, pol)
     for col in ("patient_paid", "alliance_id"):
         if col in cur.columns:

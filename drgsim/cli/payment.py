@@ -16,6 +16,7 @@ from rich.table import Table
 
 import grouper
 
+from ..outputs import check_table_suffix, staged, write_table
 from ._app import app
 from ._app import fail as _fail
 
@@ -60,12 +61,6 @@ def _load_cases(path: Path, group_col: str, scheme: Path | None) -> pd.DataFrame
     return grouper.group(grouper.read_cases(path), grouper.load_scheme(scheme), keep_columns=True)
 
 
-def _write(df: pd.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".parquet":
-        df.to_parquet(out, index=False)
-    else:
-        df.to_csv(out, index=False)
 
 
 @app.command("weights")
@@ -87,7 +82,8 @@ def weights_cmd(
             raise grouper.CaseFileError(str(history), None, None,
                                         "no cases (header only): weights need history")
         w = payment.compute_weights(hist, pol)
-        w.save(output)
+        with staged(output) as tmp:
+            w.save(tmp)
     except (payment.PolicyError, ValueError, KeyError, OSError) as e:
         _fail(e)
         return
@@ -119,6 +115,7 @@ def price_cmd(
     from drgsim import stream
 
     try:
+        check_table_suffix(output, folder=True)
         pol = payment.load_policy(policy)
         w = payment.load_weights(weights)
         streamable = (cases.is_dir() or cases.suffix.lower() in (*stream.PARQUET_SUFFIXES,
@@ -142,7 +139,7 @@ def price_cmd(
             return
         df = _load_cases(cases, pol.group_col, scheme)
         priced = payment.price(df, w, pol, special_review=special_review)
-        _write(priced, output)
+        write_table(priced, output)
     except (payment.PolicyError, ValueError, KeyError, OSError) as e:
         _fail(e)
         return

@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..outputs import staged
 from ._app import app
+from ._app import fail as _fail
 
 _console = Console(stderr=True)
 
@@ -50,10 +52,10 @@ def simulate(
         try:
             sim = run(scn, progress=tick)
         except (ValueError, KeyError, FileNotFoundError) as exc:
-            _console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from None
+            _fail(exc)
         tick("reports", 0, 1)
-        paths = write_report(sim, out)
+        with staged(out) as tmp:
+            paths = write_report(sim, tmp)
         tick("reports", 1, 1)
     if not quiet:
         t = Table(title=f"{scn.name}: scenarios")
