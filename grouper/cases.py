@@ -181,6 +181,11 @@ def _is_list_column(s: pd.Series) -> bool:
     return False
 
 
+#: the largest magnitude a numeric case field may have (yuan, days, years, grams): beyond it a
+#: value is a data error, and integers stay exact in float64 below 2**53
+MAX_MAGNITUDE = 1e15
+
+
 def _numeric(s: pd.Series, col: str, source: str, kind: str) -> pd.Series:
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         v = s.astype("float64")
@@ -193,6 +198,14 @@ def _numeric(s: pd.Series, col: str, source: str, kind: str) -> pd.Series:
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise CaseFileError(source, col, i + 1, f"{s.iloc[i]!r} is not a number")
+    with np.errstate(invalid="ignore"):
+        wild = v.notna() & ~(np.abs(v) <= MAX_MAGNITUDE)
+    if wild.any():
+        # inf, 1e308 or 20-digit whole numbers are no real age, stay or cost (and would
+        # overflow the integer columns): a clear error naming the cell, never a crash
+        i = int(np.flatnonzero(wild.to_numpy())[0])
+        raise CaseFileError(source, col, i + 1, f"{s.iloc[i]!r} is out of range "
+                            f"(a finite number of at most {MAX_MAGNITUDE:.0e} expected)")
     if kind == "int":
         whole = v.isna() | (v == np.floor(v))
         if not whole.all():
