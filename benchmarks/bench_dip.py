@@ -2,7 +2,7 @@
 
     python -m pytest benchmarks/bench_dip.py -p no:cacheprovider --benchmark-columns=mean,rounds -s
 
-Grid: implementation (vectorised kernel / pure-Python reference ``grouper.dip.naive``) ×
+Grid: implementation (vectorised kernel / pure-Python reference ``tests/naive_dip.py``) ×
 task (build catalogue, group cases). Sizes: build 5,000,000 cases, group 1,000,000 (override
 with DIP_BENCH_BUILD / DIP_BENCH_GROUP); the naive reference runs on DIP_BENCH_NAIVE cases
 (default 50,000) because it is slow, and rates are compared in cases/s. Everything runs on one
@@ -13,6 +13,7 @@ shared CHS-DRG 1.1 scheme when present, else the bundled demo scheme.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numba
@@ -22,8 +23,10 @@ import pytest
 import grouper
 from grouper.dip import DipConfig, build_catalogue, compile_catalogue
 from grouper.dip.group import group_frame
-from grouper.dip.naive import naive_build, naive_group
 from grouper.dip.synth import synthetic_history
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from naive_dip import naive_build, naive_group  # noqa: E402
 
 pa.set_cpu_count(1)
 numba.set_num_threads(1)  # the shared DRG encoder has parallel kernels: measure one thread
@@ -83,9 +86,10 @@ def test_group_kernel(benchmark, scheme, history, catalogue):
     _rate(benchmark, "group_kernel", len(cases))
 
 
-def test_group_naive(benchmark, scheme, history, catalogue):
+def test_group_naive(benchmark, scheme, history, catalogue, tmp_path):
     cases = history.iloc[:N_NAIVE]
-    benchmark.pedantic(naive_group, args=(cases, catalogue, scheme), rounds=1, iterations=1)
+    folder = catalogue.save(tmp_path / "catalogue")  # the reference reads the saved files
+    benchmark.pedantic(naive_group, args=(cases, folder, scheme), rounds=1, iterations=1)
     _rate(benchmark, "group_naive", N_NAIVE)
 
 

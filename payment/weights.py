@@ -82,7 +82,28 @@ def load_weights(directory: str | Path) -> Weights:
     manifest_path = src / "manifest.json"
     if not manifest_path.exists():
         raise FileNotFoundError(f"{src}: no manifest.json (not a weights directory)")
-    m = json.loads(manifest_path.read_text(encoding="utf-8"))
+    try:
+        m = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{manifest_path}: not valid UTF-8 JSON ({e}); expected the manifest of a "
+                         "weights directory written by `drgsim weights`") from None
+    if isinstance(m, dict) and m.get("format") == "drgsim-dip-catalogue":
+        raise ValueError(
+            f"{src}: this is a DIP catalogue folder (manifest format 'drgsim-dip-catalogue', written "
+            "by `drgsim dip build` / `dip import`), but a weights directory was expected (manifest "
+            "with 'kind' and 'tables', written by `drgsim weights HISTORY -p POLICY -o DIR`). Group "
+            "cases with the catalogue (`drgsim dip group CASES --catalogue DIR`), then compute "
+            "weights with a DIP policy (e.g. -p national_dip) and pass that directory to -w")
+    missing = [k for k in ("kind", "tables", "group_column", "points_scale", "region_mean_cost",
+                           "budget_point_value", "years", "year_weights")
+               if not isinstance(m, dict) or k not in m]
+    if missing:
+        raise ValueError(f"{manifest_path}: not a weights manifest: key(s) {', '.join(map(repr, missing))} "
+                         "missing (expected a weights directory written by `drgsim weights`)")
+    absent = [n for n in _TABLES if not isinstance(m["tables"], dict) or n not in m["tables"]]
+    if absent:
+        raise ValueError(f"{manifest_path}: key 'tables' lacks {', '.join(map(repr, absent))} "
+                         f"(allowed: a file name for each of {', '.join(_TABLES)})")
     tables = {
         name: pd.read_csv(src / m["tables"][name], dtype=_STR_COLUMNS, keep_default_na=False,
                           na_values=[""])

@@ -1,20 +1,20 @@
 """Property tests: the vectorised DIP build and grouping agree with the pure-Python reference
-(:mod:`grouper.dip.naive`), and every core case of a history groups back to its own
+(``tests/naive_dip.py``, which reads the saved catalogue files itself), and every core case of a history groups back to its own
 combination."""
 
 from __future__ import annotations
 
 import math
+import tempfile
 
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from naive_dip import key_code, naive_build, naive_group
 
 from grouper.dip import DipConfig, build_catalogue, group
-from grouper.dip.config import key_code
-from grouper.dip.naive import naive_build, naive_group
 from grouper.dip.synth import tiny_scheme
 
 SCHEME = tiny_scheme()
@@ -75,7 +75,8 @@ def test_build_and_group_match_reference(cases, cfg):
         assert r["mean"] == pytest.approx(ref[code]["mean"], rel=1e-9)
         assert r["score"] == pytest.approx(ref[code]["score"], rel=1e-9)
     out = group(df, cat, SCHEME)
-    exp = naive_group(df, cat, SCHEME)
+    with tempfile.TemporaryDirectory() as tmp:
+        exp = naive_group(df, cat.save(tmp), SCHEME)
     assert len(out) == len(exp)
     for (_, o), e in zip(out.iterrows(), exp, strict=True):
         for k in ("status", "dip_group", "dip_type", "aux_level"):
@@ -125,3 +126,13 @@ def test_core_cases_group_back_to_their_own_combination(cases, cfg, trim):
     # Every case the build used finds a group, with a finite final score.
     assert (out.loc[used, "dip_type"] != "unmatched").all()
     assert np.isfinite(out.loc[used, "final_score"]).all()
+
+
+def test_reference_imports_nothing_from_the_dip_package():
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).parent / "naive_dip.py").read_text(encoding="utf-8"))
+    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert names and not [m for m in names if m.startswith("grouper") or m.startswith(".")], names

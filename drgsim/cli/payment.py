@@ -118,6 +118,11 @@ def price_cmd(
         check_table_suffix(output, folder=True)
         pol = payment.load_policy(policy)
         w = payment.load_weights(weights)
+        if w.kind != pol.kind:
+            raise ValueError(f"{weights}: weights of kind {w.kind!r} (computed with a {w.kind.upper()} "
+                             f"policy), but the policy {policy} is of kind {pol.kind!r}; compute "
+                             f"weights with a {pol.kind.upper()} policy (`drgsim weights -p`) or "
+                             f"price with a {w.kind.upper()} policy")
         streamable = (cases.is_dir() or cases.suffix.lower() in (*stream.PARQUET_SUFFIXES,
                                                                   *stream.CSV_SUFFIXES)) \
             and output.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES)

@@ -126,6 +126,11 @@ def load_catalogue(path: str | Path) -> Catalogue:
 def _check_manifest(m: Any, file: str) -> list[str]:
     if not isinstance(m, dict):
         return [f"{file}: top level must be a JSON object"]
+    if m.get("format") is None and "tables" in m and "kind" in m:
+        return [f"{file}: this is a weights directory (kind {m.get('kind')!r}, written by `drgsim weights`), "
+                "but a DIP catalogue folder was expected (manifest format 'drgsim-dip-catalogue', "
+                "written by `drgsim dip build` or `dip import`); pass the weights directory to "
+                "`drgsim price -w` instead"]
     out = []
     if m.get("format") != FORMAT:
         out.append(f"{file}: key 'format' is {m.get('format')!r} (allowed: {FORMAT!r})")

@@ -3,11 +3,13 @@
 Rule, applied to each (mapped) procedure code of the scheme, first match wins:
 
 1. **surgery** — the code is in the scheme's ``or_procedures`` table (operating-room list);
-2. **diagnostic** — the code lies in an ICD-9-CM-3 range whose title is diagnostic
-   (:data:`DIAGNOSTIC_RANGES`: chapter 16's diagnostic categories 87–91, the scan, evaluation and
-   test subcategories of 92, 94 and 95, and every "Diagnostic procedures on …" subcategory of
-   the operative chapters 01–86, which hold biopsies, endoscopies and catheterisations);
-3. **therapeutic** — every other procedure.
+2. an entry of :data:`EXCEPTIONS` whose prefix the code starts with gives its type (diagnostic
+   or therapeutic), each with its reason;
+3. **diagnostic** — the code lies in ICD-9-CM-3 categories 87–91 (:data:`DIAGNOSTIC_CATEGORIES`)
+   or in a subcategory of the operative chapters 01–86 titled "Diagnostic procedures on …"
+   (:data:`DIAGNOSTIC_SUBCATEGORIES`; in CHS-DRG these are exactly the subcategories in which
+   the scheme names a code "…诊断性操作", less the two listed in :data:`EXCEPTIONS`);
+4. **therapeutic** — every other procedure.
 
 A case's treatment type is the most intensive type among its procedures (surgery >
 therapeutic > diagnostic), and *conservative* when it has none. Matching is by code prefix, so
@@ -24,8 +26,10 @@ from .config import TREATMENTS
 CONSERVATIVE, DIAGNOSTIC, THERAPEUTIC, SURGERY = range(4)
 assert TREATMENTS[SURGERY] == "surgery"
 
-#: (code prefix, ICD-9-CM-3 title) of every range taken as purely diagnostic.
-DIAGNOSTIC_RANGES: tuple[tuple[str, str], ...] = (
+#: Every ICD-9-CM-3 subcategory of the operative chapters 01–86 titled "Diagnostic procedures on …"
+#: (code prefix, title). Nothing else of 01–86 is diagnostic: 75.1 (Diagnostic amniocentesis),
+#: 77.4 (Biopsy of bone), 80.2 (Arthroscopy) and 80.3 (Biopsy of joint structure) are not so titled.
+DIAGNOSTIC_SUBCATEGORIES: tuple[tuple[str, str], ...] = (
     ("01.1", "Diagnostic procedures on skull, brain, and cerebral meninges"),
     ("03.3", "Diagnostic procedures on spinal cord and spinal canal structures"),
     ("04.1", "Diagnostic procedures on peripheral nerves"),
@@ -56,6 +60,7 @@ DIAGNOSTIC_RANGES: tuple[tuple[str, str], ...] = (
     ("37.2", "Diagnostic procedures on heart and pericardium"),
     ("38.2", "Diagnostic procedures on blood vessels"),
     ("40.1", "Diagnostic procedures on lymphatic structures"),
+    ("41.3", "Diagnostic procedures on bone marrow and spleen"),
     ("42.2", "Diagnostic procedures on esophagus"),
     ("44.1", "Diagnostic procedures on stomach"),
     ("45.1", "Diagnostic procedures on small intestine"),
@@ -82,34 +87,50 @@ DIAGNOSTIC_RANGES: tuple[tuple[str, str], ...] = (
     ("68.1", "Diagnostic procedures on uterus and supporting structures"),
     ("70.2", "Diagnostic procedures on vagina and cul-de-sac"),
     ("71.1", "Diagnostic procedures on vulva"),
-    ("75.1", "Diagnostic amniocentesis"),
     ("76.1", "Diagnostic procedures on facial bones and joints"),
-    ("77.4", "Biopsy of bone"),
     ("78.8", "Diagnostic procedures on bone, not elsewhere classified"),
-    ("80.2", "Arthroscopy"),
-    ("80.3", "Biopsy of joint structure"),
     ("83.2", "Diagnostic procedures on muscle, tendon, fascia, and bursa"),
     ("85.1", "Diagnostic procedures on breast"),
     ("86.1", "Diagnostic procedures on skin and subcutaneous tissue"),
+)
+
+#: ICD-9-CM-3 categories of chapter 16 that are diagnostic as a whole.
+DIAGNOSTIC_CATEGORIES: tuple[tuple[str, str], ...] = (
     ("87", "Diagnostic radiology"),
     ("88", "Other diagnostic radiology and related techniques"),
     ("89", "Interview, evaluation, consultation, and examination"),
     ("90", "Microscopic examination - I"),
     ("91", "Microscopic examination - II"),
-    ("92.0", "Radioisotope scan and function study"),
-    ("92.1", "Other radioisotope scan"),
-    ("94.0", "Psychologic evaluation and testing"),
-    ("94.1", "Psychiatric interviews, consultations, and evaluations"),
-    ("95.0", "General and subjective eye examination"),
-    ("95.1", "Examinations of form and structure of eye"),
-    ("95.2", "Objective functional tests of eye"),
-    ("95.41", "Audiometry"),
-    ("95.42", "Clinical test of hearing"),
-    ("95.43", "Audiological evaluation"),
-    ("95.44", "Clinical vestibular function tests"),
-    ("95.45", "Rotation tests"),
-    ("95.46", "Other auditory and vestibular function tests"),
-    ("95.47", "Hearing examination, not otherwise specified"),
+)
+
+#: Exceptions to the two lists above: (code prefix, treatment type, reason). The longest matching
+#: prefix wins over the lists.
+EXCEPTIONS: tuple[tuple[str, str, str], ...] = (
+    ("92.0", "diagnostic", "Radioisotope scan and function study: an examination, outside 87–91"),
+    ("92.1", "diagnostic", "Other radioisotope scan: an examination, outside 87–91"),
+    ("94.0", "diagnostic", "Psychologic evaluation and testing: an evaluation, outside 87–91"),
+    ("94.1", "diagnostic", "Psychiatric interviews, consultations, and evaluations: outside 87–91"),
+    ("95.0", "diagnostic", "General and subjective eye examination: outside 87–91"),
+    ("95.1", "diagnostic", "Examinations of form and structure of eye: outside 87–91"),
+    ("95.2", "diagnostic", "Objective functional tests of eye: outside 87–91"),
+    ("95.41", "diagnostic", "Audiometry: a test, outside 87–91"),
+    ("95.42", "diagnostic", "Clinical test of hearing: outside 87–91"),
+    ("95.43", "diagnostic", "Audiological evaluation: outside 87–91"),
+    ("95.44", "diagnostic", "Clinical vestibular function tests: outside 87–91"),
+    ("95.45", "diagnostic", "Rotation tests: outside 87–91"),
+    ("95.46", "diagnostic", "Other auditory and vestibular function tests: outside 87–91"),
+    ("95.47", "diagnostic", "Hearing examination, not otherwise specified: outside 87–91"),
+    ("75.3", "therapeutic", "Other intrauterine operations on fetus and amnion: CHS-DRG names one "
+     "诊断性操作 code (75.35) in it, but the subcategory is not titled 'Diagnostic procedures on …'"),
+    ("81.9", "therapeutic", "Other operations on joint structures: CHS-DRG names one 诊断性操作 code "
+     "(81.98) in it, but the subcategory is not titled 'Diagnostic procedures on …'"),
+)
+
+#: (code prefix, title) of every range taken as diagnostic: the two lists plus the diagnostic
+#: exceptions (kept for readers of the old name).
+DIAGNOSTIC_RANGES: tuple[tuple[str, str], ...] = (
+    DIAGNOSTIC_SUBCATEGORIES + DIAGNOSTIC_CATEGORIES
+    + tuple((p, r.split(":")[0]) for p, t, r in EXCEPTIONS if t == "diagnostic")
 )
 
 
@@ -120,8 +141,11 @@ def treatment_types(codes: pd.Series | np.ndarray | list[str], or_codes: set[str
     """
     s = pd.Series(np.asarray(codes, dtype=object), dtype="str")
     out = np.full(len(s), THERAPEUTIC, dtype=np.int8)
-    prefixes = tuple(p for p, _ in DIAGNOSTIC_RANGES)
+    prefixes = tuple(p for p, _ in DIAGNOSTIC_SUBCATEGORIES + DIAGNOSTIC_CATEGORIES)
     out[s.str.startswith(prefixes).to_numpy(dtype=bool, na_value=False)] = DIAGNOSTIC
+    for prefix, kind, _reason in sorted(EXCEPTIONS, key=lambda e: len(e[0])):
+        hit = s.str.startswith(prefix).to_numpy(dtype=bool, na_value=False)
+        out[hit] = DIAGNOSTIC if kind == "diagnostic" else THERAPEUTIC
     or_set = pd.Series(list(or_codes), dtype="str") if not isinstance(or_codes, pd.Series) else or_codes
     out[s.isin(or_set).to_numpy(dtype=bool)] = SURGERY
     return out

@@ -1,28 +1,69 @@
 """Pure-Python, one-case-at-a-time reference of DIP building and grouping.
 
-Written straight from the rules (scheme README step 1/4, issue 3, domain §7/§13) with dicts
-and loops, and none of the vectorised machinery: tests compare :mod:`grouper.dip` with it and
-the benchmarks use it as the baseline. Trimming is not implemented here (``trim='none'``).
+Written straight from the rules in ``grouper/dip/README.md`` (and domain §7/§13) with dicts and
+loops, and none of the vectorised machinery. It imports nothing from :mod:`grouper.dip`: the
+scheme is read from its folder (or a dict of tables), the catalogue from its saved folder
+(``manifest.json``, ``groups.csv``, ``aux.csv``), and the treatment-type rule is written out
+here from the README. Tests compare :mod:`grouper.dip` with it and the benchmarks use it as the
+baseline. Trimming is not implemented here (``trim='none'``).
 """
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .catalogue import Catalogue
-from .config import AGE_BANDS, TREATMENTS, DipConfig, key_code
-from .encode import scheme_tables
-from .treatment import DIAGNOSTIC_RANGES
+TREATMENTS = ("conservative", "diagnostic", "therapeutic", "surgery")
+
+#: README "treatment type": subcategories of 01–86 titled "Diagnostic procedures on …".
+DIAGNOSTIC_SUBCATEGORIES = frozenset("""
+01.1 03.3 04.1 05.1 06.1 07.1 08.1 09.1 10.2 11.2 12.2 14.1 15.0 16.2 18.1 20.3 21.2 22.1 24.1
+25.0 26.1 27.2 28.1 29.1 31.4 33.2 34.2 37.2 38.2 40.1 41.3 42.2 44.1 45.1 45.2 48.2 49.2 50.1
+51.1 52.1 54.2 55.2 56.3 57.3 58.2 59.2 60.1 61.1 62.1 63.0 64.1 65.1 66.1 67.1 68.1 70.2 71.1
+76.1 78.8 83.2 85.1 86.1""".split())
+DIAGNOSTIC_CATEGORIES = frozenset({"87", "88", "89", "90", "91"})
+#: README "Treatment-type exceptions" table (prefix → type).
+EXCEPTIONS = {
+    **{p: "diagnostic" for p in ("92.0", "92.1", "94.0", "94.1", "95.0", "95.1", "95.2")},
+    **{f"95.4{d}": "diagnostic" for d in range(1, 8)},
+    "75.3": "therapeutic", "81.9": "therapeutic",
+}
+
+
+def key_code(code: str, level: int, dot_at: int) -> str:
+    """README "combination": ``level`` ICD characters without the dot (0 = the whole code)."""
+    if level == 0:
+        return code
+    return code[:level + 1] if level > dot_at else code[:level]
+
+
+def read_scheme_tables(scheme: Any) -> dict[str, pd.DataFrame]:
+    """The scheme's tables as text: a dict of DataFrames, or a scheme folder of CSV files."""
+    if isinstance(scheme, dict):
+        return scheme
+    if hasattr(scheme, "tables"):
+        return scheme.tables
+    folder = Path(scheme)
+    return {f.stem: pd.read_csv(f, dtype=str, keep_default_na=False) for f in folder.glob("*.csv")}
+
+
+class NaiveConfig:
+    """The catalogue options, as attributes, from a dict (a manifest's ``config``)."""
+
+    def __init__(self, d: dict):
+        self.__dict__.update(d)
+        self.year_weights = tuple(d.get("year_weights") or ())
 
 
 class NaiveScheme:
     """Dict views of the scheme tables the DIP rules read."""
 
     def __init__(self, scheme: Any):
-        t = scheme_tables(scheme)
+        t = read_scheme_tables(scheme)
 
         def pairs(table: str, a: str, b: str) -> dict[str, str]:
             df = t.get(table)
@@ -38,7 +79,10 @@ class NaiveScheme:
     def treatment(self, code: str) -> int:
         if code in self.or_codes:
             return 3
-        if any(code.startswith(p) for p, _ in DIAGNOSTIC_RANGES):
+        exc = [p for p in EXCEPTIONS if code.startswith(p)]
+        if exc:
+            return TREATMENTS.index(EXCEPTIONS[max(exc, key=len)])
+        if code[:2] in DIAGNOSTIC_CATEGORIES or code[:4] in DIAGNOSTIC_SUBCATEGORIES:
             return 1
         return 2
 
@@ -59,7 +103,7 @@ def _number(v: Any) -> float | None:
         return None
 
 
-def naive_case(case: dict, s: NaiveScheme, cfg: DipConfig) -> dict:
+def naive_case(case: dict, s: NaiveScheme, cfg: Any) -> dict:
     """Status and DIP features of one case (a dict of canonical fields)."""
     def split(text: Any) -> list[str]:
         return str(text).replace(",", "|").split("|")
@@ -114,8 +158,10 @@ def naive_case(case: dict, s: NaiveScheme, cfg: DipConfig) -> dict:
     }
 
 
-def naive_build(history: pd.DataFrame, cfg: DipConfig, scheme: Any) -> dict[str, dict]:
-    """{group_code: {type, cases, mean, score}} plus ``'__all__'`` mean; untrimmed only."""
+def naive_build(history: pd.DataFrame, cfg: Any, scheme: Any) -> dict[str, dict]:
+    """{group_code: {type, cases, mean, score}} plus ``'__all__'`` mean; untrimmed only.
+
+    ``cfg``: anything with the ``DipConfig`` attributes (a ``DipConfig`` or a :class:`NaiveConfig`)."""
     if cfg.trim != "none":
         raise NotImplementedError("the naive reference does not trim")
     s = NaiveScheme(scheme)
@@ -165,19 +211,26 @@ def naive_build(history: pd.DataFrame, cfg: DipConfig, scheme: Any) -> dict[str,
     return out
 
 
-def naive_group(cases: pd.DataFrame, catalogue: Catalogue, scheme: Any) -> list[dict]:
-    """One dict per case: status, dip_group, dip_type, score, aux_level, aux_coefficient."""
-    cfg = catalogue.config
+def naive_group(cases: pd.DataFrame, catalogue_dir: str | Path, scheme: Any) -> list[dict]:
+    """One dict per case: status, dip_group, dip_type, score, aux_level, aux_coefficient.
+
+    ``catalogue_dir``: a saved catalogue folder (CSV), read here file by file."""
+    folder = Path(catalogue_dir)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    cfg = NaiveConfig(manifest["config"])
+    files = manifest.get("files", {})
+    groups = pd.read_csv(folder / files.get("groups", "groups.csv"), dtype=str, keep_default_na=False)
+    aux = pd.read_csv(folder / files.get("aux", "aux.csv"), dtype=str, keep_default_na=False)
     s = NaiveScheme(scheme)
     core, comp, score = {}, {}, {}
-    for r in catalogue.groups.to_dict("records"):
+    for r in groups.to_dict("records"):
         score[r["group_code"]] = float(r["score"])
         if r["type"] == "core":
             procs = tuple(sorted(p for p in str(r["procedures"]).split("+") if p))
             core[(r["diagnosis"], procs)] = r["group_code"]
         else:
             comp[(r["diagnosis"], r["treatment"])] = r["group_code"]
-    coef = {(r["group_code"], r["dimension"], str(r["level"])): float(r["coefficient"]) for r in catalogue.aux.to_dict("records")}
+    coef = {(r["group_code"], r["dimension"], str(r["level"])): float(r["coefficient"]) for r in aux.to_dict("records")}
     out = []
     for case in cases.to_dict("records"):
         f = naive_case(case, s, cfg)
@@ -197,5 +250,3 @@ def naive_group(cases: pd.DataFrame, catalogue: Catalogue, scheme: Any) -> list[
                     "aux_level": level, "aux_coefficient": c, "final_score": score[code] * c})
     return out
 
-
-assert AGE_BANDS == ("newborn", "child", "adult", "elderly")
