@@ -19,7 +19,7 @@ import os
 import warnings
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -49,8 +49,13 @@ from .compile import (
     vocabularies,
 )
 
-if TYPE_CHECKING:
-    from .scheme import Scheme
+
+class Scheme(Protocol):
+    """What the cache reads of a loaded scheme (not imported: grouper.scheme imports this module)."""
+
+    content_hash: str
+    meta: dict
+    tables: dict
 
 #: dtype of every array field, as :func:`compile_scheme` builds it (a test pins this)
 ARRAY_DTYPES: dict[str, str] = {
