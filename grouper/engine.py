@@ -33,7 +33,7 @@ from .scheme import Scheme
 
 STATUSES = ("SUCCESS", "QY", "FAIL", "CHECK_FAILED", "ZD_NOT_MAPPING", "SS_NOT_MAPPING")
 ST_ZD, ST_SS, ST_CHECK = 4, 5, 3
-NUM_FIELDS = ("sex", "age", "age_days", "birth_weight", "los")  # kernel order (weight = birth_weight)
+NUM_FIELDS = ("sex", "age", "age_days", "birth_weight", "los", "icu_hours")  # kernel order (weight = birth_weight; n_dx derived)
 GROUP_COLUMNS = ("case_id", "status", "mdc", "adrg", "drg", "warnings")
 
 
@@ -343,7 +343,7 @@ def encode_cases(df: pd.DataFrame, scheme: Scheme, *, strict: bool = False, mapp
             badnum |= bad
             for r in np.flatnonzero(bad)[:100000]:
                 warns.setdefault(int(r), []).append(f"{f} {df[name].iloc[r]!r} is not a number")
-    sex, age, age_days, weight, los = nums
+    sex, age, age_days, weight, los = nums[:5]
     with np.errstate(invalid="ignore"):
         check = ~((sex == 1) | (sex == 2)) | np.isnan(age)
         check |= (age == 0) & np.isnan(age_days)

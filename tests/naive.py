@@ -69,7 +69,7 @@ class NaiveGrouper:
                 return ("SS_NOT_MAPPING",) + fail[1:]
             dx = self._map(dx, self.dx_map)
             pr = self._map(pr, self.pr_map)
-        f = {k: self._num(case.get(k)) for k in ("sex", "age", "age_days", "los")}
+        f = {k: self._num(case.get(k)) for k in ("sex", "age", "age_days", "los", "icu_hours")}
         f["weight"] = self._num(case.get("birth_weight", case.get("weight")))
         if f["sex"] not in (1.0, 2.0) or f["age"] is None or (f["age"] == 0 and f["age_days"] is None) \
                 or (f["age"] == 0 and f["age_days"] is not None and f["age_days"] <= 28 and f["weight"] is None) \
@@ -146,6 +146,8 @@ class NaiveGrouper:
             return len(pr) >= 1 and pr[0] in self.lists.get(n["list"], ())
         if op == "any_proc_in":
             return any(p in self.lists.get(n["list"], ()) for p in pr)
+        if op == "any_sproc_in":
+            return any(p in self.lists.get(n["list"], ()) for p in pr[1:])
         if op == "proc_tag_in":
             tags = self.tags.get(n["list"], {})
             return any(tags.get(p) == n["tag"] for p in pr)

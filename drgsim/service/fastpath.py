@@ -57,7 +57,8 @@ class FastGrouper:
         pr_ids, pr_off, ss = _map_tokens(pr_tok, "pr", e, False, True, warns)
         sex, age, age_days = _f(case.sex), _f(case.age), _f(case.age_days)
         weight, los = _f(case.birth_weight), _f(case.los)
-        nums = np.array([[sex], [age], [age_days], [weight], [los]], dtype=np.float64)
+        nums = np.array([[sex], [age], [age_days], [weight], [los], [_f(case.icu_hours)]],
+                        dtype=np.float64)
         # the input checks of grouper.engine.encode_cases, on scalars (nan compares False)
         check = not (sex == 1 or sex == 2) or math.isnan(age)
         check |= age == 0 and math.isnan(age_days)
