@@ -264,7 +264,9 @@ def explain_all(cases: pd.DataFrame, scheme: Scheme, *, strict: bool = False,
         w = "; ".join(warns.get(row, []))
         if status[row] >= 0:
             st = STATUSES[status[row]]
-            out.append(Explanation(ids[row], st, "0000", "00", "0000", "", w, reason=_REASONS[st]))
+            ng = e.not_grouped_id
+            out.append(Explanation(ids[row], st, str(e.res_mdc[ng]), str(e.res_adrg[ng]),
+                                   str(e.res_drg[ng]), "", w, reason=_REASONS[st]))
             continue
         lo, hi = int(arrays["pr_off"][row]), int(arrays["pr_off"][row + 1])
         ctx = _Ctx(e, arrays, row, lo, hi)

@@ -86,3 +86,47 @@ def test_chinese_headers_of_icu_hours(tmp_path, scheme):
     cases = grouper.read_cases(p)
     assert list(cases["icu_hours"]) == [121, 3]
     assert grouper.group(cases, scheme, strict=True)["drg"].tolist() == ["ER11", "ER15"]
+
+
+def _with_result_codes(tmp_path, codes):
+    dst = tmp_path / "demo-rc"
+    shutil.copytree(grouper.demo_scheme_path(), dst,
+                    ignore=shutil.ignore_patterns("*.py", "README.md", "__pycache__"))
+    f = dst / "scheme.json"
+    meta = json.loads(f.read_text(encoding="utf-8"))
+    meta["grouping"]["result_codes"] = codes
+    f.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    return grouper.load_scheme(dst)
+
+
+def test_result_codes_of_a_scheme(tmp_path):
+    s = _with_result_codes(tmp_path, {"fail": ["0000", "00", "0000A"], "fail_mdc_drg": "0000B",
+                                      "not_grouped": ["", "", ""]})
+    df = _cases([
+        {"procedures": ""},                        # ER1 -> ER15 (the demo's own branches)
+        {"procedures": "", "sex": 3},              # CHECK_FAILED
+        {"procedures": "", "diagnoses": "X99.999"},  # ZD_NOT_MAPPING
+        {"procedures": "", "diagnoses": "K74.600"},  # in no list of the demo: no group
+    ])
+    out = grouper.group(df, s, strict=True)
+    got = [tuple(r) for r in out[COLS].astype(str).to_numpy()]
+    assert got[0] == ("SUCCESS", "MDCE", "ER1", "ER15")
+    assert got[1] == ("CHECK_FAILED", "", "", "")
+    assert got[2] == ("ZD_NOT_MAPPING", "", "", "")
+    assert got[3] == ("FAIL", "0000", "00", "0000A")
+    xs = explain_all(df, s, strict=True)
+    assert [(x.status, x.mdc, x.adrg, x.drg) for x in xs] == got
+    nv = NaiveGrouper(s)
+    assert [nv.group(r) for r in df.to_dict("records")] == got
+
+
+@pytest.mark.parametrize("codes,key", [
+    ({"fail": ["0000", "00"]}, "grouping.result_codes.fail"),
+    ({"not_grouped": "0000"}, "grouping.result_codes.not_grouped"),
+    ({"fail_mdc_drg": 0}, "grouping.result_codes.fail_mdc_drg"),
+    ({"nope": "x"}, "grouping.result_codes.nope"),
+])
+def test_bad_result_codes_name_the_key(tmp_path, codes, key):
+    s = _with_result_codes(tmp_path, codes)
+    with pytest.raises(grouper.SchemeError, match=key.replace(".", r"\.")):
+        grouper.group(_cases([{"procedures": ""}]), s)

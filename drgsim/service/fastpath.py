@@ -78,7 +78,9 @@ class FastGrouper:
             status = ST_ZD
         warnings = "; ".join(warns.get(0, []))
         if status >= 0:
-            return STATUSES[status], "0000", "00", "0000", warnings
+            ng = e.not_grouped_id
+            return (STATUSES[status], str(e.res_mdc[ng]), str(e.res_adrg[ng]),
+                    str(e.res_drg[ng]), warnings)
         dept = case.dept
         dept_id = GK.DEPT_MISSING if dept is None or dept == "" else self.dept_index.get(dept, -1)
         out = np.empty(1, dtype=np.int32)
