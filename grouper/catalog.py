@@ -26,7 +26,7 @@ class SchemeInfo:
     """One scheme found by :func:`available_schemes`, read from its ``scheme.json`` only.
 
     Counts are the ``scheme`` block's ``n_mdc`` / ``n_adrg`` / ``n_drg`` (``None`` when absent);
-    ``source`` is ``source.project`` plus ``source.folder`` when given.
+    ``source`` is ``source.project`` plus the last part of ``source.folder`` when given.
     """
 
     name: str
@@ -117,7 +117,11 @@ def scheme_info(name: str, folder: Path) -> SchemeInfo:
         raise SchemeError(str(f), "top level", "must be a JSON object")
     s = meta.get("scheme") if isinstance(meta.get("scheme"), dict) else {}
     src = meta.get("source") if isinstance(meta.get("source"), dict) else {}
-    source = " ".join(str(src[k]) for k in ("project", "folder") if src.get(k))
+    # the project and the last part of its folder ("OpenDRG/DRG_Python foshan_2022")
+    parts = [str(src["project"])] if src.get("project") else []
+    if src.get("folder"):
+        parts.append(Path(str(src["folder"])).name)
+    source = " ".join(parts)
     return SchemeInfo(
         name=name, path=folder, scheme_id=str(s.get("id", name)), title=str(s.get("name", "")),
         version=str(s.get("version", "")), n_mdc=_int_or_none(s.get("n_mdc")),
