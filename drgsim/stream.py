@@ -44,8 +44,8 @@ DEFAULT_CHUNK_ROWS = 500_000
 
 #: Canonical columns that :func:`grouper.group` reads (``weight`` is its alias of birth_weight).
 GROUP_INPUT_COLUMNS = (
-    "case_id", "sex", "age", "age_days", "birth_weight", "weight", "dept", "los", "diagnoses",
-    "procedures",
+    "case_id", "sex", "age", "age_days", "birth_weight", "weight", "dept", "los", "icu_hours",
+    "diagnoses", "procedures",
 )
 
 #: Case columns :func:`payment.price` reads, besides the group column (kept in step with

@@ -11,6 +11,7 @@ Public API::
 from pathlib import Path
 
 from .cases import read_cases
+from .catalog import SchemeInfo, available_schemes, resolve_scheme
 from .engine import GROUP_COLUMNS, STATUSES, group
 from .errors import CaseFileError, DrgsimError, SchemeError
 from .explain import explain  # noqa: E402  (the function shadows its module on purpose)
@@ -24,5 +25,6 @@ def demo_scheme_path() -> Path:
 
 __all__ = [
     "GROUP_COLUMNS", "STATUSES", "CaseFileError", "DrgsimError", "Scheme", "SchemeError",
-    "demo_scheme_path", "explain", "group", "load_scheme", "read_cases",
+    "SchemeInfo", "available_schemes", "demo_scheme_path", "explain", "group", "load_scheme",
+    "read_cases", "resolve_scheme",
 ]

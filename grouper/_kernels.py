@@ -18,10 +18,12 @@ OP_PDX_IN, OP_ANY_DX_IN, OP_ANY_SDX_IN, OP_HAS_PROC, OP_MAIN_PROC_IN, OP_ANY_PRO
 OP_CMP, OP_PRESENT, OP_NONZERO, OP_HAS_MCC, OP_HAS_CC, OP_REGIONS, OP_DEPT_CMP, OP_DEPT_PRESENT = (
     6, 7, 8, 9, 10, 11, 12, 13,
 )
+OP_ANY_SPROC_IN = 14
 ACCEPT, REJECT = -1, -2
 STEP_QY = 1
 NO_BRANCH_ADRG = 1
-N_FIELDS = 6  # sex, age, age_days, weight, los, n_dx
+N_FIELDS = 7  # sex, age, age_days, weight, los, n_dx, icu_hours
+N_DX = 5  # the derived field; case fields before it are nums rows 0..4, after it rows 5..
 DEPT_MISSING = -2
 
 ONE = np.uint64(1)
@@ -68,6 +70,9 @@ def eval_program(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, us
             r = m >= 1 and mainpr >= 0 and _bit(pr_bits[mainpr], a)
         elif op == OP_ANY_PROC_IN:
             r = _bit(upr, a)
+        elif op == OP_ANY_SPROC_IN:
+            # upr holds two unions: all procedures, then the secondary ones (see _fold_pr)
+            r = _bit(upr, a + 64 * pr_bits.shape[1])
         elif op == OP_CMP:
             x = num[a]
             r = (not np.isnan(x)) and _cmp(x, prog[pc, 2], prog_val[pc])
@@ -258,13 +263,28 @@ def _fold(bits, ids, s, e, out):
 
 
 @kernel
+def _fold_pr(bits, ids, s, e, out):
+    """``out[:w]`` = union of the list bits of procedures s..e-1, ``out[w:]`` of s+1..e-1."""
+    out[:] = ZERO
+    nw = bits.shape[1]
+    for k in range(s, e):
+        c = ids[k]
+        if c >= 0:
+            row = bits[c]
+            for w in range(nw):
+                out[w] |= row[w]
+                if k > s:
+                    out[nw + w] |= row[w]
+
+
+@kernel
 def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_bits,
                  cc_level, cc_excl, pdx_excl, region_of, prog, prog_val, mdc, steps, rules,
                  branches, retry, out, pdx_off, pdx_steps, main_off, main_steps, open_steps,
                  pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs):
     udx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
     usdx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
-    upr = np.zeros(pr_bits.shape[1], dtype=np.uint64)
+    upr = np.zeros(2 * pr_bits.shape[1], dtype=np.uint64)
     num = np.empty(N_FIELDS, dtype=np.float64)
     for i in range(lo, hi):
         if not todo[i]:
@@ -274,12 +294,14 @@ def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_b
         de = dx_off[i + 1]
         ps = pr_off[i]
         pe = pr_off[i + 1]
-        for f in range(N_FIELDS - 1):
+        for f in range(N_DX):
             num[f] = nums[f, i]
-        num[N_FIELDS - 1] = de - ds
+        num[N_DX] = de - ds
+        for f in range(N_DX + 1, N_FIELDS):
+            num[f] = nums[f - 1, i]
         pdx = dx_ids[ds] if de > ds else -1
         mcc, cc = fold_dx(dx_bits, dx_ids, ds, de, udx, usdx)
-        _fold(pr_bits, pr_ids, ps, pe, upr)
+        _fold_pr(pr_bits, pr_ids, ps, pe, upr)
         m = pe - ps
         mainpr = pr_ids[ps] if m > 0 else -1
         res = group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx, mainpr, m,
@@ -289,7 +311,7 @@ def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_b
         if res == 0 and retry[0] == 1 and m >= retry[1]:
             # Whole-case retry: each later procedure alone, in order; first result wins.
             for j in range(ps + 1, pe):
-                _fold(pr_bits, pr_ids, j, j + 1, upr)
+                _fold_pr(pr_bits, pr_ids, j, j + 1, upr)
                 res = group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx,
                                 pr_ids[j], 1, mcc, cc, udx, usdx, upr, dx_bits, pr_bits,
                                 region_of, dx_ids, ds, de, pdx_off, pdx_steps, main_off,

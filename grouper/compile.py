@@ -31,14 +31,15 @@ REJECT = -2
 # Leaf opcodes (kernel switch). Keep in sync with grouper/_kernels.py.
 OP_PDX_IN, OP_ANY_DX_IN, OP_ANY_SDX_IN, OP_HAS_PROC, OP_MAIN_PROC_IN, OP_ANY_PROC_IN = range(6)
 OP_CMP, OP_PRESENT, OP_NONZERO, OP_HAS_MCC, OP_HAS_CC, OP_REGIONS, OP_DEPT_CMP, OP_DEPT_PRESENT = range(6, 14)
+OP_ANY_SPROC_IN = 14  # a secondary procedure (P[1:]) in a list (changzhou-2022, foshan-2022)
 OP_NAMES = {
     OP_PDX_IN: "pdx_in", OP_ANY_DX_IN: "any_dx_in", OP_ANY_SDX_IN: "any_sdx_in",
     OP_HAS_PROC: "has_proc", OP_MAIN_PROC_IN: "main_proc_in", OP_ANY_PROC_IN: "any_proc_in",
     OP_CMP: "cmp", OP_PRESENT: "present", OP_NONZERO: "nonzero", OP_HAS_MCC: "has_mcc",
     OP_HAS_CC: "has_cc", OP_REGIONS: "dx_regions_at_least", OP_DEPT_CMP: "cmp(dept)",
-    OP_DEPT_PRESENT: "present(dept)",
+    OP_DEPT_PRESENT: "present(dept)", OP_ANY_SPROC_IN: "any_sproc_in",
 }
-FIELD_INDEX = {f: i for i, f in enumerate(NUMERIC_FIELDS)}  # sex age age_days weight los n_dx
+FIELD_INDEX = {f: i for i, f in enumerate(NUMERIC_FIELDS)}  # sex age age_days weight los n_dx icu_hours
 CMP_INDEX = {c: i for i, c in enumerate(CMP_OPS)}
 
 STEP_RULE, STEP_QY = 0, 1
@@ -134,8 +135,9 @@ class _ProgramBuilder:
         if op in ("pdx_in", "any_dx_in", "any_sdx_in"):
             code = {"pdx_in": OP_PDX_IN, "any_dx_in": OP_ANY_DX_IN, "any_sdx_in": OP_ANY_SDX_IN}[op]
             return self.emit(code, c["dx_list"][node["list"]], 0, t, f)
-        if op in ("main_proc_in", "any_proc_in"):
-            code = OP_MAIN_PROC_IN if op == "main_proc_in" else OP_ANY_PROC_IN
+        if op in ("main_proc_in", "any_proc_in", "any_sproc_in"):
+            code = {"main_proc_in": OP_MAIN_PROC_IN, "any_proc_in": OP_ANY_PROC_IN,
+                    "any_sproc_in": OP_ANY_SPROC_IN}[op]
             return self.emit(code, c["pr_list"][node["list"]], 0, t, f)
         if op == "proc_tag_in":
             key = f"{node['list']}#{node['tag']}"

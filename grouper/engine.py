@@ -28,12 +28,12 @@ from . import _kernels
 from ._jit import kernel
 from .compile import CompiledScheme
 from .encode import Normaliser, Tokens, Vocab, tokenize
-from .errors import CaseFileError
+from .errors import CaseFileError, SchemeError
 from .scheme import Scheme
 
 STATUSES = ("SUCCESS", "QY", "FAIL", "CHECK_FAILED", "ZD_NOT_MAPPING", "SS_NOT_MAPPING")
 ST_ZD, ST_SS, ST_CHECK = 4, 5, 3
-NUM_FIELDS = ("sex", "age", "age_days", "birth_weight", "los")  # kernel order (weight = birth_weight)
+NUM_FIELDS = ("sex", "age", "age_days", "birth_weight", "los", "icu_hours")  # kernel order (weight = birth_weight; n_dx derived)
 GROUP_COLUMNS = ("case_id", "status", "mdc", "adrg", "drg", "warnings")
 
 
@@ -50,6 +50,9 @@ class Engine:
     res_mdc: np.ndarray  # object
     res_adrg: np.ndarray
     res_drg: np.ndarray
+    #: result id (past the scheme's results) holding the mdc/adrg/drg of a case that never
+    #: reached grouping (CHECK_FAILED, ZD_NOT_MAPPING, SS_NOT_MAPPING)
+    not_grouped_id: int = 0
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -57,6 +60,39 @@ _ENGINES: dict[str, Engine] = {}
 
 def _acceptable(vocab: list[str], codes: set[str]) -> np.ndarray:
     return np.fromiter((s in codes for s in vocab), dtype=bool, count=len(vocab))
+
+
+_DEFAULT_CODES = {"fail": ["0000", "00", "0000"], "fail_mdc_drg": "0000",
+                  "not_grouped": ["0000", "00", "0000"]}
+
+
+def result_codes(scheme: Scheme) -> tuple[tuple[str, str, str], str, tuple[str, str, str]]:
+    """(fail mdc/adrg/drg, drg of an X00 failure, not-grouped mdc/adrg/drg) of a scheme.
+
+    From ``grouping.result_codes`` (yunnan-2022 README); each key absent takes the national
+    default ``0000``/``00``/``0000``, ``0000``, ``0000``/``00``/``0000``.
+    """
+    where = "grouping.result_codes"
+    raw = scheme.meta.get("grouping", {}).get("result_codes")
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise SchemeError(str(scheme.path / "scheme.json"), where, "must be an object")
+    extra = sorted(set(raw) - set(_DEFAULT_CODES))
+    if extra:
+        raise SchemeError(str(scheme.path / "scheme.json"), f"{where}.{extra[0]}",
+                          f"unknown key; allowed: {sorted(_DEFAULT_CODES)}")
+    got = {**_DEFAULT_CODES, **raw}
+    for k in ("fail", "not_grouped"):
+        v = got[k]
+        if not (isinstance(v, list) and len(v) == 3 and all(isinstance(x, str) for x in v)):
+            raise SchemeError(str(scheme.path / "scheme.json"), f"{where}.{k}",
+                              f"{v!r}; allowed: a list of three strings [mdc, adrg, drg]")
+    if not isinstance(got["fail_mdc_drg"], str):
+        raise SchemeError(str(scheme.path / "scheme.json"), f"{where}.fail_mdc_drg",
+                          f"{got['fail_mdc_drg']!r}; allowed: a string")
+    f, n = got["fail"], got["not_grouped"]
+    return (f[0], f[1], f[2]), got["fail_mdc_drg"], (n[0], n[1], n[2])
 
 
 def engine_for(scheme: Scheme) -> Engine:
@@ -76,16 +112,18 @@ def engine_for(scheme: Scheme) -> Engine:
     dx_codes |= set(cl["code"][(cl["list"].map(kinds) == "dx") & is_code])
     pr_codes |= set(cl["code"][(cl["list"].map(kinds) == "pr") & is_code])
     no_group = c.results[0]
+    fail, fail_mdc_drg, not_grouped = result_codes(scheme)
     st, mdc, adrg, drg = [], [], [], []
     for r in c.results:
         if r == no_group:
-            st.append(2), mdc.append("0000"), adrg.append("00"), drg.append("0000")
+            st.append(2), mdc.append(fail[0]), adrg.append(fail[1]), drg.append(fail[2])
         elif r[1:3] == "00":
-            st.append(2), mdc.append("MDC" + r[0]), adrg.append("00"), drg.append("0000")
+            st.append(2), mdc.append("MDC" + r[0]), adrg.append("00"), drg.append(fail_mdc_drg)
         elif r[1:3] == "QY":
             st.append(1), mdc.append("MDC" + r[0]), adrg.append("QY"), drg.append(r)
         else:
             st.append(0), mdc.append("MDC" + r[0]), adrg.append(r[0:3]), drg.append(r)
+    st.append(2), mdc.append(not_grouped[0]), adrg.append(not_grouped[1]), drg.append(not_grouped[2])
     e = Engine(
         c=c,
         dx_vocab=Vocab.build(c.dx_vocab),
@@ -96,6 +134,7 @@ def engine_for(scheme: Scheme) -> Engine:
         res_mdc=np.array(mdc, dtype=object),
         res_adrg=np.array(adrg, dtype=object),
         res_drg=np.array(drg, dtype=object),
+        not_grouped_id=len(c.results),
     )
     _ENGINES[key] = e
     return e
@@ -343,7 +382,7 @@ def encode_cases(df: pd.DataFrame, scheme: Scheme, *, strict: bool = False, mapp
             badnum |= bad
             for r in np.flatnonzero(bad)[:100000]:
                 warns.setdefault(int(r), []).append(f"{f} {df[name].iloc[r]!r} is not a number")
-    sex, age, age_days, weight, los = nums
+    sex, age, age_days, weight, los = nums[:5]
     with np.errstate(invalid="ignore"):
         check = ~((sex == 1) | (sex == 2)) | np.isnan(age)
         check |= (age == 0) & np.isnan(age_days)
@@ -407,8 +446,8 @@ def decode(df: pd.DataFrame, scheme: Scheme, res: np.ndarray, status: np.ndarray
     e = engine_for(scheme)
     n = len(res)
     grouped = res >= 0
-    # result id 0 is the no-group code, which decodes to 0000 / 00 / 0000 like a failed check
-    ridx = np.where(grouped, res, 0)
+    # a case that never reached grouping takes the scheme's not-grouped codes (result_codes)
+    ridx = np.where(grouped, res, e.not_grouped_id)
     st = np.where(grouped, e.res_status[ridx], status).astype(np.int8)
     take = pa.array(ridx)
 

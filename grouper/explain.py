@@ -81,8 +81,10 @@ class _Ctx:
         pr = arrays["pr_ids"][pr_lo:pr_hi]
         self.dx, self.pr = dx, pr
         self.num = np.empty(K.N_FIELDS)
-        self.num[:5] = arrays["nums"][:, row]
-        self.num[5] = len(dx)
+        nums = arrays["nums"][:, row]
+        self.num[:K.N_DX] = nums[:K.N_DX]
+        self.num[K.N_DX] = len(dx)
+        self.num[K.N_DX + 1:] = nums[K.N_DX:]
         self.dept = int(arrays["depts"][row])
         self.pdx = int(dx[0]) if len(dx) else -1
         self.m = len(pr)
@@ -94,6 +96,8 @@ class _Ctx:
         K._fold(c.dx_bits, dx, 0, len(dx), self.udx)
         K._fold(c.dx_bits, dx, 1, len(dx), self.usdx)
         K._fold(c.pr_bits, pr, 0, len(pr), self.upr)
+        self.uspr = np.zeros(wp, np.uint64)
+        K._fold(c.pr_bits, pr, 1, len(pr), self.uspr)
         self.mcc, self.cc = K.severity(dx, 0, len(dx), c.cc_level, c.cc_excl, c.pdx_excl)
 
     def describe(self, pc: int) -> str:
@@ -119,6 +123,8 @@ class _Ctx:
             return f"dept{_CMP_NAME[b]}{c.dept_literals[a]!r}"
         if op == K.OP_DEPT_PRESENT:
             return "present(dept)" if b == 0 else "nonzero(dept)"
+        if op == K.OP_ANY_SPROC_IN:
+            return f"any_sproc_in({c.pr_list_names[a]})"
         return {K.OP_HAS_PROC: "has_proc", K.OP_HAS_MCC: "has_mcc", K.OP_HAS_CC: "has_cc"}[op]
 
     def leaf(self, pc: int) -> bool:
@@ -141,6 +147,8 @@ class _Ctx:
             return self.m >= 1 and self.mainpr >= 0 and bit(c.pr_bits[self.mainpr])
         if op == K.OP_ANY_PROC_IN:
             return bit(self.upr)
+        if op == K.OP_ANY_SPROC_IN:
+            return bit(self.uspr)
         if op in (K.OP_CMP, K.OP_PRESENT, K.OP_NONZERO):
             x = float(self.num[a])
             if np.isnan(x):
@@ -256,7 +264,9 @@ def explain_all(cases: pd.DataFrame, scheme: Scheme, *, strict: bool = False,
         w = "; ".join(warns.get(row, []))
         if status[row] >= 0:
             st = STATUSES[status[row]]
-            out.append(Explanation(ids[row], st, "0000", "00", "0000", "", w, reason=_REASONS[st]))
+            ng = e.not_grouped_id
+            out.append(Explanation(ids[row], st, str(e.res_mdc[ng]), str(e.res_adrg[ng]),
+                                   str(e.res_drg[ng]), "", w, reason=_REASONS[st]))
             continue
         lo, hi = int(arrays["pr_off"][row]), int(arrays["pr_off"][row + 1])
         ctx = _Ctx(e, arrays, row, lo, hi)

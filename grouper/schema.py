@@ -28,6 +28,7 @@ CASE_COLUMNS: tuple[Column, ...] = (
     Column("birth_weight", "int", False, "birth weight in grams", ("新生儿出生体重", "新生儿出生体重(克)", "出生体重")),
     Column("dept", "text", False, "department code", ("科室", "出院科室", "科别", "科室编码")),
     Column("los", "int", False, "length of stay in days", ("住院天数", "实际住院天数")),
+    Column("icu_hours", "int", False, "hours in intensive care (regional field, e.g. foshan-2022; 0 when none)", ("ICU时长", "重症监护时长")),
     Column("discharge_mode", "int", False, "1 home, 2 transfer, 3 community, 4 death, 5 against advice, 9 other", ("离院方式",)),
     Column("diagnoses", "text", True, "diagnosis codes, principal first, '|'-separated", ("诊断", "诊断编码", "出院诊断")),
     Column("procedures", "text", False, "procedure codes, main first, '|'-separated", ("手术操作", "手术及操作编码", "手术操作编码")),

@@ -44,12 +44,15 @@ OPS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "and": (("args",), None), "or": (("args",), None), "not": (("arg",), None),
     "pdx_in": (("list",), "dx"), "any_dx_in": (("list",), "dx"), "any_sdx_in": (("list",), "dx"),
     "has_proc": ((), None), "main_proc_in": (("list",), "pr"), "any_proc_in": (("list",), "pr"),
+    "any_sproc_in": (("list",), "pr"),
     "proc_tag_in": (("list", "tag"), "tag"),
     "cmp": (("field", "cmp", "value"), None), "present": (("field",), None),
     "nonzero": (("field",), None), "has_mcc": ((), None), "has_cc": ((), None),
     "dx_regions_at_least": (("table", "n"), "region"),
 }
-NUMERIC_FIELDS = ("sex", "age", "age_days", "weight", "los", "n_dx")
+# kernel order; icu_hours (a regional case field) comes after the derived n_dx so that the
+# compiled field indexes of the other fields stay as they were
+NUMERIC_FIELDS = ("sex", "age", "age_days", "weight", "los", "n_dx", "icu_hours")
 TEXT_FIELDS = ("dept",)
 CMP_OPS = ("==", "!=", "<", "<=", ">", ">=")
 RETRY_MODES = ("each_later_procedure_alone",)

@@ -61,20 +61,22 @@ class NaiveGrouper:
         prt = "" if prt is None or (isinstance(prt, float) and math.isnan(prt)) else str(prt)
         dx = _SPLIT.split(dxt)
         pr = _SPLIT.split(prt) if prt != "" else []
-        fail = ("FAIL", "0000", "00", "0000")
+        rc = self.meta["grouping"].get("result_codes") or {}
+        ng = tuple(rc.get("not_grouped", ("0000", "00", "0000")))
+        fail = ("FAIL", *rc.get("fail", ("0000", "00", "0000")))
         if mapping:
             if any(x not in self.dx_map for x in dx):
-                return ("ZD_NOT_MAPPING",) + fail[1:]
+                return ("ZD_NOT_MAPPING", *ng)
             if any(x not in self.pr_map for x in pr):
-                return ("SS_NOT_MAPPING",) + fail[1:]
+                return ("SS_NOT_MAPPING", *ng)
             dx = self._map(dx, self.dx_map)
             pr = self._map(pr, self.pr_map)
-        f = {k: self._num(case.get(k)) for k in ("sex", "age", "age_days", "los")}
+        f = {k: self._num(case.get(k)) for k in ("sex", "age", "age_days", "los", "icu_hours")}
         f["weight"] = self._num(case.get("birth_weight", case.get("weight")))
         if f["sex"] not in (1.0, 2.0) or f["age"] is None or (f["age"] == 0 and f["age_days"] is None) \
                 or (f["age"] == 0 and f["age_days"] is not None and f["age_days"] <= 28 and f["weight"] is None) \
                 or not dx:
-            return ("CHECK_FAILED",) + fail[1:]
+            return ("CHECK_FAILED", *ng)
         f["n_dx"] = float(len(dx))
         dept = case.get("dept")
         f["dept"] = None if dept is None or (isinstance(dept, float) and math.isnan(dept)) or dept == "" else str(dept)
@@ -88,7 +90,7 @@ class NaiveGrouper:
         if r == "0000":
             return fail
         if r[1:3] == "00":
-            return ("FAIL", "MDC" + r[0], "00", "0000")
+            return ("FAIL", "MDC" + r[0], "00", rc.get("fail_mdc_drg", "0000"))
         if r[1:3] == "QY":
             return ("QY", "MDC" + r[0], "QY", r)
         return ("SUCCESS", "MDC" + r[0], r[0:3], r)
@@ -146,6 +148,8 @@ class NaiveGrouper:
             return len(pr) >= 1 and pr[0] in self.lists.get(n["list"], ())
         if op == "any_proc_in":
             return any(p in self.lists.get(n["list"], ()) for p in pr)
+        if op == "any_sproc_in":
+            return any(p in self.lists.get(n["list"], ()) for p in pr[1:])
         if op == "proc_tag_in":
             tags = self.tags.get(n["list"], {})
             return any(tags.get(p) == n["tag"] for p in pr)

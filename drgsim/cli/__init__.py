@@ -13,6 +13,7 @@ _COMMAND_MODULES = (
     "dip",
     "group",
     "payment",
+    "schemes",
     "simulate",
     "serve",
 )

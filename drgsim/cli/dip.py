@@ -30,6 +30,15 @@ def _progress(quiet: bool) -> Progress:
     )
 
 
+def _scheme_arg(scheme: Path | None) -> str | None:
+    """The scheme folder for a ``--scheme`` path or name (``None``: the default)."""
+    if scheme is None:
+        return None
+    import grouper
+
+    return str(grouper.resolve_scheme(scheme))
+
+
 def _parse_weights(text: str) -> tuple[float, ...]:
     if text.strip().lower() in ("", "none"):
         return ()
@@ -45,7 +54,7 @@ def _parse_weights(text: str) -> tuple[float, ...]:
 def build(
     history: Annotated[Path, typer.Argument(help="Historical cases (csv / parquet / xlsx) with total_cost and year.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Catalogue folder to write.")],
-    scheme: Annotated[Path | None, typer.Option(help="Scheme folder (OR list, CC/MCC tables, code maps). Default: the bundled demo scheme.")] = None,
+    scheme: Annotated[Path | None, typer.Option(help="Scheme folder or name (OR list, CC/MCC tables, code maps). Default: the bundled demo scheme.")] = None,
     dx_level: Annotated[int, typer.Option(help="Diagnosis key: ICD-10 characters without the dot (4 = 亚目 K80.1, 3 = K80, 0 = whole code).")] = 4,
     proc_level: Annotated[int, typer.Option(help="Procedure key: ICD-9-CM-3 characters without the dot (0 = whole code, 4 = 38.86).")] = 0,
     procedures: Annotated[str, typer.Option(help="Which procedures form the combination: all, or, non_diagnostic.")] = "all",
@@ -81,7 +90,7 @@ def build(
 
             df = as_frame(history)
             cat = build_catalogue(
-                df, config, str(scheme) if scheme else None, version=version, strict=strict,
+                df, config, _scheme_arg(scheme), version=version, strict=strict,
                 progress=lambda stage, frac: bar.update(task, completed=frac, description=f"building: {stage}"),
             )
             with staged(output) as tmp:
@@ -105,7 +114,7 @@ def group_cmd(
     cases: Annotated[Path, typer.Argument(help="Cases to group (csv / parquet / xlsx).")],
     catalogue: Annotated[Path, typer.Option("--catalogue", "-c", help="Catalogue folder.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file (.csv or .parquet).")],
-    scheme: Annotated[Path | None, typer.Option(help="Scheme folder (default: the one recorded in the catalogue, else the demo scheme).")] = None,
+    scheme: Annotated[Path | None, typer.Option(help="Scheme folder or name (default: the one recorded in the catalogue, else the demo scheme).")] = None,
     keep_columns: Annotated[bool, typer.Option(help="Write the input columns before the DIP columns.")] = False,
     strict: Annotated[bool, typer.Option(help="Exact codes only (no repairs of case, spaces, dots), as `drgsim group --strict`.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -130,7 +139,7 @@ def group_cmd(
         try:
             cat = load_catalogue(catalogue)
             stream.dip_group_file(
-                cases, output, cat, str(scheme) if scheme else None, strict=strict,
+                cases, output, cat, _scheme_arg(scheme), strict=strict,
                 keep_columns=keep_columns, chunk_rows=chunk_rows, progress=not quiet,
                 on_chunk=lambda r: parts.append(r[["status", "dip_type", "dip_group"]].astype("category")))
         except Exception as e:  # noqa: BLE001 - shown to the user as one line, exit code 2
@@ -147,7 +156,7 @@ def group_cmd(
             try:
                 cat = load_catalogue(catalogue)
                 df = as_frame(cases)
-                out = group(df, cat, str(scheme) if scheme else None, strict=strict, chunk_size=250_000,
+                out = group(df, cat, _scheme_arg(scheme), strict=strict, chunk_size=250_000,
                             progress=lambda done, total: bar.update(task, completed=done, total=total))
                 if keep_columns:
                     out = pd.concat([df.reset_index(drop=True), out.drop(columns=["case_id"])], axis=1)

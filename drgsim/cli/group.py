@@ -24,7 +24,7 @@ from ._app import fail as _fail
 _err = Console(stderr=True)
 _out = Console()
 
-SchemeOpt = Annotated[Path, typer.Option("--scheme", "-s", help="Scheme folder (or its scheme.json).")]
+SchemeOpt = Annotated[Path, typer.Option("--scheme", "-s", help="Scheme folder (or its scheme.json), or a scheme name (see `drgsim schemes`).")]
 CHUNK = 200_000
 
 
@@ -95,7 +95,7 @@ def group_cmd(
     try:
         t0 = time.perf_counter()
         check_table_suffix(output, folder=True)
-        sch = grouper.load_scheme(scheme)
+        sch = grouper.load_scheme(grouper.resolve_scheme(scheme))
         streamable = (input.is_dir() or input.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES)) \
             and output.suffix.lower() != ".xlsx"
         if streamable:
@@ -146,7 +146,7 @@ def explain_cmd(
     from grouper.explain import explain_all
 
     try:
-        sch = grouper.load_scheme(scheme)
+        sch = grouper.load_scheme(grouper.resolve_scheme(scheme))
         cases = grouper.read_cases(input)
         if case_id:
             sel = cases[cases["case_id"].astype(str).isin(case_id)]

@@ -26,7 +26,7 @@ _TEXT_COLUMNS = {"case_id": str, "hospital_id": str, "patient_id": str, "drg": s
 
 PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="Policy TOML path or preset name "
                                         "(national_drg, zhejiang_drg, jinhua_drg, national_dip).")]
-SchemeOpt = Annotated[Path | None, typer.Option(help="Scheme folder: group the cases first when "
+SchemeOpt = Annotated[Path | None, typer.Option(help="Scheme folder or name: group the cases first when "
                                                 "the file has no group column (DRG only).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")]
 
@@ -58,7 +58,8 @@ def _load_cases(path: Path, group_col: str, scheme: Path | None) -> pd.DataFrame
         raise ValueError(f"{path}: no {group_col!r} column; pass --scheme to group the cases first")
     import grouper  # lazily: pricing grouped files needs no grouper
 
-    return grouper.group(grouper.read_cases(path), grouper.load_scheme(scheme), keep_columns=True)
+    return grouper.group(grouper.read_cases(path), grouper.load_scheme(grouper.resolve_scheme(scheme)),
+                         keep_columns=True)
 
 
 
@@ -135,7 +136,8 @@ def price_cmd(
             if not grouped and scheme is None:
                 raise ValueError(f"{cases}: no {pol.group_col!r} column; pass --scheme to group "
                                  "the cases first")
-            st = stream.group_price_file(cases, output, scheme, w, pol, grouped=grouped,
+            sch = grouper.resolve_scheme(scheme) if scheme is not None else None
+            st = stream.group_price_file(cases, output, sch, w, pol, grouped=grouped,
                                          special_review=special_review, chunk_rows=chunk_rows,
                                          threads=threads, progress=not quiet)
             if not quiet:

@@ -12,7 +12,7 @@ from ._app import app
 
 @app.command()
 def serve(
-    scheme: Path = typer.Option(..., "--scheme", help="grouping scheme folder"),
+    scheme: Path = typer.Option(..., "--scheme", help="grouping scheme folder or name (see `drgsim schemes`)"),
     policy: str = typer.Option(None, "--policy",
                                help="policy preset (zhejiang_drg, ...) or TOML path"),
     weights: Path = typer.Option(None, "--weights", help="weights directory (Weights.save)"),

@@ -32,7 +32,8 @@ TEXT_MAX = 200
 CODE_MAX = 64
 
 ID_FIELDS = ("case_id", "hospital_id", "patient_id", "dept", "alliance_id")
-INT_FIELDS = ("hospital_level", "sex", "age", "age_days", "los", "discharge_mode", "year")
+INT_FIELDS = ("hospital_level", "sex", "age", "age_days", "los", "icu_hours", "discharge_mode",
+              "year")
 NUM_ONLY_FIELDS = ("birth_weight", "total_cost", "patient_paid", "new_tech_cost")
 DATE_FIELDS = ("admission_date", "discharge_date")
 ALLOWED = frozenset((*ID_FIELDS, *INT_FIELDS, *NUM_ONLY_FIELDS, *DATE_FIELDS, "diagnoses",

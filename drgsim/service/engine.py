@@ -23,7 +23,7 @@ from .models import CaseIn
 from .settings import ServiceSettings
 
 TEXT_FIELDS = ("hospital_id", "patient_id", "dept", "alliance_id")
-NUM_FIELDS = ("hospital_level", "sex", "age", "age_days", "birth_weight", "los",
+NUM_FIELDS = ("hospital_level", "sex", "age", "age_days", "birth_weight", "los", "icu_hours",
               "discharge_mode", "total_cost", "year", "patient_paid", "new_tech_cost")
 
 
@@ -171,7 +171,7 @@ class PreviewEngine:
         import payment
 
         try:
-            scheme = grouper.load_scheme(settings.scheme)
+            scheme = grouper.load_scheme(grouper.resolve_scheme(settings.scheme))
             _ = scheme.compiled  # compile (or load the cache) now, not on the first request
         except Exception as exc:  # any failure to load is a start-up failure, said in one line
             raise StartupError(f"cannot load scheme {settings.scheme}: {_one_line(exc)}") from None

@@ -57,7 +57,8 @@ class FastGrouper:
         pr_ids, pr_off, ss = _map_tokens(pr_tok, "pr", e, False, True, warns)
         sex, age, age_days = _f(case.sex), _f(case.age), _f(case.age_days)
         weight, los = _f(case.birth_weight), _f(case.los)
-        nums = np.array([[sex], [age], [age_days], [weight], [los]], dtype=np.float64)
+        nums = np.array([[sex], [age], [age_days], [weight], [los], [_f(case.icu_hours)]],
+                        dtype=np.float64)
         # the input checks of grouper.engine.encode_cases, on scalars (nan compares False)
         check = not (sex == 1 or sex == 2) or math.isnan(age)
         check |= age == 0 and math.isnan(age_days)
@@ -77,7 +78,9 @@ class FastGrouper:
             status = ST_ZD
         warnings = "; ".join(warns.get(0, []))
         if status >= 0:
-            return STATUSES[status], "0000", "00", "0000", warnings
+            ng = e.not_grouped_id
+            return (STATUSES[status], str(e.res_mdc[ng]), str(e.res_adrg[ng]),
+                    str(e.res_drg[ng]), warnings)
         dept = case.dept
         dept_id = GK.DEPT_MISSING if dept is None or dept == "" else self.dept_index.get(dept, -1)
         out = np.empty(1, dtype=np.int32)

@@ -43,6 +43,7 @@ class CaseIn(BaseModel):
     birth_weight: Num | None = Field(None, description="birth weight in grams")
     dept: Text | None = Field(None, description="department code")
     los: Int | None = Field(None, description="length of stay in days")
+    icu_hours: Int | None = Field(None, description="hours in intensive care (regional field)")
     discharge_mode: Int | None = Field(
         None, description="1 home, 2 transfer, 3 community, 4 death, 5 against advice, 9 other")
     diagnoses: list[Code] = Field(..., min_length=1, description="diagnosis codes, principal first")
