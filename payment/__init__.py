@@ -8,6 +8,7 @@ Public API::
     result = settle(priced, policy)                # per-hospital statement and fund ledger
 """
 
+from .indices import history_rw, indices, risk_levels
 from .policy import PRESETS, Policy, PolicyError, load_policy, preset_path
 from .pricing import point_value_from_budget, price, reserve_amount, round_half_up_cents
 from .settlement import SettlementResult, settle
@@ -24,6 +25,8 @@ __all__ = [
     "PolicyError",
     "Weights",
     "compute_weights",
+    "history_rw",
+    "indices",
     "load_policy",
     "load_weights",
     "point_value_from_budget",
@@ -31,6 +34,7 @@ __all__ = [
     "price",
     "quota",
     "reserve_amount",
+    "risk_levels",
     "round_half_up_cents",
     "settle",
     "special_review_apply",
