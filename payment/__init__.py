@@ -15,6 +15,7 @@ from .settlement import SettlementResult, settle
 from .settlement_policy import SettlementPolicy
 from .special_review import quota
 from .special_review import review as special_review_apply
+from .supervision import SupervisionPolicy, load_supervision_policy, split_admissions
 from .weights import Weights, compute_weights, load_weights
 
 __all__ = [
@@ -22,12 +23,14 @@ __all__ = [
     "Policy",
     "SettlementPolicy",
     "SettlementResult",
+    "SupervisionPolicy",
     "PolicyError",
     "Weights",
     "compute_weights",
     "history_rw",
     "indices",
     "load_policy",
+    "load_supervision_policy",
     "load_weights",
     "point_value_from_budget",
     "preset_path",
@@ -38,4 +41,5 @@ __all__ = [
     "round_half_up_cents",
     "settle",
     "special_review_apply",
+    "split_admissions",
 ]

@@ -55,8 +55,8 @@ class SplitAdmissionPolicy(_Strict):
 
     window_days: Annotated[int, Field(ge=0, le=366)] = 14
     match: Literal["adrg", "mdc"] = "adrg"
-    exempt_adrgs: tuple[Annotated[str, Field(min_length=1, max_length=16)], ...] = (
-        "RB1", "RB2", "RE1", "RC1", "LL1")
+    exempt_adrgs: list[Annotated[str, Field(min_length=1, max_length=16)]] = Field(
+        default_factory=lambda: ["RB1", "RB2", "RE1", "RC1", "LL1"], max_length=10_000)
     flag_score: Annotated[float, Field(gt=0.0, le=100.0)] = 3.0
     min_stays: Annotated[int, Field(ge=0, le=1_000_000)] = 2
     min_scale: Annotated[float, Field(gt=0.0, le=1.0)] = 0.005

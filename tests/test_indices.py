@@ -187,14 +187,14 @@ def _compare(df, w, by):
 statuses = st.sampled_from(["SUCCESS", "SUCCESS", "SUCCESS", "QY", "FAIL"])
 case = st.tuples(
     st.sampled_from(["H1", "H2", "H3"]), st.sampled_from(["d1", "d2"]),
-    st.sampled_from(["A11", "A13", "B11", "C15", "D19"]), statuses,
+    st.sampled_from(["A11", "A13", "B11", "C15", "D19", "E11", "F13", "G15"]), statuses,
     st.one_of(st.floats(0, 1e5, allow_nan=False), st.just(float("nan"))),
-    st.integers(0, 30), st.sampled_from([1, 1, 2, 4, 5]),
+    st.integers(0, 30), st.sampled_from([1, 1, 2, 4, 4, 5]),
 )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(case, min_size=1, max_size=60), st.booleans())
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(case, min_size=1, max_size=80), st.booleans())
 def test_property_engine_equals_reference(rows, with_table):
     df = frame(rows)
     levels = naive.risk_levels(df.to_dict("records"))
