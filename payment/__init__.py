@@ -8,12 +8,14 @@ Public API::
     result = settle(priced, policy)                # per-hospital statement and fund ledger
 """
 
+from .indices import history_rw, indices, risk_levels
 from .policy import PRESETS, Policy, PolicyError, load_policy, preset_path
 from .pricing import point_value_from_budget, price, reserve_amount, round_half_up_cents
 from .settlement import SettlementResult, settle
 from .settlement_policy import SettlementPolicy
 from .special_review import quota
 from .special_review import review as special_review_apply
+from .supervision import SupervisionPolicy, load_supervision_policy, split_admissions
 from .weights import Weights, compute_weights, load_weights
 
 __all__ = [
@@ -21,17 +23,23 @@ __all__ = [
     "Policy",
     "SettlementPolicy",
     "SettlementResult",
+    "SupervisionPolicy",
     "PolicyError",
     "Weights",
     "compute_weights",
+    "history_rw",
+    "indices",
     "load_policy",
+    "load_supervision_policy",
     "load_weights",
     "point_value_from_budget",
     "preset_path",
     "price",
     "quota",
     "reserve_amount",
+    "risk_levels",
     "round_half_up_cents",
     "settle",
     "special_review_apply",
+    "split_admissions",
 ]
