@@ -23,7 +23,7 @@ import pandas as pd
 from .errors import SchemeError
 from .scheme import CMP_OPS, NUMERIC_FIELDS, Scheme
 
-FORMAT_VERSION = 6  # bump when the compiled layout changes
+FORMAT_VERSION = 7  # bump when the compiled layout changes
 
 ACCEPT = -1
 REJECT = -2

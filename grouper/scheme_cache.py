@@ -31,6 +31,7 @@ from .compile import (
     OP_ANY_DX_IN,
     OP_ANY_PROC_IN,
     OP_ANY_SDX_IN,
+    OP_ANY_SPROC_IN,
     OP_CMP,
     OP_DEPT_CMP,
     OP_DEPT_PRESENT,
@@ -217,7 +218,7 @@ def check_bounds(c: CompiledScheme) -> None:
     a, b = c.prog[:, 1], c.prog[:, 2]
     ncmp = len(CMP_INDEX)
     for op_set, arg, hi in (((OP_PDX_IN, OP_ANY_DX_IN, OP_ANY_SDX_IN), a, ndl),
-                            ((OP_MAIN_PROC_IN, OP_ANY_PROC_IN), a, npl),
+                            ((OP_MAIN_PROC_IN, OP_ANY_PROC_IN, OP_ANY_SPROC_IN), a, npl),
                             ((OP_CMP, OP_PRESENT, OP_NONZERO), a, len(FIELD_INDEX)),
                             ((OP_CMP, OP_DEPT_CMP), b, ncmp),
                             ((OP_REGIONS,), a, nt),
