@@ -26,7 +26,7 @@ _TEXT_COLUMNS = {"case_id": str, "hospital_id": str, "patient_id": str, "drg": s
 
 PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="Policy TOML path or preset name "
                                         "(national_drg, zhejiang_drg, jinhua_drg, national_dip).")]
-SchemeOpt = Annotated[Path | None, typer.Option(help="Scheme folder or name: group the cases first when "
+SchemeOpt = Annotated[Path | None, typer.Option("--scheme", "-s", help="Scheme folder or name: group the cases first when "
                                                 "the file has no group column (DRG only).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")]
 
