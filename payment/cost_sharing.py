@@ -185,7 +185,7 @@ def _codes(cases: pd.DataFrame, col: str, values: tuple[str, ...], default: str 
     if default is None and blank.any():
         _bad(col, cases, blank, "blank value in a required column", ", ".join(values))
     text = s.astype(str).str.strip().str.lower()
-    codes = pd.Categorical(text, categories=list(values)).codes.astype(np.int64)
+    codes = pd.Index(list(values)).get_indexer(text).astype(np.int64)
     unknown = (codes < 0) & ~blank
     if unknown.any():
         _bad(col, cases, unknown, "unknown code", ", ".join(values))
