@@ -168,7 +168,8 @@ def cost_sharing_kernel(
         asst = np.int64(0)
         if asst_on[c]:
             b0 = acc_b
-            acc_b += compliant - basic - crit
+            inc = compliant - basic - crit  # < 0 only when critical covered partial_self_pay
+            acc_b += inc if inc > 0 else np.int64(0)
             ad = asst_ded[c]
             over0 = b0 - ad if b0 > ad else np.int64(0)
             over1 = acc_b - ad if acc_b > ad else np.int64(0)
@@ -184,6 +185,8 @@ def cost_sharing_kernel(
         sn = np.int64(0)
         if sn_on[c]:
             burden = compliant - basic - crit - asst
+            if burden < 0:
+                burden = np.int64(0)
             if ooa[i] != 0:
                 cap = sn_caps[2]
             elif lv == 2:

@@ -119,7 +119,7 @@ def share_person_year(cases: list[dict], pol: dict) -> list[dict]:
         asst = Decimal(0)
         if cat in ASSIST:
             s = pol["assistance"][cat]
-            b0, acc_b = acc_b, acc_b + compliant - basic - crit
+            b0, acc_b = acc_b, acc_b + max(Decimal(0), compliant - basic - crit)
             ad = D(s["deductible"])
             part = max(Decimal(0), acc_b - ad) - max(Decimal(0), b0 - ad)
             asst = min(money(D(s["ratio"]) * part), max(Decimal(0), D(s["cap"]) - asst_paid))
@@ -128,7 +128,7 @@ def share_person_year(cases: list[dict], pol: dict) -> list[dict]:
         sn = Decimal(0)
         snp = pol["safety_net"]
         if snp["enabled"] and cat in snp["categories"]:
-            burden = compliant - basic - crit - asst
+            burden = max(Decimal(0), compliant - basic - crit - asst)
             tier = "province" if ooa != "local" else ("city" if lv == 3 else "county")
             pays = min(burden, max(Decimal(0), D(snp[tier]) - sn_paid))
             sn = burden - pays
