@@ -1,0 +1,312 @@
+"""Patient cost-sharing through the insurance layers (domain.md §9): one row per case.
+
+Input columns (one row per admission):
+
+- ``case_id`` (required; ties in discharge order are broken by it compared as text)
+- ``patient_id`` (required), ``discharge_date`` (date; its calendar year is the person-year) or
+  ``year`` (integer, then the order within a year is by case_id)
+- ``hospital_level`` 1 | 2 | 3 (required), ``total_cost`` yuan ≥ 0 (required)
+- ``insurance`` employee | resident (required)
+- optional, blank or missing meaning the default: ``category`` general | retiree | minor |
+  tekun | dibao | dibian | fanpin (general); ``referral`` none | up | down | irregular (none);
+  ``out_of_area`` local | filed | unfiled (local); ``self_pay`` yuan (0);
+  ``partial_self_pay`` yuan (0).
+
+Money is rounded half-up to the cent on reading, self_pay then partial_self_pay clipped so their
+sum never exceeds total_cost. An unknown code, a negative or missing required value raises
+:class:`CostSharingInputError` naming the column, the first bad case and the allowed values.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+
+from . import _benefit_kernels as BK
+from .benefit_policy import (
+    ASSISTANCE_CATEGORIES,
+    CATEGORIES,
+    INSURANCES,
+    OUT_OF_AREA,
+    REFERRALS,
+    BenefitPolicy,
+    CriticalScheme,
+)
+from .pricing import round_half_up_cents
+
+#: the largest total_cost of one case, yuan (keeps the integer arithmetic exact)
+MAX_CASE_COST = 100_000_000.0
+_OPEN = np.int64(10**17)  # "no upper bound" in cents
+
+OUTPUT_COLUMNS = ("case_id", "compliant", "deductible", "basic", "critical", "assistance",
+                  "safety_net", "oop", "ratio", "reasons")
+
+#: reason bit → label (joined with ";" in the ``reasons`` column)
+REASONS = (
+    (BK.R_RANK_FACTOR, "rank_factor"),
+    (BK.R_UP, "referral_up"),
+    (BK.R_UP_NO_PREVIOUS, "referral_up_no_previous"),
+    (BK.R_DOWN, "referral_down"),
+    (BK.R_IRREGULAR, "referral_irregular"),
+    (BK.R_FILED, "out_of_area_filed"),
+    (BK.R_UNFILED, "out_of_area_unfiled"),
+    (BK.R_BASIC_CAP, "basic_cap_reached"),
+    (BK.R_CRITICAL_BAND, "critical_band_crossed"),
+    (BK.R_CRITICAL_CAP, "critical_cap_reached"),
+    (BK.R_ASSISTANCE_CAP, "assistance_cap_reached"),
+    (BK.R_SAFETY_NET, "safety_net_applied"),
+)
+
+
+class CostSharingInputError(ValueError):
+    """Cases that cannot be cost-shared; the message names column, case and allowed values."""
+
+
+def _frac(x: float) -> Fraction:
+    return Fraction(repr(float(x)))
+
+
+def _cents(x: float) -> np.int64:
+    return np.int64(_frac(x) * 100)
+
+
+def _e4(x: float) -> np.int64:
+    return np.int64(_frac(x) * 10_000)
+
+
+# --- policy → integer tables ----------------------------------------------------------------
+
+
+def _basic_tables(policy: BenefitPolicy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """band uppers (cents), rows of band ratios (1e-8) per combo, and the combo strides.
+
+    combo = (((ins × 3 + level) × 7 + category) × 3 + out_of_area) × 2 + irregular.
+    """
+    rp = policy.ratio
+    bands = rp.bands
+    if bands:
+        uppers = np.array([_cents(b.upto) if b.upto is not None else _OPEN for b in bands])
+    else:
+        uppers = np.array([_OPEN])
+    nb = uppers.shape[0]
+    rows = np.zeros((2 * 3 * 7 * 3 * 2, nb), dtype=np.int64)
+    ooa_points = (Fraction(0), _frac(rp.filed_points), _frac(rp.unfiled_points))
+    idx = 0
+    for k, insurance in enumerate(INSURANCES):
+        table = getattr(rp, insurance)
+        for lv in range(3):
+            base = [_frac(b.ratio) for b in bands] if bands else [_frac(table[lv])]
+            for category in CATEGORIES:
+                for oo in range(3):
+                    for irr in range(2):
+                        for b, r in enumerate(base):
+                            if category == "retiree":
+                                r = 1 - (1 - r) * _frac(rp.retiree_share_factor)
+                            if category == "minor":
+                                r += _frac(rp.minor_points)
+                            r += ooa_points[oo]
+                            if irr:
+                                r += _frac(rp.irregular_points)
+                            r = min(Fraction(1), max(Fraction(0), r))
+                            rows[idx, b] = int(r * BK.E8)
+                        idx += 1
+        del k
+    return uppers, rows, np.array([3 * 7 * 3 * 2, 7 * 3 * 2, 3 * 2, 2, 1], dtype=np.int64)
+
+
+def _critical_tables(policy: BenefitPolicy) -> dict[str, np.ndarray]:
+    cp = policy.critical
+    schemes: list[CriticalScheme] = [getattr(cp, ins) for ins in INSURANCES]
+    nb = max(len(s.bands) for s in schemes)
+    up = np.full((2, nb), _OPEN, dtype=np.int64)
+    r = np.zeros((4, nb), dtype=np.int64)
+    ded = np.zeros(4, dtype=np.int64)
+    cap = np.zeros(4, dtype=np.int64)
+    for k, s in enumerate(schemes):
+        base_ded = _cents(s.deductible)
+        if s.income is not None:
+            base_ded = int((_frac(s.income_share) * _frac(s.income) * 100 + Fraction(1, 2)) // 1)
+        for b, band in enumerate(s.bands):
+            up[k, b] = _cents(band.upto) if band.upto is not None else _OPEN
+        for t in range(2):
+            ci = k * 2 + t
+            d = base_ded
+            if t:
+                d = int((_frac(cp.tilt_deductible_factor) * d + Fraction(1, 2)) // 1)
+            ded[ci] = d
+            for b, band in enumerate(s.bands):
+                ratio = _frac(band.ratio) + (_frac(cp.tilt_points) if t else 0)
+                r[ci, b] = int(min(Fraction(1), max(Fraction(0), ratio)) * BK.E4)
+            cap[ci] = -1 if (t and cp.tilt_no_cap) else _cents(s.cap)
+    on = np.array([s.enabled for s in schemes], dtype=np.bool_)
+    tilt = np.array([c in cp.tilt_categories for c in CATEGORIES], dtype=np.int64)
+    return {"crit_on": on, "crit_ded": ded, "crit_up": up, "crit_r": r, "crit_cap": cap,
+            "tilt": tilt, "base_partial": bool(cp.base_includes_partial_self_pay)}
+
+
+def _assistance_tables(policy: BenefitPolicy) -> dict[str, np.ndarray]:
+    n = len(CATEGORIES)
+    on = np.zeros(n, dtype=np.bool_)
+    r = np.zeros(n, dtype=np.int64)
+    ded = np.zeros(n, dtype=np.int64)
+    cap = np.zeros(n, dtype=np.int64)
+    for j, c in enumerate(CATEGORIES):
+        if c in ASSISTANCE_CATEGORIES:
+            s = getattr(policy.assistance, c)
+            on[j], r[j], ded[j], cap[j] = True, _e4(s.ratio), _cents(s.deductible), _cents(s.cap)
+    sn = policy.safety_net
+    sn_on = np.array([sn.enabled and c in sn.categories for c in CATEGORIES], dtype=np.bool_)
+    sn_caps = np.array([_cents(sn.county), _cents(sn.city), _cents(sn.province)])
+    return {"asst_on": on, "asst_r": r, "asst_ded": ded, "asst_cap": cap, "sn_on": sn_on,
+            "sn_caps": sn_caps}
+
+
+# --- input → arrays --------------------------------------------------------------------------
+
+
+def _bad(col: str, cases: pd.DataFrame, mask: np.ndarray, message: str, allowed: str) -> None:
+    first = cases["case_id"].to_numpy()[np.flatnonzero(mask)[0]]
+    raise CostSharingInputError(
+        f"column {col!r}: {message} ({int(mask.sum())} cases, first case_id {first!r}); "
+        f"allowed: {allowed}"
+    )
+
+
+def _codes(cases: pd.DataFrame, col: str, values: tuple[str, ...], default: str | None) -> np.ndarray:
+    if col not in cases.columns:
+        if default is None:
+            raise CostSharingInputError(f"missing required column {col!r}; allowed values: "
+                                        f"{', '.join(values)}")
+        return np.full(len(cases), values.index(default), dtype=np.int64)
+    s = cases[col]
+    blank = s.isna().to_numpy() | (s.astype(str).str.strip() == "").to_numpy()
+    if default is None and blank.any():
+        _bad(col, cases, blank, "blank value in a required column", ", ".join(values))
+    text = s.astype(str).str.strip().str.lower()
+    codes = pd.Index(list(values)).get_indexer(text).astype(np.int64)
+    unknown = (codes < 0) & ~blank
+    if unknown.any():
+        _bad(col, cases, unknown, "unknown code", ", ".join(values))
+    if default is not None:
+        codes[blank] = values.index(default)
+    return codes
+
+
+def _money(cases: pd.DataFrame, col: str, required: bool) -> np.ndarray:
+    if col not in cases.columns:
+        if required:
+            raise CostSharingInputError(f"missing required column {col!r}; allowed: yuan >= 0")
+        return np.zeros(len(cases), dtype=np.int64)
+    x = pd.to_numeric(cases[col], errors="coerce").to_numpy(dtype=np.float64)
+    raw_blank = cases[col].isna().to_numpy()
+    bad = np.isnan(x) & ~raw_blank
+    if bad.any():
+        _bad(col, cases, bad, "not a number", "yuan >= 0")
+    if required and raw_blank.any():
+        _bad(col, cases, raw_blank, "blank value in a required column", "yuan >= 0")
+    x = np.where(raw_blank, 0.0, x)
+    out_of_range = (x < 0) | (x > MAX_CASE_COST) | ~np.isfinite(x)
+    if out_of_range.any():
+        _bad(col, cases, out_of_range, "out of range", f"yuan 0 … {MAX_CASE_COST:g}")
+    return round_half_up_cents(x).astype(np.int64)
+
+
+def _order_keys(cases: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(person-year sort order, start flags in sorted order, case_id text)."""
+    if "patient_id" not in cases.columns:
+        raise CostSharingInputError("missing required column 'patient_id'")
+    pid = cases["patient_id"]
+    if pid.isna().any():
+        _bad("patient_id", cases, pid.isna().to_numpy(), "blank value", "any identifier")
+    pcode = pd.factorize(pid.astype(str))[0].astype(np.int64)
+    if "discharge_date" in cases.columns:
+        dd = pd.to_datetime(cases["discharge_date"], errors="coerce")
+        bad = dd.isna().to_numpy()
+        if bad.any():
+            _bad("discharge_date", cases, bad, "blank or not a date", "a date (YYYY-MM-DD)")
+        year = dd.dt.year.to_numpy(dtype=np.int64)
+        when = dd.to_numpy().astype("datetime64[ns]").astype(np.int64)
+    elif "year" in cases.columns:
+        y = pd.to_numeric(cases["year"], errors="coerce")
+        bad = (y.isna() | (y != y.round())).to_numpy()
+        if bad.any():
+            _bad("year", cases, bad, "blank or not an integer year", "an integer year")
+        year = y.to_numpy(dtype=np.int64)
+        when = np.zeros(len(cases), dtype=np.int64)
+    else:
+        raise CostSharingInputError("missing column: give 'discharge_date' or 'year'")
+    cid = cases["case_id"].astype(str).to_numpy(dtype=str)
+    order = np.lexsort((cid, when, year, pcode))
+    sp, sy = pcode[order], year[order]
+    start = np.ones(len(order), dtype=np.bool_)
+    start[1:] = (sp[1:] != sp[:-1]) | (sy[1:] != sy[:-1])
+    return order, start, cid
+
+
+def _reason_text(bits: np.ndarray) -> np.ndarray:
+    uniq, inv = np.unique(bits, return_inverse=True)
+    labels = np.array([";".join(name for bit, name in REASONS if u & bit) for u in uniq],
+                      dtype=object)
+    return labels[inv.reshape(-1)]
+
+
+def cost_sharing(cases: pd.DataFrame, policy: BenefitPolicy) -> pd.DataFrame:
+    """Per-case layers (yuan, to the cent) in input order: compliant cost, deductible charged,
+    basic fund, critical illness, medical assistance, safety net, out-of-pocket, the basic ratio
+    applied (first band's when bands are on) and the reasons; total_cost = basic + critical +
+    assistance + safety_net + oop exactly."""
+    n = len(cases)
+    if "case_id" not in cases.columns:
+        raise CostSharingInputError("missing required column 'case_id'")
+    if n == 0:
+        return pd.DataFrame({c: pd.Series(dtype=object if c in ("case_id", "reasons")
+                                          else np.float64) for c in OUTPUT_COLUMNS}
+                            ).astype({"compliant": np.float64})
+    order, start, _ = _order_keys(cases)
+    lv = pd.to_numeric(cases.get("hospital_level"), errors="coerce") \
+        if "hospital_level" in cases.columns else None
+    if lv is None:
+        raise CostSharingInputError("missing required column 'hospital_level'; allowed: 1, 2, 3")
+    badlv = ~lv.isin([1, 2, 3]).to_numpy()
+    if badlv.any():
+        _bad("hospital_level", cases, badlv, "unknown or blank level", "1, 2, 3")
+    level = lv.to_numpy(dtype=np.int64) - 1
+    ins = _codes(cases, "insurance", INSURANCES, None)
+    cat = _codes(cases, "category", CATEGORIES, "general")
+    ref = _codes(cases, "referral", REFERRALS, "none")
+    ooa = _codes(cases, "out_of_area", OUT_OF_AREA, "local")
+    total = _money(cases, "total_cost", True)
+    self_pay = np.minimum(_money(cases, "self_pay", False), total)
+    partial = np.minimum(_money(cases, "partial_self_pay", False), total - self_pay)
+
+    band_up, band_r, strides = _basic_tables(policy)
+    combo = (ins * strides[0] + level * strides[1] + cat * strides[2] + ooa * strides[3]
+             + (ref == 3) * strides[4])
+    ded_table = np.array([[_cents(v) for v in getattr(policy.deductible, k)] for k in INSURANCES])
+    rank_f = np.array([_e4(f) for f in policy.deductible.rank_factors], dtype=np.int64)
+    basic_cap = np.array([_cents(policy.basic.employee_cap), _cents(policy.basic.resident_cap)])
+    crit = _critical_tables(policy)
+    asst = _assistance_tables(policy)
+
+    o = order
+    outs = [np.empty(n, dtype=np.int64) for _ in range(9)]
+    BK.cost_sharing_kernel(
+        start, level[o], ins[o], cat[o], ref[o], ooa[o], total[o], self_pay[o], partial[o],
+        ded_table, rank_f, combo[o], band_up, band_r, basic_cap,
+        crit["crit_on"], crit["crit_ded"], crit["crit_up"], crit["crit_r"], crit["crit_cap"],
+        crit["tilt"], crit["base_partial"],
+        asst["asst_on"], asst["asst_r"], asst["asst_ded"], asst["asst_cap"], asst["sn_on"],
+        asst["sn_caps"], *outs,
+    )
+    back = np.empty(n, dtype=np.int64)
+    back[o] = np.arange(n)
+    comp, dedc, basic, critc, asstc, snc, oop, ratio, reason = (a[back] for a in outs)
+    ratio_out = ratio / BK.E8
+    return pd.DataFrame({
+        "case_id": cases["case_id"].to_numpy(),
+        "compliant": comp / 100, "deductible": dedc / 100, "basic": basic / 100,
+        "critical": critc / 100, "assistance": asstc / 100, "safety_net": snc / 100,
+        "oop": oop / 100, "ratio": ratio_out, "reasons": _reason_text(reason),
+    })
