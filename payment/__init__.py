@@ -8,6 +8,8 @@ Public API::
     result = settle(priced, policy)                # per-hospital statement and fund ledger
 """
 
+from .benefit_policy import BenefitPolicy, load_benefit_policy
+from .cost_sharing import CostSharingInputError, cost_sharing
 from .indices import history_rw, indices, risk_levels
 from .policy import PRESETS, Policy, PolicyError, load_policy, preset_path
 from .pricing import point_value_from_budget, price, reserve_amount, round_half_up_cents
@@ -19,6 +21,10 @@ from .supervision import SupervisionPolicy, load_supervision_policy, split_admis
 from .weights import Weights, compute_weights, load_weights
 
 __all__ = [
+    "BenefitPolicy",
+    "CostSharingInputError",
+    "cost_sharing",
+    "load_benefit_policy",
     "PRESETS",
     "Policy",
     "SettlementPolicy",
