@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .policy import KeyedValueError, PolicyError, _describe
+from .policy import PolicyError, validation_error
 
 BENEFIT_PRESETS = ("benefits_example",)
 INSURANCES = ("employee", "resident")
@@ -229,64 +229,12 @@ class BenefitPolicy(_Model):
 # --- errors -------------------------------------------------------------------------------------
 
 
-def _field_at(loc: tuple[Any, ...]) -> tuple[Any, Any]:
-    import typing
-
-    model: Any = BenefitPolicy
-    info = None
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if model is None or part not in model.model_fields:
-            return model, None
-        info = model.model_fields[part]
-        ann = info.annotation
-        cands = [ann, *typing.get_args(ann)]
-        if typing.get_origin(ann) is list:
-            cands = list(typing.get_args(ann))
-        for c in list(cands):
-            cands.extend(typing.get_args(c))
-        model = next((c for c in cands if isinstance(c, type) and issubclass(c, BaseModel)), None)
-    return model, info
-
-
-def _format(exc: ValidationError, file: str) -> PolicyError:
-    errors = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        key = ".".join(str(p) for p in loc)
-        allowed = None
-        cause = (err.get("ctx") or {}).get("error")
-        if isinstance(cause, KeyedValueError):
-            key, message, allowed = f"{key}.{cause.key}".strip("."), cause.message, cause.allowed
-        elif err["type"] == "extra_forbidden":
-            owner, _ = _field_at(loc[:-1])
-            message = "unknown key"
-            if owner is not None:
-                allowed = ", ".join(owner.model_fields)
-        else:
-            message = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "missing":
-                message = "required key is missing"
-            elif "input" in err and not isinstance(err["input"], dict | list):
-                message += f" (got {err['input']!r})"
-            if "allowed:" in message:
-                message, allowed = (s.strip(" ;") for s in message.split("allowed:", 1))
-            else:
-                _, info = _field_at(loc)
-                allowed = _describe(info.annotation, info.metadata) if info else None
-        errors.append(PolicyError(file, key, message, allowed))
-    if len(errors) == 1:
-        return errors[0]
-    return PolicyError(file, errors[0].key, "; ".join(str(e).split(": ", 1)[1] for e in errors))
-
-
 def validate_benefit_policy(data: dict[str, Any], file: str = "<benefit policy>") -> BenefitPolicy:
     """Validate a parsed benefit-policy dict; :class:`PolicyError` names file, key, allowed."""
     try:
         return BenefitPolicy.model_validate(data)
     except ValidationError as exc:
-        raise _format(exc, file) from None
+        raise validation_error(exc, file, BenefitPolicy) from None
 
 
 def benefit_preset_path(name: str) -> Path:

@@ -452,9 +452,10 @@ def _describe(annotation: Any, metadata: list[Any] | None = None) -> str:
     return f"{text} {' and '.join(bounds)}" if bounds else text
 
 
-def _field_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, FieldInfo | None]:
+def _field_at(loc: tuple[Any, ...], root: type[BaseModel] | None = None
+              ) -> tuple[type[BaseModel] | None, FieldInfo | None]:
     """Walk ``loc`` through the models: (model owning the last key, that key's FieldInfo)."""
-    model: Any = Policy
+    model: Any = Policy if root is None else root
     info: FieldInfo | None = None
     for part in loc:
         if isinstance(part, int):
@@ -466,18 +467,25 @@ def _field_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, FieldInfo |
         candidates = [ann, *typing.get_args(ann)]
         if typing.get_origin(ann) is list:
             candidates = list(typing.get_args(ann))
+        for c in list(candidates):  # e.g. list[Model] | None
+            candidates.extend(typing.get_args(c))
         model = next(
             (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
         )
     return model, info
 
 
-def _allowed(loc: tuple[Any, ...]) -> str | None:
-    _, info = _field_at(loc)
+def _allowed(loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> str | None:
+    _, info = _field_at(loc, root)
     return _describe(info.annotation, info.metadata) if info is not None else None
 
 
-def _format(exc: ValidationError, file: str) -> PolicyError:
+def validation_error(exc: ValidationError, file: str,
+                     root: type[BaseModel] | None = None) -> PolicyError:
+    """One :class:`PolicyError` naming file, key, problem and allowed values for ``exc``.
+
+    ``root`` is the model that was validated (the payment policy unless given).
+    """
     lines: list[str] = []
     first: PolicyError | None = None
     for err in exc.errors():
@@ -489,13 +497,13 @@ def _format(exc: ValidationError, file: str) -> PolicyError:
             key = ".".join(p for p in (key, cause.key) if p)
             message, allowed = cause.message, cause.allowed
         elif err["type"] == "extra_forbidden":
-            owner, _ = _field_at(loc[:-1])
+            owner, _ = _field_at(loc[:-1], root)
             message = "unknown key"
             if owner is not None and isinstance(owner, type):
                 allowed = ", ".join(owner.model_fields)
         elif err["type"] == "missing":
             message = "required key is missing"
-            allowed = _allowed(loc)
+            allowed = _allowed(loc, root)
         else:
             message = err["msg"].removeprefix("Value error, ")
             if "input" in err and not isinstance(err["input"], dict | list):
@@ -503,7 +511,7 @@ def _format(exc: ValidationError, file: str) -> PolicyError:
             if "allowed:" in message:
                 message, allowed = (s.strip(" ;") for s in message.split("allowed:", 1))
             else:
-                allowed = _allowed(loc)
+                allowed = _allowed(loc, root)
         pe = PolicyError(file, key, message, allowed)
         first = first or pe
         lines.append(str(pe))
@@ -518,7 +526,7 @@ def _validate(data: dict[str, Any], file: str) -> Policy:
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
-        raise _format(exc, file) from None
+        raise validation_error(exc, file) from None
     policy._source = file
     return policy
 
