@@ -180,6 +180,8 @@ def demo_cmd(
     import payment
     from payment.scenario import demo_whatif
 
+    from ..pipeline import price_grouped
+
     path = sample_cases_path()
     if not path.exists():
         _fail(FileNotFoundError(f"{path}: sample cases not found (run from a checkout of drgsim)"))
@@ -194,16 +196,10 @@ def demo_cmd(
 
     # Weights from the years before the newest, then price the newest year.
     pol = payment.load_policy(policy)
-    year = int(grouped["year"].max())
-    hist = grouped[grouped["year"] < year]
-    cur = grouped[grouped["year"] == year].reset_index(drop=True)
-    w = payment.compute_weights(hist, pol)
+    py = price_grouped(grouped, pol, label=str(path))
+    year, priced = py.year, py.priced
     with staged(output / "weights") as tmp:
-        w.save(tmp)
-    priced = payment.price(cur, w, pol)
-    for col in ("patient_paid", "alliance_id"):
-        if col in cur.columns:
-            priced[col] = cur[col].to_numpy()
+        py.weights.save(tmp)
     write_table(priced, output / "priced.csv")
     t = Table(title=f"{year} priced under {policy}: {len(priced):,} cases")
     t.add_column("case class")

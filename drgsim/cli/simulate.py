@@ -33,7 +33,8 @@ def simulate(
     """Budget settlement and what-if simulation for planners (sweeps, Monte Carlo, reports)."""
     from payment.report import write_report
     from payment.scenario import load_scenario
-    from payment.scenario import simulate as run
+
+    from ..pipeline import simulate_scenario as run
 
     try:
         scn = load_scenario(scenario)

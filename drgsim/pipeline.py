@@ -1,0 +1,101 @@
+"""One run of the whole chain: cases → group → weigh → price (→ settle), in one place.
+
+The CLI demo, ``drgsim simulate`` and the dashboard call these functions instead of writing the
+chain out again. ``payment`` knows groups only as codes; grouping the raw cases is done here,
+in the application layer, which is the one layer that may call both packages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+import grouper
+import payment
+from payment.scenario import Scenario, SimulationResult, load_base_policy, read_priced_cases
+from payment.scenario import simulate as simulate_priced
+
+__all__ = ["PricedYear", "price_grouped", "price_scenario_cases", "simulate_scenario"]
+
+#: Case columns pricing drops but settlement reads; carried from the grouped cases.
+CARRIED_COLUMNS = ("patient_paid", "alliance_id")
+
+
+@dataclass(frozen=True)
+class PricedYear:
+    """One settlement year priced with weights from the years before it."""
+
+    year: int
+    weights: Any  # payment.Weights
+    priced: pd.DataFrame
+
+
+def price_grouped(grouped: pd.DataFrame, policy: Any, year: int | None = None,
+                  *, label: str = "cases") -> PricedYear:
+    """Weigh the years before ``year`` and price ``year`` (the newest year when None).
+
+    ``grouped`` is ``grouper.group(..., keep_columns=True)`` output with a ``year`` column.
+    Raises ``ValueError`` naming ``label`` when no case lies before ``year``.
+    """
+    years = pd.to_numeric(grouped["year"], errors="coerce")
+    if year is None:
+        if years.isna().all():
+            raise ValueError(f"{label}: no case has a year")
+        year = int(years.max())
+    history = grouped[years < year]
+    if history.empty:
+        raise ValueError(f"{label}: no cases before {year} to compute weights from")
+    current = grouped[years == year].reset_index(drop=True)
+    weights = payment.compute_weights(history, policy)
+    priced = payment.price(current, weights, policy)
+    for col in CARRIED_COLUMNS:
+        if col not in priced.columns and col in current.columns:
+            priced[col] = current[col].to_numpy()
+    return PricedYear(year, weights, priced)
+
+
+def _scheme(scn: Scenario) -> Any:
+    return grouper.load_scheme(scn.path(scn.scheme) if scn.scheme
+                               else grouper.demo_scheme_path())
+
+
+def _group_cases(scn: Scenario, scheme: Any) -> pd.DataFrame:
+    assert scn.cases is not None
+    return grouper.group(grouper.read_cases(scn.path(scn.cases)), scheme, keep_columns=True)
+
+
+def price_scenario_cases(scn: Scenario, policy: Any) -> pd.DataFrame:
+    """The scenario's priced cases: its ``priced_cases`` file, or its raw ``cases`` grouped
+    with ``scheme`` (the demo scheme when unset), weighed on the years before ``year`` and
+    priced."""
+    if scn.priced_cases is not None:
+        return read_priced_cases(scn)
+    return price_grouped(_group_cases(scn, _scheme(scn)), policy, scn.year, label=scn.name).priced
+
+
+def simulate_scenario(scn: Scenario, *, policy: Any = None,
+                      progress: Callable[[str, int, int], None] | None = None
+                      ) -> SimulationResult:
+    """Run a scenario file end to end: price once, then settle, sweep and Monte Carlo.
+
+    Raw cases are grouped once; a grid key that pricing reads re-prices the same grouped
+    cases under the changed policy (no re-grouping: grouping does not read the policy).
+    """
+    policy = load_base_policy(scn) if policy is None else policy
+    if progress is not None:
+        progress("pricing", 0, 1)
+    if scn.priced_cases is not None:
+        priced = read_priced_cases(scn)
+        reprice = None
+    else:
+        grouped = _group_cases(scn, _scheme(scn))
+
+        def reprice(pol: Any) -> pd.DataFrame:
+            return price_grouped(grouped, pol, scn.year, label=scn.name).priced
+
+        priced = reprice(policy)
+    return simulate_priced(scn, priced=priced, policy=policy, reprice=reprice, progress=progress)
+
