@@ -8,7 +8,8 @@
 from .catalogue import Catalogue, build_catalogue
 from .config import AGE_BANDS, TREATMENTS, DipConfig
 from .group import OUTPUT_COLUMNS, compile_catalogue, group
-from .io import CatalogueError, import_catalogue, load_catalogue, save_catalogue, validate_catalogue
+from .io import CatalogueError, import_catalogue, load_catalogue, validate_catalogue
+from .tables import save_catalogue
 
 __all__ = [
     "AGE_BANDS", "OUTPUT_COLUMNS", "TREATMENTS", "Catalogue", "CatalogueError", "DipConfig",

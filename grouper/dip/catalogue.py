@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,62 +21,9 @@ from .config import TREATMENTS, DipConfig
 from .encode import SUCCESS, _num, build_vocab, check_columns, encode_cases
 from .severity import AUX_COLUMNS, estimate_aux
 from .stats import grouped_mean_sd, grouped_quantile, trim_keep, weighted_mean
-
-FORMAT = "drgsim-dip-catalogue"
-FORMAT_VERSION = 1
-GROUP_COLUMNS = (
-    "group_code", "type", "diagnosis", "procedures", "treatment",
-    "cases", "cases_kept", "mean", "median", "cv", "score", "name",
-)
-GROUP_TYPES = ("core", "comprehensive")
+from .tables import FORMAT, FORMAT_VERSION, Catalogue
 
 Progress = Callable[[str, float], None]
-
-
-@dataclass(frozen=True)
-class Catalogue:
-    """A DIP disease-score catalogue: ``groups`` (:data:`GROUP_COLUMNS`), ``aux``
-    (:data:`severity.AUX_COLUMNS`) and ``manifest`` (build parameters, scale, all-case mean
-    in yuan, version). Treat as immutable; edit a copy of the tables and re-validate with
-    :func:`grouper.dip.io.validate_catalogue`."""
-
-    groups: pd.DataFrame
-    aux: pd.DataFrame
-    manifest: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def config(self) -> DipConfig:
-        return DipConfig.from_dict(self.manifest["config"])
-
-    @property
-    def scale(self) -> int:
-        return int(self.manifest["scale"])
-
-    @property
-    def all_case_mean(self) -> float:
-        """Year-weighted mean cost of all kept cases (yuan); NaN for imported catalogues."""
-        v = self.manifest.get("all_case_mean")
-        return float("nan") if v is None else float(v)
-
-    def save(self, path: str | Path, fmt: str = "csv") -> Path:
-        """Write the table set (``groups``, ``aux`` as CSV or Parquet) and ``manifest.json``."""
-        from .io import save_catalogue
-
-        return save_catalogue(self, path, fmt=fmt)
-
-    def summary(self) -> dict[str, Any]:
-        """Counts for reports: groups by type and the share of history cases in core groups."""
-        g = self.groups
-        core = g["type"] == "core"
-        cases = pd.to_numeric(g["cases"], errors="coerce").fillna(0)
-        total = float(cases.sum())
-        return {
-            "groups": int(len(g)),
-            "core_groups": int(core.sum()),
-            "comprehensive_groups": int((~core).sum()),
-            "cases": int(total),
-            "core_case_share": float(cases[core].sum() / total) if total else float("nan"),
-        }
 
 
 def resolve_scheme(scheme: Any) -> Any:

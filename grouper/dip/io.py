@@ -23,7 +23,6 @@ row (1-based data row; the spreadsheet line is row + 1) and the column.
 from __future__ import annotations
 
 import json
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -32,9 +31,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DrgsimError
-from .catalogue import FORMAT, FORMAT_VERSION, GROUP_COLUMNS, GROUP_TYPES, Catalogue
 from .config import TREATMENTS, DipConfig, code_prefix_len
 from .severity import AUX_COLUMNS, DIMENSIONS, level_names
+from .tables import FORMAT, FORMAT_VERSION, GROUP_COLUMNS, GROUP_TYPES, Catalogue
 
 GROUP_REQUIRED = ("group_code", "type", "diagnosis", "procedures", "treatment", "score")
 AUX_REQUIRED = ("group_code", "dimension", "level", "coefficient")
@@ -51,37 +50,6 @@ class CatalogueError(DrgsimError):
         shown = problems[:20]
         more = f"\n… and {len(problems) - 20} more" if len(problems) > 20 else ""
         super().__init__(f"{len(problems)} problem(s) in the catalogue:\n" + "\n".join(shown) + more)
-
-
-def save_catalogue(cat: Catalogue, path: str | Path, fmt: str = "csv") -> Path:
-    """Write ``cat`` to folder ``path`` (created if needed); returns the folder."""
-    if fmt not in ("csv", "parquet"):
-        raise ValueError(f"fmt={fmt!r}; allowed: 'csv', 'parquet'")
-    out = Path(path)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {"groups": f"groups.{fmt}", "aux": f"aux.{fmt}"}
-    for name, df in (("groups", cat.groups), ("aux", cat.aux)):
-        if fmt == "csv":
-            # Floats are written with repr precision, so a saved catalogue re-loads exactly.
-            df.to_csv(out / files[name], index=False, encoding="utf-8")
-        else:
-            df.to_parquet(out / files[name], index=False)
-    manifest = dict(cat.manifest)
-    manifest["files"] = files
-    (out / "manifest.json").write_text(json.dumps(_json_safe(manifest), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return out
-
-
-def _json_safe(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_safe(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, np.generic):
-        return _json_safe(x.item())
-    return x
 
 
 def _read(path: Path) -> pd.DataFrame:
