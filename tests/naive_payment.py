@@ -71,6 +71,15 @@ def naive_group_means(rows: list[dict], policy: Policy, years: list[int],
     return means, num / den
 
 
+def high_threshold(bands, base_points: float) -> float:
+    """§5 banded high multiple: the first band whose max base points (inclusive) holds the group;
+    the last band is open (max None). Written here, not taken from the policy's own method."""
+    for band in bands:
+        if band.max_base_points is None or base_points <= band.max_base_points:
+            return float(band.multiple)
+    raise ValueError("no open last band")
+
+
 def naive_price_case(case: dict, weights: Weights, policy: Policy, coef: float) -> tuple[str, float, float]:
     """(class, r, points) of one case, in the §13 order; DRG or DIP (region comparison base)."""
     cost, los = case["total_cost"], case["los"]
@@ -102,7 +111,7 @@ def naive_price_case(case: dict, weights: Weights, policy: Policy, coef: float) 
         high = r > policy.deviation.high
         thr = policy.deviation.high
     else:
-        thr = policy.outliers.threshold(base)
+        thr = high_threshold(policy.outliers.high_bands, base)
         high = policy.outliers.enabled and r >= thr
     ic = policy.incomplete
     incomplete = ic.enabled and (
