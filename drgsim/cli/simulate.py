@@ -26,8 +26,11 @@ def simulate(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML: base policy + overrides, "
                                              "optional [sweep] grid and [monte_carlo].",
                                              exists=True, dir_okay=False)],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder for CSV, HTML and "
-                                      "Excel reports.")] = Path("simulation"),
+    out: Annotated[Path, typer.Option("-o", "--output", "--out", help="Output folder for CSV, "
+                                      "HTML and Excel reports.")] = Path("simulation"),
+    lang: Annotated[str | None, typer.Option(
+        "--lang", help="zh or en: labels of the report and workbook (default zh) and, when "
+        "given, of the CSV headers too (default: column names, for scripts).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Budget settlement and what-if simulation for planners (sweeps, Monte Carlo, reports)."""
@@ -36,6 +39,8 @@ def simulate(
 
     from ..pipeline import simulate_scenario as run
 
+    if lang not in (None, "zh", "en"):
+        raise typer.BadParameter(f"{lang!r}; allowed: zh, en", param_hint="--lang")
     try:
         scn = load_scenario(scenario)
     except ValueError as exc:
@@ -56,16 +61,19 @@ def simulate(
             _fail(exc)
         tick("reports", 0, 1)
         with staged(out) as tmp:
-            paths = write_report(sim, tmp)
+            paths = write_report(sim, tmp, lang or "zh", csv_lang=lang)
         tick("reports", 1, 1)
     if not quiet:
-        t = Table(title=f"{scn.name}: scenarios")
-        cols = ["scenario", "point_value", "fund_balance", "paid", "hospitals_surplus",
-                "hospitals_overspend", "largest_loss", "largest_loss_hospital"]
-        for c in cols:
-            t.add_column(c, justify="left" if c in ("scenario", "largest_loss_hospital")
-                         else "right")
+        # Six narrow columns: the table fits an 80-column terminal.
+        t = Table(title=f"{scn.name}: scenarios", title_justify="left")
+        t.add_column("scenario", overflow="fold", max_width=24)
+        for head in ("yuan/point", "fund balance", "paid", "surplus/over"):
+            t.add_column(head, justify="right")
+        t.add_column("worst", overflow="fold")
         for _, r in sim.scenarios.head(20).iterrows():
-            t.add_row(*[f"{r[c]:,.2f}" if isinstance(r[c], float) else str(r[c]) for c in cols])
+            t.add_row(str(r["scenario"]), f"{r['point_value']:,.4f}", f"{r['fund_balance']:,.0f}",
+                      f"{r['paid']:,.0f}",
+                      f"{int(r['hospitals_surplus'])}/{int(r['hospitals_overspend'])}",
+                      str(r["largest_loss_hospital"]))
         _console.print(t)
         _console.print(f"wrote {len(paths)} files to {out}/ (report.html, report.xlsx, CSVs)")

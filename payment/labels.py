@@ -1,0 +1,182 @@
+"""Chinese and English labels and display kinds of the payment tables' columns (one place).
+
+Reports, workbooks, the comparison and the dashboard look labels up here; a column not listed
+keeps its own name. ``kind`` says how a value is shown: ``yuan`` (thousands separators, 2
+decimals), ``pv`` (yuan per point, 4 decimals), ``ratio`` (a fraction shown as a percentage),
+``count``, ``points``, ``index`` (CMI and scores, 4 decimals) or ``text``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+import pandas as pd
+
+__all__ = ["LANGS", "Label", "column_label", "kind_of", "localise", "sheet_label", "text"]
+
+Lang = Literal["zh", "en"]
+LANGS = ("zh", "en")
+
+
+class Label(NamedTuple):
+    """Chinese label, English label, display kind."""
+
+    zh: str
+    en: str
+    kind: str
+
+
+_L = Label
+COLUMNS: dict[str, Label] = {
+    # identities
+    "hospital_id": _L("医院编码", "hospital", "text"),
+    "hospital_level": _L("医院等级", "level", "count"),
+    "alliance_id": _L("医共体", "alliance", "text"),
+    "scenario": _L("情景", "scenario", "text"),
+    "item": _L("项目", "item", "text"),
+    "metric": _L("指标", "metric", "text"),
+    "draw": _L("抽样序号", "draw", "count"),
+    "group": _L("病组", "group", "text"),
+    "case_class": _L("病例类型", "case class", "text"),
+    # statement of a hospital
+    "cases": _L("病例数", "cases", "count"),
+    "sr_cases": _L("特例单议病例数", "special-review cases", "count"),
+    "points": _L("总点数", "points", "points"),
+    "sr_amount": _L("特例单议金额(元)", "special-review amount (yuan)", "yuan"),
+    "total_cost": _L("医疗总费用(元)", "total cost (yuan)", "yuan"),
+    "ffs_amount": _L("按项目统筹支付(元)", "fee-for-service fund amount (yuan)", "yuan"),
+    "entitlement": _L("按点数应付(元)", "entitlement (yuan)", "yuan"),
+    "tier_ratio": _L("结余/超支率", "surplus/overspend ratio", "ratio"),
+    "tier_adjustment": _L("结余留用/超支分担调整(元)", "tier adjustment (yuan)", "yuan"),
+    "deposit": _L("质量保证金(元)", "quality deposit (yuan)", "yuan"),
+    "score": _L("考核得分", "assessment score", "index"),
+    "release": _L("保证金返还(元)", "deposit released (yuan)", "yuan"),
+    "alliance_adjustment": _L("医共体调整(元)", "alliance adjustment (yuan)", "yuan"),
+    "final_amount": _L("年度清算应付(元)", "final amount (yuan)", "yuan"),
+    "advances": _L("月度预拨(元)", "monthly advances (yuan)", "yuan"),
+    "clearing": _L("年终清算(元)", "year-end clearing (yuan)", "yuan"),
+    "result": _L("盈亏(元)", "result (yuan)", "yuan"),
+    "payment_ratio": _L("支付比", "payment ratio", "ratio"),
+    "cmi": _L("CMI", "CMI", "index"),
+    # scenario summaries
+    "point_value": _L("点值(元/点)", "point value (yuan/point)", "pv"),
+    "budget": _L("预算总额(元)", "budget (yuan)", "yuan"),
+    "paid": _L("支付医院(元)", "paid to hospitals (yuan)", "yuan"),
+    "reserve_kept": _L("留存调节金(元)", "reserve kept (yuan)", "yuan"),
+    "returned": _L("返还基金(元)", "returned to the fund (yuan)", "yuan"),
+    "sharing": _L("超支分担(元)", "overspend sharing (yuan)", "yuan"),
+    "recovered": _L("结余收回(元)", "surplus taken back (yuan)", "yuan"),
+    "hospitals_surplus": _L("结余医院数", "hospitals in surplus", "count"),
+    "hospitals_overspend": _L("超支医院数", "hospitals overspent", "count"),
+    "largest_loss": _L("最大亏损(元)", "largest loss (yuan)", "yuan"),
+    "largest_loss_hospital": _L("最大亏损医院", "largest-loss hospital", "text"),
+    "fund_balance": _L("基金结余(元)", "fund balance (yuan)", "yuan"),
+    "yuan": _L("金额(元)", "yuan", "yuan"),
+    # alliances
+    "charged": _L("实际发生(元)", "charged (yuan)", "yuan"),
+    "fund_part": _L("基金承担(元)", "fund part (yuan)", "yuan"),
+    # Monte Carlo
+    "p_loss": _L("亏损概率", "probability of a loss", "ratio"),
+    "mean": _L("均值", "mean", "yuan"),
+    "volume_growth": _L("病例数增长", "volume growth", "ratio"),
+    "cost_growth": _L("费用增长", "cost growth", "ratio"),
+    "upcoding_share": _L("高套比例", "upcoding share", "ratio"),
+    "level_shift_share": _L("基层下沉比例", "level-shift share", "ratio"),
+    # case-class mix
+    "normal": _L("正常病例", "normal", "count"),
+    "high": _L("高倍率", "high multiple", "count"),
+    "low": _L("低倍率", "low multiple", "count"),
+    "incomplete": _L("未完成治疗", "incomplete", "count"),
+    "bed_day": _L("床日付费", "bed-day", "count"),
+    "excluded": _L("除外", "excluded", "count"),
+    "ungroupable": _L("未入组", "ungroupable", "count"),
+    # comparison
+    "a": _L("方案A", "A", "yuan"),
+    "b": _L("方案B", "B", "yuan"),
+    "diff": _L("差额(B−A)", "difference (B−A)", "yuan"),
+    "diff_pct": _L("变化率", "change", "ratio"),
+}
+for _m in range(1, 13):
+    COLUMNS[f"m{_m:02d}"] = _L(f"{_m}月(元)", f"month {_m} (yuan)", "yuan")
+for _p in (1, 5, 10, 25, 50, 75, 90, 95, 99):
+    COLUMNS[f"p{_p}"] = _L(f"P{_p}", f"p{_p}", "yuan")
+
+SHEETS: dict[str, tuple[str, str]] = {
+    "scenarios": ("情景汇总", "scenarios"),
+    "statements": ("医院清算单", "statements"),
+    "advances": ("月度预拨", "advances"),
+    "ledger": ("基金台账", "ledger"),
+    "case_class_mix": ("病例类型构成", "case-class mix"),
+    "alliances": ("医共体", "alliances"),
+    "sweep": ("参数扫描", "sweep"),
+    "mc_percentiles": ("蒙特卡洛分位数", "Monte Carlo percentiles"),
+    "mc_hospitals": ("蒙特卡洛医院", "Monte Carlo hospitals"),
+    "mc_draws": ("蒙特卡洛抽样", "Monte Carlo draws"),
+    "summary": ("总体对比", "summary"),
+    "hospitals": ("医院对比", "hospitals"),
+}
+
+#: Ledger items and other fixed phrases of the reports.
+TEXT: dict[str, str] = {
+    "budget": "预算总额",
+    "reserve withheld": "提取调节金",
+    "fund for the point value": "用于点值测算的基金",
+    "entitlements": "按点数应付合计",
+    "overspend sharing paid from the reserve": "调节金支付超支分担",
+    "surplus taken back": "结余收回",
+    "quality deposits withheld": "扣留质量保证金",
+    "quality deposits released": "返还质量保证金",
+    "alliance results paid (+) / deducted (−)": "医共体结余(+)/超支(−)",
+    "paid to hospitals": "支付医院合计",
+    "  of which monthly advances": "  其中：月度预拨",
+    "  of which year-end clearing": "  其中：年终清算",
+    "reserve kept": "留存调节金",
+    "returned to the fund": "返还基金",
+    "baseline": "基准",
+}
+
+
+def column_label(col: str, lang: Lang = "zh") -> str:
+    """The header of ``col`` in ``lang`` (the column's own name when it has no label)."""
+    lab = COLUMNS.get(col)
+    if lab is None:
+        return col
+    return lab.zh if lang == "zh" else lab.en
+
+
+def kind_of(col: str, series: pd.Series | None = None) -> str:
+    """Display kind of ``col`` (see module doc); unknown float columns show as yuan-like
+    numbers with 2 decimals, unknown integer columns as counts, anything else as text."""
+    lab = COLUMNS.get(col)
+    if lab is not None:
+        return lab.kind
+    if col.startswith(("settlement.", "point_value.", "whatif.", "outliers.")):
+        return "param"
+    if series is not None and pd.api.types.is_integer_dtype(series):
+        return "count"
+    if series is not None and pd.api.types.is_float_dtype(series):
+        return "yuan"
+    return "text"
+
+
+def sheet_label(name: str, lang: Lang = "zh") -> str:
+    """Sheet / section title of table ``name`` (at most 31 characters, Excel's limit)."""
+    zh, en = SHEETS.get(name, (name, name))
+    return (zh if lang == "zh" else en)[:31]
+
+
+def text(phrase: str, lang: Lang = "zh") -> str:
+    """A fixed phrase (a ledger item, "baseline") in ``lang``."""
+    return TEXT.get(phrase, phrase) if lang == "zh" else phrase
+
+
+def localise(df: pd.DataFrame, lang: Lang = "zh") -> pd.DataFrame:
+    """A copy with headers (and ledger items / the baseline label) in ``lang``."""
+    if lang not in LANGS:
+        raise ValueError(f"lang={lang!r}; allowed: {', '.join(LANGS)}")
+    out = df.copy()
+    for col in ("item", "scenario"):
+        if col in out.columns and lang == "zh":
+            out[col] = out[col].map(lambda v: text(v, lang) if isinstance(v, str) else v)
+    out.columns = [column_label(str(c), lang) for c in out.columns]
+    return out
