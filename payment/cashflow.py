@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
