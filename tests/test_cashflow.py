@@ -10,12 +10,12 @@ from decimal import Decimal
 from fractions import Fraction
 
 import hypothesis.strategies as st
+import naive_cashflow as N
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-import naive_cashflow as N
 from payment.cashflow import FundInputs, fund_inputs, recover, run_fund
 from payment.cashflow_policy import CashflowPolicy, validate_cashflow_policy
 from payment.policy import PolicyError
