@@ -27,7 +27,8 @@ net advances + special review + other spending + clearing); per hospital net adv
 review + prepayment + clearing − outstanding prepayment = the settled final amount.
 
 *Projected deficit* (January): Σ income < Σ (gross advances + special review + other spending)
-over January–December, before any prepayment. *Months of reserve* = closing ÷ the mean
+over January–December, before any prepayment. A fund with no expenditure history (or none > 0)
+cannot show its cover and does not prepay. *Months of reserve* = closing ÷ the mean
 expenditure (every outflow line) of the last 12 months, the fund's history standing in for
 months before January; undefined (NaN, no alert) when that mean is ≤ 0.
 """
@@ -205,6 +206,12 @@ def fund_inputs(priced: pd.DataFrame, policy: Any, cf: CashflowPolicy, fund: Fun
     ``policy`` (settled here when omitted); its ``advances`` (m01…m12) and ``final_amount`` are
     used as they are. ``history`` holds the recorded monthly payments (hospital_id, year, month,
     amount yuan) of the years before; without it no hospital gets a prepayment.
+
+    Monthly entitlement = round(Σ payment − Σ patient_paid) of the discharge month's cases not
+    approved in special review (× reimbursement ratio instead when patient payments are not in
+    the data); an approved case is paid as special review: round(Σ (sr_amount − patient_paid))
+    per hospital × decision month. Scores: ``prepayment.scores`` over the settlement's
+    ``assessment.scores`` (its ``default_score`` is not a score of record).
     """
     res = settlement if settlement is not None else settle(priced, policy)
     st = res.statement

@@ -147,7 +147,9 @@ class CashflowPolicy(_Model):
     clearing_month: int = Field(5, ge=1, le=12, description="calendar month of the next year")
     reserve_alert_months: Months = 6.0
     special_review_lag_months: int = Field(0, ge=0, le=12)
-    after_year_advances: Literal["none", "repeat"] = "none"
+    after_year_advances: Literal["none", "repeat"] = Field(
+        "none", description="next year's advances in the months up to the clearing: none (§8a "
+                            "ledger), or repeat = this year's gross advances of that month")
     prepayment: PrepaymentPolicy = Field(default_factory=PrepaymentPolicy)
     funds: list[FundSeries] = Field(min_length=1)
     assign: AssignPolicy = Field(default_factory=AssignPolicy)

@@ -456,3 +456,63 @@ def test_validation_errors_name_file_key_allowed():
                                              "shares": {"e": 0.5}},
                                   "funds": [{"id": "e", "type": "employee",
                                              "opening_balance": 1.0, "income": 1.0}]})
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+def test_history_payments_cells_rounded_once():
+    from payment.cashflow import history_payments
+
+    cases = pd.DataFrame({
+        "hospital_id": ["H1", "H1", "H1", "H2", "H1"], "year": [2024, 2024, 2024, 2024, 2023],
+        "discharge_date": ["2024-01-03", "2024-01-20", "2024-02-01", "2024-01-05",
+                           "2023-06-01"],
+        "total_cost": [100.004, 50.001, 10.0, 30.0, 99.0],
+        "patient_paid": [0.0, 0.0, 2.5, 0.0, 9.0]})
+    got = history_payments(cases, 2025, 1)
+    assert got.to_dict("records") == [
+        {"hospital_id": "H1", "year": 2024, "month": 1, "amount": 150.01},  # 150.005 → .01
+        {"hospital_id": "H1", "year": 2024, "month": 2, "amount": 7.5},
+        {"hospital_id": "H2", "year": 2024, "month": 1, "amount": 30.0}]
+    assert len(history_payments(cases, 2025, 2)) == 4
+    no_pp = history_payments(cases.drop(columns="patient_paid"), 2025, 1, 0.7)
+    assert no_pp["amount"].tolist() == [105.0, 7.0, 21.0]  # 150.005 × 0.7 = 105.0035
+
+
+def test_assign_funds_by_patient_hash_is_stable():
+    from payment.cashflow import assign_funds
+
+    cf = validate_cashflow_policy({
+        "assign": {"rule": "patient_hash", "shares": {"e": 0.6, "r": 0.4}},
+        "funds": [{"id": f, "type": t, "opening_balance": 0.0, "income": 0.0}
+                  for f, t in (("e", "employee"), ("r", "resident"))]})
+    df = pd.DataFrame({"case_id": [f"C{i}" for i in range(4000)],
+                       "patient_id": [f"P{i % 2000}" for i in range(4000)]})
+    f = assign_funds(df, cf)
+    assert (f[:2000] == f[2000:]).all()  # same patient, same fund
+    assert 0.55 < (f == "e").mean() < 0.65
+    col = validate_cashflow_policy({"funds": [
+        {"id": f, "type": t, "opening_balance": 0.0, "income": 0.0}
+        for f, t in (("e", "employee"), ("r", "resident"))]})
+    with pytest.raises(ValueError, match="no 'insurance_type' column"):
+        assign_funds(df, col)
+    with pytest.raises(ValueError, match=r"not fund ids \(allowed: e, r\)"):
+        assign_funds(df.assign(insurance_type="x"), col)
+
+
+def test_scores_from_settlement_assessment_and_prepayment_table():
+    priced = pd.DataFrame({"case_id": ["a", "b", "c"], "hospital_id": ["H0", "H1", "H2"],
+                           "hospital_level": 3, "month": 1, "case_class": "normal",
+                           "points": 10.0, "payment": 1000.0, "total_cost": 1000.0})
+    spol = SettlementPolicy.model_validate({"assessment": {"scores": {"H0": 90.0, "H1": 70.0},
+                                                           "default_score": 99.0}})
+    cf = validate_cashflow_policy({
+        "prepayment": {"min_score": 80.0, "scores": {"H1": 85.0}},
+        "funds": [{"id": "e", "type": "employee", "opening_balance": 1e6, "income": 1e5,
+                   "history_expenditure": [1e4]}]})
+    hist = pd.DataFrame({"hospital_id": ["H0", "H1", "H2"], "year": 2024, "month": 1,
+                         "amount": 300.0})
+    fi = fund_inputs(priced, spol, cf, cf.funds[0], history=hist)
+    assert fi.scores[:2].tolist() == [90.0, 85.0] and np.isnan(fi.scores[2])
+    assert run_fund(fi, cf).accounts["prepayment"].tolist() == [300.0, 300.0, 0.0]
