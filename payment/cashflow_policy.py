@@ -138,6 +138,9 @@ class CashflowMonteCarlo(BaseModel):
     income_growth: Distribution = Distribution()
     spending_growth: Distribution = Distribution()
     volume_sd: float = Field(0.0, ge=0.0, le=1.0, description="sd of each hospital-month's noise")
+    prepayment_months: float | None = Field(None, ge=0.0, le=12.0,
+                                            description="k for every draw (None: the policy's)")
+    recovery: Literal["at_clearing", "monthly", "rollover"] | None = None
     percentiles: tuple[float, ...] = (5.0, 25.0, 50.0, 75.0, 95.0)
 
 

@@ -157,7 +157,8 @@ def monte_carlo(inputs: dict[str, FundInputs], cf: CashflowPolicy, mc: CashflowM
         for fi in inputs.values():
             noise = rng.normal(0.0, mc.volume_sd, fi.gross_adv.shape) if mc.volume_sd else None
             fl = run_fund(perturb(fi, income_growth=float(gi[d]), spending_growth=float(gs[d]),
-                                  volume_noise=noise), cf, year=year)
+                                  volume_noise=noise), cf, year=year,
+                          prepayment_months=mc.prepayment_months, recovery=mc.recovery)
             r = _row(f"draw {d + 1}", fl)
             r.update(draw=d + 1, income_growth=float(gi[d]), spending_growth=float(gs[d]))
             rows.append(r)

@@ -516,3 +516,24 @@ def test_scores_from_settlement_assessment_and_prepayment_table():
     fi = fund_inputs(priced, spol, cf, cf.funds[0], history=hist)
     assert fi.scores[:2].tolist() == [90.0, 85.0] and np.isnan(fi.scores[2])
     assert run_fund(fi, cf).accounts["prepayment"].tolist() == [300.0, 300.0, 0.0]
+
+
+def test_monte_carlo_seeded_and_prepayment_lowers_the_reserve():
+    from payment.cashflow_run import monte_carlo, run_whatifs
+
+    cf = policy()
+    fi = fund(cf, **{**BASE, "opening": "7000"})
+    spec = {"draws": 30, "seed": 7, "income_growth": {"dist": "normal", "sd": 0.05},
+            "volume_sd": 0.1}
+    with_p = validate_cashflow_policy({**cf.model_dump(), "monte_carlo": spec}).monte_carlo
+    no_p = with_p.model_copy(update={"prepayment_months": 0.0})
+    d1, p1 = monte_carlo({"f": fi}, cf, with_p)
+    d1b, _ = monte_carlo({"f": fi}, cf, with_p)
+    d0, p0 = monte_carlo({"f": fi}, cf, no_p)
+    pd.testing.assert_frame_equal(d1, d1b)
+    assert (d1["income_growth"] == d0["income_growth"]).all()
+    # the same draws: the prepayment (100.00 in January) can only lower every month's reserve
+    assert (d1["lowest_months_of_reserve"] < d0["lowest_months_of_reserve"]).all()
+    assert p1["p50"].iloc[0] < p0["p50"].iloc[0]
+    w = run_whatifs({"f": fi}, cf, [], None)
+    assert w["scenario"].tolist() == ["baseline"]
