@@ -59,6 +59,10 @@ def load_cashflow_scenario(path: str | Path) -> CashflowScenario:
     if "cashflow" not in data:
         raise ValueError(f"{path}: cashflow: required table is missing "
                          "(allowed: a [cashflow] table with at least one [[cashflow.funds]])")
+    for key in ("sweep", "monte_carlo"):
+        if key in data:
+            raise ValueError(f"{path}: {key}: not read by a cash-flow scenario (allowed: "
+                             "[[cashflow.whatifs]] and [cashflow.monte_carlo])")
     cf = validate_cashflow_policy(data.pop("cashflow"), str(path))
     data["base_dir"] = path.parent
     try:
@@ -97,7 +101,8 @@ def build_inputs(cs: CashflowScenario, *, priced: pd.DataFrame | None = None,
     year = scn.year if scn.year is not None else (int(years.max()) if years is not None else 0)
     if raw is not None:
         raw_fund = pd.Series(assign_funds(raw, cf), index=raw["case_id"].astype(str))
-        fund_of = raw_fund.reindex(priced["case_id"].astype(str)).to_numpy(dtype=object)
+        first = raw_fund[~raw_fund.index.duplicated()]
+        fund_of = first.reindex(priced["case_id"].astype(str)).to_numpy(dtype=object)
         if pd.isna(fund_of).any():
             fund_of = assign_funds(priced, cf)
     else:

@@ -105,3 +105,17 @@ def test_validation_error_exits_2_naming_file_and_key(tmp_path):
     assert "bad.toml" in flat and "cashflow.prepayment.recovery" in flat
     assert "at_clearing" in flat and "rollover" in flat
     assert not (tmp_path / "o").exists()
+
+
+def test_settlement_monte_carlo_table_is_refused(tmp_path):
+    from payment.cashflow_run import load_cashflow_scenario
+
+    bad = tmp_path / "s.toml"
+    bad.write_text(DEMO.read_text(encoding="utf-8") + "\n[monte_carlo]\ndraws = 3\n",
+                   encoding="utf-8")
+    with pytest.raises(ValueError, match=r"s.toml: monte_carlo: not read .*cashflow.monte_carlo"):
+        load_cashflow_scenario(bad)
+    nocf = tmp_path / "n.toml"
+    nocf.write_text('name = "x"\ncases = "cases.csv"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"n.toml: cashflow: required table is missing"):
+        load_cashflow_scenario(nocf)
