@@ -33,7 +33,7 @@ from .cashflow import (
     run_fund,
 )
 from .cashflow_policy import CashflowMonteCarlo, CashflowPolicy, WhatIf, validate_cashflow_policy
-from .scenario import Scenario, load_base_policy, override_policy, price_scenario_cases
+from .scenario import Scenario, load_base_policy, override_policy, read_priced_cases
 from .settlement import resolve_policy, settle
 
 __all__ = ["CashflowScenario", "load_cashflow_scenario", "monte_carlo", "run_cashflow",
@@ -94,7 +94,8 @@ def build_inputs(cs: CashflowScenario, *, priced: pd.DataFrame | None = None,
     scn, cf = cs.scenario, cs.cashflow
     policy = load_base_policy(scn) if policy is None else policy
     if priced is None:
-        priced = price_scenario_cases(scn, policy)
+        # Raw cases are grouped and priced by the application layer (drgsim.pipeline).
+        priced = read_priced_cases(scn)
     if raw is None:
         raw = _raw_cases(scn)
     years = pd.to_numeric(raw["year"], errors="coerce") if raw is not None else None

@@ -38,6 +38,9 @@ def cashflow(
     """Monthly fund ledger, prepayment (预付金), months of reserve and hospitals' cash positions."""
     from payment.cashflow_report import write_cashflow_report
     from payment.cashflow_run import load_cashflow_scenario, run_cashflow
+    from payment.scenario import load_base_policy
+
+    from ..pipeline import price_scenario_cases
 
     if lang not in ("zh", "en"):
         raise typer.BadParameter("use zh or en", param_hint="--lang")
@@ -52,7 +55,8 @@ def cashflow(
     if not quiet:
         _console.print(f"{cs.scenario.name}: pricing, settling and laying out the months …")
     try:
-        res = run_cashflow(cs)
+        pol = load_base_policy(cs.scenario)
+        res = run_cashflow(cs, priced=price_scenario_cases(cs.scenario, pol), policy=pol)
     except (ValueError, KeyError, FileNotFoundError) as exc:
         _fail(exc)
     try:
