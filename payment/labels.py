@@ -101,6 +101,12 @@ for _m in range(1, 13):
 for _p in (1, 5, 10, 25, 50, 75, 90, 95, 99):
     COLUMNS[f"p{_p}"] = _L(f"P{_p}", f"p{_p}", "yuan")
 
+for _c in ("final_amount", "result", "entitlement"):
+    _base = COLUMNS[_c]
+    for _suf, _zh, _en in (("a", "A", "A"), ("b", "B", "B"), ("diff", "差额(B−A)", "B − A")):
+        COLUMNS[f"{_c}_{_suf}"] = _L(f"{_base.zh} {_zh}", f"{_base.en} {_en}", "yuan")
+COLUMNS["final_amount_diff_pct"] = _L("年度清算应付变化率", "final amount change", "ratio")
+
 SHEETS: dict[str, tuple[str, str]] = {
     "scenarios": ("情景汇总", "scenarios"),
     "statements": ("医院清算单", "statements"),

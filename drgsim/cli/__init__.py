@@ -11,6 +11,7 @@ from ._app import app
 # One module per command family; importing registers its commands on ``app``.
 _COMMAND_MODULES = (
     "cashflow",
+    "compare",
     "dip",
     "group",
     "payment",
