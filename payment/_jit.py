@@ -8,15 +8,19 @@ not be re-associated.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 import numba
 
+#: ``DRGSIM_NUMBA_CACHE=0`` switches the on-disk cache off (a read-only install), as in grouper.
+CACHE = os.environ.get("DRGSIM_NUMBA_CACHE", "1") != "0"
+
 _OPTIONS: dict[str, Any] = {
     "nopython": True,
     "nogil": True,
-    "cache": True,
+    "cache": CACHE,
     "error_model": "numpy",
     "fastmath": False,
 }

@@ -145,12 +145,33 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
+#: Commands that run no numba kernel: no word about compiling for them.
+_NO_KERNELS = {"schemes", "compare"}
+
+
+def kernels_cached() -> bool:
+    """Whether numba's on-disk cache holds compiled grouping and pricing kernels (a fresh
+    install has none: its first run compiles for 30–60 s). Unknown cache layouts count as
+    cached."""
+    if os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("DRGSIM_NUMBA_CACHE", "1") == "0":
+        return True
+    for pkg in (grouper, payment):
+        root = Path(pkg.__file__).parent
+        if not any((root / "__pycache__").glob("_kernels.*.nbi")):
+            return False
+    return True
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show Python traces of errors.")] = False,
     show_version: Annotated[bool, typer.Option(
         "--version", callback=_show_version, is_eager=True, help="Show the version and exit.")] = False,
 ) -> None:
     """DRG/DIP grouping and payment simulator (CHS-DRG, DIP, budget settlement)."""
     _state["debug"] = debug
+    if ctx.invoked_subcommand not in _NO_KERNELS and not ctx.resilient_parsing \
+            and not kernels_cached():
+        _err.print("[dim]compiling kernels (first run only, about 30–60 s) …[/dim]")
     handle_termination()  # SIGTERM / SIGHUP unwind like Ctrl-C: no half-written output stays
