@@ -73,7 +73,7 @@ def benefit_inputs(df: pd.DataFrame) -> pd.DataFrame:
         if col in out.columns:
             s = out[col]
             text = s.astype("string").str.strip()
-            mapped = text.map(lambda v: table.get(v, v) if isinstance(v, str) else v)
+            mapped = text.replace(table)
             out[col] = mapped.where(s.notna(), None).astype(object)
     return out
 
