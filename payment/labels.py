@@ -112,6 +112,9 @@ COLUMNS: dict[str, Label] = {
     "threshold": _L("个人负担阈值(元)", "out-of-pocket threshold (yuan)", "yuan"),
     "persons_above": _L("超过阈值人数", "person-years above", "count"),
     "share": _L("占比", "share", "ratio"),
+    # tiered-care what-ifs
+    "baseline": _L("基准", "baseline", "yuan"),
+    "variant": _L("方案", "variant", "yuan"),
     # comparison
     "a": _L("方案A", "A", "yuan"),
     "b": _L("方案B", "B", "yuan"),
@@ -127,6 +130,11 @@ for _c in ("final_amount", "result", "entitlement"):
     _base = COLUMNS[_c]
     for _suf, _zh, _en in (("a", "A", "A"), ("b", "B", "B"), ("diff", "差额(B−A)", "B − A")):
         COLUMNS[f"{_c}_{_suf}"] = _L(f"{_base.zh} {_zh}", f"{_base.en} {_en}", "yuan")
+for _c in ("cases", "total_cost", "oop", "actual_ratio", "policy_ratio"):
+    _base = COLUMNS[_c]
+    for _suf, _zh, _en in (("baseline", "基准", "baseline"), ("variant", "方案", "variant"),
+                           ("diff", "差额", "difference")):
+        COLUMNS[f"{_c}_{_suf}"] = _L(f"{_base.zh} {_zh}", f"{_base.en} {_en}", _base.kind)
 COLUMNS["final_amount_diff_pct"] = _L("年度清算应付变化率", "final amount change", "ratio")
 
 SHEETS: dict[str, tuple[str, str]] = {
@@ -150,6 +158,10 @@ SHEETS: dict[str, tuple[str, str]] = {
     "by_region": ("按统筹区", "by region"),
     "person_years": ("参保人年度负担", "person-years"),
     "oop_thresholds": ("高额负担人数", "out-of-pocket thresholds"),
+    "tiered_layers": ("分级诊疗-各层支出", "tiered care: layers"),
+    "tiered_by_level": ("分级诊疗-按等级", "tiered care: by level"),
+    "tiered_by_category": ("分级诊疗-按人员类别", "tiered care: by category"),
+    "tiered_volumes": ("分级诊疗-医院病例数", "tiered care: volumes"),
     "hospitals": ("医院对比", "hospitals"),
 }
 

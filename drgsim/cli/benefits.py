@@ -38,6 +38,10 @@ def benefits_cmd(
                                       "of the CSVs with --labelled-csv.")] = "zh",
     labelled_csv: Annotated[bool, typer.Option("--labelled-csv", help="CSV headers in --lang "
                                                "instead of column names.")] = False,
+    whatif: Annotated[Path | None, typer.Option(
+        "--whatif", help="Tiered-care what-if TOML ([overrides] of benefit keys, [shift] of "
+        "cases between levels): adds baseline-vs-variant tables.", exists=True,
+        dir_okay=False)] = None,
     threshold: Annotated[list[float] | None, typer.Option(
         "--threshold", help="Out-of-pocket thresholds (yuan) for the share of person-years "
         "above; repeat the option.")] = None,
@@ -62,6 +66,16 @@ def benefits_cmd(
                                                                             10_000.0, 20_000.0))
     except ValueError as exc:
         _fail(ValueError(f"{cases}: {exc}"))
+    if whatif is not None:
+        from payment.tiered_care import load_tiered_care, tiered_care
+
+        wi = load_tiered_care(whatif)  # a bad file names itself and the key
+        try:
+            tc = tiered_care(df, pol, wi.overrides, wi.shift)
+        except ValueError as exc:
+            _fail(ValueError(f"{whatif}: {exc}"))
+        tables |= {"tiered_layers": tc.layers, "tiered_by_level": tc.by_level,
+                   "tiered_by_category": tc.by_category, "tiered_volumes": tc.volumes}
     per_case = shares.copy()
     for col in reversed(("patient_id", "hospital_id", "hospital_level", "insurance", "category")):
         if col in df.columns:
