@@ -370,6 +370,10 @@ def kernel_params(policy: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return fp, ip, inc_modes
 
 
+#: Case columns pricing cannot do without (yuan, days, the hospital's code).
+PRICING_INPUTS = ("hospital_id", "total_cost", "los")
+
+
 def price(
     cases: pd.DataFrame, weights: Weights, policy: Policy, *, special_review: bool = True,
     readmit_flags: np.ndarray | None = None, points_total: float | None = None,
@@ -393,6 +397,12 @@ def price(
         raise KeyError(
             f"cases have no group column {gcol!r} (policy kind {policy.kind!r}); group them first"
         )
+    missing = [c for c in PRICING_INPUTS if c not in cases.columns]
+    if missing:
+        # Without them every case would be paid 0: say so instead of pricing silently.
+        raise KeyError(f"cases have no {', '.join(map(repr, missing))} column, which pricing "
+                       "reads (group with the input columns kept: `drgsim group` does by "
+                       "default, grouper.group(..., keep_columns=True))")
     table = _GroupTable(weights, policy)
     gtext = _text(cases, gcol)
     cost = _num(cases, "total_cost")

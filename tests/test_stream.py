@@ -256,7 +256,9 @@ def test_cli_group_streams_parquet(tmp_path, cases_df, demo_scheme):
                                  "--chunk-rows", "2500", "--threads", "1"])
     assert r.exit_code == 0, r.output
     assert "13,887 cases" in r.output
-    pd.testing.assert_frame_equal(pd.read_parquet(out), group(cases_df, demo_scheme))
+    # The CLI keeps the input columns by default (issue 13: its output must be priceable).
+    pd.testing.assert_frame_equal(pd.read_parquet(out),
+                                  group(cases_df, demo_scheme, keep_columns=True))
     assert pq.ParquetFile(out).metadata.num_row_groups == 6
 
 
