@@ -17,7 +17,6 @@ same decision (penalised points count × factor), so the ledger also keeps the e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -28,6 +27,7 @@ import pyarrow.compute as pc
 
 from .budget import PointsSum
 from .outliers import CLASSES, prefix_match, readmission_flags
+from .spill import Spill
 from .tables import DAY_UNKNOWN, day_numbers, group_names, text_column
 from .weights import factorize
 
@@ -137,9 +137,12 @@ def flags_of(rows: np.ndarray, offset: int, n: int) -> np.ndarray:
 
 
 class CrossFacts(NamedTuple):
-    """One chunk's compact facts (picklable: Dask workers return them to the client)."""
+    """One chunk's compact facts (picklable: Dask workers return them to the client).
+
+    ``stays`` numbers hospitals 0, 1, … within the chunk; ``hospitals`` holds their ids."""
 
     stays: pa.Table | None
+    hospitals: list[str]
     partials: list[float]
     nonfinite: list[float]
 
@@ -149,7 +152,7 @@ class CrossCaseLedger:
 
     Each chunk is priced with no readmission penalty (``payment.price(...,
     readmit_flags=zeros)``), and :meth:`collect` keeps, per stay the rule can order (patient id
-    and both dates known), a compact fact: row, patient id, hospital id, admission and discharge
+    and both dates known), a compact fact: row, patient id, hospital, admission and discharge
     day, group index, whether it may be penalised, and its points. With a spill folder the facts
     go to ``buckets`` Arrow files by a hash of the patient id, so every bucket holds all stays
     of its patients; :meth:`decide` then runs :func:`penalised` on one bucket at a time, so the
@@ -171,10 +174,8 @@ class CrossCaseLedger:
         self.index = pd.Index(names)
         self.exempt = exempt_groups(names, self.rule)
         self.points = PointsSum()
-        self.spill = Path(spill_dir) if spill_dir is not None else None
-        self.buckets = max(1, int(buckets)) if spill_dir is not None else 1
-        self.facts: list[pa.Table] = []
-        self._writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
+        self.hosp: dict[str, int] = {}
+        self._spill = Spill(spill_dir, "readmit", buckets)
         self.flag_rows: np.ndarray | None = None
         self.points_total: float | None = None
 
@@ -191,8 +192,8 @@ class CrossCaseLedger:
             gmap = (self.index.get_indexer(pd.Index(uniq)) if len(uniq)
                     else np.zeros(0, np.int64)).astype(np.int64)
             gmap = np.where(np.asarray(uniq, object) == "", -1, gmap)
-            s = case_stays(cases, priced["case_class"].cat.codes.to_numpy(), gmap[codes],
-                           np.zeros(n, np.int64))
+            hcodes, huniq = pd.factorize(text_column(cases, "hospital_id"))
+            s = case_stays(cases, priced["case_class"].cat.codes.to_numpy(), gmap[codes], hcodes)
             ok = s.known
             idx = np.flatnonzero(ok)
             later = ok & s.eligible
@@ -202,8 +203,7 @@ class CrossCaseLedger:
                 "row": pa.array(idx.astype(np.int64) + offset),
                 "patient": pa.array(ids[s.patient[idx]] if len(idx) else np.zeros(0, object),
                                     pa.large_string()),
-                "hospital": pa.array(text_column(cases, "hospital_id").to_numpy(object)[idx],
-                                     pa.large_string()),
+                "hospital": pa.array(s.hospital[idx]),
                 "admit": pa.array(s.admit[idx]), "discharge": pa.array(s.discharge[idx]),
                 "group": pa.array(s.group[idx]),
                 "eligible": pa.array(s.eligible[idx]), "points": pa.array(pts[idx]),
@@ -211,7 +211,8 @@ class CrossCaseLedger:
         part = PointsSum()
         if self.budget:
             part.add(pts[~later])
-        return CrossFacts(stays, part.partials, part.nonfinite)
+        hospitals = [] if stays is None else [str(u) for u in huniq]
+        return CrossFacts(stays, hospitals, part.partials, part.nonfinite)
 
     def add(self, priced: pd.DataFrame, cases: pd.DataFrame, offset: int) -> None:
         """:meth:`collect` one chunk and :meth:`merge` its facts."""
@@ -220,50 +221,25 @@ class CrossCaseLedger:
     def merge(self, facts: CrossFacts) -> None:
         """Add one chunk's facts; chunks must come in input order."""
         if facts.stays is not None:
-            self._store(facts.stays)
+            # chunk hospital numbers → ledger numbers (order of appearance; "" is -1)
+            glob = np.array([-1 if u == "" else self.hosp.setdefault(u, len(self.hosp))
+                             for u in facts.hospitals] or [-1], dtype=np.int64)
+            t = facts.stays
+            t = t.set_column(t.schema.get_field_index("hospital"), "hospital",
+                             pa.array(glob[t.column("hospital").to_numpy()]))
+
+            def bucket() -> np.ndarray:  # by patient: a bucket holds all stays of its patients
+                patients = t.column("patient").to_numpy(zero_copy_only=False)
+                return (pd.util.hash_array(patients, categorize=True)
+                        % np.uint64(self._spill.buckets)).astype(np.int64)
+
+            self._spill.add(t, bucket)
         self.points.merge(facts.partials, facts.nonfinite)
-
-    def _store(self, t: pa.Table) -> None:
-        if self.spill is None:
-            self.facts.append(t)
-            return
-        patients = t.column("patient").to_numpy(zero_copy_only=False)
-        bucket = (pd.util.hash_array(patients, categorize=True) % np.uint64(self.buckets)
-                  ).astype(np.int64)
-        # one stable sort by bucket keeps input order inside each bucket; then one slice each
-        order = np.argsort(bucket, kind="stable")
-        t = t.take(pa.array(order))
-        sb = bucket[order]
-        starts = np.flatnonzero(np.r_[True, sb[1:] != sb[:-1]]) if len(sb) else np.zeros(0, int)
-        ends = np.r_[starts[1:], len(sb)]
-        for b, lo, hi in zip(sb[starts].tolist(), starts.tolist(), ends.tolist()):
-            w = self._writers.get(b)
-            if w is None:
-                w = pa.ipc.new_file(str(self.spill / f"readmit-{b:03d}.arrow"), t.schema,
-                                    options=pa.ipc.IpcWriteOptions(compression="lz4"))
-                self._writers[b] = w
-            w.write_table(t.slice(lo, hi - lo))
-
-    def _tables(self) -> Iterator[pa.Table]:
-        if self.spill is None:
-            if self.facts:
-                yield pa.concat_tables(self.facts)
-            self.facts.clear()
-            return
-        for w in self._writers.values():
-            w.close()
-        for b in sorted(self._writers):
-            path = self.spill / f"readmit-{b:03d}.arrow"
-            with pa.OSFile(str(path)) as f:
-                t = pa.ipc.open_file(f).read_all()
-            path.unlink()
-            yield t
-        self._writers.clear()
 
     def decide(self) -> None:
         """Penalised rows (``flag_rows``, sorted) and, for a budget, ``points_total``."""
         found = [np.zeros(0, np.int64)]
-        for t in self._tables():
+        for t in self._spill.tables():
             if t.num_rows == 0:
                 continue
             # rows of a bucket are in input order (chunks arrive in order), as the rule needs
@@ -272,7 +248,7 @@ class CrossCaseLedger:
             stays = Stays(
                 pd.factorize(t.column("patient").to_numpy(zero_copy_only=False))[0].astype(np.int64),
                 np.zeros(0, object),
-                pd.factorize(t.column("hospital").to_numpy(zero_copy_only=False))[0].astype(np.int64),
+                t.column("hospital").to_numpy(),
                 t.column("admit").to_numpy(), t.column("discharge").to_numpy(),
                 t.column("group").to_numpy(), eligible)
             pen = penalised(stays, self.exempt, self.rule)

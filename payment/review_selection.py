@@ -16,7 +16,7 @@ on the whole table's cells; ``drgsim.stream`` and ``drgsim.dask_engine`` run the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from . import _kernels as K
 from .outliers import CLASSES
 from .policy import exact_fraction
 from .pricing import round_half_up_cents
+from .spill import Spill
 
 #: ``sr_status`` values: not a candidate, approved, applied but not approved, a candidate
 #: without a positive gain, a positive candidate over its hospital's quota.
@@ -166,13 +167,10 @@ class ReviewLedger:
 
     def __init__(self, spill_dir: str | Path | None = None, buckets: int = 16) -> None:
         self.hosp: dict[str, int] = {}
-        self.cands: list[pa.Table] = []
         self.base: dict[int, int] = {}
         # with a spill folder, candidates go to ``buckets`` files by hospital, and the quota is
         # decided one bucket at a time: memory stays flat however many cases there are
-        self.spill = Path(spill_dir) if spill_dir is not None else None
-        self.buckets = max(1, int(buckets)) if spill_dir is not None else 1
-        self._writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
+        self._spill = Spill(spill_dir, "review", buckets)
 
     def _key(self, hospital: np.ndarray, year: np.ndarray, period: np.ndarray) -> np.ndarray:
         codes, uniq = pd.factorize(np.asarray(hospital, dtype=object))
@@ -193,37 +191,11 @@ class ReviewLedger:
             "gain_c": cands.column("gain_c"), "amount_c": cands.column("amount_c"),
             "case_id": cands.column("case_id"),
         })
-        if self.spill is None:
-            self.cands.append(t)
-            return
-        bucket = (key >> 25) % self.buckets
-        for b in np.unique(bucket).tolist():
-            w = self._writers.get(b)
-            if w is None:
-                w = pa.ipc.new_file(str(self.spill / f"review-{b:03d}.arrow"), t.schema,
-                                    options=pa.ipc.IpcWriteOptions(compression="lz4"))
-                self._writers[b] = w
-            w.write_table(t.filter(pa.array(bucket == b)))
+        self._spill.add(t, lambda: (key >> 25) % self._spill.buckets)  # by hospital
 
     def add(self, priced: pd.DataFrame, cases: pd.DataFrame, offset: int) -> None:
         """Add the facts of one chunk of priced cases starting at row ``offset``."""
         self.add_facts(*review_facts(priced, cases, offset))
-
-    def _tables(self) -> Iterator[pa.Table]:
-        if self.spill is None:
-            if self.cands:
-                yield pa.concat_tables(self.cands)
-            self.cands.clear()
-            return
-        for w in self._writers.values():
-            w.close()
-        for b in sorted(self._writers):
-            path = self.spill / f"review-{b:03d}.arrow"
-            with pa.OSFile(str(path)) as f:
-                t = pa.ipc.open_file(f).read_all()
-            path.unlink()
-            yield t
-        self._writers.clear()
 
     def select(self, policy) -> pd.DataFrame:
         """The choice of :func:`select` over all chunks, per hospital × year × period (one
@@ -231,7 +203,7 @@ class ReviewLedger:
         yuan), sorted by row; other positive candidates are over quota."""
         sp = policy.special_review
         found = []
-        for t in self._tables():
+        for t in self._spill.tables():
             if t.num_rows == 0:
                 continue
             keys, cell = np.unique(t.column("key").to_numpy(), return_inverse=True)
