@@ -225,4 +225,13 @@ def read_cases(path: str | Path) -> pd.DataFrame:
     return canonicalise(_read_any(p), str(p))
 
 
-__all__ = ["CASE_COLUMNS", "canonicalise", "read_cases"]
+def read_raw(path: str | Path) -> pd.DataFrame:
+    """A case file's columns as stored, before :func:`canonicalise` (CSV columns as text).
+
+    Same file types and errors as :func:`read_cases`; for readers that select or cut columns
+    themselves (``drgsim.sources`` reads workbooks this way).
+    """
+    return _read_any(Path(path))
+
+
+__all__ = ["CASE_COLUMNS", "canonicalise", "read_cases", "read_raw"]
