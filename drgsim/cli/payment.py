@@ -64,6 +64,25 @@ def _load_cases(path: Path, group_col: str, scheme: Path | None) -> pd.DataFrame
 
 
 
+def load_any_weights(weights: Path, cases: Path, pol, coefficient: float | None,
+                     point_value: float | None, base_rate: float | None):
+    """A weights folder, or a published table made into weights for the hospitals of ``cases``."""
+    import payment
+    from payment.published import published_weights
+
+    if weights.is_dir() or weights.suffix == "":
+        if coefficient is not None or point_value is not None or base_rate is not None:
+            raise ValueError("--coefficient / --point-value / --base-rate go with a published "
+                             "table as --weights, not a weights folder")
+        return payment.load_weights(weights)
+    table = _read(weights)
+    ids = _read(cases)["hospital_id"].astype(str).unique() if not cases.is_dir() else []
+    return published_weights(table, coefficients=1.0 if coefficient is None else coefficient,
+                             hospitals=ids, point_value=point_value, base_rate=base_rate,
+                             kind=pol.kind, points_scale=pol.weights.points_scale,
+                             source=str(weights))
+
+
 @app.command("weights")
 def weights_cmd(
     history: Annotated[Path, typer.Argument(help="Grouped historical cases (csv / parquet / "
@@ -110,15 +129,29 @@ def price_cmd(
                                             "streaming Parquet / CSV to Parquet / CSV.")] = 500_000,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="Cores for grouping "
                                                 "(default: all).")] = None,
+    coefficient: Annotated[float | None, typer.Option(
+        "--coefficient", help="With a published table as --weights: the hospital's coefficient "
+        "(医院系数), for every hospital of the file.")] = None,
+    point_value: Annotated[float | None, typer.Option(
+        "--point-value", help="With a published table: the published point value (yuan per "
+        "point).")] = None,
+    base_rate: Annotated[float | None, typer.Option(
+        "--base-rate", help="With a published table: the base rate (费率, yuan per RW) instead "
+        "of a point value.")] = None,
 ) -> None:
-    """Price every case: class, points, yuan, gain, special case review."""
+    """Price every case: class, points, yuan, gain, special case review.
+
+    ``--weights`` is a weights folder (``drgsim weights``) or a bureau's published table
+    (.csv / .xlsx: DRG code, RW or base points, average cost, average LOS) with
+    ``--coefficient`` and ``--point-value`` or ``--base-rate``.
+    """
     import payment
     from drgsim import stream
 
     try:
         check_table_suffix(output, folder=True)
         pol = payment.load_policy(policy)
-        w = payment.load_weights(weights)
+        w = load_any_weights(weights, cases, pol, coefficient, point_value, base_rate)
         if w.kind != pol.kind:
             raise ValueError(f"{weights}: weights of kind {w.kind!r} (computed with a {w.kind.upper()} "
                              f"policy), but the policy {policy} is of kind {pol.kind!r}; compute "
