@@ -186,26 +186,42 @@ class CaseSource:
                     yield t.select(schema.names).cast(schema)
         elif self.kind == "csv":
             names = _wanted(self.header, self.columns)
-            f = _Tell(self.path)
             size = max(1, self.path.stat().st_size)
-            self._pos = lambda: f.tell() / size
-            try:
-                reader = pacsv.open_csv(
-                    f,
-                    read_options=pacsv.ReadOptions(encoding=self.encoding, block_size=1 << 22),
-                    # every column as text: "007" stays "007"; typing is canonicalise's job
-                    convert_options=pacsv.ConvertOptions(
-                        column_types={h: pa.string() for h in self.header},
-                        strings_can_be_null=True, include_columns=names,
-                    ),
-                )
-                for b in reader:
-                    yield pa.Table.from_batches([b])
-            except (pa.ArrowInvalid, UnicodeDecodeError) as e:
-                raise CaseFileError(str(self.path), None, None,
-                                    f"cannot be read as CSV in {self.encoding}: {e}") from None
-            finally:
-                f.close()
+            # A field longer than Arrow's block fails with "straddling object"; read again with
+            # a block 8 times larger (skipping the rows already given) up to 2 GiB.
+            block, done = 1 << 22, 0
+            while True:
+                f = _Tell(self.path)
+                self._pos = lambda f=f: f.tell() / size
+                try:
+                    reader = pacsv.open_csv(
+                        f,
+                        read_options=pacsv.ReadOptions(encoding=self.encoding, block_size=block),
+                        # every column as text: "007" stays "007"; typing is canonicalise's job
+                        convert_options=pacsv.ConvertOptions(
+                            column_types={h: pa.string() for h in self.header},
+                            strings_can_be_null=True, include_columns=names,
+                        ),
+                    )
+                    seen = 0
+                    for b in reader:
+                        t = pa.Table.from_batches([b])
+                        if seen + len(t) <= done:
+                            seen += len(t)
+                            continue
+                        t = t.slice(max(0, done - seen))
+                        seen += b.num_rows
+                        done += len(t)
+                        yield t
+                    break
+                except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+                    if "straddling" in str(e) and block < (1 << 31):
+                        block <<= 3
+                        continue
+                    raise CaseFileError(str(self.path), None, None,
+                                        f"cannot be read as CSV in {self.encoding}: {e}") from None
+                finally:
+                    f.close()
         else:
             df = read_raw(self.path)
             names = _wanted(df.columns, self.columns)
