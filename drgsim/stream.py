@@ -291,7 +291,7 @@ class CaseSource:
 def canonical_chunk(table: pa.Table, source: str = "<cases>", offset: int = 0) -> pd.DataFrame:
     """One raw chunk -> canonical DataFrame; error rows are numbered from the file start."""
     try:
-        return canonicalise(table.to_pandas(), source)
+        return canonicalise(table.to_pandas(), source, row_offset=offset)
     except CaseFileError as e:
         if e.row is None:
             raise
