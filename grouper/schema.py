@@ -136,7 +136,7 @@ def chinese_headers(columns: tuple[Column, ...] | None = None) -> dict[str, str]
 
 def markdown_table(columns: tuple[Column, ...] = CASE_COLUMNS) -> str:
     """The README's column table of ``columns``."""
-    rows = ["| column | type | unit | required | meaning | Chinese headers accepted |",
+    rows = ["| column | type | unit | required | meaning | other headers accepted |",
             "|---|---|---|---|---|---|"]
     for c in columns:
         meaning = c.meaning.replace("|", "\\|")
