@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 from shared_data import ROOT
 
-from drgsim import stream
 import grouper
+from drgsim import stream
 from grouper import CaseFileError, group
 from grouper.cases import read_cases
 
