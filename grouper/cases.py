@@ -402,7 +402,7 @@ def canonicalise(df: pd.DataFrame, source: str = "<cases>", *,
         header = header_of.get(c, c)
         if c in ("read_status", "read_warnings"):
             continue
-        if spec is None or spec.kind == "text":
+        if spec is None or spec.kind in ("text", "category"):
             if spec is not None and not _is_list_column(s):
                 s = s.astype("string")
             out[c] = s
