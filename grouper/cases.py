@@ -247,6 +247,9 @@ def _numeric(s: pd.Series, spec: Column, header: str, problems: _Problems) -> pd
 def _date_parts(v: str) -> pd.Timestamp | None:
     """One date or date-time in a form the fast parse refused; None when it is none."""
     x = unicodedata.normalize("NFKC", v).strip()
+    if re.fullmatch(r"\d{2,7}(\.\d+)?", x) and 61 <= float(x) <= _EXCEL_MAX:
+        # an Excel date serial (a date column exported as numbers); 8 digits are YYYYMMDD
+        return (_EXCEL_EPOCH + pd.to_timedelta(float(x), unit="D")).round("s")
     x = x.replace("年", "-").replace("月", "-").replace("日", " ").replace("号", " ").strip()
     x = re.sub(r"(?<=\d)[/.](?=\d)", "-", x)
     x = re.sub(r"\s+", " ", x)
@@ -257,12 +260,6 @@ def _date_parts(v: str) -> pd.Timestamp | None:
             return pd.Timestamp(year=y, month=mo, day=d, hour=h, minute=mi, second=se)
         except ValueError:
             return None
-    try:
-        serial = float(x)
-    except ValueError:
-        return None
-    if 61 <= serial <= _EXCEL_MAX:  # an Excel date serial (a date column exported as numbers)
-        return (_EXCEL_EPOCH + pd.to_timedelta(serial, unit="D")).round("s")
     return None
 
 
