@@ -33,28 +33,21 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from grouper import schema as _schema
 from grouper.cases import canonicalise
 from grouper.errors import CaseFileError
 from grouper.schema import DIAGNOSIS_PARTS, PROCEDURE_PARTS, alias_map
+from payment import columns as _columns
 
 from . import outputs
 
 #: Default rows per chunk: about 0.3-0.5 GB of working memory per chunk in flight (measured).
 DEFAULT_CHUNK_ROWS = 500_000
 
-#: Canonical columns that :func:`grouper.group` reads (``weight`` is its alias of birth_weight).
-GROUP_INPUT_COLUMNS = (
-    "case_id", "sex", "age", "age_days", "birth_weight", "weight", "dept", "los", "icu_hours",
-    "diagnoses", "procedures",
-)
-
-#: Case columns :func:`payment.price` reads, besides the group column (kept in step with
-#: payment/pricing.py and special_review.py; tests compare against unpruned pricing).
-PRICE_INPUT_COLUMNS = (
-    "case_id", "hospital_id", "hospital_level", "total_cost", "los", "discharge_mode",
-    "admission_date", "discharge_date", "month", "year", "patient_id", "birth_weight", "new_tech",
-    "new_tech_cost", "icu", "status",
-)
+#: Canonical columns :func:`grouper.group` and :func:`payment.price` read (declared in
+#: grouper/schema.py and payment/columns.py; tests compare against unpruned runs).
+GROUP_INPUT_COLUMNS = _schema.GROUP_INPUT_COLUMNS
+PRICE_INPUT_COLUMNS = _columns.PRICE_INPUT_COLUMNS
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".txt")
@@ -237,9 +230,9 @@ class CaseSource:
             finally:
                 f.close()
         else:
-            from grouper.cases import _read_any
+            from grouper.cases import read_raw
 
-            df = _read_any(self.path)
+            df = read_raw(self.path)
             names = _wanted(df.columns, self.columns)
             if names is not None:
                 df = df[names]

@@ -101,6 +101,11 @@ DIP_GROUPED_COLUMNS: tuple[Column, ...] = (
     Column("final_score", "float", True, "score × auxiliary coefficient", zh="最终分值"),
 )
 
+#: Canonical columns :func:`grouper.group` reads (column pruning of streamed inputs); ``weight`` is
+#: the old name of birth_weight, still read when a table has it.
+GROUP_INPUT_COLUMNS = ("case_id", "sex", "age", "age_days", "birth_weight", "weight", "dept", "los",
+                       "icu_hours", "diagnoses", "procedures")
+
 #: Split-column aliases: a principal column and a secondary column that are joined into one list.
 DIAGNOSIS_PARTS = (("主要诊断", "主要诊断编码", "主诊断编码"), ("其他诊断", "其他诊断编码", "次要诊断"))
 PROCEDURE_PARTS = (("主要手术", "主要手术操作", "主要手术编码", "主手术操作编码"), ("其他手术", "其他手术操作", "其他手术编码"))

@@ -63,6 +63,9 @@ PRICED_COLUMNS: tuple[Column, ...] = (
 
 PRICED_BY_NAME = {c.name: c for c in PRICED_COLUMNS}
 
+#: the case columns at the head of the priced table, carried from the input
+PRICED_CASE_COLUMNS: tuple[str, ...] = tuple(c.name for c in PRICED_COLUMNS[:7])
+
 #: Case columns :func:`payment.price` reads besides the group column (pricing.py, special_review.py).
 PRICE_INPUT_COLUMNS: tuple[str, ...] = (
     "case_id", "hospital_id", "hospital_level", "total_cost", "los", "discharge_mode",
@@ -81,5 +84,5 @@ def chinese_headers() -> dict[str, str]:
     return {c.name: c.header_zh for c in PRICED_COLUMNS}
 
 
-__all__ = ["PRICED_BY_NAME", "PRICED_COLUMNS", "PRICE_INPUT_COLUMNS", "Column", "chinese_headers",
+__all__ = ["PRICED_BY_NAME", "PRICED_CASE_COLUMNS", "PRICED_COLUMNS", "PRICE_INPUT_COLUMNS", "Column", "chinese_headers",
            "names"]

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _kernels as K
+from .columns import PRICED_CASE_COLUMNS
 from .outliers import (
     CLASSES,
     READMISSION_REASON,
@@ -31,9 +32,7 @@ from .outliers import (
 from .policy import Policy
 from .weights import Weights, factorize
 
-CASE_COLUMNS = (
-    "case_id", "hospital_id", "hospital_level", "total_cost", "los", "discharge_mode", "month",
-)
+CASE_COLUMNS = PRICED_CASE_COLUMNS  # declared in payment/columns.py
 _DAY_UNKNOWN = np.iinfo(np.int64).min
 # days inside the datetime64[ns] range (1678-01-01 … 2261-12-31)
 _DAY_MIN = int(np.datetime64("1678-01-01", "D").astype(np.int64))
