@@ -37,7 +37,7 @@ class Column:
 
 #: kind -> pandas dtype of a column read from a file
 DTYPES = {"text": "string", "int": "Int64", "float": "float64", "date": "datetime64[ns]",
-          "bool": "bool"}
+          "bool": "bool", "category": "category", "list": "object", "object": "object"}
 
 #: unit -> accepted written suffixes after a number (``45岁``, ``45 岁``, ``12,345.60元``)
 UNIT_SUFFIXES = {"years": ("周岁", "岁"), "days": ("天", "日"), "grams": ("克", "g"),
