@@ -132,7 +132,7 @@ def test_priced_table_is_the_declared_one(tables):
     assert list(priced.columns) == list(pcols.names())
     for c in pcols.PRICED_COLUMNS:
         dtype = priced[c.name].dtype
-        ok = {"text": pd.api.types.is_string_dtype(dtype) or dtype == object,
+        ok = {"text": pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype),
               "category": isinstance(dtype, pd.CategoricalDtype),
               "bool": pd.api.types.is_bool_dtype(dtype),
               "int": pd.api.types.is_integer_dtype(dtype),
