@@ -268,12 +268,13 @@ def _date(s: pd.Series, header: str, problems: _Problems) -> pd.Series:
         return s
     if isinstance(s.dtype, pd.ArrowDtype) and pa.types.is_temporal(s.dtype.pyarrow_dtype):
         return pd.to_datetime(s.astype("datetime64[ns]"))
-    obj = s.astype(object)
-    is_ts = obj.map(lambda v: isinstance(v, (pd.Timestamp, np.datetime64))).to_numpy(dtype=bool)
-    t = obj.where(~is_ts).astype("string").str.strip()
+    is_ts = np.zeros(len(s), dtype=bool)
+    if pd.api.types.is_object_dtype(s.dtype):  # Python date objects (a DataFrame, Parquet dates)
+        is_ts = s.map(lambda v: isinstance(v, (pd.Timestamp, np.datetime64))).to_numpy(dtype=bool)
+    t = s.where(~is_ts).astype("string").str.strip() if is_ts.any() else s.astype("string").str.strip()
     d = pd.to_datetime(t, format="ISO8601", errors="coerce")
     if is_ts.any():
-        d[is_ts] = pd.to_datetime(obj[is_ts])
+        d[is_ts] = pd.to_datetime(s[is_ts])
     fail = (d.isna() & t.notna() & (t != "")).to_numpy()
     if fail.any():
         raw = t[fail]
