@@ -49,8 +49,8 @@ DEFAULT_CHUNK_ROWS = 500_000
 GROUP_INPUT_COLUMNS = _schema.GROUP_INPUT_COLUMNS
 PRICE_INPUT_COLUMNS = _columns.PRICE_INPUT_COLUMNS
 
-PARQUET_SUFFIXES = (".parquet", ".pq")
-CSV_SUFFIXES = (".csv", ".txt")
+PARQUET_SUFFIXES = (".parquet",)  # the extensions of grouper.cases.TABLE_SUFFIXES
+CSV_SUFFIXES = (".csv",)
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -180,7 +180,7 @@ class CaseSource:
             self.encoding = encoding or _sniff_encoding(self.path)
             self.header = _csv_header(self.path, self.encoding)
             self.num_rows = None
-        elif suffix in (".xlsx", ".xlsm"):
+        elif suffix == ".xlsx":
             self.kind = "xlsx"
             self.num_rows = None
         else:

@@ -291,3 +291,10 @@ def test_group_command_reads_bad_cells_and_writes_xlsx(tmp_path):
         assert back["read_status"].tolist() == ["OK"] * 5 + ["BAD_VALUE"] + ["OK"] * 14
         assert back["age"].iloc[4] == 45 and back["total_cost"].iloc[6] == 12345.6
         assert back["status"].iloc[5] == "CHECK_FAILED"
+
+
+def test_streaming_reader_refuses_the_same_extensions(tmp_path):
+    for name in ("x.txt", "x.pq", "x.xlsm"):
+        (tmp_path / name).write_text("case_id,sex,age,diagnoses\n1,1,40,K35.800\n", "utf-8")
+        with pytest.raises(grouper.CaseFileError, match="unknown file type"):
+            stream.CaseSource(tmp_path / name)
