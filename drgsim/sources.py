@@ -26,8 +26,8 @@ from grouper.schema import DIAGNOSIS_PARTS, PROCEDURE_PARTS, alias_map
 #: Default rows per chunk: about 0.3-0.5 GB of working memory per chunk in flight (measured).
 DEFAULT_CHUNK_ROWS = 500_000
 
-PARQUET_SUFFIXES = (".parquet", ".pq")
-CSV_SUFFIXES = (".csv", ".txt")
+PARQUET_SUFFIXES = (".parquet",)  # the extensions of grouper.cases.TABLE_SUFFIXES
+CSV_SUFFIXES = (".csv",)
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ class CaseSource:
             self.encoding = encoding or sniff_encoding(self.path)
             self.header = _csv_header(self.path, self.encoding)
             self.num_rows = None
-        elif suffix in (".xlsx", ".xlsm"):
+        elif suffix == ".xlsx":
             self.kind = "xlsx"
             self.num_rows = None
         else:
@@ -275,7 +275,7 @@ class CaseSource:
 def canonical_chunk(table: pa.Table, source: str = "<cases>", offset: int = 0) -> pd.DataFrame:
     """One raw chunk -> canonical DataFrame; error rows are numbered from the file start."""
     try:
-        return canonicalise(table.to_pandas(), source)
+        return canonicalise(table.to_pandas(), source, row_offset=offset)
     except CaseFileError as e:
         if e.row is None:
             raise

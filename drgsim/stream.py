@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from grouper import schema as _schema
+from payment import columns as _columns
 from payment.readmission import CrossCaseLedger, check_row_wise, needs_first_pass
 from payment.review_selection import ReviewLedger, apply_selection
 
@@ -37,19 +39,10 @@ from .sources import (
 )
 from .writer import ChunkWriter
 
-#: Canonical columns that :func:`grouper.group` reads (``weight`` is its alias of birth_weight).
-GROUP_INPUT_COLUMNS = (
-    "case_id", "sex", "age", "age_days", "birth_weight", "weight", "dept", "los", "icu_hours",
-    "diagnoses", "procedures",
-)
-
-#: Case columns :func:`payment.price` reads, besides the group column (kept in step with
-#: payment/pricing.py and special_review.py; tests compare against unpruned pricing).
-PRICE_INPUT_COLUMNS = (
-    "case_id", "hospital_id", "hospital_level", "total_cost", "los", "discharge_mode",
-    "admission_date", "discharge_date", "month", "year", "patient_id", "birth_weight", "new_tech",
-    "new_tech_cost", "icu", "status",
-)
+#: Canonical columns :func:`grouper.group` and :func:`payment.price` read (declared in
+#: grouper/schema.py and payment/columns.py; tests compare against unpruned runs).
+GROUP_INPUT_COLUMNS = _schema.GROUP_INPUT_COLUMNS
+PRICE_INPUT_COLUMNS = _columns.PRICE_INPUT_COLUMNS
 
 # --- grouping --------------------------------------------------------------------------------------
 

@@ -21,15 +21,14 @@ import pyarrow.compute as pc
 from . import _kernels as K
 from . import readmission
 from .budget import total_points
+from .columns import PRICED_CASE_COLUMNS
 from .outliers import CLASSES, READMISSION_REASON, REASONS, high_thresholds, prefix_match
 from .policy import Policy
 from .tables import group_names
 from .tables import text_column as _text
 from .weights import Weights
 
-CASE_COLUMNS = (
-    "case_id", "hospital_id", "hospital_level", "total_cost", "los", "discharge_mode", "month",
-)
+CASE_COLUMNS = PRICED_CASE_COLUMNS  # declared in payment/columns.py
 _CLASS_DTYPE = pd.CategoricalDtype(list(CLASSES))
 _REASON_DTYPE = pd.CategoricalDtype(list(REASONS))
 

@@ -16,7 +16,6 @@ from rich.table import Table
 from ..outputs import staged
 from ._app import app
 from ._app import fail as _fail
-from .payment import _read as read_table
 
 _out = Console()
 
@@ -60,7 +59,10 @@ def benefits_cmd(
         raise typer.BadParameter(f"{fmt!r}; allowed: csv, parquet", param_hint="--format")
     pol = load_benefit_policy(policy)  # a bad policy names its own file and key
     try:
-        df = benefit_inputs(read_table(cases))
+        from grouper.cases import read_raw
+
+        # headers and codes as the export has them; benefit_inputs maps both
+        df = benefit_inputs(read_raw(cases))
         shares = cost_sharing(df, pol)
         tables = summaries(df, shares, tuple(threshold) if threshold else (3_000.0, 5_000.0,
                                                                             10_000.0, 20_000.0))
