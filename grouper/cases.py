@@ -76,6 +76,27 @@ def check_suffix(path: str | Path) -> str:
     return suffix
 
 
+def _read_arrow_csv(path: Path, enc: str, header: list[str]) -> pa.Table:
+    """Arrow's CSV reader with every column as text; a field longer than the block ("straddling
+    object") is read again with a block 8 times larger, up to 2 GiB."""
+    block = 1 << 24
+    while True:
+        try:
+            return pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(encoding=enc, block_size=block),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in header},
+                    strings_can_be_null=True, auto_dict_encode=False,
+                    check_utf8=True, include_missing_columns=False,
+                ),
+            )
+        except pa.ArrowInvalid as e:
+            if "straddling" not in str(e) or block >= (1 << 31):
+                raise
+            block <<= 3
+
+
 def _read_csv_text(path: Path) -> pd.DataFrame:
     last: Exception | None = None
     head = path.read_bytes()[: 1 << 20]
@@ -90,15 +111,7 @@ def _read_csv_text(path: Path) -> pd.DataFrame:
             # every column is read as text (codes like "007" keep their zeros); typing happens
             # in canonicalise, cell by cell
             header = next(csv.reader(io.StringIO(head.decode(enc, errors="ignore").lstrip("\ufeff"))), [])
-            t = pacsv.read_csv(
-                path,
-                read_options=pacsv.ReadOptions(encoding=enc, block_size=1 << 24),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={name: pa.string() for name in header},
-                    strings_can_be_null=True, auto_dict_encode=False,
-                    check_utf8=True, include_missing_columns=False,
-                ),
-            )
+            t = _read_arrow_csv(path, enc, header)
             names = t.column_names
         except (pa.ArrowInvalid, UnicodeDecodeError) as e:
             last = e

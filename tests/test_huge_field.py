@@ -21,3 +21,15 @@ def test_streamed_csv_with_a_field_larger_than_the_block(tmp_path):
     assert len(got) == 300 and got["case_id"].tolist() == df["case_id"].tolist()
     assert len(got.loc[150, "dept"]) == 20 << 20
     assert [len(c) for c in chunks][:-1] == [40] * (len(chunks) - 1)  # exact chunks still
+
+
+def test_read_cases_with_a_field_larger_than_the_block(tmp_path):
+    import grouper
+
+    df = pd.read_csv(ROOT / "sample_cases" / "cases.csv", dtype=str, keep_default_na=False).head(50)
+    df.loc[20, "dept"] = "Y" * (40 << 20)  # 40 MiB: more than the in-memory reader's 16 MiB block
+    path = tmp_path / "huge.csv"
+    df.to_csv(path, index=False)
+    got = grouper.read_cases(path)
+    assert got["case_id"].tolist() == df["case_id"].tolist()
+    assert len(got.loc[20, "dept"]) == 40 << 20
