@@ -430,10 +430,34 @@ def canonicalise(df: pd.DataFrame, source: str = "<cases>", *,
     if "read_warnings" in df.columns:
         before = df["read_warnings"].astype("string").fillna("").tolist()
         text = ["; ".join(x for x in (a, b) if x) for a, b in zip(before, text)]
+    _note_duplicate_ids(out, text, source, header_of.get("case_id", "case_id"), row_offset)
     out["read_status"] = pd.Series(np.where(bad, "BAD_VALUE", "OK"), dtype="string")
     out["read_warnings"] = pd.Series(text, dtype="string")
     _warn(problems, source, row_offset)
     return pd.DataFrame(out, index=pd.RangeIndex(n))
+
+
+def _note_duplicate_ids(out: dict, text: list[str], source: str, header: str,
+                        row_offset: int) -> None:
+    """A case id given twice is kept (every row stays) but said: in the row's read warnings
+    and one warning for the file (within the rows read together: a chunk when streaming)."""
+    ids = out.get("case_id")
+    if ids is None:
+        return
+    s = pd.Series(ids).astype("string")
+    dup = (s.duplicated(keep=False) & s.notna() & (s != "")).to_numpy(dtype=bool)
+    if not dup.any():
+        return
+    rows = np.flatnonzero(dup)
+    first = pd.Series(rows, index=s.iloc[rows].to_numpy()).groupby(level=0).transform("min")
+    for r, f0 in zip(rows.tolist(), first.to_numpy().tolist(), strict=True):
+        note = f"{header} {s.iloc[r]!r} also in row {f0 + row_offset + 2}" if r != f0 else \
+            f"{header} {s.iloc[r]!r} appears more than once"
+        text[r] = "; ".join(x for x in (text[r], note) if x)
+    shown = ", ".join(repr(v) for v in pd.unique(s.iloc[rows])[:5])
+    warnings.warn(CaseValueWarning(
+        source, header, f"{int(s.iloc[rows].nunique()):,} case id(s) appear more than once "
+        f"({len(rows):,} rows, e.g. {shown}); every row is kept"), stacklevel=3)
 
 
 def read_table(path: str | Path, *, required: tuple[str, ...] = (),
