@@ -12,6 +12,7 @@ from ._app import app
 _COMMAND_MODULES = (
     "cashflow",
     "compare",
+    "dashboard",
     "dip",
     "group",
     "payment",
