@@ -24,6 +24,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 
+from payment.labels import COLUMNS, TEXT
 from payment.monte_carlo import MonteCarloSpec
 from payment.report_format import CJK_FONTS
 from payment.settlement import resolve_policy
@@ -120,7 +121,8 @@ def create_app(dash: Dashboard) -> FastAPI:
                 "tiers": _tiers_json(dash), "can_reprice": dash.can_reprice,
                 "hospitals": [str(h) for h in dash.base.cells.inputs.hospital_ids],
                 "n_cases": len(dash.base.priced),
-                "monte_carlo": dash.mc_spec.model_dump(), "fonts": CJK_FONTS}
+                "monte_carlo": dash.mc_spec.model_dump(), "fonts": CJK_FONTS,
+                "columns": {k: list(v) for k, v in COLUMNS.items()}, "phrases": TEXT}
 
     @app.post("/api/answer")
     def answer(body: dict[str, Any] | None = Body(None)) -> dict[str, Any]:
