@@ -140,14 +140,18 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 class Dashboard:
-    """A region-year in memory and the answers to lever settings (see module docstring)."""
+    """A region-year in memory and the answers to lever settings (see module docstring).
 
-    def __init__(self, scenario: Scenario, *, policy: Any = None, cache_size: int = 4) -> None:
+    ``grouped`` (grouped cases with their ``year``) replaces grouping the scenario's cases.
+    """
+
+    def __init__(self, scenario: Scenario, *, policy: Any = None, cache_size: int = 4,
+                 grouped: pd.DataFrame | None = None) -> None:
         self.scenario = scenario.model_copy(update={"sweep": {}})
         self.base_policy = load_base_policy(self.scenario) if policy is None else policy
         self.mc_spec = scenario.monte_carlo or MonteCarloSpec(draws=500, seed=0)
-        self.grouped: pd.DataFrame | None = None
-        if scenario.priced_cases is None:
+        self.grouped: pd.DataFrame | None = grouped
+        if grouped is None and scenario.priced_cases is None:
             scheme = grouper.load_scheme(scenario.path(scenario.scheme) if scenario.scheme
                                          else grouper.demo_scheme_path())
             cases = grouper.read_cases(scenario.path(scenario.cases or ""))

@@ -34,6 +34,7 @@ const T = {
   whatif_note: ["注：情景假设只改变总览指标与结余/超支；清算单为无情景假设时的金额。",
                 "Note: what-ifs change the headline and each hospital's result; statements are at no what-if."],
 };
+const CFG = { displayModeBar: false, responsive: true };
 const S = { meta: null, lang: "zh", levers: {}, tiers: null, tiersDirty: false, answer: null,
             hospital: null, timer: null, seq: 0 };
 
@@ -230,11 +231,11 @@ function render() {
     marker: { color: rows.map((h) => (h[key] < 0 ? "#c0392b" : "#2e8b57")) },
     customdata: rows.map((h) => [h.final_amount, h.ffs_amount]),
     hovertemplate: "%{x}: %{y:,.2f}<br>" + col("final_amount") + " %{customdata[0]:,.2f}<br>" + col("ffs_amount") + " %{customdata[1]:,.2f}<extra></extra>",
-  }], layout(t(a.whatif_summary ? "whatif_chart" : "result_chart")), { displaylogo: false, responsive: true });
+  }], layout(t(a.whatif_summary ? "whatif_chart" : "result_chart")), CFG);
 }
 
 function layout(title) {
-  return { title: { text: title, font: { size: 13 } }, font: { family: S.meta.fonts, size: 11 },
+  return { title: { text: title, font: { size: 13 }, x: 0.01, xanchor: "left" }, font: { family: S.meta.fonts, size: 11 },
            margin: { l: 70, r: 10, t: 36, b: 50 }, xaxis: { type: "category" } };
 }
 
@@ -254,7 +255,7 @@ async function loadHospital() {
     const months = Object.keys(d.advances);
     Plotly.react("chart-advances", [{ type: "bar", x: months.map((m) => col(m)), y: months.map((m) => d.advances[m]),
       marker: { color: "#1f4e79" } }], { ...layout(t("advances_chart")), xaxis: { type: "category" } },
-      { displaylogo: false, responsive: true });
+      CFG);
     const mix = d.case_class_mix;
     $("mix").innerHTML = `<tr><th>${col("case_class")}</th><th>${col("cases")}</th></tr>` + Object.keys(mix).map((k) =>
       `<tr><td>${esc(col(k))}</td><td class="num">${mix[k]}</td></tr>`).join("");
@@ -313,7 +314,7 @@ async function runMC() {
     const b = body(); b.spec = spec;
     const d = await api("POST", "/api/montecarlo", b);
     Plotly.react("chart-mc-pv", [{ type: "histogram", x: d.point_value_draws, marker: { color: "#1f4e79" } }],
-      layout(t("mc_pv")), { displaylogo: false, responsive: true });
+      { ...layout(t("mc_pv")), xaxis: { type: "linear", tickformat: ".2f" } }, CFG);
     const pk = Object.keys(d.point_value);
     $("mc-pct").innerHTML = `<tr><th></th>${pk.map((k) => `<th>${esc(col(k))}</th>`).join("")}</tr>` +
       `<tr><th>${esc(col("point_value"))}</th>${pk.map((k) => `<td class="num" id="mc-pv-${k}">${pv(d.point_value[k])}</td>`).join("")}</tr>` +
@@ -324,7 +325,7 @@ async function runMC() {
       { type: "bar", x, base: h.map((r) => r.p5), y: h.map((r) => r.p95 - r.p5), name: "P5–P95", marker: { color: "rgba(31,78,121,.25)" } },
       { type: "bar", x, base: h.map((r) => r.p25), y: h.map((r) => r.p75 - r.p25), name: "P25–P75", marker: { color: "rgba(31,78,121,.6)" } },
       { type: "scatter", mode: "markers", x, y: h.map((r) => r.p50), name: "P50", marker: { color: "#f5a623", size: 7 } },
-    ], { ...layout(t("mc_bands")), barmode: "overlay" }, { displaylogo: false, responsive: true });
+    ], { ...layout(t("mc_bands")), barmode: "overlay" }, CFG);
     status(`${d.draws} draws, seed ${d.seed}`);
   } catch (e) { status(e.message, true); }
 }
