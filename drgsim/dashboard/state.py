@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 import grouper
+import payment
 from payment.comparison import RunTables, compare_runs
 from payment.monte_carlo import MonteCarloSpec, monte_carlo
 from payment.overrides import override_policy
@@ -30,8 +31,13 @@ from payment.scenario import Scenario, load_base_policy, read_priced_cases
 from payment.settlement import encode, settle_inputs
 from payment.whatif import WHATIF_KEYS, WhatIfCells, build_cells, run_whatifs
 
-from ..pipeline import price_grouped
+from ..pipeline import CARRIED_COLUMNS, price_grouped
 from .levers import BY_KEY, TIERS_KEY, check_value
+
+#: Policy tables compute_weights reads (payment/weights.py); a pricing override outside them
+#: re-prices with the held weights, which are then the same as re-weighing would give.
+WEIGHT_KEYS = ("weights.", "coefficients.", "input_checks.", "bed_day.", "exclusions.", "kind",
+               "group_column")
 
 __all__ = ["Dashboard", "Settings", "demo_scenario_path", "merged_overrides", "nest", "records",
            "scenario_from_args"]
@@ -118,7 +124,14 @@ class Priced:
 
     priced: pd.DataFrame
     cells: WhatIfCells
-    mix: pd.DataFrame
+    _mix: pd.DataFrame | None = None
+
+    @property
+    def mix(self) -> pd.DataFrame:
+        """Cases per hospital × case class (computed on first use: drill-down only)."""
+        if self._mix is None:
+            self._mix = case_class_mix(self.priced)
+        return self._mix
 
 
 def _money(x: Any) -> float:
@@ -156,6 +169,7 @@ class Dashboard:
                                          else grouper.demo_scheme_path())
             cases = grouper.read_cases(scenario.path(scenario.cases or ""))
             self.grouped = grouper.group(cases, scheme, keep_columns=True)
+        self._weights: Any = None
         self._cache: OrderedDict[str, Priced] = OrderedDict()
         self._cache_size = cache_size
         self.saved: dict[str, Settings] = {}
@@ -181,12 +195,23 @@ class Dashboard:
                 raise ValueError(f"{sorted(pricing)}: re-pricing needs raw cases (start the "
                                  "dashboard with --scenario whose `cases =` are raw cases)")
             priced = read_priced_cases(self.scenario)
+        elif self._weights is None or any(k.startswith(WEIGHT_KEYS) for k in pricing):
+            py = price_grouped(self.grouped, pol, self.scenario.year, label=self.scenario.name)
+            priced = py.priced
+            if not pricing:
+                self._weights = py.weights
+                self._year = py.year
         else:
-            priced = price_grouped(self.grouped, pol, self.scenario.year,
-                                   label=self.scenario.name).priced
+            # Only pricing reads these keys: price the settlement year with the held weights.
+            years = pd.to_numeric(self.grouped["year"], errors="coerce")
+            current = self.grouped[years == self._year].reset_index(drop=True)
+            priced = payment.price(current, self._weights, pol)
+            for col in CARRIED_COLUMNS:
+                if col not in priced.columns and col in current.columns:
+                    priced[col] = current[col].to_numpy()
         mc = self.scenario.monte_carlo
         cells = build_cells(priced, pol, simple_max_points=mc.simple_max_points if mc else 100.0)
-        item = Priced(priced, cells, case_class_mix(priced))
+        item = Priced(priced, cells)
         self._cache[key] = item
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
