@@ -249,3 +249,23 @@ def test_toml_writer_round_trip() -> None:
                   "inner": {"k": [1, 2]}},
             "sweep": {"whatif.volume_growth": [0.05]}}
     assert tomllib.loads(to_toml(data)) == data
+
+
+def test_cli_prints_address_and_rejects_bad_arguments(monkeypatch, tmp_path) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from drgsim.cli import app
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda application, **kw: calls.append(kw))
+    r = CliRunner().invoke(app, ["dashboard", "--port", "8123"])
+    assert r.exit_code == 0, r.output
+    assert "http://127.0.0.1:8123/" in r.output
+    assert calls == [{"host": "127.0.0.1", "port": 8123, "log_level": "warning"}]
+    p = tmp_path / "x.csv"
+    p.write_text("case_id\n1\n")
+    both = CliRunner().invoke(app, ["dashboard", "--scenario", str(p), "--priced", str(p)])
+    assert both.exit_code == 2 and "not both" in both.output
+    missing = CliRunner().invoke(app, ["dashboard", "--priced", str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 2 and "not found" in missing.output

@@ -170,6 +170,7 @@ class Dashboard:
             cases = grouper.read_cases(scenario.path(scenario.cases or ""))
             self.grouped = grouper.group(cases, scheme, keep_columns=True)
         self._weights: Any = None
+        self._current: pd.DataFrame | None = None
         self._cache: OrderedDict[str, Priced] = OrderedDict()
         self._cache_size = cache_size
         self.saved: dict[str, Settings] = {}
@@ -203,8 +204,10 @@ class Dashboard:
                 self._year = py.year
         else:
             # Only pricing reads these keys: price the settlement year with the held weights.
-            years = pd.to_numeric(self.grouped["year"], errors="coerce")
-            current = self.grouped[years == self._year].reset_index(drop=True)
+            if self._current is None:
+                years = pd.to_numeric(self.grouped["year"], errors="coerce")
+                self._current = self.grouped[years == self._year].reset_index(drop=True)
+            current = self._current
             priced = payment.price(current, self._weights, pol)
             for col in CARRIED_COLUMNS:
                 if col not in priced.columns and col in current.columns:
