@@ -269,3 +269,30 @@ def test_cli_prints_address_and_rejects_bad_arguments(monkeypatch, tmp_path) -> 
     assert both.exit_code == 2 and "not both" in both.output
     missing = CliRunner().invoke(app, ["dashboard", "--priced", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 2 and "not found" in missing.output
+
+
+def test_group_gains_hand_computed() -> None:
+    from drgsim.dashboard.state import group_gains
+
+    priced = pd.DataFrame({
+        "hospital_id": ["H1", "H1", "H1", "H2", "H1"],
+        "group": ["A", "A", "B", "A", "C"],
+        "points": [10.0, 20.0, 5.0, 99.0, 1.0],
+        "total_cost": [1000.0, 2500.0, 400.0, 1.0, 50.0],
+        "sr_approved": [False, False, False, False, True],
+    })
+    g = group_gains(priced, "H1", 100.0037).set_index("group")
+    # A: 30 points × 100.0037 = 3000.111 → 3000.11 − 3500 = −499.89;
+    # B: 5 × 100.0037 = 500.0185 → 500.02 − 400 = 100.02
+    assert g.loc["A", "amount"] == 3000.11 and g.loc["A", "gain"] == -499.89
+    assert g.loc["B", "amount"] == 500.02 and g.loc["B", "gain"] == 100.02
+    assert g.loc["A", "cases"] == 2 and "C" not in g.index  # C approved in special review
+    assert list(g.index) == ["A", "B"]  # losses first
+
+
+def test_drill_down_lists_groups(client: TestClient) -> None:
+    d = client.post("/api/hospital/H001", json={}).json()
+    gains = [r["gain"] for r in d["groups"]]
+    assert gains and gains[0] < 0 < gains[-1]
+    for r in d["groups"]:
+        assert _cents(r["gain"]) == _cents(r["amount"]) - _cents(r["total_cost"])

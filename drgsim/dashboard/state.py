@@ -39,7 +39,7 @@ from .levers import BY_KEY, TIERS_KEY, check_value
 WEIGHT_KEYS = ("weights.", "coefficients.", "input_checks.", "bed_day.", "exclusions.", "kind",
                "group_column")
 
-__all__ = ["Dashboard", "Settings", "demo_scenario_path", "merged_overrides", "nest", "records",
+__all__ = ["Dashboard", "Settings", "demo_scenario_path", "group_gains", "merged_overrides", "nest", "records",
            "scenario_from_args"]
 
 
@@ -275,7 +275,9 @@ class Dashboard:
         mix = pr.mix[pr.mix["hospital_id"].astype(str) == hospital_id]
         return {"statement": records(row)[0],
                 "advances": records(adv.drop(columns=["hospital_id"]))[0],
-                "case_class_mix": records(mix.drop(columns=["hospital_id"]))[0] if len(mix) else {}}
+                "case_class_mix": records(mix.drop(columns=["hospital_id"]))[0] if len(mix) else {},
+                "groups": records(group_gains(pr.priced, hospital_id,
+                                              float(res.summary["point_value"])))}
 
     def compare(self, a: str, b: str) -> dict[str, Any]:
         """Two saved scenarios through :func:`payment.comparison.compare_runs` (B − A)."""
@@ -303,6 +305,30 @@ class Dashboard:
             "hospitals": records(r.hospitals.assign(
                 hospital_id=r.hospitals["hospital_id"].astype(str))),
         }
+
+
+def group_gains(priced: pd.DataFrame, hospital_id: str, point_value: float,
+                n: int = 8) -> pd.DataFrame:
+    """A hospital's DRGs by profit and loss at the settlement point value.
+
+    Per group of the hospital's cases not approved in special review: cases, points, amount =
+    points × ``point_value`` rounded to the cent, total cost and gain = amount − total cost
+    (yuan); the ``n`` largest losses then the ``n`` largest gains. Patient payments and tiers
+    are not in it (they apply to the hospital, not to a group).
+    """
+    mine = priced[priced["hospital_id"].astype(str) == hospital_id]
+    if "sr_approved" in mine.columns:
+        mine = mine[~mine["sr_approved"].fillna(False).astype(bool)]
+    if mine.empty or "group" not in mine.columns:
+        return pd.DataFrame(columns=["group", "cases", "points", "amount", "total_cost", "gain"])
+    g = mine.groupby(mine["group"].astype(str), observed=True).agg(
+        cases=("points", "size"), points=("points", "sum"), total_cost=("total_cost", "sum"))
+    g["amount"] = np.round(g["points"] * point_value, 2) if np.isfinite(point_value) else np.nan
+    g["total_cost"] = np.round(g["total_cost"], 2)
+    g["gain"] = np.round(g["amount"] - g["total_cost"], 2)
+    g = g.reset_index().sort_values(["gain", "group"])
+    out = pd.concat([g.head(n), g[g["gain"] > 0].tail(n)]).drop_duplicates("group")
+    return out[["group", "cases", "points", "amount", "total_cost", "gain"]]
 
 
 def scenario_from_args(scenario: str | Path | None, priced: str | Path | None,

@@ -30,6 +30,11 @@ const T = {
   no_reprice: ["仅有已计价病例：此组参数不可用", "priced cases only: these levers need raw cases"],
   computing: ["计算中…", "computing…"], saved_ok: ["已保存", "saved"],
   name: ["名称", "name"], download: ["下载", "download"], unit: ["单位", "unit"],
+  groups: ["病组盈亏（按结算点值；前8亏损与前8盈余）", "DRGs by profit and loss (settlement point value; 8 largest losses and gains)"],
+  g_group: ["病组", "group"], g_cases: ["病例数", "cases"], g_points: ["点数", "points"],
+  g_amount: ["点数×点值（元）", "points × PV (yuan)"], g_total_cost: ["医疗总费用（元）", "total cost (yuan)"],
+  g_gain: ["盈亏（元）", "gain (yuan)"],
+  mc_done: ["次抽样，种子", "draws, seed"],
   mc_pv: ["结算点值分布", "Point value over draws"], mc_bands: ["各医院结果区间（元）", "Hospital result bands (yuan)"],
   whatif_note: ["注：情景假设只改变总览指标与结余/超支；清算单为无情景假设时的金额。",
                 "Note: what-ifs change the headline and each hospital's result; statements are at no what-if."],
@@ -259,6 +264,11 @@ async function loadHospital() {
     const mix = d.case_class_mix;
     $("mix").innerHTML = `<tr><th>${col("case_class")}</th><th>${col("cases")}</th></tr>` + Object.keys(mix).map((k) =>
       `<tr><td>${esc(col(k))}</td><td class="num">${mix[k]}</td></tr>`).join("");
+    const gc = ["group", "cases", "points", "amount", "total_cost", "gain"];
+    $("groups").innerHTML = `<tr>${gc.map((c) => `<th>${esc(t("g_" + c))}</th>`).join("")}</tr>` + d.groups.map((r) =>
+      `<tr>${gc.map((c) => c === "group" ? `<td>${esc(r[c])}</td>` : c === "cases" ? `<td class="num">${r[c]}</td>`
+        : c === "points" ? `<td class="num">${Number(r[c]).toFixed(2)}</td>`
+        : `<td class="num${c === "gain" ? (r[c] < 0 ? " neg" : " pos") : ""}">${yuan(r[c])}</td>`).join("")}</tr>`).join("");
   } catch (e) { status(e.message, true); }
 }
 
@@ -326,7 +336,7 @@ async function runMC() {
       { type: "bar", x, base: h.map((r) => r.p25), y: h.map((r) => r.p75 - r.p25), name: "P25–P75", marker: { color: "rgba(31,78,121,.6)" } },
       { type: "scatter", mode: "markers", x, y: h.map((r) => r.p50), name: "P50", marker: { color: "#f5a623", size: 7 } },
     ], { ...layout(t("mc_bands")), barmode: "overlay" }, CFG);
-    status(`${d.draws} draws, seed ${d.seed}`);
+    status(`${d.draws} ${t("mc_done")} ${d.seed}`);
   } catch (e) { status(e.message, true); }
 }
 
