@@ -87,3 +87,16 @@ def test_repricing_answer(benchmark, dash: Dashboard) -> None:
 
     benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
     _ratio(benchmark, dash, "re-pricing")
+
+
+def test_settlement_only_http(benchmark, dash: Dashboard) -> None:
+    """The same answer through HTTP (FastAPI TestClient: routing, validation, JSON)."""
+    from fastapi.testclient import TestClient
+
+    from drgsim.dashboard import create_app
+
+    client = TestClient(create_app(dash))
+    vals = itertools.cycle([0.03, 0.04, 0.05, 0.06])
+    benchmark(lambda: client.post("/api/answer", json={
+        "levers": {"settlement.reserve_rate": next(vals)}}).raise_for_status())
+    _ratio(benchmark, dash, "settlement-only over HTTP")

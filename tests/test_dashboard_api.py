@@ -237,7 +237,9 @@ def test_priced_only_region_has_no_repricing(tmp_path, dash: Dashboard) -> None:
     dash.base.priced.to_csv(p, index=False)
     d = Dashboard(scenario_from_args(None, p, None))
     c = TestClient(create_app(d))
-    assert c.get("/api/meta").json()["can_reprice"] is False
+    meta = c.get("/api/meta").json()
+    assert meta["can_reprice"] is False
+    assert meta["monte_carlo"]["volume_growth"]["sd"] == 0.02  # default spec: not degenerate
     r = c.post("/api/answer", json={"levers": {"special_review.quota_rate": 0.02}})
     assert r.status_code == 422 and "re-pricing needs raw cases" in r.json()["detail"]
     assert c.post("/api/answer", json={}).status_code == 200

@@ -39,6 +39,11 @@ from .levers import BY_KEY, TIERS_KEY, check_value
 WEIGHT_KEYS = ("weights.", "coefficients.", "input_checks.", "bed_day.", "exclusions.", "kind",
                "group_column")
 
+#: Monte Carlo when the scenario has none: volume ~ normal(0, 2 %), cost ~ uniform(0, 5 %).
+DEFAULT_MC = MonteCarloSpec.model_validate({
+    "draws": 500, "seed": 0, "volume_growth": {"dist": "normal", "mean": 0.0, "sd": 0.02},
+    "cost_growth": {"dist": "uniform", "low": 0.0, "high": 0.05}})
+
 __all__ = ["Dashboard", "Settings", "demo_scenario_path", "group_gains", "merged_overrides", "nest", "records",
            "scenario_from_args"]
 
@@ -162,7 +167,7 @@ class Dashboard:
                  grouped: pd.DataFrame | None = None) -> None:
         self.scenario = scenario.model_copy(update={"sweep": {}})
         self.base_policy = load_base_policy(self.scenario) if policy is None else policy
-        self.mc_spec = scenario.monte_carlo or MonteCarloSpec(draws=500, seed=0)
+        self.mc_spec = scenario.monte_carlo or DEFAULT_MC
         self.grouped: pd.DataFrame | None = grouped
         if grouped is None and scenario.priced_cases is None:
             scheme = grouper.load_scheme(scenario.path(scenario.scheme) if scenario.scheme
