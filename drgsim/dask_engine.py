@@ -28,11 +28,12 @@ import dask
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from grouper.cases import canonicalise
+from payment.readmission import CrossCaseLedger, check_row_wise, flags_of, needs_first_pass
+from payment.review_selection import ReviewLedger, apply_selection, review_facts
 
-from .stream import CSV_SUFFIXES, _sniff_encoding, parquet_files
+from .sources import CSV_SUFFIXES, parquet_files, sniff_encoding
 
 #: (client id, content key) -> scattered future; one copy per worker per client
 _SCATTERED: dict[tuple[str, str], Any] = {}
@@ -80,13 +81,13 @@ def read_cases(path: str | Path, *, blocksize: str | int | None = "64MB",
                columns: Iterable[str] | None = None) -> dd.DataFrame:
     """Cases as canonical dask partitions: a Parquet file, a directory of them, or a CSV.
 
-    Parquet files are read in natural name order (as :mod:`drgsim.stream` does); CSV columns
+    Parquet files are read in natural name order (as :mod:`drgsim.sources` does); CSV columns
     are read as text (so codes keep their leading zeros) and typed per partition by
     :func:`grouper.cases.canonicalise`.
     """
     p = Path(path)
     if p.suffix.lower() in CSV_SUFFIXES:
-        enc = _sniff_encoding(p)
+        enc = sniff_encoding(p)
         raw = dd.read_csv(str(p), dtype=str, blocksize=blocksize, encoding=enc,
                           usecols=list(columns) if columns else None)
     else:
@@ -138,11 +139,9 @@ def _price_part(part: pd.DataFrame, bundle: tuple, special_review: bool,
         rows, total = cross
         flags = None
         if rows is not None:
-            off = offsets[partition_info["number"]] if partition_info is not None else 0
             flags = np.zeros(len(part), bool)
             if partition_info is not None:
-                lo, hi = np.searchsorted(rows, [off, off + len(part)])
-                flags[rows[lo:hi] - off] = True
+                flags = flags_of(rows, offsets[partition_info["number"]], len(part))
         kw = {"readmit_flags": flags, "points_total": total}
     out = price_cases(part, weights, policy, special_review=special_review, **kw)
     out.index = part.index
@@ -156,37 +155,23 @@ def price_rows(grouped: dd.DataFrame, weights, policy) -> dd.DataFrame:
     Raises when the policy needs steps that look across cases (readmission, a budget point
     value); :func:`price` does those exactly.
     """
-    from .stream import check_row_wise
-
     check_row_wise(policy, special_review=False)
     meta = _price_part(grouped._meta, (weights, policy), False)
     return grouped.map_partitions(_price_part, shared((weights, policy)), False, meta=meta)
 
 
-def _facts_part(priced: pd.DataFrame, cases: pd.DataFrame, offset: int):
-    from .stream import review_facts
-
-    return review_facts(priced, cases, offset)
-
-
 def _cross_part(part: pd.DataFrame, bundle: tuple, offset: int):
-    """One partition's :class:`drgsim.stream.CrossCaseLedger` facts (priced unpenalised)."""
+    """One partition's :class:`payment.readmission.CrossCaseLedger` facts (priced unpenalised)."""
     from payment import price as price_cases
-
-    from .stream import CrossCaseLedger
 
     weights, policy = bundle
     pre = price_cases(part, weights, policy, special_review=False,
                       readmit_flags=np.zeros(len(part), bool), points_total=np.nan)
-    led = CrossCaseLedger(weights, policy)
-    led.add(pre, part, offset)
-    return (pa.concat_tables(led.facts) if led.facts else None), led.partials, led.nonfinite
+    return CrossCaseLedger(weights, policy).collect(pre, part, offset)
 
 
 def _apply_part(priced: pd.DataFrame, sel: pd.DataFrame, offsets: list[int],
                 partition_info: dict | None = None) -> pd.DataFrame:
-    from .stream import apply_selection
-
     if partition_info is None:  # dask's meta call
         return priced
     return apply_selection(priced, sel, offsets[partition_info["number"]])
@@ -197,21 +182,20 @@ def price(grouped: dd.DataFrame, weights, policy, *, special_review: bool = True
     """:func:`payment.price` on a dask table of grouped cases (with their case columns).
 
     Equals the pandas call on the whole table. Steps that look across partitions run as
-    passes computed here, and the returned lazy frame prices once more with their results:
+    passes computed here (collect per partition, decide on the client, apply per partition),
+    and the returned lazy frame prices once more with their results:
 
     * the readmission rule and a budget point value: each partition is priced without
-      penalties to get the compact per-stay facts of :class:`drgsim.stream.CrossCaseLedger`
+      penalties to get the compact per-stay facts of :class:`payment.readmission.CrossCaseLedger`
       (``batch`` partitions at a time, spilled by patient to a temporary folder on the client);
-      the client decides the penalised rows with :func:`payment.outliers.readmission_flags`
-      per patient bucket, and Σ points exactly;
-    * special review's quota: the positive candidates and per hospital × period counts of each
-      partition; the choice is made on the client and applied per partition.
+      the client decides the penalised rows per patient bucket, and Σ points exactly;
+    * special review's quota (:mod:`payment.review_selection`): the positive candidates and per
+      hospital × period counts of each partition; the choice is made on the client and applied
+      per partition.
 
     ``persist()`` ``grouped`` first on a cluster to avoid grouping more than once.
     """
     import tempfile
-
-    from .stream import CrossCaseLedger, ReviewLedger, needs_first_pass
 
     bundle = shared((weights, policy))
     lengths = offsets = None
@@ -226,8 +210,8 @@ def price(grouped: dd.DataFrame, weights, policy, *, special_review: bool = True
             for i in range(0, len(parts), max(1, batch)):
                 got = dask.compute(*[dask.delayed(_cross_part)(p, bundle, o) for p, o in
                                      zip(parts[i:i + batch], offsets[i:i + batch])])
-                for facts, partials, nonfinite in got:  # in partition order
-                    led.merge(facts, partials, nonfinite)
+                for facts in got:  # in partition order
+                    led.merge(facts)
             led.decide()
         cross = (led.flag_rows if led.readmit else None, led.points_total)
     meta = _price_part(grouped._meta, (weights, policy), special_review, cross, offsets)
@@ -235,7 +219,7 @@ def price(grouped: dd.DataFrame, weights, policy, *, special_review: bool = True
                                     None if cross is None else shared(cross), offsets, meta=meta)
     if not (special_review and policy.special_review.enabled):
         return priced
-    facts = dask.compute(*[dask.delayed(_facts_part)(p, c, o) for p, c, o in
+    facts = dask.compute(*[dask.delayed(review_facts)(p, c, o) for p, c, o in
                            zip(priced.to_delayed(), grouped.to_delayed(), offsets)])
     ledger = ReviewLedger()
     for cands, bases in facts:

@@ -10,10 +10,10 @@ Public API::
 
 from pathlib import Path
 
-from .cases import read_cases
+from .cases import read_cases, read_table
 from .catalog import SchemeInfo, available_schemes, resolve_scheme
 from .engine import GROUP_COLUMNS, STATUSES, group
-from .errors import CaseFileError, DrgsimError, SchemeError
+from .errors import CaseFileError, CaseValueWarning, DrgsimError, SchemeError
 from .explain import explain  # noqa: E402  (the function shadows its module on purpose)
 from .scheme import Scheme, load_scheme
 
@@ -24,7 +24,7 @@ def demo_scheme_path() -> Path:
 
 
 __all__ = [
-    "GROUP_COLUMNS", "STATUSES", "CaseFileError", "DrgsimError", "Scheme", "SchemeError",
+    "GROUP_COLUMNS", "STATUSES", "CaseFileError", "CaseValueWarning", "DrgsimError", "Scheme", "SchemeError",
     "SchemeInfo", "available_schemes", "demo_scheme_path", "explain", "group", "load_scheme",
-    "read_cases", "resolve_scheme",
+    "read_cases", "read_table", "resolve_scheme",
 ]

@@ -366,6 +366,10 @@ def encode_cases(df: pd.DataFrame, scheme: Scheme, *, strict: bool = False, mapp
     e = engine_for(scheme)
     n = len(df)
     warns: dict[int, list[str]] = {}
+    if "read_warnings" in df.columns:  # cells the reader could not read come first
+        rw = df["read_warnings"].astype("string").fillna("")
+        for r in np.flatnonzero((rw != "").to_numpy(dtype=bool)):
+            warns[int(r)] = [str(rw.iloc[r])]
     dx_ok = e.c.dx_map >= 0 if mapping else None
     pr_ok = e.c.pr_map >= 0 if mapping else None
     dx_tok = tokenize(_text_column(df, "diagnoses"), e.dx_vocab, empty_is_none=False, accept=dx_ok)
@@ -471,6 +475,8 @@ def decode(df: pd.DataFrame, scheme: Scheme, res: np.ndarray, status: np.ndarray
         "drg": col(e.res_drg),
         "warnings": w,
     })
+    if "read_status" in df.columns and not keep_columns:  # the reader's row status rides along
+        out.insert(2, "read_status", df["read_status"].to_numpy())
     if keep_columns:
         out.index = df.index
     if keep_columns:

@@ -30,3 +30,15 @@ class CaseFileError(DrgsimError):
         if row is not None:
             where.append(f"row {row}")
         super().__init__(f"{file}: {', '.join(where) + ': ' if where else ''}{problem}")
+
+
+class CaseValueWarning(UserWarning):
+    """Cells of a case file that could not be read and are treated as missing (one per column).
+
+    ``column`` is the header as the file has it (e.g. 年龄, not age); rows in the message are the
+    spreadsheet's (header = row 1, first data row = 2).
+    """
+
+    def __init__(self, file: str, column: str, problem: str):
+        self.file, self.column, self.problem = file, column, problem
+        super().__init__(f"{file}: column {column!r}: {problem}")

@@ -14,10 +14,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .policy import PolicyError, validation_error
+from .toml_files import read_toml
 
 BENEFIT_PRESETS = ("benefits_example",)
 INSURANCES = ("employee", "resident")
@@ -252,8 +252,5 @@ def load_benefit_policy(source: str | Path) -> BenefitPolicy:
         if not path.exists():
             raise PolicyError(text, "", "no such benefit policy file or preset",
                               ", ".join(BENEFIT_PRESETS))
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(str(path), "", f"invalid TOML: {exc}") from None
+    data = read_toml(path)
     return validate_benefit_policy(data, str(path))

@@ -33,11 +33,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .policy import KeyedValueError, PolicyError, validation_error
 from .scenario import Distribution
+from .toml_files import read_toml
 
 __all__ = [
     "AssignPolicy",
@@ -202,8 +202,5 @@ def validate_cashflow_policy(data: dict[str, Any], file: str = "<cashflow>") -> 
 def load_cashflow_policy(path: str | Path) -> CashflowPolicy:
     """Load the ``[cashflow]`` table of a TOML file (or a file holding only that table)."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(str(path), "", f"invalid TOML: {exc}") from None
+    data = read_toml(path)
     return validate_cashflow_policy(data.get("cashflow", data), str(path))

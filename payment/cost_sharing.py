@@ -167,9 +167,12 @@ def _assistance_tables(policy: BenefitPolicy) -> dict[str, np.ndarray]:
 
 
 def _bad(col: str, cases: pd.DataFrame, mask: np.ndarray, message: str, allowed: str) -> None:
-    first = cases["case_id"].to_numpy()[np.flatnonzero(mask)[0]]
+    i = np.flatnonzero(mask)[0]
+    first = cases["case_id"].to_numpy()[i]
+    value = cases[col].to_numpy()[i] if col in cases.columns else None
+    shown = "" if value is None or (isinstance(value, float) and np.isnan(value)) else f" {value!r}"
     raise CostSharingInputError(
-        f"column {col!r}: {message} ({int(mask.sum())} cases, first case_id {first!r}); "
+        f"column {col!r}: {message}{shown} ({int(mask.sum())} cases, first case_id {first!r}); "
         f"allowed: {allowed}"
     )
 

@@ -90,6 +90,31 @@ COLUMNS: dict[str, Label] = {
     "bed_day": _L("床日付费", "bed-day", "count"),
     "excluded": _L("除外", "excluded", "count"),
     "ungroupable": _L("未入组", "ungroupable", "count"),
+    # patients' cost-sharing (§9)
+    "patient_id": _L("患者编号", "patient", "text"),
+    "case_id": _L("病案号", "case", "text"),
+    "year": _L("年度", "year", "text"),
+    "insurance": _L("险种", "insurance", "text"),
+    "category": _L("人员类别", "category", "text"),
+    "region": _L("统筹区", "region", "text"),
+    "compliant": _L("政策范围内费用(元)", "compliant cost (yuan)", "yuan"),
+    "deductible": _L("起付线(元)", "deductible (yuan)", "yuan"),
+    "basic": _L("统筹基金支付(元)", "basic fund (yuan)", "yuan"),
+    "critical": _L("大病保险(元)", "critical illness (yuan)", "yuan"),
+    "assistance": _L("医疗救助(元)", "medical assistance (yuan)", "yuan"),
+    "safety_net": _L("兜底保障(元)", "safety net (yuan)", "yuan"),
+    "oop": _L("个人负担(元)", "out-of-pocket (yuan)", "yuan"),
+    "ratio": _L("统筹支付比例", "basic ratio", "ratio"),
+    "reasons": _L("说明", "reasons", "text"),
+    "actual_ratio": _L("实际补偿比", "actual reimbursement ratio", "ratio"),
+    "policy_ratio": _L("政策范围内报销比", "policy-scope ratio", "ratio"),
+    "admissions": _L("住院次数", "admissions", "count"),
+    "threshold": _L("个人负担阈值(元)", "out-of-pocket threshold (yuan)", "yuan"),
+    "persons_above": _L("超过阈值人数", "person-years above", "count"),
+    "share": _L("占比", "share", "ratio"),
+    # tiered-care what-ifs
+    "baseline": _L("基准", "baseline", "yuan"),
+    "variant": _L("方案", "variant", "yuan"),
     # comparison
     "a": _L("方案A", "A", "yuan"),
     "b": _L("方案B", "B", "yuan"),
@@ -105,6 +130,11 @@ for _c in ("final_amount", "result", "entitlement"):
     _base = COLUMNS[_c]
     for _suf, _zh, _en in (("a", "A", "A"), ("b", "B", "B"), ("diff", "差额(B−A)", "B − A")):
         COLUMNS[f"{_c}_{_suf}"] = _L(f"{_base.zh} {_zh}", f"{_base.en} {_en}", "yuan")
+for _c in ("cases", "total_cost", "oop", "actual_ratio", "policy_ratio"):
+    _base = COLUMNS[_c]
+    for _suf, _zh, _en in (("baseline", "基准", "baseline"), ("variant", "方案", "variant"),
+                           ("diff", "差额", "difference")):
+        COLUMNS[f"{_c}_{_suf}"] = _L(f"{_base.zh} {_zh}", f"{_base.en} {_en}", _base.kind)
 COLUMNS["final_amount_diff_pct"] = _L("年度清算应付变化率", "final amount change", "ratio")
 
 SHEETS: dict[str, tuple[str, str]] = {
@@ -119,6 +149,19 @@ SHEETS: dict[str, tuple[str, str]] = {
     "mc_hospitals": ("蒙特卡洛医院", "Monte Carlo hospitals"),
     "mc_draws": ("蒙特卡洛抽样", "Monte Carlo draws"),
     "summary": ("总体对比", "summary"),
+    "cases": ("病例明细", "cases"),
+    "overall": ("总体", "overall"),
+    "by_hospital": ("按医院", "by hospital"),
+    "by_hospital_level": ("按医院等级", "by level"),
+    "by_insurance": ("按险种", "by insurance"),
+    "by_category": ("按人员类别", "by category"),
+    "by_region": ("按统筹区", "by region"),
+    "person_years": ("参保人年度负担", "person-years"),
+    "oop_thresholds": ("高额负担人数", "out-of-pocket thresholds"),
+    "tiered_layers": ("分级诊疗-各层支出", "tiered care: layers"),
+    "tiered_by_level": ("分级诊疗-按等级", "tiered care: by level"),
+    "tiered_by_category": ("分级诊疗-按人员类别", "tiered care: by category"),
+    "tiered_volumes": ("分级诊疗-医院病例数", "tiered care: volumes"),
     "hospitals": ("医院对比", "hospitals"),
 }
 

@@ -11,7 +11,6 @@ rounded. Settlement should aggregate ``points`` (exact), not the rounded yuan.
 
 from __future__ import annotations
 
-import math
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -20,24 +19,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _kernels as K
-from .outliers import (
-    CLASSES,
-    READMISSION_REASON,
-    REASONS,
-    high_thresholds,
-    prefix_match,
-    readmission_flags,
-)
+from . import readmission
+from .budget import total_points
+from .columns import PRICED_CASE_COLUMNS
+from .outliers import CLASSES, READMISSION_REASON, REASONS, high_thresholds, prefix_match
 from .policy import Policy
-from .weights import Weights, factorize
+from .tables import group_names
+from .tables import text_column as _text
+from .weights import Weights
 
-CASE_COLUMNS = (
-    "case_id", "hospital_id", "hospital_level", "total_cost", "los", "discharge_mode", "month",
-)
-_DAY_UNKNOWN = np.iinfo(np.int64).min
-# days inside the datetime64[ns] range (1678-01-01 … 2261-12-31)
-_DAY_MIN = int(np.datetime64("1678-01-01", "D").astype(np.int64))
-_DAY_MAX = int(np.datetime64("2261-12-31", "D").astype(np.int64))
+CASE_COLUMNS = PRICED_CASE_COLUMNS  # declared in payment/columns.py
 _CLASS_DTYPE = pd.CategoricalDtype(list(CLASSES))
 _REASON_DTYPE = pd.CategoricalDtype(list(REASONS))
 
@@ -103,33 +94,6 @@ def resolve_yuan_per_point(policy: Policy, weights: Weights, total_points: float
     )
 
 
-def total_points(points: np.ndarray) -> float:
-    """Σ points for a budget point value: ``math.fsum`` of the finite values (correctly
-    rounded, so independent of order and chunking); with any nan or ±inf, their IEEE sum."""
-    x = np.asarray(points, dtype=np.float64).reshape(-1)
-    fin = np.isfinite(x)
-    if not fin.all():
-        return float(x[~fin].sum())
-    return math.fsum(x.tolist())
-
-
-def exact_partials(points: np.ndarray) -> list[float]:
-    """A few floats whose exact sum is the exact sum of the finite ``points``.
-
-    ``math.fsum`` of the partials of several chunks is then :func:`total_points` of all of
-    them, whatever the chunking (each step peels off the correctly rounded remainder, about 53
-    bits at a time, until nothing is left).
-    """
-    x = np.asarray(points, dtype=np.float64).reshape(-1)
-    vals = x[np.isfinite(x)].tolist()
-    terms: list[float] = []
-    while True:
-        s = math.fsum(vals + [-t for t in terms])
-        if s == 0.0:
-            return terms
-        terms.append(s)
-
-
 # ---- encoding helpers --------------------------------------------------------------------------
 
 
@@ -140,16 +104,6 @@ def _num(df: pd.DataFrame, col: str, default: float = np.nan) -> np.ndarray:
     if not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
         s = pd.to_numeric(s, errors="coerce")
     return s.to_numpy(np.float64, na_value=np.nan)
-
-
-def _text(df: pd.DataFrame, col: str) -> pd.Series:
-    """The column as text (``str`` dtype, missing → ""); no copy when it already is text."""
-    if col not in df.columns:
-        return pd.Series([""] * len(df), index=df.index, dtype="str")
-    s = df[col]
-    if s.dtype != "str":
-        s = s.astype("str")
-    return s.fillna("") if s.hasnans else s
 
 
 def _pair_lookup(
@@ -169,37 +123,6 @@ def _pair_lookup(
     pos = np.minimum(np.searchsorted(tk, keys), len(tk) - 1)
     hit = (keys >= 0) & (tk[pos] == keys)
     return np.where(hit, tv[pos], default)
-
-
-def _days(df: pd.DataFrame, col: str) -> np.ndarray:
-    """ISO dates → int64 day numbers; unknown → INT64_MIN."""
-    if col not in df.columns:
-        return np.full(len(df), _DAY_UNKNOWN, dtype=np.int64)
-    s = df[col]
-    pa_arr = getattr(s.array, "_pa_array", None)
-    if pa_arr is not None and (pa.types.is_string(pa_arr.type)
-                               or pa.types.is_large_string(pa_arr.type)):
-        # Arrow's strict ISO cast (YYYY-MM-DD only, invalid dates rejected): for such text the
-        # "mixed" parser gives the same day; any other text takes the parser as before
-        try:
-            d = pc.cast(pa_arr, pa.date32())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            d = None
-        if d is not None:
-            days = d.combine_chunks().to_numpy(zero_copy_only=False)
-            if days.dtype.kind == "M":
-                days = days.astype("datetime64[D]")
-                known = ~np.isnat(days)
-                ints = days.astype(np.int64)
-                if not known.any() or (ints[known].min() >= _DAY_MIN
-                                       and ints[known].max() <= _DAY_MAX):
-                    return np.where(known, ints, _DAY_UNKNOWN)
-    return _days_of(pd.to_datetime(s, errors="coerce", format="mixed"))
-
-
-def _days_of(dt: pd.Series) -> np.ndarray:
-    days = dt.to_numpy("datetime64[ns]").astype("datetime64[D]").astype(np.int64)
-    return np.where(dt.isna().to_numpy(), _DAY_UNKNOWN, days)
 
 
 def _month(df: pd.DataFrame) -> np.ndarray:
@@ -239,10 +162,8 @@ class _GroupTable:
 
     def __init__(self, weights: Weights, policy: Policy) -> None:
         gt = weights.groups
-        names = list(gt["group"].astype(str))
-        extra = [k for k in policy.bed_day.daily_points if k not in set(names)]
-        self.names = np.asarray(names + extra, dtype=object)
-        n_extra = len(extra)
+        self.names = group_names(weights, policy)
+        n_extra = len(self.names) - len(gt)
         pad = np.full(n_extra, np.nan)
         self.base = np.concatenate([gt["base_points"].to_numpy(np.float64), pad])
         self.mean = np.concatenate([gt["mean_cost"].to_numpy(np.float64), pad])
@@ -289,24 +210,6 @@ def _encode(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
                 np.asarray(enc.dictionary.to_pylist(), dtype=object))
     codes, uniq = pd.factorize(values, use_na_sentinel=True)
     return codes.astype(np.int64), np.asarray(uniq, dtype=object).astype(str).astype(object)
-
-
-def _patient_codes(values: pd.Series) -> np.ndarray:
-    """Int64 codes of patient ids, -1 for missing or empty text. Any numbering gives the same
-    readmission flags, so the (large) dictionary is neither sorted nor turned into Python
-    objects."""
-    arr = values.array
-    pa_arr = getattr(arr, "_pa_array", None)
-    if pa_arr is None or not (pa.types.is_string(pa_arr.type)
-                              or pa.types.is_large_string(pa_arr.type)):
-        return factorize(values)[0]
-    enc = pa_arr.combine_chunks().dictionary_encode()
-    idx = enc.indices
-    if idx.null_count:
-        idx = pc.fill_null(idx, -1)
-    empty = pc.equal(enc.dictionary, "").to_numpy(zero_copy_only=False)
-    rank = np.where(empty, -1, np.arange(len(empty))).astype(np.int64)
-    return K.remap_codes(idx.to_numpy(zero_copy_only=False).astype(np.int64), rank)
 
 
 def _sorted_codes(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -370,6 +273,10 @@ def kernel_params(policy: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return fp, ip, inc_modes
 
 
+#: Case columns pricing cannot do without (yuan, days, the hospital's code).
+PRICING_INPUTS = ("hospital_id", "total_cost", "los")
+
+
 def price(
     cases: pd.DataFrame, weights: Weights, policy: Policy, *, special_review: bool = True,
     readmit_flags: np.ndarray | None = None, points_total: float | None = None,
@@ -393,6 +300,12 @@ def price(
         raise KeyError(
             f"cases have no group column {gcol!r} (policy kind {policy.kind!r}); group them first"
         )
+    missing = [c for c in PRICING_INPUTS if c not in cases.columns]
+    if missing:
+        # Without them every case would be paid 0: say so instead of pricing silently.
+        raise KeyError(f"cases have no {', '.join(map(repr, missing))} column, which pricing "
+                       "reads (group with the input columns kept: `drgsim group` does by "
+                       "default, grouper.group(..., keep_columns=True))")
     table = _GroupTable(weights, policy)
     gtext = _text(cases, gcol)
     cost = _num(cases, "total_cost")
@@ -499,18 +412,12 @@ def price(
         if pen.shape != (n,):
             raise ValueError(f"readmit_flags: {pen.shape} for {n} cases")
     elif rd.enabled:
-        needed = [c for c in ("patient_id", "admission_date", "discharge_date")
-                  if c not in cases.columns]
+        needed = [c for c in readmission.COLUMNS if c not in cases.columns]
         if needed:
             notes.append(f"readmission rule skipped: cases lack {', '.join(needed)}")
-        else:
-            p_codes = _patient_codes(_text(cases, "patient_id"))
-            exempt = prefix_match(table.names, rd.exempt_groups, rd.exempt_prefixes)
-            eligible = (cls != K.EXCLUDED) & (cls != K.UNGROUPABLE)
-            pen = readmission_flags(
-                p_codes, h_codes, _days(cases, "admission_date"), _days(cases, "discharge_date"),
-                np.where(g >= 0, g, -1), eligible, exempt, rd,
-            )
+        else:  # the whole table is one part: collect, decide, apply here
+            stays = readmission.case_stays(cases, cls, g, h_codes)
+            pen = readmission.penalised(stays, readmission.exempt_groups(table.names, rd), rd)
     if pen is not None:
         points = np.where(pen, points * rd.factor, points)
         cls = np.where(pen, K.READMISSION, cls).astype(np.int8)

@@ -18,7 +18,6 @@ Rules, all from ``[special_review]``:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,6 +26,7 @@ import pandas as pd
 from . import _kernels as K
 from .outliers import CLASSES
 from .policy import Policy, exact_fraction
+from .review_selection import STATUSES, quota, select
 from .weights import Weights, factorize
 
 #: names used in ``sr_reasons`` (``|``-separated), in this order
@@ -34,23 +34,11 @@ RULES: tuple[str, ...] = (
     "los", "cost_multiple", "newborn", "new_tech", "ungroupable", "small_group", "dip_review",
     "icu",
 )
-STATUSES = ("", "approved", "not_approved", "no_gain", "over_quota")
 _REASON_LABELS = [
     "|".join(rule for bit, rule in enumerate(RULES) if m >> bit & 1) for m in range(2 ** len(RULES))
 ]
 _REASON_DTYPE = pd.CategoricalDtype(_REASON_LABELS)
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
-
-
-def quota(base: int | np.ndarray, rate: float) -> int | np.ndarray:
-    """floor(rate × base) in exact decimal arithmetic (5‰ of 1,400 = 7, not 6.999…).
-
-    ``rate`` is read as the decimal it prints as (0.005 = 1/200); integer floor division.
-    """
-    frac = exact_fraction(rate)
-    if isinstance(base, np.ndarray):
-        return (base.astype(np.int64) * frac.numerator) // frac.denominator
-    return (int(base) * frac.numerator) // frac.denominator
 
 
 def _truthy(cases: pd.DataFrame, col: str) -> np.ndarray:
@@ -136,43 +124,6 @@ def period_of(month: np.ndarray, period: str) -> np.ndarray:
     return np.ones_like(m)
 
 
-def _rank_in_runs(keys: np.ndarray) -> np.ndarray:
-    """0, 1, 2, … within each run of equal adjacent ``keys``."""
-    m = len(keys)
-    pos = np.arange(m)
-    new = np.ones(m, dtype=bool)
-    new[1:] = keys[1:] != keys[:-1]
-    return pos - np.maximum.accumulate(np.where(new, pos, 0))
-
-
-def _selection_order(
-    cell: np.ndarray, gain_c: np.ndarray, case_id: Callable[[np.ndarray], np.ndarray]
-) -> np.ndarray:
-    """Positions sorted by cell, gain descending, case id, then position (stable): one lexsort
-    on numbers; case ids are compared only inside runs of equal (cell, gain)."""
-    n_cells = int(cell.max()) + 1 if len(cell) else 0
-    if n_cells <= 4 * len(cell) + 1_000_000:
-        order = K.sr_order(cell, gain_c, n_cells)
-    else:
-        order = np.lexsort((-gain_c, cell))
-    c, gn = cell[order], gain_c[order]
-    tie = np.zeros(len(order), dtype=bool)
-    same = (c[1:] == c[:-1]) & (gn[1:] == gn[:-1])
-    tie[1:] |= same
-    tie[:-1] |= same
-    if tie.any():
-        at = np.flatnonzero(tie)
-        run = np.cumsum(np.concatenate(([True], ~same))[at])  # a run id per tied position
-        members = order[at]
-        ids = case_id(members)
-        # rank of each id among the tied ones (missing ids last), as sort_values orders them
-        cat = pd.Categorical(ids, ordered=True)
-        codes = cat.codes.astype(np.int64)
-        codes = np.where(codes < 0, len(cat.categories), codes)
-        order[at] = members[np.lexsort((members, codes, run))]
-    return order
-
-
 def review_columns(
     cases: pd.DataFrame, weights: Weights, policy: Policy, *, enabled: bool,
     cls: np.ndarray, cost: np.ndarray, los: np.ndarray, base_points: np.ndarray,
@@ -253,21 +204,12 @@ def review_columns(
     positive = cand & (gain_c > 0)
     pidx = np.flatnonzero(positive)
     if len(pidx):
-        cells = hp[pidx]
-
         def ids(pos: np.ndarray) -> np.ndarray:
             return np.asarray(pd.Series(case_id[pidx[pos]]).astype(str).to_numpy(), dtype=object)
 
-        order = _selection_order(cells, gain_c[pidx], ids)
-        rows = pidx[order]
-        sc = cells[order]
-        rank = _rank_in_runs(sc)
-        is_applied = rank < q[sc]
-        applied[rows[is_applied]] = True
-        n_applied = np.bincount(sc[is_applied], minlength=len(q))
-        n_ok = quota(n_applied, sp.approval_rate)
-        is_ok = is_applied & (rank < n_ok[sc])
-        approved[rows[is_ok]] = True
+        is_applied, is_ok = select(hp[pidx], gain_c[pidx], ids, q, sp.approval_rate)
+        applied[pidx[is_applied]] = True
+        approved[pidx[is_ok]] = True
 
     status = np.zeros(n, dtype=np.int8)
     status[cand] = STATUSES.index("no_gain")

@@ -1,5 +1,6 @@
-"""Numbers no real case has (inf, 1e308, 20-digit whole numbers) are a clear error naming the
-cell, in every reader path, never a crash (issue 12 item 3)."""
+"""Numbers no real case has (inf, 1e308, 20-digit whole numbers) name the cell, in every reader
+path, never a crash (issue 12 item 3); since issue 13 item 1 they are a row status and a warning
+(the value is treated as missing), not an error that stops the file."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from shared_data import ROOT
 
 import grouper
-from grouper.errors import CaseFileError
+from grouper.errors import CaseValueWarning
 
 
 @pytest.mark.parametrize("col,value", [("age", "99999999999999999999"), ("los", "1e308"),
@@ -21,10 +22,14 @@ def test_out_of_range_numbers_name_the_cell(tmp_path, col, value, suffix):
     p = tmp_path / f"c{suffix}"
     {".csv": lambda: df.to_csv(p, index=False), ".xlsx": lambda: df.to_excel(p, index=False),
      ".parquet": lambda: df.to_parquet(p, index=False)}[suffix]()
-    with pytest.raises(CaseFileError) as info:
-        grouper.read_cases(p)
-    msg = str(info.value)
-    assert f"column '{col}', row 4" in msg and "out of range" in msg and str(p) in msg
+    with pytest.warns(CaseValueWarning) as info:
+        got = grouper.read_cases(p)
+    msg = str(info[0].message)
+    # data row 4 is spreadsheet row 5 (the header is row 1)
+    assert f"column '{col}'" in msg and "row 5" in msg and "out of range" in msg and str(p) in msg
+    assert len(got) == 6 and pd.isna(got[col].iloc[3])
+    assert list(got["read_status"]) == ["OK"] * 3 + ["BAD_VALUE"] + ["OK"] * 2
+    assert "out of range" in got["read_warnings"].iloc[3] and "(row 5)" in got["read_warnings"].iloc[3]
 
 
 def test_large_but_real_values_pass(tmp_path):

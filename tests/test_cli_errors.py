@@ -56,7 +56,8 @@ def test_version_and_debug():
     # --debug lets the trace through (the exception reaches the runner)
     res = runner.invoke(app, ["--debug", "weights", str(ROOT / "nowhere.csv"), "-p", "national_drg",
                               "-o", "w"])
-    assert isinstance(res.exception, FileNotFoundError)
+    # weights reads through the one case reader (issue 13 item 2), whose error names the file
+    assert isinstance(res.exception, grouper.CaseFileError) and "nowhere.csv" in str(res.exception)
     res = runner.invoke(app, ["weights", str(ROOT / "nowhere.csv"), "-p", "national_drg", "-o", "w"])
     assert res.exit_code == 2 and "Traceback" not in res.output
 

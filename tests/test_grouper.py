@@ -267,9 +267,12 @@ def test_csv_codes_keep_leading_zeros(tmp_path):
 def test_bad_case_files_name_file_column_row(tmp_path):
     p = tmp_path / "a.csv"
     p.write_text("case_id,sex,age,diagnoses\n1,1,40,K35.800\n2,1,forty,K35.800\n", "utf-8")
-    with pytest.raises(CaseFileError) as e:
-        grouper.read_cases(p)
-    assert str(p) in str(e.value) and "column 'age'" in str(e.value) and "row 2" in str(e.value) and "'forty'" in str(e.value)
+    # a bad cell is no longer a file error (issue 13 item 1): a warning and a row status
+    with pytest.warns(grouper.CaseValueWarning) as w:
+        got = grouper.read_cases(p)
+    msg = str(w[0].message)
+    assert str(p) in msg and "column 'age'" in msg and "row 3" in msg and "'forty'" in msg
+    assert list(got["read_status"]) == ["OK", "BAD_VALUE"] and pd.isna(got["age"].iloc[1])
     q = tmp_path / "b.csv"
     q.write_text("case_id,sex,diagnoses\n1,1,K35.800\n", "utf-8")
     with pytest.raises(CaseFileError, match=r"column 'age'.*required column missing"):

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from shared_data import ROOT
 
+import grouper
 from drgsim import stream
 from grouper import CaseFileError, group
 from grouper.cases import read_cases
@@ -103,9 +104,13 @@ def test_error_rows_count_from_file_start(tmp_path):
     lines[21] = "c20,1,thirty,K35.800"  # data row 21
     p = tmp_path / "bad.csv"
     p.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(CaseFileError) as e:
-        list(stream.CaseSource(p, chunk_rows=8))
-    assert e.value.row == 21 and e.value.column == "age"
+    # a bad cell is a row status and a warning (issue 13 item 1); rows are the spreadsheet's
+    # (data row 21 is row 22), counted from the file start in every chunk
+    with pytest.warns(grouper.CaseValueWarning, match=r"column 'age'.*row 22 'thirty'"):
+        chunks = list(stream.CaseSource(p, chunk_rows=8))
+    got = pd.concat(chunks, ignore_index=True)
+    assert len(got) == 25 and list(got.index[got["read_status"] != "OK"]) == [20]
+    assert got["read_warnings"].iloc[20] == "age 'thirty' is not a number, treated as missing (row 22)"
 
 
 def test_missing_input_and_unknown_type(tmp_path):
@@ -256,7 +261,9 @@ def test_cli_group_streams_parquet(tmp_path, cases_df, demo_scheme):
                                  "--chunk-rows", "2500", "--threads", "1"])
     assert r.exit_code == 0, r.output
     assert "13,887 cases" in r.output
-    pd.testing.assert_frame_equal(pd.read_parquet(out), group(cases_df, demo_scheme))
+    # The CLI keeps the input columns by default (issue 13: its output must be priceable).
+    pd.testing.assert_frame_equal(pd.read_parquet(out),
+                                  group(cases_df, demo_scheme, keep_columns=True))
     assert pq.ParquetFile(out).metadata.num_row_groups == 6
 
 

@@ -10,6 +10,8 @@ from ._app import app
 
 # One module per command family; importing registers its commands on ``app``.
 _COMMAND_MODULES = (
+    "analyse",
+    "benefits",
     "cashflow",
     "compare",
     "dashboard",

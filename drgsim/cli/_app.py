@@ -13,6 +13,7 @@ import functools
 import os
 import tempfile
 import traceback
+import warnings
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -79,13 +80,26 @@ def log_internal_error(exc: BaseException) -> Path:
     return path
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
+    if issubclass(category, grouper.CaseValueWarning):
+        _err.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True, highlight=False,
+                   markup=True)
+    else:
+        _err.print(warnings.formatwarning(message, category, filename, lineno, line).rstrip(),
+                   soft_wrap=True, highlight=False, markup=False)
+
+
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Run a command so that no Python traceback reaches the user (unless ``--debug``)."""
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                # cells read as missing: one plain line each (every chunk's), no source line
+                warnings.simplefilter("always", grouper.CaseValueWarning)
+                warnings.showwarning = _show_warning
+                return fn(*args, **kwargs)
         except _PASS_THROUGH:
             raise  # exits and usage errors, which typer/click print themselves
         except KeyboardInterrupt:

@@ -79,7 +79,9 @@ def group_cmd(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output .csv, .parquet or .xlsx.")],
     strict: Annotated[bool, typer.Option("--strict", help="Reproduce the reference grouper exactly (no normalisation).")] = False,
     no_mapping: Annotated[bool, typer.Option("--no-mapping", help="Skip code mapping: codes used as given.")] = False,
-    keep_columns: Annotated[bool, typer.Option("--keep-columns", help="Write the input columns too.")] = False,
+    keep_columns: Annotated[bool, typer.Option(
+        "--keep-columns/--no-keep-columns", help="Write the input columns too (default: yes, "
+        "so `drgsim price` can price the output).")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per chunk when streaming Parquet / CSV input to Parquet / CSV output (memory is bounded by this).")] = 500_000,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="Cores for the grouping kernel (default: all).")] = None,

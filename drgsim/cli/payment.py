@@ -21,8 +21,6 @@ from ._app import app
 from ._app import fail as _fail
 
 _console = Console(stderr=True)
-_TEXT_COLUMNS = {"case_id": str, "hospital_id": str, "patient_id": str, "drg": str,
-                 "dip_group": str, "adrg": str, "mdc": str, "status": str}
 
 PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="Policy TOML path or preset name "
                                         "(national_drg, zhejiang_drg, jinhua_drg, national_dip).")]
@@ -33,35 +31,43 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.
 
 
 
-def _read(path: Path) -> pd.DataFrame:
-    try:
-        return _read_table(path)
-    except (ValueError, UnicodeDecodeError, ImportError) as e:  # pandas' parse errors are ValueErrors
-        raise grouper.CaseFileError(str(path), None, None, f"cannot be read as a table: {e}") from e
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    if suffix in (".xlsx", ".xls"):
-        return pd.read_excel(path, dtype=_TEXT_COLUMNS)
-    return pd.read_csv(path, dtype=_TEXT_COLUMNS, keep_default_na=False, na_values=[""])
-
-
 def _load_cases(path: Path, group_col: str, scheme: Path | None) -> pd.DataFrame:
-    """Read cases; group them with ``grouper`` when they lack the group column."""
-    df = _read(path)
+    """Read cases with the one reader; group them with ``grouper`` when they lack the group column."""
+    from payment.columns import PRICED_BY_NAME
+
+    df = grouper.read_table(path, kinds=PRICED_BY_NAME)
     if group_col in df.columns:
         return df
     if scheme is None:
         raise ValueError(f"{path}: no {group_col!r} column; pass --scheme to group the cases first")
-    import grouper  # lazily: pricing grouped files needs no grouper
+    from grouper.schema import COLUMNS_BY_NAME, GROUPER_REQUIRED
 
-    return grouper.group(grouper.read_cases(path), grouper.load_scheme(grouper.resolve_scheme(scheme)),
-                         keep_columns=True)
+    for c in GROUPER_REQUIRED:
+        if c not in df.columns:
+            raise grouper.CaseFileError(str(path), c, None, "required column missing (accepted "
+                                        f"headers: {[c, *COLUMNS_BY_NAME[c].aliases]})")
+    return grouper.group(df, grouper.load_scheme(grouper.resolve_scheme(scheme)), keep_columns=True)
 
 
+def load_any_weights(weights: Path, cases: Path, pol, coefficient: float | None,
+                     point_value: float | None, base_rate: float | None):
+    """A weights folder, or a published table made into weights for the hospitals of ``cases``."""
+    import payment
+    from payment.published import published_weights
+
+    if weights.is_dir() or weights.suffix == "":
+        if coefficient is not None or point_value is not None or base_rate is not None:
+            raise ValueError("--coefficient / --point-value / --base-rate go with a published "
+                             "table as --weights, not a weights folder")
+        return payment.load_weights(weights)
+    from grouper.cases import read_raw
+
+    table = read_raw(weights)  # the bureau's headers as written; published_weights maps them
+    ids = grouper.read_table(cases)["hospital_id"].astype(str).unique() if not cases.is_dir() else []
+    return published_weights(table, coefficients=1.0 if coefficient is None else coefficient,
+                             hospitals=ids, point_value=point_value, base_rate=base_rate,
+                             kind=pol.kind, points_scale=pol.weights.points_scale,
+                             source=str(weights))
 
 
 @app.command("weights")
@@ -102,7 +108,7 @@ def price_cmd(
     weights: Annotated[Path, typer.Option("--weights", "-w", help="Weights directory.")],
     policy: PolicyOpt,
     output: Annotated[Path, typer.Option("-o", "--output", help="Priced cases (.csv / "
-                                         ".parquet).")],
+                                         ".xlsx / .parquet, by extension).")],
     scheme: SchemeOpt = None,
     special_review: Annotated[bool, typer.Option(help="Run special case review.")] = True,
     quiet: QuietOpt = False,
@@ -110,15 +116,29 @@ def price_cmd(
                                             "streaming Parquet / CSV to Parquet / CSV.")] = 500_000,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="Cores for grouping "
                                                 "(default: all).")] = None,
+    coefficient: Annotated[float | None, typer.Option(
+        "--coefficient", help="With a published table as --weights: the hospital's coefficient "
+        "(医院系数), for every hospital of the file.")] = None,
+    point_value: Annotated[float | None, typer.Option(
+        "--point-value", help="With a published table: the published point value (yuan per "
+        "point).")] = None,
+    base_rate: Annotated[float | None, typer.Option(
+        "--base-rate", help="With a published table: the base rate (费率, yuan per RW) instead "
+        "of a point value.")] = None,
 ) -> None:
-    """Price every case: class, points, yuan, gain, special case review."""
+    """Price every case: class, points, yuan, gain, special case review.
+
+    ``--weights`` is a weights folder (``drgsim weights``) or a bureau's published table
+    (.csv / .xlsx: DRG code, RW or base points, average cost, average LOS) with
+    ``--coefficient`` and ``--point-value`` or ``--base-rate``.
+    """
     import payment
     from drgsim import stream
 
     try:
         check_table_suffix(output, folder=True)
         pol = payment.load_policy(policy)
-        w = payment.load_weights(weights)
+        w = load_any_weights(weights, cases, pol, coefficient, point_value, base_rate)
         if w.kind != pol.kind:
             raise ValueError(f"{weights}: weights of kind {w.kind!r} (computed with a {w.kind.upper()} "
                              f"policy), but the policy {policy} is of kind {pol.kind!r}; compute "

@@ -12,12 +12,12 @@ from ._app import app
 
 @app.command()
 def serve(
-    scheme: Path = typer.Option(..., "--scheme", help="grouping scheme folder or name (see `drgsim schemes`)"),
-    policy: str = typer.Option(None, "--policy",
+    scheme: Path = typer.Option(..., "--scheme", "-s", help="grouping scheme folder or name (see `drgsim schemes`)"),
+    policy: str = typer.Option(None, "--policy", "-p",
                                help="policy preset (zhejiang_drg, ...) or TOML path"),
-    weights: Path = typer.Option(None, "--weights", help="weights directory (Weights.save)"),
+    weights: Path = typer.Option(None, "--weights", "-w", help="weights directory (Weights.save)"),
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
-    port: int = typer.Option(8000, "--port", help="port to listen on"),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="port to listen on"),
     workers: int = typer.Option(1, "--workers", min=1,
                                 help="worker processes (each loads the engine once)"),
     max_body_mb: float = typer.Option(16.0, "--max-body-mb", help="413 above this body size"),
@@ -41,6 +41,8 @@ def serve(
     except ValueError as exc:  # settings out of range
         typer.echo(f"drgsim serve: {' '.join(str(exc).split())}", err=True)
         raise typer.Exit(2) from None
+    typer.echo(f"drgsim serve: listening on http://{host}:{port} (docs at /docs, Ctrl-C stops)",
+               err=True)
     if workers == 1:
         uvicorn.run(application, host=host, port=port, log_level="warning")
         return

@@ -1,0 +1,113 @@
+"""``drgsim benefits``: patients' cost-sharing through the insurance layers, per case and summed.
+
+Argument parsing, reading and writing only; the rules are :func:`payment.cost_sharing` and
+:mod:`payment.benefit_summary`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..outputs import staged
+from ._app import app
+from ._app import fail as _fail
+
+_out = Console()
+
+
+@app.command("benefits")
+def benefits_cmd(
+    cases: Annotated[Path, typer.Argument(help="Cases (csv / xlsx / parquet) with case_id, "
+                                          "patient_id, hospital_level, total_cost, insurance, "
+                                          "discharge_date or year; Chinese headers accepted.",
+                                          exists=True, dir_okay=False)],
+    policy: Annotated[str, typer.Option("--policy", "-p", help="Benefit policy TOML or preset "
+                                        "name (benefits_example).")] = "benefits_example",
+    output: Annotated[Path, typer.Option("--output", "-o", help="An .xlsx workbook (cases and "
+                      "every summary as sheets) or a folder (cases.csv / .parquet and the "
+                      "summaries as CSV).")] = Path("benefits"),
+    fmt: Annotated[str, typer.Option("--format", help="Folder output: csv or parquet for the "
+                                     "per-case table.")] = "csv",
+    lang: Annotated[str, typer.Option("--lang", help="zh or en: headers of the workbook, and "
+                                      "of the CSVs with --labelled-csv.")] = "zh",
+    labelled_csv: Annotated[bool, typer.Option("--labelled-csv", help="CSV headers in --lang "
+                                               "instead of column names.")] = False,
+    whatif: Annotated[Path | None, typer.Option(
+        "--whatif", help="Tiered-care what-if TOML ([overrides] of benefit keys, [shift] of "
+        "cases between levels): adds baseline-vs-variant tables.", exists=True,
+        dir_okay=False)] = None,
+    threshold: Annotated[list[float] | None, typer.Option(
+        "--threshold", help="Out-of-pocket thresholds (yuan) for the share of person-years "
+        "above; repeat the option.")] = None,
+) -> None:
+    """Cost-sharing per case (basic fund, 大病保险, 医疗救助, 兜底, out-of-pocket) and summaries."""
+    import pandas as pd
+
+    from payment import cost_sharing, load_benefit_policy
+    from payment.benefit_summary import benefit_inputs, summaries
+    from payment.labels import column_label, localise
+    from payment.report_format import format_value, write_workbook
+
+    if lang not in ("zh", "en"):
+        raise typer.BadParameter(f"{lang!r}; allowed: zh, en", param_hint="--lang")
+    if fmt not in ("csv", "parquet"):
+        raise typer.BadParameter(f"{fmt!r}; allowed: csv, parquet", param_hint="--format")
+    pol = load_benefit_policy(policy)  # a bad policy names its own file and key
+    try:
+        from grouper.cases import read_raw
+
+        # headers and codes as the export has them; benefit_inputs maps both
+        df = benefit_inputs(read_raw(cases))
+        shares = cost_sharing(df, pol)
+        tables = summaries(df, shares, tuple(threshold) if threshold else (3_000.0, 5_000.0,
+                                                                            10_000.0, 20_000.0))
+    except ValueError as exc:
+        _fail(ValueError(f"{cases}: {exc}"))
+    if whatif is not None:
+        from payment.tiered_care import load_tiered_care, tiered_care
+
+        wi = load_tiered_care(whatif)  # a bad file names itself and the key
+        try:
+            tc = tiered_care(df, pol, wi.overrides, wi.shift)
+        except ValueError as exc:
+            _fail(ValueError(f"{whatif}: {exc}"))
+        tables |= {"tiered_layers": tc.layers, "tiered_by_level": tc.by_level,
+                   "tiered_by_category": tc.by_category, "tiered_volumes": tc.volumes}
+    per_case = shares.copy()
+    for col in reversed(("patient_id", "hospital_id", "hospital_level", "insurance", "category")):
+        if col in df.columns:
+            per_case.insert(1, col, df[col].to_numpy())
+    per_case.insert(per_case.columns.get_loc("compliant"), "total_cost",
+                    pd.to_numeric(df["total_cost"], errors="coerce").round(2))
+    suffix = output.suffix.lower()
+    if suffix and suffix != ".xlsx":
+        _fail(ValueError(f"{output}: give an .xlsx file or a folder (no extension)"))
+    with staged(output) as tmp:
+        if suffix == ".xlsx":
+            write_workbook(tmp, {"cases": per_case, **tables}, lang)  # type: ignore[arg-type]
+        else:
+            tmp.mkdir(parents=True)
+            head = (lambda t: localise(t, lang)) if labelled_csv else (lambda t: t)  # type: ignore[arg-type]
+            enc = "utf-8-sig" if labelled_csv and lang == "zh" else "utf-8"
+            if fmt == "parquet":
+                head(per_case).to_parquet(tmp / "cases.parquet", index=False)
+            else:
+                head(per_case).to_csv(tmp / "cases.csv", index=False, encoding=enc)
+            for name, t in tables.items():
+                head(t).to_csv(tmp / f"{name}.csv", index=False, encoding=enc)
+    ov = tables["overall"].iloc[0]
+    t = Table(title=f"{len(df):,} cases, {len(tables['person_years']):,} person-years "
+              f"({policy})", title_justify="left")
+    t.add_column("")
+    t.add_column("yuan", justify="right")
+    for c in ("total_cost", "compliant", "basic", "critical", "assistance", "safety_net", "oop"):
+        t.add_row(column_label(c, lang), format_value(ov[c], "yuan"))
+    for c in ("actual_ratio", "policy_ratio"):
+        t.add_row(column_label(c, lang), format_value(ov[c], "ratio"))
+    _out.print(t)
+    _out.print(f"wrote {output}")
