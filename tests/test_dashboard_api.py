@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 import payment  # noqa: E402
 from drgsim.dashboard import Dashboard, create_app, scenario_from_args  # noqa: E402
 from drgsim.dashboard.export import to_toml  # noqa: E402
+from drgsim.dashboard.patients import load_patients  # noqa: E402
 from drgsim.pipeline import price_grouped  # noqa: E402
 from payment.overrides import override_policy  # noqa: E402
 from payment.settlement import encode  # noqa: E402
@@ -28,7 +29,9 @@ from payment.whatif import WHATIF_KEYS, run_whatifs  # noqa: E402
 
 @pytest.fixture(scope="module")
 def dash() -> Dashboard:
-    return Dashboard(scenario_from_args(None, None, None))
+    patients, note = load_patients(None, None, demo=True)
+    assert patients is not None, note
+    return Dashboard(scenario_from_args(None, None, None), patients=patients)
 
 
 @pytest.fixture(scope="module")
@@ -298,3 +301,32 @@ def test_drill_down_lists_groups(client: TestClient) -> None:
     assert gains and gains[0] < 0 < gains[-1]
     for r in d["groups"]:
         assert _cents(r["gain"]) == _cents(r["amount"]) - _cents(r["total_cost"])
+
+
+def test_patients_levers_equal_cost_sharing(client: TestClient, dash: Dashboard) -> None:
+    from grouper.cases import read_raw
+    from payment import cost_sharing, load_benefit_policy
+    from payment.benefit_summary import benefit_inputs, summarise
+
+    base = client.post("/api/answer", json={}).json()["patients"]
+    over = {"benefits.deductible.resident.3": 1500.0, "benefits.ratio.employee.1": 0.95}
+    a = client.post("/api/answer", json={"levers": over}).json()
+    assert a["path"] == "settlement"
+    pol = load_benefit_policy("benefits_example")
+    pol = pol.with_overrides({
+        "deductible": {"resident": [*pol.deductible.resident[:2], 1500.0]},
+        "ratio": {"employee": [0.95, *pol.ratio.employee[1:]]}})
+    cases = benefit_inputs(read_raw("sample_cases/benefits.csv"))
+    want = summarise(cases, cost_sharing(cases, pol), by="hospital_level")
+    got = {str(r["hospital_level"]): r for r in a["patients"]["by_level"]}
+    for _, row in want.iterrows():
+        g = got[str(row["hospital_level"])]
+        for c in ("total_cost", "basic", "critical", "assistance", "safety_net", "oop"):
+            assert _cents(g[c]) == _cents(row[c]), (row["hospital_level"], c)
+    t = a["patients"]["total"]
+    assert _cents(t["total_cost"]) == sum(_cents(t[c]) for c in (
+        "basic", "critical", "assistance", "safety_net", "oop"))
+    lv3 = {str(r["hospital_level"]): r for r in base["by_level"]}["3"]
+    assert got["3"]["oop"] > lv3["oop"]  # a higher level-3 deductible: patients pay more
+    bad = client.post("/api/answer", json={"levers": {"benefits.ratio.resident.2": 1.5}})
+    assert bad.status_code == 422 and "benefits.ratio.resident.2" in bad.json()["detail"]

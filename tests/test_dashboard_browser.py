@@ -58,7 +58,10 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def dash() -> Dashboard:
-    return Dashboard(scenario_from_args(None, None, None))
+    from drgsim.dashboard.patients import load_patients
+
+    patients, _ = load_patients(None, None, demo=True)
+    return Dashboard(scenario_from_args(None, None, None), patients=patients)
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +123,14 @@ def test_dashboard_in_chromium(server: str, browser, dash: Dashboard, tmp_path) 
     base = payment.settle(dash.base.priced, dash.base_policy)
     assert float(base_pv) == base.summary["point_value"]
     drv.save_screenshot(str(ARTIFACTS / "dashboard_overview.png"))
+    # Patients' levers: a higher level-3 deductible for residents raises level 3's out-of-pocket.
+    oop3 = float(_value(drv, "pt-oop-3"))
+    _set(drv, "lv-benefits-deductible-resident-3", "1500")
+    _wait(drv, lambda d: _value(d, "pt-oop-3") not in (None, str(oop3)))
+    assert float(_value(drv, "pt-oop-3")) > oop3
+    _set(drv, "lv-benefits-deductible-resident-3", Keys.DELETE)  # blank = the base value
+    _wait(drv, lambda d: _value(d, "pt-oop-3") == str(oop3) or
+          float(_value(d, "pt-oop-3") or 0) == oop3)
 
     # A settlement lever (keyboard: select, type, Tab) and a tier share.
     _set(drv, "lv-settlement-reserve_rate", "0.04")

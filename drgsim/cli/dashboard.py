@@ -26,8 +26,12 @@ def dashboard(
     policy: Annotated[str | None, typer.Option(
         "-p", "--policy", help="Policy preset or TOML path (replaces the scenario's).")] = None,
     benefits: Annotated[str | None, typer.Option(
-        "--benefits", help="Benefit policy (patients' layers); accepted and validated, not "
-        "yet shown on the dashboard.")] = None,
+        "--benefits", help="Benefit policy for the patients' layers (preset or TOML; default "
+        "benefits_example).")] = None,
+    benefit_cases: Annotated[Path | None, typer.Option(
+        "--benefit-cases", help="Patient-side inputs (§9 columns: insurance, category, "
+        "self_pay …); the demo region uses sample_cases/benefits.csv.",
+        dir_okay=False)] = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1,
                                       max=65535)] = 8050,
@@ -38,13 +42,13 @@ def dashboard(
     from ..dashboard import Dashboard, create_app, scenario_from_args
 
     try:
-        if benefits is not None:
-            from payment.benefit_policy import load_benefit_policy
+        from ..dashboard.patients import load_patients
 
-            load_benefit_policy(benefits)
         scn = scenario_from_args(scenario, priced, policy)
+        patients, note = load_patients(benefits, benefit_cases,
+                                       demo=scenario is None and priced is None)
         typer.echo(f"drgsim dashboard: loading {scn.name} …", err=True)
-        application = create_app(Dashboard(scn))
+        application = create_app(Dashboard(scn, patients=patients, patients_note=note))
     except (ValueError, KeyError, FileNotFoundError) as exc:
         _fail(exc)
     typer.echo(f"drgsim dashboard: open http://{host}:{port}/ (Ctrl+C to stop)")

@@ -78,6 +78,8 @@ def _base_levers(dash: Dashboard) -> dict[str, Any]:
         "whatif.volume_growth": 0.0, "whatif.cost_growth": 0.0,
         "whatif.upcoding_share": 0.0, "whatif.level_shift_share": 0.0,
     }
+    if dash.patients is not None:
+        out.update(dash.patients.base_levers())
     sr = getattr(pol, "special_review", None)
     if sr is not None:
         out["special_review.quota_rate"] = sr.quota_rate
@@ -122,7 +124,8 @@ def create_app(dash: Dashboard) -> FastAPI:
                 "hospitals": [str(h) for h in dash.base.cells.inputs.hospital_ids],
                 "n_cases": len(dash.base.priced),
                 "monte_carlo": dash.mc_spec.model_dump(), "fonts": CJK_FONTS,
-                "columns": {k: list(v) for k, v in COLUMNS.items()}, "phrases": TEXT}
+                "columns": {k: list(v) for k, v in COLUMNS.items()}, "phrases": TEXT,
+                "patients": dash.patients is not None, "patients_note": dash.patients_note}
 
     @app.post("/api/answer")
     def answer(body: dict[str, Any] | None = Body(None)) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 A lever's ``kind`` says which path answers it: ``settlement`` keys re-run only the settlement
 kernel on prepared aggregates, ``whatif`` keys recombine the what-if basis cells, ``pricing``
-keys re-price the held grouped cases (weights + ``payment.price``). Ranges are those the
+keys re-price the held grouped cases (weights + ``payment.price``); ``benefit`` keys
+(``benefits.<table>.<insurance>.<level>``) re-run ``payment.cost_sharing`` on the held cases. Ranges are those the
 policy models accept (payment/settlement_policy.py, payment/policy.py, payment/whatif.py),
 narrowed where a wider value is no planning question.
 """
@@ -56,6 +57,7 @@ GROUPS = (
     ("quality", "质量保证金与考核返还", "Quality deposit and release"),
     ("pricing", "特例单议与高低倍率（需重新计价）", "Special review and outliers (re-pricing)"),
     ("whatif", "情景假设", "What-ifs"),
+    ("patients", "患者起付线与报销比例（§9）", "Patients' deductibles and ratios (§9)"),
 )
 
 LEVERS: tuple[Lever, ...] = (
@@ -99,6 +101,17 @@ LEVERS: tuple[Lever, ...] = (
        0.0, 1.0, 0.01),
     _l("whatif.level_shift_share", "whatif", "whatif", "三级医院简单病例下沉比例",
        "Simple cases shifted from level 3 to 1/2", FRAC, 0.0, 1.0, 0.01),
+)
+
+_INS = (("resident", "居民", "residents"), ("employee", "职工", "employees"))
+LEVERS += tuple(
+    _l(f"benefits.deductible.{ins}.{lvl}", "patients", "benefit", f"{zh}起付线（{lvl}级医院）",
+       f"Deductible, {en}, level {lvl}", YUAN, 0.0, 100_000.0, 50.0)
+    for ins, zh, en in _INS for lvl in (1, 2, 3)
+) + tuple(
+    _l(f"benefits.ratio.{ins}.{lvl}", "patients", "benefit", f"{zh}统筹报销比例（{lvl}级医院）",
+       f"Fund ratio, {en}, level {lvl}", FRAC, 0.0, 1.0, 0.01)
+    for ins, zh, en in _INS for lvl in (1, 2, 3)
 )
 
 BY_KEY = {lv.key: lv for lv in LEVERS}

@@ -96,11 +96,16 @@ class Settings:
 
     def policy_overrides(self) -> dict[str, Any]:
         """The dotted policy overrides (what-ifs excluded), tiers included."""
-        over = {k: v for k, v in self.levers.items() if k not in WHATIF_KEYS}
+        over = {k: v for k, v in self.levers.items()
+                if k not in WHATIF_KEYS and BY_KEY[k].kind != "benefit"}
         if self.tiers is not None:
             over[TIERS_KEY] = [{"lower": lo, "upper": up, "fund_share": sh}
                                for lo, up, sh in self.tiers]
         return over
+
+    def benefit_overrides(self) -> dict[str, Any]:
+        """The patients' levers (deductibles, ratios by insurance and level)."""
+        return {k: v for k, v in self.levers.items() if BY_KEY[k].kind == "benefit"}
 
     def pricing_overrides(self) -> dict[str, Any]:
         """Only the overrides pricing reads (the re-pricing cache key)."""
@@ -164,11 +169,14 @@ class Dashboard:
     """
 
     def __init__(self, scenario: Scenario, *, policy: Any = None, cache_size: int = 4,
-                 grouped: pd.DataFrame | None = None) -> None:
+                 grouped: pd.DataFrame | None = None, patients: Any = None,
+                 patients_note: str = "") -> None:
         self.scenario = scenario.model_copy(update={"sweep": {}})
         self.base_policy = load_base_policy(self.scenario) if policy is None else policy
         self.mc_spec = scenario.monte_carlo or DEFAULT_MC
         self.grouped: pd.DataFrame | None = grouped
+        self.patients = patients  # drgsim.dashboard.patients.Patients or None
+        self.patients_note = patients_note
         if grouped is None and scenario.priced_cases is None:
             scheme = grouper.load_scheme(scenario.path(scenario.scheme) if scenario.scheme
                                          else grouper.demo_scheme_path())
@@ -266,6 +274,10 @@ class Dashboard:
             out["whatif_summary"] = {k: _clean(v) for k, v in wsum.items()}
             hosp["whatif_result"] = np.round(hres, 2)
         out["hospitals"] = records(hosp)
+        if self.patients is not None:
+            out["patients"] = self.patients.answer(s.benefit_overrides())
+        elif s.benefit_overrides():
+            raise ValueError(f"patients' levers are unavailable: {self.patients_note}")
         out["elapsed_ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
         return out
 

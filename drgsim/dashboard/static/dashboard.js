@@ -36,6 +36,7 @@ const T = {
   g_gain: ["盈亏（元）", "gain (yuan)"],
   mc_done: ["次抽样，种子", "draws, seed"],
   mc_pv: ["结算点值分布", "Point value over draws"], mc_bands: ["各医院结果区间（元）", "Hospital result bands (yuan)"],
+  patients_h: ["患者负担与各层支付（按医院等级）", "Patients' out-of-pocket and each layer's outlay (by hospital level)"],
   whatif_note: ["注：情景假设只改变总览指标与结余/超支；清算单为无情景假设时的金额。",
                 "Note: what-ifs change the headline and each hospital's result; statements are at no what-if."],
 };
@@ -99,6 +100,9 @@ function buildLevers() {
     fs.appendChild(lg);
     for (const lv of S.meta.levers.filter((x) => x.group === gid)) fs.appendChild(leverRow(lv));
     if (gid === "tiers") fs.appendChild(tierTable());
+    if (gid === "patients" && !S.meta.patients) {
+      const p = document.createElement("p"); p.className = "unit"; p.textContent = S.meta.patients_note; fs.appendChild(p);
+    }
     if (gid === "pricing" && !S.meta.can_reprice) {
       const p = document.createElement("p"); p.className = "unit"; p.textContent = t("no_reprice"); fs.appendChild(p);
     }
@@ -138,7 +142,9 @@ function leverRow(lv) {
   unit.textContent = (u ? u + "；" : "") + (lv.options.length ? lv.options.join(" / ")
     : `${lv.min} – ${lv.max}`);
   ctl.setAttribute("aria-describedby", unit.id);
-  if (lv.kind === "pricing" && !S.meta.can_reprice) { ctl.disabled = true; div.classList.add("disabled"); }
+  if ((lv.kind === "pricing" && !S.meta.can_reprice) || (lv.kind === "benefit" && !S.meta.patients)) {
+    ctl.disabled = true; div.classList.add("disabled");
+  }
   ctl.addEventListener("change", () => {
     if (lv.options.length) S.levers[lv.key] = ctl.value;
     else if (ctl.value === "") S.levers[lv.key] = S.meta.base[lv.key];
@@ -229,6 +235,7 @@ function render() {
     const cls = c.endsWith("result") ? (v < 0 ? "num neg" : "num pos") : "num";
     return `<td class="${cls}" id="${c}-${esc(h.hospital_id)}" data-value="${v}">${yuan(v)}</td>`;
   }).join("") + `</tr>`).join("");
+  renderPatients(a.patients);
   const key = a.whatif_summary ? "whatif_result" : "result";
   const rows = [...a.hospitals].sort((x, y) => x[key] - y[key]);
   Plotly.react("chart-result", [{
@@ -237,6 +244,16 @@ function render() {
     customdata: rows.map((h) => [h.final_amount, h.ffs_amount]),
     hovertemplate: "%{x}: %{y:,.2f}<br>" + col("final_amount") + " %{customdata[0]:,.2f}<br>" + col("ffs_amount") + " %{customdata[1]:,.2f}<extra></extra>",
   }], layout(t(a.whatif_summary ? "whatif_chart" : "result_chart")), CFG);
+}
+
+function renderPatients(p) {
+  const el = $("patients");
+  if (!p) { el.innerHTML = ""; $("patients-h").hidden = true; return; }
+  $("patients-h").hidden = false;
+  const cols = ["hospital_level", "cases", "total_cost", "basic", "critical", "assistance", "safety_net", "oop", "actual_ratio", "policy_ratio"];
+  const rows = [...p.by_level, { ...p.total, hospital_level: S.lang === "zh" ? "合计" : "total" }];
+  el.innerHTML = `<tr>${cols.map((c) => `<th>${esc(col(c))}</th>`).join("")}</tr>` + rows.map((r) =>
+    `<tr>${cols.map((c) => `<td class="${c === "hospital_level" ? "" : "num"}" id="pt-${c}-${esc(r.hospital_level)}" data-value="${r[c]}">${esc(c === "hospital_level" || c === "cases" ? r[c] : c.endsWith("ratio") ? fmt("diff_pct", r[c]) : yuan(r[c]))}</td>`).join("")}</tr>`).join("");
 }
 
 function layout(title) {
