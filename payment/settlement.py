@@ -200,7 +200,9 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
         )
         df = df.loc[keep]
     hosp = df["hospital_id"].astype("string").fillna("").to_numpy(dtype=object)
-    ids, h = np.unique(hosp, return_inverse=True)
+    # Sorted ids and each case's index, by hashing (np.unique sorts every case's text).
+    codes, uniq = pd.factorize(hosp, sort=True)
+    ids, h = np.asarray(uniq, dtype=object), codes.astype(np.int64)
     nh = len(ids)
     level_col = _column(df, "hospital_level", 0.0).astype(np.int64)
     level = np.zeros(nh, dtype=np.int64)
@@ -260,9 +262,8 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     ad = np.zeros((nh, na, K.AD))
     if na:
         if "alliance_id" in df.columns:
-            aidx = {a: i for i, a in enumerate(alliance_ids)}
             acol = df["alliance_id"].astype("string").fillna("").to_numpy(dtype=object)
-            ca = np.fromiter((aidx.get(x, -1) for x in acol), dtype=np.int64, count=len(acol))
+            ca = pd.Index(alliance_ids, dtype=object).get_indexer(acol).astype(np.int64)
         else:
             ca = member_of[h]
         ina = ca >= 0

@@ -145,9 +145,8 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
         srm = np.where(sr, _decision_month(df["sr_quarter"], str(period)), 0)
     na = len(inputs.alliance_ids)
     if na and "alliance_id" in df.columns:
-        aidx = {a: i for i, a in enumerate(inputs.alliance_ids)}
         acol = df["alliance_id"].astype("string").fillna("").to_numpy(dtype=object)
-        a = np.fromiter((aidx.get(x, -1) for x in acol), dtype=np.int64, count=n)
+        a = pd.Index(inputs.alliance_ids, dtype=object).get_indexer(acol).astype(np.int64)
     elif na:
         a = inputs.member_of[h]
     else:

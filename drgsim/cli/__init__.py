@@ -14,6 +14,7 @@ _COMMAND_MODULES = (
     "benefits",
     "cashflow",
     "compare",
+    "dashboard",
     "dip",
     "group",
     "payment",

@@ -1,0 +1,380 @@
+"""The dashboard's model: a region-year held in memory, answers to lever settings.
+
+:class:`Dashboard` groups the raw cases once (or reads priced cases), prices them under the
+base policy and sums them into what-if cells once. An answer then takes the cheapest exact
+path: settlement levers encode the policy and run the cents kernel on the prepared aggregates
+(``payment.settlement.encode`` + ``settle_inputs``); what-if levers run
+``payment.whatif.run_whatifs`` on the cells; pricing levers re-price the held grouped cases
+(weights + ``payment.price`` via :func:`drgsim.pipeline.price_grouped`), cached per setting.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import grouper
+import payment
+from payment.comparison import RunTables, compare_runs
+from payment.monte_carlo import MonteCarloSpec, monte_carlo
+from payment.overrides import override_policy
+from payment.policy import merge_overrides
+from payment.report import case_class_mix
+from payment.scenario import Scenario, load_base_policy, read_priced_cases
+from payment.settlement import encode, settle_inputs
+from payment.whatif import WHATIF_KEYS, WhatIfCells, build_cells, run_whatifs
+
+from ..pipeline import CARRIED_COLUMNS, price_grouped
+from .levers import BY_KEY, TIERS_KEY, check_value
+
+#: Policy tables compute_weights reads (payment/weights.py); a pricing override outside them
+#: re-prices with the held weights, which are then the same as re-weighing would give.
+WEIGHT_KEYS = ("weights.", "coefficients.", "input_checks.", "bed_day.", "exclusions.", "kind",
+               "group_column")
+
+#: Monte Carlo when the scenario has none: volume ~ normal(0, 2 %), cost ~ uniform(0, 5 %).
+DEFAULT_MC = MonteCarloSpec.model_validate({
+    "draws": 500, "seed": 0, "volume_growth": {"dist": "normal", "mean": 0.0, "sd": 0.02},
+    "cost_growth": {"dist": "uniform", "low": 0.0, "high": 0.05}})
+
+__all__ = ["Dashboard", "Settings", "demo_scenario_path", "group_gains", "merged_overrides", "nest", "records",
+           "scenario_from_args"]
+
+
+def nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """{"a.b": 1} → {"a": {"b": 1}}."""
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One lever setting: dotted key → value, and the tier table (None: the policy's)."""
+
+    levers: dict[str, Any]
+    tiers: tuple[tuple[float, float, float], ...] | None = None
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> Settings:
+        """Validate a JSON body ``{"levers": {...}, "tiers": [[lower, upper, share], ...]}``."""
+        if not isinstance(data, dict):
+            raise ValueError("body must be an object with `levers` and optional `tiers`")
+        extra = set(data) - {"levers", "tiers"}
+        if extra:
+            raise ValueError(f"unknown fields {sorted(extra)}; allowed: levers, tiers")
+        raw = data.get("levers") or {}
+        if not isinstance(raw, dict):
+            raise ValueError("levers must be an object {key: value}")
+        levers = {k: check_value(k, v) for k, v in raw.items()}
+        tiers = data.get("tiers")
+        rows = None
+        if tiers is not None:
+            rows = []
+            for i, r in enumerate(tiers):
+                if not isinstance(r, (list, tuple)) or len(r) != 3:
+                    raise ValueError(f"tiers[{i}]: give [lower, upper, fund_share]")
+                try:
+                    lo, up, sh = (float(x) for x in r)
+                except (TypeError, ValueError):
+                    raise ValueError(f"tiers[{i}]: numbers required (use -inf / inf)") from None
+                rows.append((lo, up, sh))
+            rows = tuple(rows)
+        return cls(levers, rows)
+
+    def policy_overrides(self) -> dict[str, Any]:
+        """The dotted policy overrides (what-ifs excluded), tiers included."""
+        over = {k: v for k, v in self.levers.items()
+                if k not in WHATIF_KEYS and BY_KEY[k].kind != "benefit"}
+        if self.tiers is not None:
+            over[TIERS_KEY] = [{"lower": lo, "upper": up, "fund_share": sh}
+                               for lo, up, sh in self.tiers]
+        return over
+
+    def benefit_overrides(self) -> dict[str, Any]:
+        """The patients' levers (deductibles, ratios by insurance and level)."""
+        return {k: v for k, v in self.levers.items() if BY_KEY[k].kind == "benefit"}
+
+    def pricing_overrides(self) -> dict[str, Any]:
+        """Only the overrides pricing reads (the re-pricing cache key)."""
+        return {k: v for k, v in self.levers.items() if BY_KEY[k].kind == "pricing"}
+
+    def whatifs(self) -> np.ndarray:
+        """The what-if row (columns W_* of the settlement kernels)."""
+        w = np.zeros((1, max(WHATIF_KEYS.values()) + 1))
+        for k, col in WHATIF_KEYS.items():
+            w[0, col] = float(self.levers.get(k, 0.0))
+        return w
+
+    def as_json(self) -> dict[str, Any]:
+        """The setting as the JSON body it was parsed from (inf as text)."""
+        tiers = None if self.tiers is None else [[_num(x) for x in r] for r in self.tiers]
+        return {"levers": dict(self.levers), "tiers": tiers}
+
+
+def _num(x: float) -> float | str:
+    return x if np.isfinite(x) else ("inf" if x > 0 else "-inf")
+
+
+@dataclass
+class Priced:
+    """Priced cases under one pricing setting, their what-if cells and case-class mix."""
+
+    priced: pd.DataFrame
+    cells: WhatIfCells
+    _mix: pd.DataFrame | None = None
+
+    @property
+    def mix(self) -> pd.DataFrame:
+        """Cases per hospital × case class (computed on first use: drill-down only)."""
+        if self._mix is None:
+            self._mix = case_class_mix(self.priced)
+        return self._mix
+
+
+def _money(x: Any) -> float:
+    return round(float(x), 2)
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return f if np.isfinite(f) else None
+    return v
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table as JSON-ready rows (NaN and ±inf as null)."""
+    return [{k: _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+
+
+class Dashboard:
+    """A region-year in memory and the answers to lever settings (see module docstring).
+
+    ``grouped`` (grouped cases with their ``year``) replaces grouping the scenario's cases.
+    """
+
+    def __init__(self, scenario: Scenario, *, policy: Any = None, cache_size: int = 4,
+                 grouped: pd.DataFrame | None = None, patients: Any = None,
+                 patients_note: str = "") -> None:
+        self.scenario = scenario.model_copy(update={"sweep": {}})
+        self.base_policy = load_base_policy(self.scenario) if policy is None else policy
+        self.mc_spec = scenario.monte_carlo or DEFAULT_MC
+        self.grouped: pd.DataFrame | None = grouped
+        self.patients = patients  # drgsim.dashboard.patients.Patients or None
+        self.patients_note = patients_note
+        if grouped is None and scenario.priced_cases is None:
+            scheme = grouper.load_scheme(scenario.path(scenario.scheme) if scenario.scheme
+                                         else grouper.demo_scheme_path())
+            cases = grouper.read_cases(scenario.path(scenario.cases or ""))
+            self.grouped = grouper.group(cases, scheme, keep_columns=True)
+        self._weights: Any = None
+        self._current: pd.DataFrame | None = None
+        self._cache: OrderedDict[str, Priced] = OrderedDict()
+        self._cache_size = cache_size
+        self.saved: dict[str, Settings] = {}
+        self.base = self.priced_for({})
+
+    # ------------------------------------------------------------------ pricing
+
+    @property
+    def can_reprice(self) -> bool:
+        """Whether pricing levers are available (raw cases are held)."""
+        return self.grouped is not None
+
+    def priced_for(self, pricing: dict[str, Any]) -> Priced:
+        """Priced cases and cells under the base policy + ``pricing`` overrides (cached)."""
+        key = json.dumps(pricing, sort_keys=True)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        pol = override_policy(self.base_policy, pricing) if pricing else self.base_policy
+        if self.grouped is None:
+            if pricing:
+                raise ValueError(f"{sorted(pricing)}: re-pricing needs raw cases (start the "
+                                 "dashboard with --scenario whose `cases =` are raw cases)")
+            priced = read_priced_cases(self.scenario)
+        elif self._weights is None or any(k.startswith(WEIGHT_KEYS) for k in pricing):
+            py = price_grouped(self.grouped, pol, self.scenario.year, label=self.scenario.name)
+            priced = py.priced
+            if not pricing:
+                self._weights = py.weights
+                self._year = py.year
+        else:
+            # Only pricing reads these keys: price the settlement year with the held weights.
+            if self._current is None:
+                years = pd.to_numeric(self.grouped["year"], errors="coerce")
+                self._current = self.grouped[years == self._year].reset_index(drop=True)
+            current = self._current
+            priced = payment.price(current, self._weights, pol)
+            for col in CARRIED_COLUMNS:
+                if col not in priced.columns and col in current.columns:
+                    priced[col] = current[col].to_numpy()
+        mc = self.scenario.monte_carlo
+        cells = build_cells(priced, pol, simple_max_points=mc.simple_max_points if mc else 100.0)
+        item = Priced(priced, cells)
+        self._cache[key] = item
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return item
+
+    def policy_for(self, s: Settings) -> Any:
+        """The base policy with the setting's overrides (validated; errors name the key)."""
+        over = s.policy_overrides()
+        return override_policy(self.base_policy, over) if over else self.base_policy
+
+    # ------------------------------------------------------------------ answers
+
+    def settle(self, s: Settings) -> tuple[Any, Any, Priced, Any]:
+        """(settlement result, what-if summary or None, priced state, policy) for ``s``."""
+        pol = self.policy_for(s)
+        pr = self.priced_for(s.pricing_overrides())
+        params = encode(pr.cells.inputs, pol, prior_year_actual=self.scenario.prior_year_actual)
+        res = settle_inputs(pr.cells.inputs, params)
+        w = s.whatifs()
+        wi = None
+        if w.any():
+            summ, hres = run_whatifs(pr.cells, params, w)
+            wi = (summ.iloc[0].to_dict(), hres[0])
+        return res, wi, pr, pol
+
+    def answer(self, s: Settings) -> dict[str, Any]:
+        """Headline, ledger and per-hospital amounts for a setting, with the time taken."""
+        t0 = time.perf_counter()
+        path = ("repricing" if s.pricing_overrides() else
+                "whatif" if s.whatifs().any() else "settlement")
+        res, wi, pr, _ = self.settle(s)
+        st = res.statement
+        hosp = pd.DataFrame({
+            "hospital_id": st["hospital_id"].astype(str), "level": st["hospital_level"],
+            "cases": st["cases"], "ffs_amount": st["ffs_amount"],
+            "entitlement": st["entitlement"], "final_amount": st["final_amount"],
+            "result": st["result"],
+        })
+        summary = {k: _clean(v) for k, v in res.summary.items()}
+        ledger = [{"item": r.item, "yuan": _money(r.yuan)} for r in res.ledger.itertuples()]
+        out: dict[str, Any] = {"path": path, "summary": summary, "ledger": ledger}
+        if wi is not None:
+            wsum, hres = wi
+            out["whatif_summary"] = {k: _clean(v) for k, v in wsum.items()}
+            hosp["whatif_result"] = np.round(hres, 2)
+        out["hospitals"] = records(hosp)
+        if self.patients is not None:
+            out["patients"] = self.patients.answer(s.benefit_overrides())
+        elif s.benefit_overrides():
+            raise ValueError(f"patients' levers are unavailable: {self.patients_note}")
+        out["elapsed_ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
+        return out
+
+    def statement(self, hospital_id: str, s: Settings) -> dict[str, Any]:
+        """One hospital's statement, monthly advances and case-class mix (``KeyError`` if none)."""
+        res, _, pr, _ = self.settle(s)
+        st = res.statement
+        row = st[st["hospital_id"].astype(str) == hospital_id]
+        if row.empty:
+            raise KeyError(hospital_id)
+        adv = res.advances[res.advances["hospital_id"].astype(str) == hospital_id]
+        mix = pr.mix[pr.mix["hospital_id"].astype(str) == hospital_id]
+        return {"statement": records(row)[0],
+                "advances": records(adv.drop(columns=["hospital_id"]))[0],
+                "case_class_mix": records(mix.drop(columns=["hospital_id"]))[0] if len(mix) else {},
+                "groups": records(group_gains(pr.priced, hospital_id,
+                                              float(res.summary["point_value"])))}
+
+    def compare(self, a: str, b: str) -> dict[str, Any]:
+        """Two saved scenarios through :func:`payment.comparison.compare_runs` (B − A)."""
+        runs = []
+        for name in (a, b):
+            if name not in self.saved:
+                raise KeyError(name)
+            res, _, _, _ = self.settle(self.saved[name])
+            runs.append(RunTables(name, pd.DataFrame([res.summary]), res.statement))
+        c = compare_runs(*runs)
+        return {"a": a, "b": b, "summary": records(c.summary), "hospitals": records(c.hospitals)}
+
+    def monte_carlo(self, s: Settings, spec: MonteCarloSpec) -> dict[str, Any]:
+        """Seeded Monte Carlo of the what-if inputs around the setting's policy (bands)."""
+        pol = self.policy_for(s)
+        pr = self.priced_for(s.pricing_overrides())
+        params = encode(pr.cells.inputs, pol, prior_year_actual=self.scenario.prior_year_actual)
+        r = monte_carlo(pr.cells, params, spec)
+        pct = r.percentiles.set_index("metric")
+        return {
+            "draws": spec.draws, "seed": spec.seed,
+            "point_value": {k: _clean(v) for k, v in pct.loc["point_value"].items()},
+            "fund_balance": {k: _clean(v) for k, v in pct.loc["fund_balance"].items()},
+            "point_value_draws": [float(x) for x in r.draws["point_value"]],
+            "hospitals": records(r.hospitals.assign(
+                hospital_id=r.hospitals["hospital_id"].astype(str))),
+        }
+
+
+def group_gains(priced: pd.DataFrame, hospital_id: str, point_value: float,
+                n: int = 8) -> pd.DataFrame:
+    """A hospital's DRGs by profit and loss at the settlement point value.
+
+    Per group of the hospital's cases not approved in special review: cases, points, amount =
+    points × ``point_value`` rounded to the cent, total cost and gain = amount − total cost
+    (yuan); the ``n`` largest losses then the ``n`` largest gains. Patient payments and tiers
+    are not in it (they apply to the hospital, not to a group).
+    """
+    mine = priced[priced["hospital_id"].astype(str) == hospital_id]
+    if "sr_approved" in mine.columns:
+        mine = mine[~mine["sr_approved"].fillna(False).astype(bool)]
+    if mine.empty or "group" not in mine.columns:
+        return pd.DataFrame(columns=["group", "cases", "points", "amount", "total_cost", "gain"])
+    g = mine.groupby(mine["group"].astype(str), observed=True).agg(
+        cases=("points", "size"), points=("points", "sum"), total_cost=("total_cost", "sum"))
+    g["amount"] = np.round(g["points"] * point_value, 2) if np.isfinite(point_value) else np.nan
+    g["total_cost"] = np.round(g["total_cost"], 2)
+    g["gain"] = np.round(g["amount"] - g["total_cost"], 2)
+    g = g.reset_index().sort_values(["gain", "group"])
+    out = pd.concat([g.head(n), g[g["gain"] > 0].tail(n)]).drop_duplicates("group")
+    return out[["group", "cases", "points", "amount", "total_cost", "gain"]]
+
+
+def scenario_from_args(scenario: str | Path | None, priced: str | Path | None,
+                       policy: str | None) -> Scenario:
+    """The scenario the dashboard opens: a TOML, a priced-cases file, or the demo region."""
+    from payment.scenario import load_scenario
+
+    if scenario is not None and priced is not None:
+        raise ValueError("give --scenario or --priced, not both")
+    if priced is not None:
+        p = Path(priced).resolve()
+        if not p.exists():
+            raise FileNotFoundError(f"{p}: not found")
+        scn = Scenario(name=p.stem, priced_cases=str(p), policy=policy or "national_drg",
+                       base_dir=p.parent)
+    else:
+        path = Path(scenario) if scenario is not None else demo_scenario_path()
+        scn = load_scenario(path)
+        if policy is not None:
+            scn = scn.model_copy(update={"policy": policy})
+    return scn
+
+
+def demo_scenario_path() -> Path:
+    """The bundled demo scenario (sample_cases/scenario_demo.toml)."""
+    return Path(__file__).resolve().parents[2] / "sample_cases" / "scenario_demo.toml"
+
+
+def merged_overrides(scn: Scenario, s: Settings) -> dict[str, Any]:
+    """The scenario's overrides with the setting's overrides merged in (nested)."""
+    return merge_overrides(nest(dict(scn.overrides)), nest(s.policy_overrides()))
+
