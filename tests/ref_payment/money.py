@@ -22,11 +22,18 @@ def dec(x: object) -> Decimal:
     return Decimal(repr(f))
 
 
+#: money is first read to 1e-6 cent (1e-8 yuan): a product of floats such as 118.7399… × 82.301…
+#: = 9772.4349999999955 stands for the half 9772.435 that exact arithmetic on the decimals
+#: meant (the library documents the same reading); then rounded half-up to the cent
+NOISE = Decimal("1e-8")
+
+
 def cents(x: object) -> Decimal:
-    """Round half-up (away from zero on an exact half) to 0.01 yuan."""
+    """Round half-up (away from zero on an exact half) to 0.01 yuan, after reading the amount
+    to 1e-8 yuan (:data:`NOISE`)."""
     with localcontext() as ctx:
         ctx.prec = 60
-        return dec(x).quantize(CENT, ROUND_HALF_UP)
+        return dec(x).quantize(NOISE, ROUND_HALF_UP).quantize(CENT, ROUND_HALF_UP)
 
 
 def half_up(x: object, decimals: int) -> Decimal:
