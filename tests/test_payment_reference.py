@@ -92,6 +92,15 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
      "pricing"),
     ("quota_ceiling", {"special_review": {"quota_rounding": "ceiling", "quota_rate": 0.05}},
      "pricing"),
+    ("coefficients_none", {"coefficients": {"mode": "none"}}, "pricing"),
+    ("bed_day_prefix", {"bed_day": {"prefixes": ["B"]}, "exclusions": {"los_min": 1}},
+     "pricing"),
+    ("readmission_exempt", {"readmission": {"exempt_prefixes": ["A"]}}, "pricing"),
+    ("provisional_from_budget", {"point_value": {"source": "budget"}}, "pricing"),
+    ("review_coefficient", {"special_review": {"repricing": "review_coefficient",
+                                               "review_coefficient": 1.5}}, "pricing"),
+    ("quota_per_month", {"special_review": {"quota_period": "month", "quota_rate": 0.5}},
+     "pricing"),
     ("approval_half_deduction", {"special_review": {"approval_rate": 0.5,
                                                     "deduction_share": 0.1}}, "pricing"),
     ("conversion_budget_pv", {"special_review": {"conversion": "budget_pv"}}, "settlement"),
@@ -110,6 +119,8 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("deposit_on_entitlement", {"settlement": {"assessment": {"deposit_base": "entitlement"}}},
      "settlement"),
     ("forfeited_to_reserve", {"settlement": {"assessment": {"forfeited": "reserve"}}},
+     "settlement"),
+    ("budget_growth", {"settlement": {"budget": {"mode": "growth", "growth": 0.05}}},
      "settlement"),
     ("linear_release", {"settlement": {"assessment": {"mapping": "linear"}}}, "settlement"),
 ]
@@ -198,9 +209,13 @@ def overrides_for(option: dict[str, Any], region: dict[str, Any]) -> dict[str, A
     ffs = sum((c["total_cost"] - c["patient_paid"]) if region["has_pp"] else c["total_cost"] * ratio
               for c in region["cases"])
     budget = round(max(ffs, 1_000.0) * k["budget_factor"], 2)
-    return merge(over, {"point_value": {"reserve_rate": k["reserve_rate"]},
-                        "settlement": {"budget": {"mode": "amount", "amount": budget},
-                                       "assessment": {"scores": k["scores"]}}})
+    extra: dict[str, Any] = {"point_value": {"reserve_rate": k["reserve_rate"]},
+                             "settlement": {"assessment": {"scores": k["scores"]}}}
+    if over.get("settlement", {}).get("budget", {}).get("mode") != "growth":
+        extra["settlement"]["budget"] = {"mode": "amount", "amount": budget}
+    if over["point_value"]["source"] == "budget":
+        extra["point_value"]["budget"] = budget
+    return merge(over, extra)
 
 
 def library_policy(over: dict[str, Any]) -> payment.Policy:

@@ -497,3 +497,25 @@ def test_budget_growth_and_no_reserve_withheld_ledger():
     assert s["budget"] == D("60500.00") and s["reserve"] == 0 and s["sharing"] == 0
     assert s["point_value"] == D("100.8333")
     assert s["budget"] == s["paid"] + s["reserve_kept"] + s["returned"]
+
+
+def test_review_coefficient_repricing_and_periods():
+    """Re-priced = points × review coefficient × yuan per point: 120 × 1.5 × 100 = 18,000; gain
+    18,000 − 12,000 = 6,000. Quota periods: quarter of May = 2, month 5, year 1, unknown 0."""
+    from ref_payment.review import period_of
+
+    sr = {**SR, "cost_multiple": None, "repricing": "review_coefficient",
+          "review_coefficient": 1.5}
+    out = ref_price([case(los=61)], W, ref_policy({"special_review": sr}))[0]
+    assert (out["sr_gain"], out["sr_amount"]) == (D("6000.00"), D("18000.0"))
+    assert [period_of(5, p) for p in ("quarter", "month", "year")] == [2, 5, 1]
+    assert period_of(0, "quarter") == 0
+
+
+def test_provisional_point_value_from_the_budget():
+    """source = budget: (10,000 − 5 % reserve) ÷ Σ points (120 at H1 + 100 at H2, a group new to
+    H2 → 1.0) = 9,500 ÷ 220 = 43.1818…; H1's payment 120 × 43.1818… = 5,181.818… → 5,181.82."""
+    pol = ref_policy({"point_value": {"source": "budget", "budget": 10_000.0}})
+    out = ref_price([case("a"), case("b", h="H2")], W, pol)
+    assert out[0]["yuan_per_point"] == pytest.approx(9_500 / 220, rel=1e-15)
+    assert (out[0]["payment"], out[1]["payment"]) == (D("5181.82"), D("4318.18"))

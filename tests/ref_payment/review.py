@@ -6,7 +6,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from .money import ceil_int, dec, floor_int, half_up_int
+from .money import ceil_int, cents, dec, floor_int, half_up_int
 from .weights import RefWeights
 
 
@@ -64,7 +64,8 @@ def reasons(case: dict[str, Any], o: dict[str, Any], w: RefWeights, pol: dict[st
 def review(cases: list[dict[str, Any]], out: list[dict[str, Any]], w: RefWeights,
            pol: dict[str, Any], ypp: float) -> None:
     """Fill ``sr_candidate, sr_reasons, sr_applied, sr_approved, sr_period, sr_amount`` (Decimal,
-    unrounded re-priced yuan, 0 unless approved) and ``sr_gain`` on ``out`` in place."""
+    unrounded re-priced yuan, 0 unless approved) and ``sr_gain`` (yuan, to the cent) on ``out``
+    in place."""
     sp = pol["special_review"]
     for o in out:
         o.update(sr_candidate=False, sr_reasons=[], sr_applied=False, sr_approved=False,
@@ -88,8 +89,10 @@ def review(cases: list[dict[str, Any]], out: list[dict[str, Any]], w: RefWeights
         else:
             amount = dec(o["points"]) * dec(sp["review_coefficient"]) * dec(ypp)
         o["_amount"] = amount
-        # §13: gain at the budget point value, after the deduction
-        o["sr_gain"] = amount - dec(o["points"]) * dec(ypp)
+        # §13: gain at the budget point value, after the deduction, in money (to the cent: an
+        # ungroupable case's fee-for-service points × budget PV = its cost, a gain of 0, not of
+        # the 1e-11 yuan float noise leaves)
+        o["sr_gain"] = cents(amount - dec(o["points"]) * dec(ypp))
         if o["sr_gain"] > 0:
             cells[key].append(i)
     for key, idx in cells.items():
