@@ -12,8 +12,13 @@ Stages are compared separately so a difference is found where it arises:
 * ``settlement``: ``settle`` vs ``ref_settle`` given the library's priced cases (converted);
 * ``pipeline``: history → weights → prices → settlement independently on both sides.
 
-Cases marked xfail disagree with the code on main (issue 11 causes 1–6); the marks go when the
-issue-11 branch is merged (``strict=False`` so a fixed case passes as XPASS meanwhile).
+Every library comparison is marked xfail: on main (ba47fbd) each one fails (RW and the point
+value are not published to 4 decimals, ungroupable cases get 0 points, the §13 option keys do
+not exist, forfeited deposits stay in the reserve, …: issue 11). Against the issue-11 branch
+(i11 at 6c73b70) all agree except ``fixed_point_value-settlement`` and
+``fixed_point_value-pipeline``: with a fixed point value the library sums the per-case payments
+already rounded to the cent, the reference rounds each hospital's points × point value once
+(§13 "Money"). ``PASS_ON_MAIN`` lists the cases to run unmarked once the fixes are merged.
 """
 
 from __future__ import annotations
@@ -133,7 +138,7 @@ LAYER_STAGES = {
 #: option → stages that pass on main (everything else is marked xfail, see the module doc)
 PASS_ON_MAIN: dict[str, set[str]] = {}
 #: hypothesis examples per (option, stage): the whole file stays under a minute on a shared core
-EXAMPLES = 4
+EXAMPLES = 3
 XFAIL_REASON = "issue 11: main does not follow domain.md §13 here yet"
 
 
@@ -199,7 +204,7 @@ def regions(draw: st.DrawFn, salt: int = 0) -> dict[str, Any]:
             row["patient_paid"] = round(cost * draw(st.sampled_from([0.0, 0.1, 0.3])), 2)
         cases.append(row)
     knobs = {
-        "budget_factor": draw(st.sampled_from([0.6, 0.9, 1.0, 1.15, 1.6])),
+        "budget_factor": draw(st.sampled_from([0.1, 0.6, 0.9, 1.0, 1.15, 1.6])),
         "reserve_rate": draw(st.sampled_from([0.0, 0.01, 0.05])),
         "scores": {h: draw(st.sampled_from([50.0, 70.0, 85.0, 97.5])) for h, _ in hospitals},
     }
@@ -408,7 +413,7 @@ def test_library_agrees_with_reference(name, option, stage, salt, data):
 @pytest.mark.parametrize(("name", "option", "salt"),
                          [(o[0], o[1], i) for i, o in enumerate(OPTIONS)],
                          ids=[o[0] for o in OPTIONS])
-@settings(max_examples=4, deadline=None, derandomize=True, database=None,
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_reference_invariants(name, option, salt, data):
