@@ -54,9 +54,10 @@ TIERS = [
 BASE: dict[str, Any] = {
     "readmission": {"enabled": True, "window_days": 15, "factor": 0.5},
     "special_review": {"enabled": True, "los_limit": 60, "cost_multiple": 3.0,
-                       "newborn_max_weight_g": 1500.0, "new_tech": True, "ungroupable": True,
-                       "small_groups": True, "icu": False, "quota_rate": 0.1,
-                       "quota_period": "quarter", "approval_rate": 1.0,
+                       "newborn_max_weight_g": 1500.0, "newborn_region_multiple": 0.5,
+                       "newborn_group_multiple": 0.8, "new_tech": True, "ungroupable": True,
+                       "small_groups": True, "icu": False, "quota_rate": 0.25,
+                       "quota_period": "year", "approval_rate": 1.0,
                        "repricing": "fee_for_service", "deduction_share": 0.0},
     "point_value": {"source": "history", "reserve_rate": 0.05, "reserve_withheld": True,
                     "reimbursement_ratio": 1.0},
@@ -93,7 +94,7 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("readmission_same_hospital", {"readmission": {"same_hospital": True, "window_days": 10}},
      "pricing"),
     ("newborn_age_40", {"special_review": {"newborn_max_age_days": 40}}, "pricing"),
-    ("quota_half_up", {"special_review": {"quota_rounding": "half_up", "quota_rate": 0.15}},
+    ("quota_half_up", {"special_review": {"quota_rounding": "half_up", "quota_rate": 0.1}},
      "pricing"),
     ("quota_ceiling", {"special_review": {"quota_rounding": "ceiling", "quota_rate": 0.05}},
      "pricing"),
@@ -104,7 +105,7 @@ OPTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("provisional_from_budget", {"point_value": {"source": "budget"}}, "pricing"),
     ("review_coefficient", {"special_review": {"repricing": "review_coefficient",
                                                "review_coefficient": 1.5}}, "pricing"),
-    ("quota_per_month", {"special_review": {"quota_period": "month", "quota_rate": 0.5}},
+    ("quota_per_quarter", {"special_review": {"quota_period": "quarter", "quota_rate": 0.5}},
      "pricing"),
     ("approval_half_deduction", {"special_review": {"approval_rate": 0.5,
                                                     "deduction_share": 0.1}}, "pricing"),
@@ -433,3 +434,33 @@ def test_reference_invariants(name, option, salt, data):
         assert all(v >= 0 for v in r["advances"][h])
     if pol["settlement"]["sharing_beyond_reserve"] == "pro_rata":
         assert s["sharing"] <= s["reserve"]
+
+
+def _reference_outcome(option: dict[str, Any], region: dict[str, Any]) -> tuple:
+    pol = ref_policy(overrides_for(option, region))
+    w = ref_weights(region["history"], pol)
+    p = ref_price(region["cases"], w, pol)
+    r = ref_settle(p, w, pol)
+    return ([(o["case_class"], round(o["points"], 9), o["payment"], o["sr_approved"]) for o in p],
+            r["hospitals"], r["advances"], r["summary"])
+
+
+def test_every_option_changes_some_outcome():
+    """No comparison above is vacuous: on 10 drawn regions every option changes the reference's
+    classes, points, payments or settlement somewhere (else its comparison could not tell the
+    option from the default)."""
+    idle = {name for name, _, _ in OPTIONS[1:]}
+
+    @settings(max_examples=10, deadline=None, derandomize=True, database=None,
+              phases=[Phase.generate],
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(data=st.data())
+    def sweep(data: st.DataObject) -> None:
+        region = data.draw(regions(), label="region")
+        base = _reference_outcome({}, region)
+        for name, option, _ in OPTIONS[1:]:
+            if name in idle and _reference_outcome(option, region) != base:
+                idle.discard(name)
+
+    sweep()
+    assert sorted(idle) == []
