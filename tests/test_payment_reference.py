@@ -12,13 +12,14 @@ Stages are compared separately so a difference is found where it arises:
 * ``settlement``: ``settle`` vs ``ref_settle`` given the library's priced cases (converted);
 * ``pipeline``: history → weights → prices → settlement independently on both sides.
 
-Every library comparison is marked xfail: on main (ba47fbd) each one fails (RW and the point
+Until then every library comparison is marked xfail: on main (ba47fbd) each one fails (RW and the point
 value are not published to 4 decimals, ungroupable cases get 0 points, the §13 option keys do
 not exist, forfeited deposits stay in the reserve, …: issue 11). Against the issue-11 branch
-(i11 at 6c73b70) all agree except ``fixed_point_value-settlement`` and
+(i11 at 672381d) all agree except ``fixed_point_value-settlement`` and
 ``fixed_point_value-pipeline``: with a fixed point value the library sums the per-case payments
 already rounded to the cent, the reference rounds each hospital's points × point value once
-(§13 "Money"). ``PASS_ON_MAIN`` lists the cases to run unmarked once the fixes are merged.
+(§13 "Money"). The marks follow the code: once the library has the §13 option keys
+(``ISSUE11_MERGED``) only :data:`KNOWN_DIFFERENCES` stay marked.
 """
 
 from __future__ import annotations
@@ -136,8 +137,13 @@ LAYER_STAGES = {
     "pricing": ("pricing", "settlement", "pipeline"),
     "settlement": ("settlement", "pipeline"),
 }
-#: option → stages that pass on main (everything else is marked xfail, see the module doc)
-PASS_ON_MAIN: dict[str, set[str]] = {}
+#: the issue-11 option keys exist (the branch is merged): compare unmarked from then on
+ISSUE11_MERGED = "rw_decimals" in payment.policy.WeightsPolicy.model_fields
+#: options whose comparison still differs on the issue-11 branch (i11 at 672381d), with why
+KNOWN_DIFFERENCES = {
+    "fixed_point_value": "fixed point value: the library sums per-case payments already rounded "
+                         "to the cent; §13 rounds each hospital's points × point value once",
+}
 #: hypothesis examples per (option, stage): the whole file stays under a minute on a shared core
 EXAMPLES = 3
 XFAIL_REASON = "issue 11: main does not follow domain.md §13 here yet"
@@ -373,8 +379,8 @@ def _params() -> list[Any]:
     out = []
     for name, option, layer in OPTIONS:
         for stage in LAYER_STAGES[layer]:
-            marks = [] if stage in PASS_ON_MAIN.get(name, set()) else [
-                pytest.mark.xfail(strict=False, reason=XFAIL_REASON)]
+            reason = KNOWN_DIFFERENCES.get(name) if ISSUE11_MERGED else XFAIL_REASON
+            marks = [pytest.mark.xfail(strict=False, reason=reason)] if reason else []
             out.append(pytest.param(name, option, stage, len(out), marks=marks,
                                     id=f"{name}-{stage}"))
     return out
