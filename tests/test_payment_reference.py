@@ -12,8 +12,8 @@ Stages are compared separately so a difference is found where it arises:
 * ``settlement``: ``settle`` vs ``ref_settle`` given the library's priced cases (converted);
 * ``pipeline``: history → weights → prices → settlement independently on both sides.
 
-Until then every library comparison is marked xfail: on main (ba47fbd) each one fails (RW and the point
-value are not published to 4 decimals, ungroupable cases get 0 points, the §13 option keys do
+Without the issue-11 fixes every library comparison is marked xfail: on main (ba47fbd) each
+one fails (RW and the point value are not published to 4 decimals, ungroupable cases get 0 points, the §13 option keys do
 not exist, forfeited deposits stay in the reserve, …: issue 11). Against the issue-11 branch
 (i11 at 672381d) all agree except ``fixed_point_value-settlement`` and
 ``fixed_point_value-pipeline``: with a fixed point value the library sums the per-case payments
