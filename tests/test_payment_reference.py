@@ -13,8 +13,9 @@ Stages are compared separately so a difference is found where it arises:
 * ``pipeline``: history → weights → prices → settlement independently on both sides.
 
 Without the issue-11 fixes every library comparison is marked xfail: on main (ba47fbd) each
-one fails (RW and the point value are not published to 4 decimals, ungroupable cases get 0 points, the §13 option keys do
-not exist, forfeited deposits stay in the reserve, …: issue 11). Against the issue-11 branch
+one fails (RW and the point value are not published to 4 decimals, ungroupable cases get 0
+points, the §13 option keys do not exist, forfeited deposits stay in the reserve, a negative
+point value is billed, …: issue 11). Against the issue-11 branch
 (i11 at 672381d) all agree except ``fixed_point_value-settlement`` and
 ``fixed_point_value-pipeline``: with a fixed point value the library sums the per-case payments
 already rounded to the cent, the reference rounds each hospital's points × point value once
