@@ -1,4 +1,7 @@
-"""Supervision signals (智能监管), domain.md §10: split admissions (分解住院) so far.
+"""Supervision signals (智能监管), domain.md §10: the [supervision] policy and split admissions.
+
+The other signals (upcoding, low-standard admissions, patient selection, restricted codes) are
+in :mod:`payment.signals`; all use :func:`robust_scores` and :func:`peer_values` below.
 
 ``split_admissions(grouped, policy)`` returns ``(case_flags, hospital_signals)``:
 
@@ -62,10 +65,75 @@ class SplitAdmissionPolicy(_Strict):
     min_scale: Annotated[float, Field(gt=0.0, le=1.0)] = 0.005
 
 
+_Score = Annotated[float, Field(gt=0.0, le=100.0)]
+_Count = Annotated[int, Field(ge=0, le=1_000_000)]
+_Frac = Annotated[float, Field(ge=0.0, le=1.0)]
+_Prefix = Annotated[str, Field(min_length=1, max_length=16)]
+
+
+class UpcodingPolicy(_Strict):
+    """[supervision.upcoding]: severity digits, score floors, rarity of a secondary diagnosis."""
+
+    severity_digits: list[Annotated[str, Field(min_length=1, max_length=1)]] = Field(
+        default_factory=lambda: ["1", "3"], min_length=1, max_length=10)
+    flag_score: _Score = 3.0
+    min_cases: _Count = 30
+    min_scale_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.02
+    min_scale_sdx: Annotated[float, Field(gt=0.0, le=100.0)] = 0.1
+    rare_share: _Frac = 0.005
+    list_cases: Literal["flagged", "all"] = "flagged"
+
+
+class LowStandardPolicy(_Strict):
+    """[supervision.low_standard_admission]: short cheap stays in groups peers treat longer."""
+
+    max_los: Annotated[int, Field(ge=0, le=366)] = 2
+    cost_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.30
+    peer_short_share: _Frac = 0.5
+    min_peer_cases: _Count = 5
+    flag_score: _Score = 3.0
+    min_stays: _Count = 3
+    min_scale: Annotated[float, Field(gt=0.0, le=1.0)] = 0.005
+
+
+class PatientSelectionPolicy(_Strict):
+    """[supervision.patient_selection]: high-weight threshold, transfer mode, score floors."""
+
+    high_rw: Annotated[float, Field(gt=0.0, le=1000.0)] = 2.0
+    transfer_modes: list[Annotated[int, Field(ge=1, le=9)]] = Field(
+        default_factory=lambda: [2], min_length=1, max_length=9)
+    flag_score: _Score = 3.0
+    min_cases: _Count = 30
+    min_scale: Annotated[float, Field(gt=0.0, le=1.0)] = 0.01
+
+
+class RestrictedCodePolicy(_Strict):
+    """[supervision.restricted_code]: code prefixes restricted to one sex, on top of the scheme's."""
+
+    female_prefixes: list[_Prefix] = Field(
+        default_factory=lambda: ["O", "N70", "N71", "N72", "N73", "N74", "N75", "N76", "N77",
+                                 "N80", "N81", "N82", "N83", "N84", "N85", "N86", "N87",
+                                 "N88", "N89", "N90", "N91", "N92", "N93", "N94", "N95",
+                                 "N96", "N97", "N98", "C51", "C52", "C53", "C54", "C55",
+                                 "C56", "C57", "C58"], max_length=10_000)
+    male_prefixes: list[_Prefix] = Field(
+        default_factory=lambda: ["N40", "N41", "N42", "N43", "N44", "N45", "N46", "N47", "N48",
+                                 "N49", "N50", "N51", "C60", "C61", "C62", "C63"],
+        max_length=10_000)
+    use_scheme: bool = True
+    flag_score: _Score = 3.0
+    min_cases: _Count = 2
+    min_scale: Annotated[float, Field(gt=0.0, le=1.0)] = 0.001
+
+
 class SupervisionPolicy(_Strict):
     """The [supervision] table; one sub-table per signal."""
 
     split_admission: SplitAdmissionPolicy = SplitAdmissionPolicy()
+    upcoding: UpcodingPolicy = UpcodingPolicy()
+    low_standard_admission: LowStandardPolicy = LowStandardPolicy()
+    patient_selection: PatientSelectionPolicy = PatientSelectionPolicy()
+    restricted_code: RestrictedCodePolicy = RestrictedCodePolicy()
 
 
 def load_supervision_policy(source: str | Path | None = None) -> SupervisionPolicy:
