@@ -107,6 +107,28 @@ for _c in ("final_amount", "result", "entitlement"):
         COLUMNS[f"{_c}_{_suf}"] = _L(f"{_base.zh} {_zh}", f"{_base.en} {_en}", "yuan")
 COLUMNS["final_amount_diff_pct"] = _L("年度清算应付变化率", "final amount change", "ratio")
 
+# supervision (§10 indices and signals; drgsim supervise)
+COLUMNS.update({
+    "grouping_rate": _L("入组率", "grouping rate", "ratio"),
+    "drg_count": _L("DRG组数", "DRG count", "count"),
+    "cost_index": _L("费用消耗指数", "cost index", "index"),
+    "time_index": _L("时间消耗指数", "time index", "index"),
+    "low_risk_mortality": _L("低风险组死亡率", "low-risk mortality", "ratio"),
+    "signal": _L("疑点类型", "signal", "text"),
+    "signal_value": _L("本院值", "value", "index"),
+    "peer_value": _L("同级医院值", "peer value", "index"),
+    "signal_score": _L("疑点得分(稳健z)", "score (robust z)", "index"),
+    "flagged": _L("是否疑点", "flagged", "text"),
+    "rank": _L("排名", "rank", "count"),
+    "case_id": _L("病例号", "case", "text"),
+    "detail": _L("疑点说明", "detail", "text"),
+    "explanation": _L("入组说明", "grouping explanation", "text"),
+    "drg": _L("DRG", "DRG", "text"),
+    "flagged_cases": _L("疑点病例数", "flagged cases", "count"),
+    "flagged_stays": _L("疑点住院次数", "flagged stays", "count"),
+    "discharges": _L("出院人次", "discharges", "count"),
+})
+
 SHEETS: dict[str, tuple[str, str]] = {
     "scenarios": ("情景汇总", "scenarios"),
     "statements": ("医院清算单", "statements"),
@@ -120,6 +142,9 @@ SHEETS: dict[str, tuple[str, str]] = {
     "mc_draws": ("蒙特卡洛抽样", "Monte Carlo draws"),
     "summary": ("总体对比", "summary"),
     "hospitals": ("医院对比", "hospitals"),
+    "indices": ("绩效指标", "indices"),
+    "hospital_signals": ("医院疑点", "hospital signals"),
+    "case_flags": ("疑点病例", "flagged cases"),
 }
 
 #: Ledger items and other fixed phrases of the reports.

@@ -5,7 +5,7 @@ in :mod:`payment.signals`; all use :func:`robust_scores` and :func:`peer_values`
 
 ``split_admissions(grouped, policy)`` returns ``(case_flags, hospital_signals)``:
 
-- ``case_flags``: ``case_id, signal, detail`` then ``other_case_id, gap_days, pair_id`` — one
+- ``case_flags``: ``case_id, signal, detail`` then ``other_case_id, gap_days, pair_id, hospital_id`` — one
   row per stay per pair (both stays of a pair are listed; the detail names the other stay);
 - ``hospital_signals``: ``hospital_id, signal, value, peer_value, score, flagged`` then
   ``hospital_level, flagged_stays, discharges``.
@@ -235,13 +235,13 @@ def split_admissions(
         "case_id": ca, "signal": "split_admission",
         "detail": [f"next stay {c} at {h} admitted {g} days after this discharge"
                    for c, h, g in zip(cb, hb, gap)],
-        "other_case_id": cb, "gap_days": gap, "pair_id": pair_id, "_pos": a,
+        "other_case_id": cb, "gap_days": gap, "pair_id": pair_id, "hospital_id": ha, "_pos": a,
     })
     second = pd.DataFrame({
         "case_id": cb, "signal": "split_admission",
         "detail": [f"previous stay {c} at {h} discharged {g} days before this admission"
                    for c, h, g in zip(ca, ha, gap)],
-        "other_case_id": ca, "gap_days": gap, "pair_id": pair_id, "_pos": b,
+        "other_case_id": ca, "gap_days": gap, "pair_id": pair_id, "hospital_id": hb, "_pos": b,
     })
     flags = pd.concat([first, second], ignore_index=True)
     flags = flags.sort_values(["_pos", "pair_id"], kind="stable").drop(columns="_pos")

@@ -17,6 +17,7 @@ _COMMAND_MODULES = (
     "payment",
     "schemes",
     "simulate",
+    "supervise",
     "serve",
 )
 
