@@ -227,7 +227,8 @@ def _unsupported(grouped, history, cand, cc_codes, rare_share) -> pd.DataFrame:
             pool = pd.concat(pools, ignore_index=True)[["patient", "code", "adm"]]
             pool = pool.groupby(["patient", "code"], sort=False)["adm"].min().rename("first")
             m = sec.join(pool, on=["patient", "code"])
-            supported |= (m["first"].to_numpy(np.float64) < m["adm"].to_numpy(np.float64))
+            first = m["first"].to_numpy(np.float64)
+            supported |= (first < m["adm"].to_numpy(np.float64)) | (first == -np.inf)
     # common in the hospital's history
     hid = _text(grouped["hospital_id"]).to_numpy(object)
     sec = sec.assign(hospital=hid[sec["row"]])
