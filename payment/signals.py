@@ -42,6 +42,7 @@ import pandas as pd
 
 from .indices import _rw_lookup, history_rw
 from .supervision import SupervisionPolicy, peer_values, robust_scores
+from .supervision import _days as iso_days
 from .weights import factorize
 
 __all__ = ["low_standard_admissions", "patient_selection", "upcoding"]
@@ -61,9 +62,23 @@ def _text(s: pd.Series) -> pd.Series:
     return s.astype("str").replace({"nan": "", "None": "", "<NA>": ""})
 
 
+_MISSING = ("nan", "None", "<NA>")
+
+
+def labels(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Factorised text: codes (-1 for missing, empty, 'nan', 'None') and the sorted names."""
+    codes, names = factorize(s)
+    names = np.asarray(names, dtype=object).astype(str)
+    keep = ~np.isin(names, _MISSING)
+    if keep.all():
+        return codes, names
+    rank = np.where(keep, np.cumsum(keep) - 1, -1)
+    return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), names[keep]
+
+
 def hospital_codes(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Hospital code per row (-1 when missing), hospital ids, level per hospital (0 unknown)."""
-    h, names = factorize(_text(df["hospital_id"]))
+    h, names = labels(df["hospital_id"])
     lv = pd.to_numeric(df["hospital_level"], errors="coerce").fillna(0).to_numpy(np.int64)
     level = np.zeros(len(names), dtype=np.int64)
     ok = h >= 0
@@ -94,8 +109,9 @@ def _prev_map(names: np.ndarray, hist: pd.DataFrame | None) -> tuple[np.ndarray,
     """History rows -> current hospital codes (-1 for hospitals absent now)."""
     if hist is None or len(hist) == 0:
         return None
-    idx = pd.Index(names).get_indexer(_text(hist["hospital_id"]).to_numpy(object))
-    return idx.astype(np.int64), len(names)
+    hc, hn = labels(hist["hospital_id"])
+    to_cur = pd.Index(names).get_indexer(hn).astype(np.int64)
+    return np.where(hc >= 0, to_cur[np.maximum(hc, 0)] if len(hn) else -1, -1), len(names)
 
 
 def _z(x: np.ndarray, level: np.ndarray, floor: float) -> np.ndarray:
@@ -129,13 +145,13 @@ def _flags(df: pd.DataFrame, rows: np.ndarray, signal: str, details: list[str]) 
 
 def _n_sdx(df: pd.DataFrame) -> np.ndarray:
     """Secondary diagnoses per case = '|'-separated codes after the first."""
-    dx = _text(df["diagnoses"])
-    n = dx.str.count(r"\|").to_numpy(np.float64, na_value=0.0)
-    return np.where(dx.str.len().to_numpy(np.float64, na_value=0.0) > 0, n, 0.0)
+    dx = df["diagnoses"]
+    dx = dx.astype("str") if dx.dtype == object else dx
+    return dx.str.count(r"\|").to_numpy(np.float64, na_value=0.0)
 
 
 def _severe(df: pd.DataFrame, digits: list[str]) -> np.ndarray:
-    g, names = factorize(_text(df["drg"]))
+    g, names = labels(df["drg"])
     per = np.array([str(x)[-1:] in digits for x in names], dtype=bool)
     return np.where(g >= 0, per[np.maximum(g, 0)] if len(per) else False, False) & _ok(df)
 
@@ -203,26 +219,36 @@ def _unsupported(grouped, history, cand, cc_codes, rare_share) -> pd.DataFrame:
         sec = sec[sec["code"].isin(set(map(str, cc_codes)))]
     if sec.empty:
         return empty
-    pat = _text(grouped["patient_id"]) if "patient_id" in grouped.columns else None
-    adm = _days(grouped, "admission_date")
-    sec = sec.assign(patient=pat.to_numpy(object)[sec["row"]] if pat is not None else "",
-                     adm=adm[sec["row"].to_numpy()])
+    has_pat = "patient_id" in grouped.columns
+    pcode, pnames = labels(grouped["patient_id"]) if has_pat else (None, None)
+
+    def adm_of(rows: np.ndarray) -> np.ndarray:
+        if "admission_date" not in grouped.columns:
+            return np.full(len(rows), np.nan)
+        return iso_days(grouped["admission_date"].iloc[rows].reset_index(drop=True))
+
+    srow = sec["row"].to_numpy(np.int64)
+    sec = sec.assign(patient=pcode[srow] if has_pat else -1, adm=adm_of(srow))
     supported = np.zeros(len(sec), dtype=bool)
     # earlier stays of the same patient: current rows admitted earlier, every history row
-    if pat is not None:
-        pats = set(sec["patient"]) - {""}
+    if has_pat:
+        pats = np.unique(sec["patient"].to_numpy(np.int64))
+        pats = pats[pats >= 0]
         pools = []
-        cur = np.flatnonzero(pat.isin(pats).to_numpy(bool))
+        cur = np.flatnonzero(np.isin(pcode, pats))
         if len(cur):
             lc = _long_codes(grouped, cur, secondary=False)
-            pools.append(lc.assign(patient=pat.to_numpy(object)[lc["row"]],
-                                   adm=adm[lc["row"].to_numpy()]))
-        if history is not None and "patient_id" in history.columns:
-            hp = _text(history["patient_id"])
-            hr = np.flatnonzero(hp.isin(pats).to_numpy(bool))
+            cr = lc["row"].to_numpy(np.int64)
+            u, inv = np.unique(cr, return_inverse=True)
+            pools.append(lc.assign(patient=pcode[cr], adm=adm_of(u)[inv]))
+        if history is not None and "patient_id" in history.columns and len(pats):
+            hc, hn = labels(history["patient_id"])
+            to_cur = pd.Index(pnames).get_indexer(hn).astype(np.int64)
+            hpat = np.where(hc >= 0, to_cur[np.maximum(hc, 0)] if len(hn) else -1, -1)
+            hr = np.flatnonzero(np.isin(hpat, pats))
             if len(hr):
                 lh = _long_codes(history, hr, secondary=False)
-                pools.append(lh.assign(patient=hp.to_numpy(object)[lh["row"]], adm=-np.inf))
+                pools.append(lh.assign(patient=hpat[lh["row"].to_numpy(np.int64)], adm=-np.inf))
         if pools:
             pool = pd.concat(pools, ignore_index=True)[["patient", "code", "adm"]]
             pool = pool.groupby(["patient", "code"], sort=False)["adm"].min().rename("first")
@@ -230,36 +256,30 @@ def _unsupported(grouped, history, cand, cc_codes, rare_share) -> pd.DataFrame:
             first = m["first"].to_numpy(np.float64)
             supported |= (first < m["adm"].to_numpy(np.float64)) | (first == -np.inf)
     # common in the hospital's history
-    hid = _text(grouped["hospital_id"]).to_numpy(object)
-    sec = sec.assign(hospital=hid[sec["row"]])
-    if history is not None and len(history):
-        hh = _text(history["hospital_id"])
-        rows = np.flatnonzero(hh.isin(set(sec["hospital"])).to_numpy(bool))
+    h, names, _ = hospital_codes(grouped)
+    sec = sec.assign(hospital=h[srow])
+    pm = _prev_map(names, history)
+    if pm is not None:
+        hh = pm[0]
+        rows = np.flatnonzero(np.isin(hh, np.unique(sec["hospital"].to_numpy(np.int64))))
         lh = _long_codes(history, rows, secondary=False).drop_duplicates(["row", "code"])
-        lh["hospital"] = hh.to_numpy(object)[lh["row"]]
+        lh["hospital"] = hh[lh["row"].to_numpy(np.int64)]
         per = lh.groupby(["hospital", "code"]).size().rename("n_code")
-        tot = hh.iloc[rows].value_counts().rename("n_hosp")
+        tot = pd.Series(np.bincount(hh[rows], minlength=len(names)), name="n_hosp")
         m = sec.join(per, on=["hospital", "code"]).join(tot, on="hospital")
         freq = (m["n_code"].fillna(0) / m["n_hosp"]).to_numpy(np.float64)
-        supported |= np.nan_to_num(freq, nan=0.0) >= rare_share
+        supported |= np.nan_to_num(freq, nan=0.0, posinf=0.0) >= rare_share
     sec = sec.assign(supported=supported)
     by_row = sec.groupby("row", sort=True).agg(
         any_supported=("supported", "any"), codes=("code", lambda c: " ".join(c)))
     bad = by_row[~by_row["any_supported"]]
     rows = bad.index.to_numpy(np.int64)
-    drg = _text(grouped["drg"]).to_numpy(object)[rows]
+    drg = _text(grouped["drg"].iloc[rows]).to_numpy(object)
     basis = "the patient's earlier stays" + (" or the hospital's history" if history is not None
                                              else "")
     details = [f"severity subgroup {g} from secondary diagnoses {c}, not in {basis}"
                for g, c in zip(drg, bad["codes"])]
     return _flags(grouped, rows, "upcoding", details)
-
-
-def _days(df: pd.DataFrame, col: str) -> np.ndarray:
-    if col not in df.columns:
-        return np.full(len(df), np.nan)
-    d = pd.to_datetime(df[col], errors="coerce", format="mixed")
-    return (d - pd.Timestamp("1970-01-01")).dt.days.to_numpy(np.float64, na_value=np.nan)
 
 
 def low_standard_admissions(
@@ -271,7 +291,7 @@ def low_standard_admissions(
                     "total_cost"), "low-standard admissions")
     h, names, level = hospital_codes(grouped)
     n = len(names)
-    g, g_names = factorize(_text(grouped["drg"]))
+    g, g_names = labels(grouped["drg"])
     los, cost = _num(grouped, "los"), _num(grouped, "total_cost")
     ok = _ok(grouped) & (g >= 0) & (h >= 0) & np.isfinite(los) & np.isfinite(cost) & (cost >= 0)
     n_g = len(g_names)
@@ -313,7 +333,7 @@ def low_standard_admissions(
 
 
 def _selection_counts(df, h, n, rw_g_lookup, high_rw, modes):
-    g, g_names = factorize(_text(df["drg"]))
+    g, g_names = labels(df["drg"])
     rw = rw_g_lookup(g_names)
     rw_case = np.where(g >= 0, rw[np.maximum(g, 0)] if len(rw) else np.nan, np.nan)
     has = _ok(df) & np.isfinite(rw_case)
@@ -366,7 +386,7 @@ def patient_selection(
                        peer_transfer_share=peer_values(tr, dis, level), prev_value=prev_hs,
                        prev_transfer_share=prev_ts, high_weight_cases=high, discharges=dis)
     rows = np.flatnonzero(tr_rows & (h >= 0) & flagged[np.maximum(h, 0)])
-    drg = _text(grouped["drg"]).to_numpy(object)[rows]
+    drg = _text(grouped["drg"].iloc[rows]).to_numpy(object)
     mode = _num(grouped, "discharge_mode")[rows]
     details = [f"transfer out (discharge mode {int(m)}) from a hospital whose high-weight share "
                f"fell or transfers rose; DRG {d or '-'}" for m, d in zip(mode, drg)]

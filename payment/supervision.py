@@ -169,7 +169,11 @@ def _need(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
 
 def _days(s: pd.Series) -> np.ndarray:
     """ISO dates -> days since epoch as float (NaN when unreadable)."""
-    d = pd.to_datetime(s, errors="coerce", format="mixed")
+    d = pd.to_datetime(s, errors="coerce", format="%Y-%m-%d")  # fast path: plain ISO dates
+    retry = d.isna().to_numpy(bool) & s.notna().to_numpy(bool)
+    if retry.any():  # anything else (times, other separators) element by element
+        d = d.copy()
+        d[retry] = pd.to_datetime(s[retry], errors="coerce", format="mixed")
     out = (d - pd.Timestamp("1970-01-01")).dt.days.to_numpy(np.float64, na_value=np.nan)
     return out
 
