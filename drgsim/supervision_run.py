@@ -32,6 +32,8 @@ class SupervisionResult:
     grouped: pd.DataFrame
     history: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    by_dept: pd.DataFrame | None = None
+    by_doctor: pd.DataFrame | None = None
 
 
 def _walk_entry(node: Any, out: list[tuple[str, str, str, float]]) -> None:
@@ -83,7 +85,8 @@ def run_supervision(
     cases: pd.DataFrame, scheme: grouper.Scheme, *, history: pd.DataFrame | None = None,
     weights: Any = None, policy: SupervisionPolicy | None = None,
 ) -> SupervisionResult:
-    """Group (unless already grouped) and compute indices and all five signals.
+    """Group (unless already grouped) and compute indices (per hospital; per department and
+    doctor when the cases have ``dept`` / ``doctor``) and all five signals.
 
     RW: ``weights`` (a :class:`payment.Weights` or ``group, rw`` table) when given, else §10 RW
     from the history, else from the cases themselves.
@@ -101,7 +104,12 @@ def run_supervision(
     idx = indices(grouped, weights, by=("hospital_id",))
     flags, hosp = all_signals(grouped, hist, weights=weights, cc_codes=cc_codes_from_scheme(scheme),
                               restrictions=restrictions_from_scheme(scheme), policy=policy)
-    return SupervisionResult(idx, hosp, flags, grouped, hist, notes)
+    res = SupervisionResult(idx, hosp, flags, grouped, hist, notes)
+    if "dept" in grouped.columns:
+        res.by_dept = indices(grouped, weights, by=("hospital_id", "dept"))
+    if "doctor" in grouped.columns:
+        res.by_doctor = indices(grouped, weights, by=("hospital_id", "doctor"))
+    return res
 
 
 def explanations(grouped: pd.DataFrame, scheme: grouper.Scheme, case_ids: list[str],

@@ -127,6 +127,12 @@ COLUMNS.update({
     "flagged_cases": _L("疑点病例数", "flagged cases", "count"),
     "flagged_stays": _L("疑点住院次数", "flagged stays", "count"),
     "discharges": _L("出院人次", "discharges", "count"),
+    "grouped": _L("入组病例数", "grouped cases", "count"),
+    "cmi_cases": _L("CMI病例数", "CMI cases", "count"),
+    "low_risk_cases": _L("低风险组病例数", "low-risk cases", "count"),
+    "low_risk_deaths": _L("低风险组死亡数", "low-risk deaths", "count"),
+    "dept": _L("科室", "department", "text"),
+    "doctor": _L("主诊医师", "doctor", "text"),
 })
 
 SHEETS: dict[str, tuple[str, str]] = {
@@ -143,6 +149,8 @@ SHEETS: dict[str, tuple[str, str]] = {
     "summary": ("总体对比", "summary"),
     "hospitals": ("医院对比", "hospitals"),
     "indices": ("绩效指标", "indices"),
+    "indices_dept": ("科室绩效指标", "indices by department"),
+    "indices_doctor": ("医师绩效指标", "indices by doctor"),
     "hospital_signals": ("医院疑点", "hospital signals"),
     "case_flags": ("疑点病例", "flagged cases"),
 }

@@ -151,10 +151,13 @@ def write_supervision_html(path: str | Path, indices: pd.DataFrame, hospital_sig
 def write_supervision_xlsx(path: str | Path, indices: pd.DataFrame,
                            hospital_signals: pd.DataFrame, case_flags: pd.DataFrame,
                            explain: dict[str, str] | None = None, lang: Lang = "zh",
-                           max_cases: int = 50_000) -> Path:
-    """Write the workbook: indices, one ranked sheet per signal (bar chart of value vs peer),
-    the flagged cases (with the explanation when given)."""
+                           max_cases: int = 50_000,
+                           extra: dict[str, pd.DataFrame | None] | None = None) -> Path:
+    """Write the workbook: indices (and the ``extra`` index tables, e.g. per department), one
+    ranked sheet per signal (bar chart of value vs peer), the flagged cases (with the
+    explanation when given)."""
     tables: dict[str, pd.DataFrame] = {"indices": indices}
+    tables.update({k: v for k, v in (extra or {}).items() if v is not None})
     charts = {}
     for sig in SIGNALS:
         r = _flag_text(ranked(hospital_signals, sig), lang)

@@ -46,6 +46,8 @@ def test_supervise_writes_tables_and_report(years):
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "分解住院" in page and "入组说明" in page
     assert (out / "report.xlsx").stat().st_size > 0
+    dept = pd.read_csv(out / "indices_dept.csv")
+    assert list(dept.columns[:3]) == ["hospital_id", "dept", "cases"] and dept.cases.sum() == 1500
 
 
 def test_supervise_english_and_errors(years):

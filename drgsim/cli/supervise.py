@@ -66,10 +66,15 @@ def supervise_cmd(
             hs["flagged"] = hs["flagged"].map({True: "true", False: "false"})
             hs.to_csv(tmp / "hospital_signals.csv", index=False)
             res.case_flags.to_csv(tmp / "case_flags.csv", index=False)
+            for name, table in (("indices_dept", res.by_dept), ("indices_doctor", res.by_doctor)):
+                if table is not None:
+                    table.to_csv(tmp / f"{name}.csv", index=False)
             write_supervision_html(tmp / "report.html", idx, res.hospital_signals,
                                    res.case_flags, expl, lang)  # type: ignore[arg-type]
             write_supervision_xlsx(tmp / "report.xlsx", idx, res.hospital_signals,
-                                   res.case_flags, expl, lang)  # type: ignore[arg-type]
+                                   res.case_flags, expl, lang,  # type: ignore[arg-type]
+                                   extra={"indices_dept": res.by_dept,
+                                          "indices_doctor": res.by_doctor})
     except (payment.PolicyError, grouper.DrgsimError, ValueError, KeyError, OSError) as e:
         _fail(e)
         return
