@@ -21,7 +21,8 @@ signed so that higher is more suspicious; hence comparable across levels.
   than ``rare_share`` of the hospital's history cases.
 - low-standard admission: a grouped stay with LOS ≤ ``max_los`` and cost < ``cost_share`` × its
   DRG's region mean cost, in a DRG whose stays at the other hospitals of the level are mostly
-  longer (short-stay share < ``peer_short_share`` over ≥ ``min_peer_cases`` stays); value =
+  longer (short-stay share < ``peer_short_share`` over ≥ ``min_peer_cases`` stays), its ADRG
+  not in ``exempt_adrgs`` (e.g. day-surgery groups); value =
   such stays ÷ discharges; score z(value).
 - patient selection: value = share of high-weight cases (RW ≥ ``high_rw``) among grouped cases
   with a weight; transfer share = discharge mode in ``transfer_modes`` ÷ discharges; score =
@@ -317,6 +318,8 @@ def low_standard_admissions(
         peer_s < lp.peer_short_share * np.maximum(peer_n, 1))
     hit = np.zeros(len(grouped), dtype=bool)
     hit[np.flatnonzero(ok)] = cheap[ok] & longer
+    if lp.exempt_adrgs and "adrg" in grouped.columns:
+        hit &= ~grouped["adrg"].isin(set(lp.exempt_adrgs)).to_numpy(bool)
     discharges = _count(h, np.ones(len(grouped), dtype=bool), n)
     stays = _count(h, hit, n)
     value = _ratio(stays, discharges)

@@ -94,6 +94,8 @@ class LowStandardPolicy(_Strict):
     flag_score: _Score = 3.0
     min_stays: _Count = 3
     min_scale: Annotated[float, Field(gt=0.0, le=1.0)] = 0.005
+    exempt_adrgs: list[Annotated[str, Field(min_length=1, max_length=16)]] = Field(
+        default_factory=list, max_length=10_000)
 
 
 class PatientSelectionPolicy(_Strict):

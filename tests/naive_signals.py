@@ -168,7 +168,7 @@ def upcoding(rows, history=None, cc_codes=None, digits=("1", "3"), flag_score=3.
 
 
 def low_standard(rows, max_los=2, cost_share=0.30, peer_short_share=0.5, min_peer_cases=5,
-                 flag_score=3.0, min_stays=3, floor=0.005):
+                 flag_score=3.0, min_stays=3, floor=0.005, exempt=()):
     """(hospital -> dict, listed case ids in row order)."""
     level = _levels(rows)
     ok = []
@@ -197,7 +197,7 @@ def low_standard(rows, max_los=2, cost_share=0.30, peer_short_share=0.5, min_pee
         pn = n_lg[(level[h], g)] - n_hg[(h, g)]
         ps = s_lg[(level[h], g)] - s_hg[(h, g)]
         if (los <= max_los and cost < cost_share * (tot[g] / n[g]) and pn >= max(min_peer_cases, 1)
-                and ps < peer_short_share * pn):
+                and ps < peer_short_share * pn and _s(r.get("adrg")) not in exempt):
             hits.append(i)
     dis, bad = defaultdict(int), defaultdict(int)
     for r in rows:

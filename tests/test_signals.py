@@ -118,6 +118,10 @@ def test_low_standard_hand_computed():
     assert h.loc["H1", "score"] == pytest.approx(0.75 / 0.005)
     assert h.loc["H1", "peer_value"] == pytest.approx(0.0)
     assert bool(h.loc["H1", "flagged"]) and not bool(h.loc["H2", "flagged"])
+    # an exempt ADRG lists nothing
+    pol = policy(low_standard_admission={"min_stays": 3, "exempt_adrgs": ["XX1"]})
+    flags, hosp = low_standard_admissions(df, pol)
+    assert flags.empty and not hosp.flagged.any()
 
 
 # ---------------------------------------------------------------- patient selection, by hand
@@ -262,10 +266,11 @@ def test_upcoding_matches_reference(df, hist, all_cases):
 @given(rows_st())
 def test_low_standard_matches_reference(df):
     pol = policy(low_standard_admission={"min_peer_cases": 1, "min_stays": 1,
-                                         "peer_short_share": 0.6, "cost_share": 0.8})
+                                         "peer_short_share": 0.6, "cost_share": 0.8,
+                                         "exempt_adrgs": ["YY1"]})
     flags, hosp = low_standard_admissions(df, pol)
     ref, listed = naive.low_standard(_recs(df), min_peer_cases=1, min_stays=1,
-                                     peer_short_share=0.6, cost_share=0.8)
+                                     peer_short_share=0.6, cost_share=0.8, exempt=("YY1",))
     _same(hosp, ref)
     assert list(flags.case_id) == listed
 
