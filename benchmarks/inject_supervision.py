@@ -19,8 +19,8 @@ Patterns (each at its own hospitals, shares from ``plan``):
 - restricted code: put a male-only code (from the scheme's MDC M list) on female cases, or a
   newborn code (MDC P list) on adults, ``n`` cases.
 
-Command line: ``python benchmarks/inject_supervision.py`` prints precision / recall per signal
-on the sample region (2023 history, 2024 current) with the default plan.
+Command line: ``python benchmarks/inject_supervision.py [SEED ...]`` prints precision / recall
+per signal on the sample region (2023 history, 2024 current) with the default plan.
 """
 
 from __future__ import annotations
@@ -178,8 +178,8 @@ def inject(grouped: pd.DataFrame, scheme_tables: dict[str, pd.DataFrame], rw: pd
 
 def scores(hospital_signals: pd.DataFrame, case_flags: pd.DataFrame, truth: Truth,
            baseline: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Precision / recall per signal: hospitals flagged vs injected; cases for split pairs and
-    restricted codes; the rank of the injected hospitals by score. ``baseline``: the clean
+    """Precision / recall per signal: hospitals flagged vs injected; cases for split pairs,
+    restricted codes and upcoding (cases listed vs cases given extra MCC codes); the rank of the injected hospitals by score. ``baseline``: the clean
     region's case flags — cases flagged there too (real readmissions of the synthetic data) are
     left out of the case-level precision (``precision_new``)."""
     rows = []
@@ -198,7 +198,8 @@ def scores(hospital_signals: pd.DataFrame, case_flags: pd.DataFrame, truth: Trut
     base = set() if baseline is None else set(baseline["signal"] + "\t" + baseline["case_id"].astype(str))
     for sig, true_cases in (
             ("split_admission", {c for p in truth.split_pairs for c in p}),
-            ("restricted_code", truth.restricted_cases)):
+            ("restricted_code", truth.restricted_cases),
+            ("upcoding", truth.upcoded_cases)):
         found = set(cf.loc[cf["signal"] == sig, "case_id"].astype(str))
         tp = len(found & true_cases)
         new = {c for c in found if f"{sig}\t{c}" not in base or c in true_cases}
@@ -232,18 +233,27 @@ def sample_run(seed: int = 15, plan: Plan | None = None):
     return clean, injected, truth
 
 
-def main() -> int:
-    clean, injected, truth = sample_run()
+def main(seeds: list[int] | None = None) -> int:
+    """Print precision / recall per signal summed over ``seeds`` (default 15)."""
+    seeds = seeds or [15]
     pd.set_option("display.width", 160)
-    print("injected region:")
-    print(scores(injected.hospital_signals, injected.case_flags, truth,
-                 clean.case_flags).to_string(index=False))
-    hs = clean.hospital_signals
-    print("clean region (no injections): flagged hospitals per signal")
-    print(hs.groupby("signal")["flagged"].sum().to_string())
+    out, clean_flags = [], []
+    for seed in seeds:
+        clean, injected, truth = sample_run(seed=seed)
+        out.append(scores(injected.hospital_signals, injected.case_flags, truth,
+                          clean.case_flags))
+        clean_flags.append(clean.hospital_signals.groupby("signal")["flagged"].sum())
+    s = pd.concat(out).groupby(["signal", "level"], sort=False)[
+        ["injected", "flagged", "true_pos"]].sum()
+    s["precision"] = s["true_pos"] / s["flagged"]
+    s["recall"] = s["true_pos"] / s["injected"]
+    print(f"injected region, seeds {seeds} (sample region 2024, history 2023):")
+    print(s.to_string())
+    print("clean region (no injections): hospitals flagged per signal (32 hospitals)")
+    print(clean_flags[0].to_string())
     return 0
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    raise SystemExit(main())
+    raise SystemExit(main([int(a) for a in sys.argv[1:]]))
