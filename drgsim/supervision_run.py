@@ -104,6 +104,7 @@ def run_supervision(
     idx = indices(grouped, weights, by=("hospital_id",))
     flags, hosp = all_signals(grouped, hist, weights=weights, cc_codes=cc_codes_from_scheme(scheme),
                               restrictions=restrictions_from_scheme(scheme), policy=policy)
+    notes += [f"{k} skipped: {v}" for k, v in hosp.attrs.get("skipped", {}).items()]
     res = SupervisionResult(idx, hosp, flags, grouped, hist, notes)
     if "dept" in grouped.columns:
         res.by_dept = indices(grouped, weights, by=("hospital_id", "dept"))

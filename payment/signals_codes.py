@@ -175,22 +175,35 @@ def all_signals(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The five signals: ``(case_flags, hospital_signals)``, stable columns first.
 
-    Split admissions are looked for within ``grouped`` (the current period) only.
+    Split admissions are looked for within ``grouped`` (the current period) only. A signal
+    whose columns are missing (e.g. no ``patient_id`` or dates) is skipped; the reason is in
+    ``hospital_signals.attrs["skipped"]`` (signal -> message).
     """
     policy = policy or SupervisionPolicy()
-    flags, hosp = [], []
-    sa_flags, sa_h = split_admissions(grouped, policy)
-    flags.append(sa_flags)
-    hosp.append(sa_h)
-    for fl, hs in (upcoding(grouped, history, cc_codes=cc_codes, policy=policy),
-                   low_standard_admissions(grouped, policy),
-                   patient_selection(grouped, history, weights=weights, policy=policy),
-                   restricted_codes(grouped, restrictions, policy)):
+    flags, hosp, skipped = [], [], {}
+    runs = (
+        ("split_admission", lambda: split_admissions(grouped, policy)),
+        ("upcoding", lambda: upcoding(grouped, history, cc_codes=cc_codes, policy=policy)),
+        ("low_standard_admission", lambda: low_standard_admissions(grouped, policy)),
+        ("patient_selection", lambda: patient_selection(grouped, history, weights=weights,
+                                                        policy=policy)),
+        ("restricted_code", lambda: restricted_codes(grouped, restrictions, policy)),
+    )
+    for name, run in runs:
+        try:
+            fl, hs = run()
+        except KeyError as exc:  # a column the signal needs is absent: skip it, say why
+            skipped[name] = str(exc).strip("'\"")
+            continue
         flags.append(fl)
         hosp.append(hs)
+    if not hosp:
+        raise KeyError("no supervision signal could run: " + "; ".join(skipped.values()))
     case_flags = pd.concat(flags, ignore_index=True)
     cols = list(CASE_FLAG_COLUMNS) + [c for c in case_flags.columns if c not in CASE_FLAG_COLUMNS]
     hospital = pd.concat(hosp, ignore_index=True)
     hcols = list(HOSPITAL_SIGNAL_COLUMNS) + [c for c in hospital.columns
                                               if c not in HOSPITAL_SIGNAL_COLUMNS]
-    return case_flags[cols], hospital[hcols]
+    hospital = hospital[hcols]
+    hospital.attrs["skipped"] = skipped
+    return case_flags[cols], hospital

@@ -303,3 +303,10 @@ def test_restricted_matches_reference(df):
     _same(hosp, ref)
     assert sorted(zip(flags.case_id, flags.code)) == hits
     assert np.all(flags.case_id.isin(df.case_id))
+
+
+def test_all_signals_skips_a_signal_without_its_columns():
+    flags, hosp = all_signals(UP.drop(columns=["patient_id"]), cc_codes=CC)
+    assert "split_admission" not in set(hosp.signal)
+    assert "patient_id" in hosp.attrs["skipped"]["split_admission"]
+    assert set(hosp.signal) == set(SIGNALS) - {"split_admission"}
