@@ -42,9 +42,8 @@ import numpy as np
 import pandas as pd
 
 from .indices import _rw_lookup, history_rw
-from .supervision import SupervisionPolicy, peer_values, robust_scores
+from .supervision import SupervisionPolicy, labels, peer_values, robust_scores
 from .supervision import _days as iso_days
-from .weights import factorize
 
 __all__ = ["low_standard_admissions", "patient_selection", "upcoding"]
 
@@ -61,20 +60,6 @@ def _num(df: pd.DataFrame, col: str) -> np.ndarray:
 
 def _text(s: pd.Series) -> pd.Series:
     return s.astype("str").replace({"nan": "", "None": "", "<NA>": ""})
-
-
-_MISSING = ("nan", "None", "<NA>")
-
-
-def labels(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Factorised text: codes (-1 for missing, empty, 'nan', 'None') and the sorted names."""
-    codes, names = factorize(s)
-    names = np.asarray(names, dtype=object).astype(str)
-    keep = ~np.isin(names, _MISSING)
-    if keep.all():
-        return codes, names
-    rank = np.where(keep, np.cumsum(keep) - 1, -1)
-    return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), names[keep]
 
 
 def hospital_codes(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -221,7 +206,7 @@ def _unsupported(grouped, history, cand, cc_codes, rare_share) -> pd.DataFrame:
     if sec.empty:
         return empty
     has_pat = "patient_id" in grouped.columns
-    pcode, pnames = labels(grouped["patient_id"]) if has_pat else (None, None)
+    pcode, pnames = labels(grouped["patient_id"], sort=False) if has_pat else (None, None)
 
     def adm_of(rows: np.ndarray) -> np.ndarray:
         if "admission_date" not in grouped.columns:
@@ -243,7 +228,7 @@ def _unsupported(grouped, history, cand, cc_codes, rare_share) -> pd.DataFrame:
             u, inv = np.unique(cr, return_inverse=True)
             pools.append(lc.assign(patient=pcode[cr], adm=adm_of(u)[inv]))
         if history is not None and "patient_id" in history.columns and len(pats):
-            hc, hn = labels(history["patient_id"])
+            hc, hn = labels(history["patient_id"], sort=False)
             to_cur = pd.Index(pnames).get_indexer(hn).astype(np.int64)
             hpat = np.where(hc >= 0, to_cur[np.maximum(hc, 0)] if len(hn) else -1, -1)
             hr = np.flatnonzero(np.isin(hpat, pats))

@@ -30,6 +30,8 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -171,13 +173,48 @@ def _need(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
 
 def _days(s: pd.Series) -> np.ndarray:
     """ISO dates -> days since epoch as float (NaN when unreadable)."""
-    d = pd.to_datetime(s, errors="coerce", format="%Y-%m-%d")  # fast path: plain ISO dates
-    retry = d.isna().to_numpy(bool) & s.notna().to_numpy(bool)
+    s = s.reset_index(drop=True)
+    try:  # fast path: plain YYYY-MM-DD text, parsed by Arrow
+        arr = pa.array(s.astype("str").to_numpy(object) if s.dtype == object else s,
+                       type=pa.string(), from_pandas=True)
+        ts = pc.strptime(arr, format="%Y-%m-%d", unit="s", error_is_null=True)
+        out = pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        out = np.where(pc.is_null(ts).to_numpy(zero_copy_only=False), np.nan, out / 86400.0)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        out = np.full(len(s), np.nan)
+    retry = np.isnan(out) & s.notna().to_numpy(bool)
     if retry.any():  # anything else (times, other separators) element by element
-        d = d.copy()
-        d[retry] = pd.to_datetime(s[retry], errors="coerce", format="mixed")
-    out = (d - pd.Timestamp("1970-01-01")).dt.days.to_numpy(np.float64, na_value=np.nan)
+        d = pd.to_datetime(s[retry], errors="coerce", format="mixed")
+        d = d.dt.tz_localize(None) if getattr(d.dt, "tz", None) is not None else d
+        out[retry] = (d - pd.Timestamp("1970-01-01")).dt.days.to_numpy(np.float64,
+                                                                        na_value=np.nan)
     return out
+
+
+_MISSING = ("nan", "None", "<NA>")
+
+
+def labels(s: pd.Series, sort: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Factorised text: codes (-1 for missing, empty, 'nan', 'None') and the names.
+
+    ``sort=False`` (ids such as patients, where only equality matters) skips sorting the
+    dictionary: several times faster for hundreds of thousands of distinct values.
+    """
+    if sort:
+        codes, names = factorize(s)
+        names = np.asarray(names, dtype=object).astype(str)
+    else:
+        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        codes = codes.astype(np.int64)
+        names = np.asarray(uniq, dtype=object)
+        if not pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+            names = names.astype(str).astype(object)
+    keep = ~pd.Index(names).isin([*_MISSING, ""])
+    if keep.all():
+        return codes, names
+    rank = np.where(keep, np.cumsum(keep) - 1, -1)
+    return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), names[keep]
+
 
 
 def robust_scores(
@@ -215,9 +252,9 @@ def split_admissions(
     _need(grouped, ("case_id", "hospital_id", "hospital_level", "patient_id", "admission_date",
                     "discharge_date", "status", "adrg", key_col), "split admissions")
     n = len(grouped)
-    pat, _ = factorize(grouped["patient_id"].astype("str").replace({"nan": "", "None": ""}))
+    pat, _ = labels(grouped["patient_id"], sort=False)
     adm, dis = _days(grouped["admission_date"]), _days(grouped["discharge_date"])
-    key, _ = factorize(grouped[key_col].astype("str").replace({"nan": "", "None": ""}))
+    key, _ = labels(grouped[key_col])
     ok = (grouped["status"].astype(str) == "SUCCESS").to_numpy(bool)
     exempt = grouped["adrg"].astype(str).isin(set(sp.exempt_adrgs)).to_numpy(bool)
     dated = (pat >= 0) & np.isfinite(adm) & np.isfinite(dis)
