@@ -37,7 +37,8 @@ def supervise_cmd(
                                                 "[supervision] table (defaults otherwise).")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Report language: zh or en.")] = "zh",
     max_explained: Annotated[int, typer.Option("--max-explained", min=0, help="Flagged cases "
-                                               "explained in the report.")] = 300,
+                                               "explained in the report (shared out across "
+                                               "the signals).")] = 300,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ) -> None:
     """Indices (CMI, cost/time index, low-risk mortality) and the five supervision signals."""
@@ -57,7 +58,10 @@ def supervise_cmd(
         res = run_supervision(df, sch, history=hist, weights=w, policy=pol)
         idx = res.indices
         idx = idx[[*INDEX_CSV_COLUMNS, *[c for c in idx.columns if c not in INDEX_CSV_COLUMNS]]]
-        flagged_ids = res.case_flags["case_id"].astype(str).tolist()
+        # explain up to max_explained cases, shared out evenly across the signals
+        per = max(max_explained // 5, 1) if max_explained else 0
+        flagged_ids = res.case_flags.groupby("signal", sort=False).head(per)[
+            "case_id"].astype(str).tolist()
         expl = explanations(res.grouped, sch, flagged_ids, limit=max_explained)
         with staged(output) as tmp:
             tmp.mkdir(parents=True)
