@@ -15,6 +15,8 @@ from .policy import PRESETS, Policy, PolicyError, load_policy, preset_path
 from .pricing import point_value_from_budget, price, reserve_amount, round_half_up_cents
 from .settlement import SettlementResult, settle
 from .settlement_policy import SettlementPolicy
+from .signals import low_standard_admissions, patient_selection, upcoding
+from .signals_codes import all_signals, restricted_codes
 from .special_review import quota
 from .special_review import review as special_review_apply
 from .supervision import SupervisionPolicy, load_supervision_policy, split_admissions
@@ -48,4 +50,5 @@ __all__ = [
     "settle",
     "special_review_apply",
     "split_admissions",
+    "all_signals", "low_standard_admissions", "patient_selection", "restricted_codes", "upcoding",
 ]

@@ -137,6 +137,34 @@ for _c in ("cases", "total_cost", "oop", "actual_ratio", "policy_ratio"):
         COLUMNS[f"{_c}_{_suf}"] = _L(f"{_base.zh} {_zh}", f"{_base.en} {_en}", _base.kind)
 COLUMNS["final_amount_diff_pct"] = _L("年度清算应付变化率", "final amount change", "ratio")
 
+# supervision (§10 indices and signals; drgsim supervise)
+COLUMNS.update({
+    "grouping_rate": _L("入组率", "grouping rate", "ratio"),
+    "drg_count": _L("DRG组数", "DRG count", "count"),
+    "cost_index": _L("费用消耗指数", "cost index", "index"),
+    "time_index": _L("时间消耗指数", "time index", "index"),
+    "low_risk_mortality": _L("低风险组死亡率", "low-risk mortality", "ratio"),
+    "signal": _L("疑点类型", "signal", "text"),
+    "signal_value": _L("本院值", "value", "index"),
+    "peer_value": _L("同级医院值", "peer value", "index"),
+    "signal_score": _L("疑点得分(稳健z)", "score (robust z)", "index"),
+    "flagged": _L("是否疑点", "flagged", "text"),
+    "rank": _L("排名", "rank", "count"),
+    "case_id": _L("病例号", "case", "text"),
+    "detail": _L("疑点说明", "detail", "text"),
+    "explanation": _L("入组说明", "grouping explanation", "text"),
+    "drg": _L("DRG", "DRG", "text"),
+    "flagged_cases": _L("疑点病例数", "flagged cases", "count"),
+    "flagged_stays": _L("疑点住院次数", "flagged stays", "count"),
+    "discharges": _L("出院人次", "discharges", "count"),
+    "grouped": _L("入组病例数", "grouped cases", "count"),
+    "cmi_cases": _L("CMI病例数", "CMI cases", "count"),
+    "low_risk_cases": _L("低风险组病例数", "low-risk cases", "count"),
+    "low_risk_deaths": _L("低风险组死亡数", "low-risk deaths", "count"),
+    "dept": _L("科室", "department", "text"),
+    "doctor": _L("主诊医师", "doctor", "text"),
+})
+
 SHEETS: dict[str, tuple[str, str]] = {
     "scenarios": ("情景汇总", "scenarios"),
     "statements": ("医院清算单", "statements"),
@@ -163,6 +191,11 @@ SHEETS: dict[str, tuple[str, str]] = {
     "tiered_by_category": ("分级诊疗-按人员类别", "tiered care: by category"),
     "tiered_volumes": ("分级诊疗-医院病例数", "tiered care: volumes"),
     "hospitals": ("医院对比", "hospitals"),
+    "indices": ("绩效指标", "indices"),
+    "indices_dept": ("科室绩效指标", "indices by department"),
+    "indices_doctor": ("医师绩效指标", "indices by doctor"),
+    "hospital_signals": ("医院疑点", "hospital signals"),
+    "case_flags": ("疑点病例", "flagged cases"),
 }
 
 #: Ledger items and other fixed phrases of the reports.

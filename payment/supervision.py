@@ -1,8 +1,11 @@
-"""Supervision signals (智能监管), domain.md §10: split admissions (分解住院) so far.
+"""Supervision signals (智能监管), domain.md §10: the [supervision] policy and split admissions.
+
+The other signals (upcoding, low-standard admissions, patient selection, restricted codes) are
+in :mod:`payment.signals`; all use :func:`robust_scores` and :func:`peer_values` below.
 
 ``split_admissions(grouped, policy)`` returns ``(case_flags, hospital_signals)``:
 
-- ``case_flags``: ``case_id, signal, detail`` then ``other_case_id, gap_days, pair_id`` — one
+- ``case_flags``: ``case_id, signal, detail`` then ``other_case_id, gap_days, pair_id, hospital_id`` — one
   row per stay per pair (both stays of a pair are listed; the detail names the other stay);
 - ``hospital_signals``: ``hospital_id, signal, value, peer_value, score, flagged`` then
   ``hospital_level, flagged_stays, discharges``.
@@ -27,6 +30,8 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -62,10 +67,77 @@ class SplitAdmissionPolicy(_Strict):
     min_scale: Annotated[float, Field(gt=0.0, le=1.0)] = 0.005
 
 
+_Score = Annotated[float, Field(gt=0.0, le=100.0)]
+_Count = Annotated[int, Field(ge=0, le=1_000_000)]
+_Frac = Annotated[float, Field(ge=0.0, le=1.0)]
+_Prefix = Annotated[str, Field(min_length=1, max_length=16)]
+
+
+class UpcodingPolicy(_Strict):
+    """[supervision.upcoding]: severity digits, score floors, rarity of a secondary diagnosis."""
+
+    severity_digits: list[Annotated[str, Field(min_length=1, max_length=1)]] = Field(
+        default_factory=lambda: ["1", "3"], min_length=1, max_length=10)
+    flag_score: _Score = 3.0
+    min_cases: _Count = 30
+    min_scale_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.02
+    min_scale_sdx: Annotated[float, Field(gt=0.0, le=100.0)] = 0.1
+    rare_share: _Frac = 0.005
+    list_cases: Literal["flagged", "all"] = "flagged"
+
+
+class LowStandardPolicy(_Strict):
+    """[supervision.low_standard_admission]: short cheap stays in groups peers treat longer."""
+
+    max_los: Annotated[int, Field(ge=0, le=366)] = 2
+    cost_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.30
+    peer_short_share: _Frac = 0.5
+    min_peer_cases: _Count = 5
+    flag_score: _Score = 3.0
+    min_stays: _Count = 3
+    min_scale: Annotated[float, Field(gt=0.0, le=1.0)] = 0.005
+    exempt_adrgs: list[Annotated[str, Field(min_length=1, max_length=16)]] = Field(
+        default_factory=list, max_length=10_000)
+
+
+class PatientSelectionPolicy(_Strict):
+    """[supervision.patient_selection]: high-weight threshold, transfer mode, score floors."""
+
+    high_rw: Annotated[float, Field(gt=0.0, le=1000.0)] = 2.0
+    transfer_modes: list[Annotated[int, Field(ge=1, le=9)]] = Field(
+        default_factory=lambda: [2], min_length=1, max_length=9)
+    flag_score: _Score = 3.0
+    min_cases: _Count = 30
+    min_scale: Annotated[float, Field(gt=0.0, le=1.0)] = 0.01
+
+
+class RestrictedCodePolicy(_Strict):
+    """[supervision.restricted_code]: code prefixes restricted to one sex, on top of the scheme's."""
+
+    female_prefixes: list[_Prefix] = Field(
+        default_factory=lambda: ["O", "N70", "N71", "N72", "N73", "N74", "N75", "N76", "N77",
+                                 "N80", "N81", "N82", "N83", "N84", "N85", "N86", "N87",
+                                 "N88", "N89", "N90", "N91", "N92", "N93", "N94", "N95",
+                                 "N96", "N97", "N98", "C51", "C52", "C53", "C54", "C55",
+                                 "C56", "C57", "C58"], max_length=10_000)
+    male_prefixes: list[_Prefix] = Field(
+        default_factory=lambda: ["N40", "N41", "N42", "N43", "N44", "N45", "N46", "N47", "N48",
+                                 "N49", "N50", "N51", "C60", "C61", "C62", "C63"],
+        max_length=10_000)
+    use_scheme: bool = True
+    flag_score: _Score = 3.0
+    min_cases: _Count = 2
+    min_scale: Annotated[float, Field(gt=0.0, le=1.0)] = 0.001
+
+
 class SupervisionPolicy(_Strict):
     """The [supervision] table; one sub-table per signal."""
 
     split_admission: SplitAdmissionPolicy = SplitAdmissionPolicy()
+    upcoding: UpcodingPolicy = UpcodingPolicy()
+    low_standard_admission: LowStandardPolicy = LowStandardPolicy()
+    patient_selection: PatientSelectionPolicy = PatientSelectionPolicy()
+    restricted_code: RestrictedCodePolicy = RestrictedCodePolicy()
 
 
 def load_supervision_policy(source: str | Path | None = None) -> SupervisionPolicy:
@@ -101,9 +173,48 @@ def _need(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
 
 def _days(s: pd.Series) -> np.ndarray:
     """ISO dates -> days since epoch as float (NaN when unreadable)."""
-    d = pd.to_datetime(s, errors="coerce", format="mixed")
-    out = (d - pd.Timestamp("1970-01-01")).dt.days.to_numpy(np.float64, na_value=np.nan)
+    s = s.reset_index(drop=True)
+    try:  # fast path: plain YYYY-MM-DD text, parsed by Arrow
+        arr = pa.array(s.astype("str").to_numpy(object) if s.dtype == object else s,
+                       type=pa.string(), from_pandas=True)
+        ts = pc.strptime(arr, format="%Y-%m-%d", unit="s", error_is_null=True)
+        out = pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        out = np.where(pc.is_null(ts).to_numpy(zero_copy_only=False), np.nan, out / 86400.0)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        out = np.full(len(s), np.nan)
+    retry = np.isnan(out) & s.notna().to_numpy(bool)
+    if retry.any():  # anything else (times, other separators) element by element
+        d = pd.to_datetime(s[retry], errors="coerce", format="mixed")
+        d = d.dt.tz_localize(None) if getattr(d.dt, "tz", None) is not None else d
+        out[retry] = (d - pd.Timestamp("1970-01-01")).dt.days.to_numpy(np.float64,
+                                                                        na_value=np.nan)
     return out
+
+
+_MISSING = ("nan", "None", "<NA>")
+
+
+def labels(s: pd.Series, sort: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Factorised text: codes (-1 for missing, empty, 'nan', 'None') and the names.
+
+    ``sort=False`` (ids such as patients, where only equality matters) skips sorting the
+    dictionary: several times faster for hundreds of thousands of distinct values.
+    """
+    if sort:
+        codes, names = factorize(s)
+        names = np.asarray(names, dtype=object).astype(str)
+    else:
+        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        codes = codes.astype(np.int64)
+        names = np.asarray(uniq, dtype=object)
+        if not pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+            names = names.astype(str).astype(object)
+    keep = ~pd.Index(names).isin([*_MISSING, ""])
+    if keep.all():
+        return codes, names
+    rank = np.where(keep, np.cumsum(keep) - 1, -1)
+    return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), names[keep]
+
 
 
 def robust_scores(
@@ -141,9 +252,9 @@ def split_admissions(
     _need(grouped, ("case_id", "hospital_id", "hospital_level", "patient_id", "admission_date",
                     "discharge_date", "status", "adrg", key_col), "split admissions")
     n = len(grouped)
-    pat, _ = factorize(grouped["patient_id"].astype("str").replace({"nan": "", "None": ""}))
+    pat, _ = labels(grouped["patient_id"], sort=False)
     adm, dis = _days(grouped["admission_date"]), _days(grouped["discharge_date"])
-    key, _ = factorize(grouped[key_col].astype("str").replace({"nan": "", "None": ""}))
+    key, _ = labels(grouped[key_col])
     ok = (grouped["status"].astype(str) == "SUCCESS").to_numpy(bool)
     exempt = grouped["adrg"].astype(str).isin(set(sp.exempt_adrgs)).to_numpy(bool)
     dated = (pat >= 0) & np.isfinite(adm) & np.isfinite(dis)
@@ -167,13 +278,13 @@ def split_admissions(
         "case_id": ca, "signal": "split_admission",
         "detail": [f"next stay {c} at {h} admitted {g} days after this discharge"
                    for c, h, g in zip(cb, hb, gap)],
-        "other_case_id": cb, "gap_days": gap, "pair_id": pair_id, "_pos": a,
+        "other_case_id": cb, "gap_days": gap, "pair_id": pair_id, "hospital_id": ha, "_pos": a,
     })
     second = pd.DataFrame({
         "case_id": cb, "signal": "split_admission",
         "detail": [f"previous stay {c} at {h} discharged {g} days before this admission"
                    for c, h, g in zip(ca, ha, gap)],
-        "other_case_id": ca, "gap_days": gap, "pair_id": pair_id, "_pos": b,
+        "other_case_id": ca, "gap_days": gap, "pair_id": pair_id, "hospital_id": hb, "_pos": b,
     })
     flags = pd.concat([first, second], ignore_index=True)
     flags = flags.sort_values(["_pos", "pair_id"], kind="stable").drop(columns="_pos")

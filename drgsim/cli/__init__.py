@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "payment",
     "schemes",
     "simulate",
+    "supervise",
     "serve",
 )
 

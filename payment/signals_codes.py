@@ -1,0 +1,209 @@
+"""Sex- or age-restricted codes (性别/年龄限定编码), domain.md §10, and all signals at once.
+
+``restricted_codes(grouped, restrictions, policy)`` lists every case with a diagnosis (or
+procedure) that contradicts its recorded sex or age. The facts come in as data:
+
+- ``restrictions``: a table ``code, kind, field, cmp, value`` (kind ``dx``/``pr``; field ``sex``
+  or ``age``; cmp one of ``== != < <= > >=``; the case must satisfy ``field cmp value`` to carry
+  the code), e.g. built by the application layer from the scheme's MDC entry rules (payment
+  never reads a scheme); an optional ``source`` column is quoted in the detail;
+- the policy's ``female_prefixes`` / ``male_prefixes`` (code prefixes only one sex can carry).
+
+A case contradicts a rule when its field is known (sex 1 or 2; age finite ≥ 0) and the
+condition fails; a case with
+several contradictions is listed once per code. value = contradicting cases ÷ discharges;
+score = robust z of the value within the level; flagged = score ≥ ``flag_score`` and at least
+``min_cases`` such cases.
+
+``all_signals(...)`` runs the five signals and concatenates their outputs (signal order of
+:data:`payment.supervision.SIGNALS`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .signals import (
+    _count,
+    _flags,
+    _frame,
+    _num,
+    _ratio,
+    _text,
+    _z,
+    hospital_codes,
+    low_standard_admissions,
+    patient_selection,
+    upcoding,
+)
+from .supervision import (
+    CASE_FLAG_COLUMNS,
+    HOSPITAL_SIGNAL_COLUMNS,
+    SupervisionPolicy,
+    peer_values,
+    split_admissions,
+)
+
+__all__ = ["RESTRICTION_COLUMNS", "all_signals", "restricted_codes"]
+
+RESTRICTION_COLUMNS = ("code", "kind", "field", "cmp", "value")
+_CMP = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
+        ">": np.greater, ">=": np.greater_equal}
+_COLUMN = {"dx": "diagnoses", "pr": "procedures"}
+
+
+def _rules(restrictions: pd.DataFrame | None, policy) -> pd.DataFrame:
+    """Exact-code rules from the table and prefix rules from the policy, one frame."""
+    parts = []
+    if restrictions is not None and len(restrictions):
+        missing = [c for c in RESTRICTION_COLUMNS if c not in restrictions.columns]
+        if missing:
+            raise KeyError(f"restrictions table lacks column(s) {missing}; "
+                           f"needs {list(RESTRICTION_COLUMNS)}")
+        r = restrictions.copy()
+        bad = sorted(set(r["cmp"].astype(str)) - set(_CMP))
+        if bad:
+            raise ValueError(f"restrictions: unknown cmp {bad}; allowed {sorted(_CMP)}")
+        badf = sorted(set(r["field"].astype(str)) - {"sex", "age"})
+        if badf:
+            raise ValueError(f"restrictions: unknown field {badf}; allowed ['age', 'sex']")
+        badk = sorted(set(r["kind"].astype(str)) - set(_COLUMN))
+        if badk:
+            raise ValueError(f"restrictions: unknown kind {badk}; allowed ['dx', 'pr']")
+        r["match"] = "exact"
+        if "source" not in r.columns:
+            r["source"] = "scheme"
+        parts.append(r[[*RESTRICTION_COLUMNS, "match", "source"]])
+    for prefixes, sex in ((policy.female_prefixes, 2), (policy.male_prefixes, 1)):
+        if prefixes:
+            parts.append(pd.DataFrame({"code": list(prefixes), "kind": "dx", "field": "sex",
+                                       "cmp": "==", "value": sex, "match": "prefix",
+                                       "source": "policy"}))
+    if not parts:
+        return pd.DataFrame(columns=[*RESTRICTION_COLUMNS, "match", "source"])
+    out = pd.concat(parts, ignore_index=True)
+    out["code"] = out["code"].astype(str).str.strip()
+    out["value"] = pd.to_numeric(out["value"], errors="coerce").astype(np.float64)
+    return out[out["code"] != ""]
+
+
+def _hits(df: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
+    """(row, code, rule index) for each contradicting code; rows pre-filtered by condition."""
+    out = []
+    for (kind, field, cmp, value), rs in rules.groupby(["kind", "field", "cmp", "value"],
+                                                        sort=True):
+        col = _COLUMN[kind]
+        if col not in df.columns or field not in df.columns:
+            continue
+        x = _num(df, field)
+        known = np.isin(x, (1.0, 2.0)) if field == "sex" else np.isfinite(x) & (x >= 0)
+        fails = known & ~_CMP[cmp](x, value)
+        rows = np.flatnonzero(fails)
+        if len(rows) == 0:
+            continue
+        text = _text(df[col].iloc[rows])
+        # cheap text pre-filter on the 1-3 character stems, then an exact look at the few left
+        stems = sorted({c[:3] for c in rs["code"]} | {c for c in rs["code"] if len(c) < 3})
+        pat = "(?:^|\\|)(?:" + "|".join(re.escape(s) for s in stems) + ")"
+        keep = text.str.contains(pat, regex=True).to_numpy(bool)
+        rows, text = rows[keep], text[keep]
+        if len(rows) == 0:
+            continue
+        codes = text.str.split("|")
+        long = pd.DataFrame({
+            "row": np.repeat(rows, codes.str.len().to_numpy()),
+            "code": np.concatenate(codes.to_list())})
+        long["code"] = long["code"].str.strip()
+        exact = rs[rs["match"] == "exact"]
+        if len(exact):
+            m = long.merge(exact[["code", "source"]].drop_duplicates("code"), on="code")
+            out.append(m.assign(kind=kind, field=field, cmp=cmp, value=value))
+        for _, r in rs[rs["match"] == "prefix"].iterrows():
+            m = long[long["code"].str.startswith(r["code"])]
+            if len(m):
+                out.append(m.assign(source=f"{r['source']} prefix {r['code']}", kind=kind,
+                                    field=field, cmp=cmp, value=value))
+    if not out:
+        return pd.DataFrame(columns=["row", "code", "source", "kind", "field", "cmp", "value"])
+    hits = pd.concat(out, ignore_index=True)
+    return hits.drop_duplicates(["row", "code"]).sort_values(["row", "code"], kind="stable")
+
+
+def restricted_codes(
+    grouped: pd.DataFrame, restrictions: pd.DataFrame | None = None,
+    policy: SupervisionPolicy | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cases whose codes contradict their sex or age, and the per-hospital rate (docstring)."""
+    rp = (policy or SupervisionPolicy()).restricted_code
+    for c in ("case_id", "hospital_id", "hospital_level"):
+        if c not in grouped.columns:
+            raise KeyError(f"restricted codes: cases lack column {c!r}")
+    rules = _rules(restrictions if rp.use_scheme else None, rp)
+    hits = _hits(grouped, rules) if len(rules) else _hits(grouped, rules.iloc[:0])
+    h, names, level = hospital_codes(grouped)
+    n = len(names)
+    case_hit = np.zeros(len(grouped), dtype=bool)
+    rows = hits["row"].to_numpy(np.int64)
+    case_hit[rows] = True
+    dis = _count(h, np.ones(len(grouped), dtype=bool), n)
+    bad = _count(h, case_hit, n)
+    value = _ratio(bad, dis)
+    score = _z(value, level, rp.min_scale)
+    flagged = (score >= rp.flag_score) & (bad >= rp.min_cases)
+    hospitals = _frame("restricted_code", names, value, peer_values(bad, dis, level), score,
+                       flagged, level, flagged_cases=bad, discharges=dis)
+    recorded = {f: _num(grouped, f) if f in grouped.columns else np.full(len(grouped), np.nan)
+                for f in ("sex", "age")}
+    what = {"dx": "diagnosis", "pr": "procedure"}
+    details = [
+        f"{what[k]} {c} requires {f} {cm} {v:g} ({s}) but {f} = {recorded[f][r]:g}"
+        for r, c, k, f, cm, v, s in zip(rows, hits["code"], hits["kind"], hits["field"],
+                                         hits["cmp"], hits["value"], hits["source"])]
+    flags = _flags(grouped, rows, "restricted_code", details)
+    flags["code"] = hits["code"].to_numpy(object)
+    return flags, hospitals
+
+
+def all_signals(
+    grouped: pd.DataFrame, history: pd.DataFrame | None = None, *, weights: Any = None,
+    cc_codes: Any = None, restrictions: pd.DataFrame | None = None,
+    policy: SupervisionPolicy | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The five signals: ``(case_flags, hospital_signals)``, stable columns first.
+
+    Split admissions are looked for within ``grouped`` (the current period) only. A signal
+    whose columns are missing (e.g. no ``patient_id`` or dates) is skipped; the reason is in
+    ``hospital_signals.attrs["skipped"]`` (signal -> message).
+    """
+    policy = policy or SupervisionPolicy()
+    flags, hosp, skipped = [], [], {}
+    runs = (
+        ("split_admission", lambda: split_admissions(grouped, policy)),
+        ("upcoding", lambda: upcoding(grouped, history, cc_codes=cc_codes, policy=policy)),
+        ("low_standard_admission", lambda: low_standard_admissions(grouped, policy)),
+        ("patient_selection", lambda: patient_selection(grouped, history, weights=weights,
+                                                        policy=policy)),
+        ("restricted_code", lambda: restricted_codes(grouped, restrictions, policy)),
+    )
+    for name, run in runs:
+        try:
+            fl, hs = run()
+        except KeyError as exc:  # a column the signal needs is absent: skip it, say why
+            skipped[name] = str(exc).strip("'\"")
+            continue
+        flags.append(fl)
+        hosp.append(hs)
+    if not hosp:
+        raise KeyError("no supervision signal could run: " + "; ".join(skipped.values()))
+    case_flags = pd.concat(flags, ignore_index=True)
+    cols = list(CASE_FLAG_COLUMNS) + [c for c in case_flags.columns if c not in CASE_FLAG_COLUMNS]
+    hospital = pd.concat(hosp, ignore_index=True)
+    hcols = list(HOSPITAL_SIGNAL_COLUMNS) + [c for c in hospital.columns
+                                              if c not in HOSPITAL_SIGNAL_COLUMNS]
+    hospital = hospital[hcols]
+    hospital.attrs["skipped"] = skipped
+    return case_flags[cols], hospital
