@@ -72,6 +72,10 @@ __all__ = [
 ]
 
 
+#: ``summary["point_value_status"]`` values (module docstring, "Undefined divisions")
+PV_STATUSES = ("ok", "zero_points", "negative", "not_finite")
+
+
 @dataclass(frozen=True)
 class PointValueKeys:
     """The ``[point_value]`` keys settlement reads from the full policy (§4, §13)."""
@@ -80,6 +84,12 @@ class PointValueKeys:
     reserve_withheld: bool = True
     reserve_rate: float = 0.05
     budget: float | None = None
+    decimals: int = 4
+    rounding: str = "half_up"
+    pool: str = "fund_over_ratio"
+    method: str = "points"
+    points_scale: float = 100.0
+    conversion: str = "settlement_pv"
 
 
 def resolve_policy(policy: Any) -> tuple[SettlementPolicy, PointValueKeys]:
@@ -99,6 +109,13 @@ def resolve_policy(policy: Any) -> tuple[SettlementPolicy, PointValueKeys]:
         reserve_withheld=bool(getattr(pv, "reserve_withheld", True)),
         reserve_rate=float(getattr(pv, "reserve_rate", 0.05)),
         budget=getattr(pv, "budget", None),
+        decimals=int(getattr(pv, "decimals", 4)),
+        rounding=str(getattr(pv, "rounding", "half_up")),
+        pool=str(getattr(pv, "pool", "fund_over_ratio")),
+        method=str(getattr(policy, "method", "points")),
+        points_scale=float(getattr(getattr(policy, "weights", None), "points_scale", 100.0)),
+        conversion=str(getattr(getattr(policy, "special_review", None), "conversion",
+                               "settlement_pv")),
     )
 
 
@@ -121,10 +138,19 @@ class SettlementInputs:
     n_cases: np.ndarray
     n_sr: np.ndarray
     base_points: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: Σ RW and count of the cases with a weight, per hospital, for the CMI (§13)
+    rw_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    rw_n: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: the yuan per point the cases were priced at (provisional PV of the advances, §13)
+    provisional_pv: float = float("nan")
+    points_scale: float = 100.0
 
     @property
     def policy_point_value(self) -> float:
-        """The point value the cases were priced at: Σ payment ÷ Σ points (yuan/point)."""
+        """The point value the cases were priced at (yuan/point): the pricing's yuan per point
+        when known, else Σ payment ÷ Σ points."""
+        if np.isfinite(self.provisional_pv):
+            return float(self.provisional_pv)
         pts = self.hd[:, K.HD_PTS].sum()
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             pv = float(self.hd[:, K.HD_PAY].sum() / pts) if pts > 0 else float("nan")
@@ -192,8 +218,11 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     for non-finite or negative points and for money no int64-cent settlement can hold (non-finite,
     or a column total above ``MAX_YUAN``).
     """
-    spol, _ = resolve_policy(policy)
+    spol, pvk = resolve_policy(policy)
     df = priced
+    attrs = getattr(priced, "attrs", {}) or {}
+    scale = float(attrs.get("points_scale", pvk.points_scale))
+    rw_ids, rw_sum, rw_n = _rw_by_hospital(priced, scale)
     if "case_class" in df.columns and spol.exclude_classes:
         keep = ~df["case_class"].astype("string").isin(list(spol.exclude_classes)).to_numpy(
             dtype=bool, na_value=False
@@ -219,8 +248,17 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     _check_cases(pts, pay, tc, np.where(sr, sr_amt, 0.0), pp)
     mf = _column(df, "month", 0.0)
     month = np.where(np.isfinite(mf) & (mf >= 1) & (mf < 13), mf, 0.0).astype(np.int64)
+    ypp = float(attrs.get("yuan_per_point", np.nan))
+    if not (np.isfinite(ypp) and ypp > 0):
+        ypp = float("nan")
+    # provisional value of each case before special review (§13 advances): unrounded points ×
+    # the pricing's yuan per point; without it (hand-made tables) the payment column
+    prov = pts * ypp if np.isfinite(ypp) else pay
+    pts, pay, sr_amt = _convert_sr(pts, pay, sr_amt, sr, pvk.conversion, ypp, attrs, scale)
 
     hd = np.zeros((nh, K.HD))
+    if pvk.conversion != "settlement_pv":
+        sr = np.zeros(len(df), dtype=bool)  # converted to points: settled like other cases
     nsr = ~sr
     hd[:, K.HD_PTS] = np.bincount(h, weights=np.where(nsr, pts, 0.0), minlength=nh)
     hd[:, K.HD_PAY] = np.bincount(h, weights=np.where(nsr, pay, 0.0), minlength=nh)
@@ -232,7 +270,7 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     md = np.zeros((nh, 12, K.MD))
     known = month > 0
     cell = h * 12 + (month - 1)
-    md[:, :, K.MD_PAY] = np.bincount(cell[known], weights=pay[known], minlength=nh * 12).reshape(
+    md[:, :, K.MD_PAY] = np.bincount(cell[known], weights=prov[known], minlength=nh * 12).reshape(
         nh, 12
     )
     md[:, :, K.MD_PP] = np.bincount(cell[known], weights=pp[known], minlength=nh * 12).reshape(
@@ -275,6 +313,9 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     base_points = (
         np.bincount(h, weights=bp, minlength=nh) if bp is not None else np.zeros(0)
     )
+    at = np.searchsorted(rw_ids, ids) if len(rw_ids) else np.zeros(0, np.int64)
+    h_rw_sum = rw_sum[at] if len(rw_ids) else np.zeros(0)
+    h_rw_n = rw_n[at] if len(rw_ids) else np.zeros(0)
     return SettlementInputs(
         hospital_ids=ids.astype(object),
         hospital_level=level,
@@ -287,7 +328,54 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
         n_cases=np.bincount(h, minlength=nh),
         n_sr=np.bincount(h, weights=sr.astype(np.float64), minlength=nh).astype(np.int64),
         base_points=base_points,
+        rw_sum=h_rw_sum,
+        rw_n=h_rw_n,
+        provisional_pv=ypp,
+        points_scale=scale,
     )
+
+
+def _rw_by_hospital(priced: pd.DataFrame, scale: float) -> tuple[np.ndarray, np.ndarray,
+                                                                  np.ndarray]:
+    """Hospital ids (sorted), Σ RW and count of their cases with a weight (§13 CMI: all cases
+    with a group weight, LOS-excluded ones included, ungroupable ones not; RW = base points ÷
+    scale). Empty arrays without a ``base_points`` column."""
+    if "base_points" not in priced.columns or "hospital_id" not in priced.columns:
+        return np.zeros(0, dtype=object), np.zeros(0), np.zeros(0)
+    bp = _column(priced, "base_points", np.nan)
+    ok = np.isfinite(bp)
+    if "case_class" in priced.columns:
+        ok &= (priced["case_class"].astype("string") != "ungroupable").to_numpy(
+            dtype=bool, na_value=True)
+    hosp = priced["hospital_id"].astype("string").fillna("").to_numpy(dtype=object)
+    ids, h = np.unique(hosp, return_inverse=True)
+    s = np.bincount(h, weights=np.where(ok, bp / scale, 0.0), minlength=len(ids))
+    n = np.bincount(h, weights=ok.astype(np.float64), minlength=len(ids))
+    return ids, s, n
+
+
+def _convert_sr(pts: np.ndarray, pay: np.ndarray, sr_amt: np.ndarray, sr: np.ndarray,
+                conversion: str, ypp: float, attrs: dict[str, Any], scale: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Approved special-review amounts as points (§13 options): re-priced ÷ the budget point
+    value (``budget_pv``) or ÷ (all-case mean ÷ scale) (``mean_cost``); ``settlement_pv``
+    leaves them as amounts for the exact solve."""
+    if conversion == "settlement_pv" or not sr.any():
+        return pts, pay, sr_amt
+    if conversion == "budget_pv":
+        unit = ypp
+    else:
+        unit = float(attrs.get("region_mean_cost", np.nan)) / scale
+    if not (np.isfinite(unit) and unit > 0):
+        raise ValueError(
+            f"settlement: special_review.conversion = {conversion!r} needs the priced cases' "
+            "attrs 'yuan_per_point' (budget_pv) or 'region_mean_cost' and 'points_scale' "
+            "(mean_cost), as payment.price writes them; allowed: price the cases with "
+            "payment.price, or conversion = 'settlement_pv'")
+    sr_pts = sr_amt / unit
+    pv = ypp if np.isfinite(ypp) else unit
+    return (np.where(sr, sr_pts, pts), np.where(sr, sr_pts * pv, pay),
+            np.where(sr, 0.0, sr_amt))
 
 
 @dataclass(frozen=True)
@@ -380,6 +468,12 @@ def encode(
     p[K.P_ROUNDING] = 0.0 if spol.rounding == "half_up" else 1.0
     p[K.P_MEMBERS_TIERED] = 1.0 if spol.alliance_members_tiered else 0.0
     p[K.P_POLICY_PV] = inputs.policy_point_value
+    p[K.P_PV_DECIMALS] = float(pvk.decimals) if pvk.rounding == "half_up" else -1.0
+    p[K.P_POOL] = 1.0 if pvk.pool == "fund_plus_patient_paid" else 0.0
+    p[K.P_RATE_UNIT] = pvk.points_scale if pvk.method == "rate" else 1.0
+    p[K.P_SHARING_FULL] = 1.0 if spol.sharing_beyond_reserve == "pay_in_full" else 0.0
+    p[K.P_DEPOSIT_BASE] = 0.0 if a.deposit_base == "after_tiers" else 1.0
+    p[K.P_FORFEIT_RESERVE] = 1.0 if a.forfeited == "reserve" else 0.0
 
     rel = np.zeros((max(len(a.release), 1), 2))
     for i, r in enumerate(a.release):
@@ -500,10 +594,15 @@ def _tables(inputs: SettlementInputs, params: SettlementParams, out_h: np.ndarra
             "payment_ratio": pay_ratio,
         }
     )
-    if inputs.base_points.size:
+    if inputs.rw_n.size:  # §13: mean RW of the cases with a weight
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stmt["cmi"] = np.where(inputs.rw_n > 0, inputs.rw_sum / np.maximum(inputs.rw_n, 1),
+                                   np.nan)
+    elif inputs.base_points.size:  # aggregates without RW sums: mean base points ÷ scale
         with np.errstate(divide="ignore", invalid="ignore"):
             stmt["cmi"] = np.where(
-                inputs.n_cases > 0, inputs.base_points / inputs.n_cases / 100.0, np.nan
+                inputs.n_cases > 0,
+                inputs.base_points / inputs.n_cases / inputs.points_scale, np.nan
             )
     adv = pd.DataFrame(_yuan(out_adv), columns=[f"m{m:02d}" for m in range(1, 13)])
     adv.insert(0, "hospital_id", inputs.hospital_ids)
@@ -550,6 +649,8 @@ def _tables(inputs: SettlementInputs, params: SettlementParams, out_h: np.ndarra
         "hospitals_overspend": int(s[K.S_N_OVER]),
         "largest_loss_hospital": str(inputs.hospital_ids[worst]) if worst >= 0 else "",
         "largest_loss": float(s[K.S_WORST]),
+        "point_value_status": PV_STATUSES[int(s[K.S_PV_STATUS])],
+        "special_review_scale": float(s[K.S_SR_SCALE]),
     }
     cents = {"hospital": out_h, "advances": out_adv, "alliance": out_al}
     return SettlementResult(stmt, adv, al, ledger, summary, cents)
