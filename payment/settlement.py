@@ -222,14 +222,17 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     df = priced
     attrs = getattr(priced, "attrs", {}) or {}
     scale = float(attrs.get("points_scale", pvk.points_scale))
-    rw_ids, rw_sum, rw_n = _rw_by_hospital(priced, scale)
+    # hospitals coded once over all rows (hash + sort of the few ids, not a sort of every row)
+    all_ids, h_all = _hospital_codes(df["hospital_id"])
+    rw_sum, rw_n = _rw_by_hospital(priced, h_all, len(all_ids), scale)
     if "case_class" in df.columns and spol.exclude_classes:
-        keep = ~df["case_class"].astype("string").isin(list(spol.exclude_classes)).to_numpy(
-            dtype=bool, na_value=False
-        )
+        keep = ~_class_in(df["case_class"], spol.exclude_classes)
         df = df.loc[keep]
-    hosp = df["hospital_id"].astype("string").fillna("").to_numpy(dtype=object)
-    ids, h = np.unique(hosp, return_inverse=True)
+        h_all = h_all[keep]
+    used = np.bincount(h_all, minlength=len(all_ids)) > 0
+    remap = np.cumsum(used) - 1
+    ids = all_ids[used]
+    h = remap[h_all]
     nh = len(ids)
     level_col = _column(df, "hospital_level", 0.0).astype(np.int64)
     level = np.zeros(nh, dtype=np.int64)
@@ -313,9 +316,8 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     base_points = (
         np.bincount(h, weights=bp, minlength=nh) if bp is not None else np.zeros(0)
     )
-    at = np.searchsorted(rw_ids, ids) if len(rw_ids) else np.zeros(0, np.int64)
-    h_rw_sum = rw_sum[at] if len(rw_ids) else np.zeros(0)
-    h_rw_n = rw_n[at] if len(rw_ids) else np.zeros(0)
+    h_rw_sum = rw_sum[used] if len(rw_sum) else np.zeros(0)
+    h_rw_n = rw_n[used] if len(rw_n) else np.zeros(0)
     return SettlementInputs(
         hospital_ids=ids.astype(object),
         hospital_level=level,
@@ -335,23 +337,39 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     )
 
 
-def _rw_by_hospital(priced: pd.DataFrame, scale: float) -> tuple[np.ndarray, np.ndarray,
-                                                                  np.ndarray]:
-    """Hospital ids (sorted), Σ RW and count of their cases with a weight (§13 CMI: all cases
-    with a group weight, LOS-excluded ones included, ungroupable ones not; RW = base points ÷
-    scale). Empty arrays without a ``base_points`` column."""
-    if "base_points" not in priced.columns or "hospital_id" not in priced.columns:
-        return np.zeros(0, dtype=object), np.zeros(0), np.zeros(0)
+def _hospital_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted hospital ids (object) and each row's code; missing ids are the empty text."""
+    codes, uniq = pd.factorize(values.astype("string").fillna(""), use_na_sentinel=False)
+    text = np.asarray(uniq, dtype=object).astype(str)
+    order = np.argsort(text, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return text[order].astype(object), rank[codes] if len(codes) else codes.astype(np.int64)
+
+
+def _class_in(values: pd.Series, classes: Any) -> np.ndarray:
+    """Rows whose case class is one of ``classes`` (categories compared once, not per row)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cats = np.asarray(values.cat.categories.astype(str))
+        hit = np.append(np.isin(cats, list(classes)), False)  # code -1 (missing) → False
+        return hit[values.cat.codes.to_numpy()]
+    return values.astype("string").isin(list(classes)).to_numpy(dtype=bool, na_value=False)
+
+
+def _rw_by_hospital(priced: pd.DataFrame, h: np.ndarray, nh: int, scale: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Σ RW and count of each hospital's cases with a weight (§13 CMI: all cases with a group
+    weight, LOS-excluded ones included, ungroupable ones not; RW = base points ÷ scale).
+    Empty arrays without a ``base_points`` column."""
+    if "base_points" not in priced.columns:
+        return np.zeros(0), np.zeros(0)
     bp = _column(priced, "base_points", np.nan)
     ok = np.isfinite(bp)
     if "case_class" in priced.columns:
-        ok &= (priced["case_class"].astype("string") != "ungroupable").to_numpy(
-            dtype=bool, na_value=True)
-    hosp = priced["hospital_id"].astype("string").fillna("").to_numpy(dtype=object)
-    ids, h = np.unique(hosp, return_inverse=True)
-    s = np.bincount(h, weights=np.where(ok, bp / scale, 0.0), minlength=len(ids))
-    n = np.bincount(h, weights=ok.astype(np.float64), minlength=len(ids))
-    return ids, s, n
+        ok &= ~_class_in(priced["case_class"], ("ungroupable",))
+    s = np.bincount(h, weights=np.where(ok, bp / scale, 0.0), minlength=nh)
+    n = np.bincount(h, weights=ok.astype(np.float64), minlength=nh)
+    return s, n
 
 
 def _convert_sr(pts: np.ndarray, pay: np.ndarray, sr_amt: np.ndarray, sr: np.ndarray,
