@@ -53,7 +53,7 @@ GROUP_INPUT_COLUMNS = (
 PRICE_INPUT_COLUMNS = (
     "case_id", "hospital_id", "hospital_level", "total_cost", "los", "discharge_mode",
     "admission_date", "discharge_date", "month", "year", "patient_id", "birth_weight", "new_tech",
-    "new_tech_cost", "icu", "status",
+    "new_tech_cost", "icu", "status", "age_days",
 )
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
