@@ -223,12 +223,13 @@ EXCLUDED, NORMAL, HIGH, LOW, INCOMPLETE, BED_DAY, READMISSION, UNGROUPABLE = ran
  R_HIGH, R_LOW, R_DIP_HIGH, R_DIP_LOW, R_BED_DAY, R_READMISSION) = range(19)
 
 # indices into the float parameter vector
-F_MAX_COST, F_MAX_LOS, F_LOS_MIN, F_LOS_MAX, F_LOW_MULT, F_DIP_LOW, F_DIP_HIGH, F_INC_MAX_LOS = (
-    range(8)
-)
-# indices into the int flag vector
+# F_FFS_UNIT: yuan per fee-for-service point of an ungroupable case (all-case mean ÷ scale;
+# nan: ungroupable cases get 0 points), §13
+(F_MAX_COST, F_MAX_LOS, F_LOS_MIN, F_LOS_MAX, F_LOW_MULT, F_DIP_LOW, F_DIP_HIGH, F_INC_MAX_LOS,
+ F_FFS_UNIT) = range(9)
+# indices into the int flag vector (I_LOW_COEF: low multiple = base × coefficient × r, §13)
 (I_DIP, I_OUTLIERS, I_LOW_FULL, I_HIGH_FIRST, I_INCOMPLETE, I_INC_COEF, I_INC_CAP,
- I_BED_COEF) = range(8)
+ I_BED_COEF, I_LOW_COEF) = range(9)
 
 
 @kernel(parallel=True)
@@ -314,10 +315,17 @@ def price_cases(
                 pts = base * k + base * (r - g_thr[gi])
             elif ip[I_OUTLIERS] != 0 and r <= fp[F_LOW_MULT]:
                 cls, reason = LOW, R_LOW
-                pts = base * k if ip[I_LOW_FULL] else base * k * r
+                if ip[I_LOW_FULL]:
+                    pts = base * k
+                elif ip[I_LOW_COEF]:
+                    pts = base * k * r
+                else:
+                    pts = base * r
             else:
                 cls, pts = NORMAL, base * k
             pts *= incentive[i]
+        if cls == UNGROUPABLE and fp[F_FFS_UNIT] > 0.0:
+            pts = c / fp[F_FFS_UNIT]  # fee-for-service points (§13); no coefficient/incentive
         out_cls[i] = cls
         out_reason[i] = reason
         out_r[i] = r
@@ -434,32 +442,35 @@ def price_money(
 # ---- special case review ------------------------------------------------------------------------
 
 # indices into the special-review float parameter vector
-(S_LOS_LIMIT, S_COST_MULT, S_NB_MAX_W, S_NB_REGION, S_NB_GROUP, S_SCALE, S_REGION_MEAN) = range(7)
+(S_LOS_LIMIT, S_COST_MULT, S_NB_MAX_W, S_NB_REGION, S_NB_GROUP, S_NB_MAX_AGE) = range(6)
 # indices into the special-review flag vector (rule enabled)
 (S_LOS, S_COST, S_NEWBORN, S_NEW_TECH, S_UNGROUPABLE, S_SMALL, S_DIP, S_ICU) = range(8)
 
 
 @kernel(parallel=True)
 def sr_mask(
-    cls, cost, los, base_points, small, review, bw, new_tech, new_tech_cost, icu, sf, si,
+    cls, cost, los, gmean, small, review, bw, age_days, new_tech, new_tech_cost, icu, sf, si,
     out_mask,
 ):  # pragma: no cover - compiled
     """Eligibility bit mask per case (bit k = rule k of ``special_review.RULES``); never for
-    excluded stays. Optional per-case inputs (``bw``, ``new_tech``, ``new_tech_cost``, ``icu``)
-    may be empty: the column is absent."""
+    excluded stays. ``gmean`` is the case's group region mean cost (yuan; nan without a group),
+    the base of the cost multiple and the newborn group multiple (§13). Optional per-case inputs
+    (``bw``, ``age_days``, ``new_tech``, ``new_tech_cost``, ``icu``) may be empty: the column is
+    absent (no ``age_days``: no newborn)."""
     for i in prange(cls.shape[0]):
         m = 0
         if cls[i] != EXCLUDED:
             c = cost[i]
-            gm = base_points[i] / sf[S_SCALE] * sf[S_REGION_MEAN]
+            gm = gmean[i]
             if si[S_LOS] and los[i] > sf[S_LOS_LIMIT]:
                 m |= 1
             if si[S_COST] and c >= sf[S_COST_MULT] * gm:
                 m |= 2
-            if si[S_NEWBORN] and bw.shape[0] > 0:
+            if si[S_NEWBORN] and bw.shape[0] > 0 and age_days.shape[0] > 0:
                 b = bw[i]
-                if b > 0 and b < sf[S_NB_MAX_W] and c >= sf[S_NB_REGION] \
-                        and c >= sf[S_NB_GROUP] * gm:
+                a = age_days[i]
+                if b > 0 and b < sf[S_NB_MAX_W] and a >= 0 and a <= sf[S_NB_MAX_AGE] \
+                        and c >= sf[S_NB_REGION] and c >= sf[S_NB_GROUP] * gm:
                     m |= 4
             if si[S_NEW_TECH]:
                 if (new_tech.shape[0] > 0 and new_tech[i]) or (
@@ -479,19 +490,18 @@ def sr_mask(
 @kernel(parallel=True)
 def sr_gain(
     cost, points, payment, mask, ffs, factor, coefficient, yuan_per_point,
-    out_amount_c, out_gain_c, out_gain,
+    out_amount, out_gain_c, out_gain,
 ):  # pragma: no cover - compiled
-    """Re-priced amount (integer cents) and the gain over ``payment`` (cents; yuan for
-    candidates, 0 otherwise): fee-for-service ``cost × factor`` or ``points × coefficient ×
-    yuan per point``."""
+    """Re-priced amount (yuan, unrounded: it enters the point-value solve exactly, §13) and the
+    gain over ``payment`` (cents, half-up; yuan for candidates, 0 otherwise): fee-for-service
+    ``cost × factor`` or ``points × coefficient × yuan per point``."""
     for i in prange(cost.shape[0]):
         if ffs:
             amount = cost[i] * factor
         else:
             amount = points[i] * coefficient * yuan_per_point
-        a = _cents(amount)
-        gc = a - _cents(payment[i])
-        out_amount_c[i] = a
+        gc = _cents(amount) - _cents(payment[i])
+        out_amount[i] = amount
         out_gain_c[i] = gc
         out_gain[i] = gc / 100.0 if mask[i] != 0 else 0.0
 

@@ -12,6 +12,15 @@ import numpy as np
 from numba import prange
 
 from ._jit import kernel
+from ._money_kernels import (
+    largest_remainder,
+    release_share,
+    round_cents,
+    round_decimals,
+    tier_parts,
+)
+
+__all__ = ["largest_remainder", "release_share", "round_cents", "round_decimals", "tier_parts"]
 
 # ---- per-hospital data hd[H, HD] (yuan / points, before rounding) ----
 HD_PTS = 0  # points of settled cases not approved in special review (points)
@@ -22,9 +31,11 @@ HD_PP = 4  # patient payments of settled cases (yuan)
 HD = 5
 
 # ---- per hospital × month md[H, 12, MD] (month 1..12 at index 0..11) ----
-MD_PAY = 0  # payment of cases discharged in the month (yuan, before special review)
+MD_PAY = 0  # points before special review of the month's discharges × provisional PV (yuan,
+#            unrounded, §13)
 MD_PP = 1  # their patient payments (yuan)
-MD_SRTOP = 2  # special-review top-up decided in the quarter ending this month (yuan)
+MD_SRTOP = 2  # special-review top-up decided in the period ending this month (yuan); not in
+#              the advances (§13: no special-review money in an advance), kept for reports
 MD = 3
 
 # ---- per hospital × alliance ad[H, A, AD]: the cases of alliance a's insured treated at h ----
@@ -50,10 +61,17 @@ P_DEPOSIT_RATE = 11
 P_MAPPING = 12  # 0 table, 1 linear
 P_ZERO_SCORE = 13
 P_FULL_SCORE = 14
+assert (P_MAPPING, P_ZERO_SCORE, P_FULL_SCORE) == (12, 13, 14)  # payment._money_kernels copies
 P_ROUNDING = 15  # 0 half-up, 1 half-even
 P_MEMBERS_TIERED = 16
 P_POLICY_PV = 17  # the policy's point value, reported in fixed mode (yuan/point)
-K = 18
+P_PV_DECIMALS = 18  # decimals the settlement point value is published to; -1 unrounded (§13)
+P_POOL = 19  # 0 fund ÷ reimbursement ratio, 1 fund + recorded patient payments (§13)
+P_RATE_UNIT = 20  # points per unit of published value: 1 points method, points scale rate method
+P_SHARING_FULL = 21  # 1 sharing beyond the reserve paid in full (§13 option), 0 pro rata
+P_DEPOSIT_BASE = 22  # 0 max(entitlement + tier adjustment, 0), 1 max(entitlement, 0)
+P_FORFEIT_RESERVE = 23  # 1 forfeited deposits stay in the reserve, 0 returned to the fund
+K = 24
 
 # ---- per-hospital results out_h[H, OH] (cents) ----
 OH_ENT = 0  # entitlement
@@ -96,73 +114,15 @@ S_ALLY = 16
 S_ADV = 17
 S_DEPOSIT = 18
 S_RELEASE = 19
-S_ = 20
+S_PV_STATUS = 20  # PV_OK, PV_ZERO_POINTS, PV_NEGATIVE, PV_NOT_FINITE
+S_SR_SCALE = 21  # factor applied to the re-priced amounts (1 unless they exceed the pool)
+S_ = 22
 
-
-@kernel()
-def round_cents(x: float, mode: int) -> int:
-    """Yuan → integer cents, half-up (away from zero) or half-even (§13 money rule).
-
-    The product x × 100 is nudged by a few ulps before rounding so a decimal amount such as
-    1.005 yuan, stored as 1.00499999…, still rounds like the decimal it stands for.
-    """
-    if x != x:
-        return 0
-    v = x * 100.0
-    neg = v < 0.0
-    a = -v if neg else v
-    eps = 1e-7 + a * 1e-15
-    if mode == 0:
-        r = np.floor(a + 0.5 + eps)
-    else:
-        f = np.floor(a)
-        d = a - f
-        if d > 0.5 + eps:
-            r = f + 1.0
-        elif d < 0.5 - eps:
-            r = f
-        else:
-            r = f + (f % 2.0)
-    c = np.int64(r)
-    return -c if neg else c
-
-
-@kernel()
-def tier_parts(x: float, base: float, tiers: np.ndarray, nt: int) -> tuple:
-    """Fund's part of an overspend (x > 0) or surplus (x < 0) ratio, by slices (§13), in yuan.
-
-    Returns (fund pays on the overspend, fund takes back of the surplus); each slice of
-    [0, x] (or [x, 0]) inside a tier [lower, upper) counts at that tier's fund share.
-    """
-    pay = 0.0
-    take = 0.0
-    lo_x = min(0.0, x)
-    hi_x = max(0.0, x)
-    for t in range(nt):
-        lo = max(tiers[t, 0], lo_x)
-        hi = min(tiers[t, 1], hi_x)
-        if hi > lo:
-            amt = (hi - lo) * base * tiers[t, 2]
-            if x > 0.0:
-                pay += amt
-            else:
-                take += amt
-    return pay, take
-
-
-@kernel()
-def release_share(score: float, p: np.ndarray, rel: np.ndarray, nrel: int) -> float:
-    """Share of the quality deposit released at an assessment score (table or linear)."""
-    if p[P_MAPPING] == 1.0:
-        z = p[P_ZERO_SCORE]
-        f = p[P_FULL_SCORE]
-        s = (score - z) / (f - z)
-        return min(1.0, max(0.0, s))
-    share = 0.0
-    for r in range(nrel):
-        if score >= rel[r, 0]:
-            share = rel[r, 1]
-    return share
+# point-value status codes (payment.settlement.PV_STATUSES)
+PV_OK = 0
+PV_ZERO_POINTS = 1
+PV_NEGATIVE = 2
+PV_NOT_FINITE = 3
 
 
 @kernel()
@@ -176,21 +136,20 @@ def settle_one(hd, md, ad, member_of, scores, p, tiers, ntiers, rel, nrel, al_bu
     has_pp = p[P_HAS_PP] == 1.0
     floating = p[P_FLOATING] == 1.0
 
-    # Budget and reserve (§8; §13: reserve = budget × rate rounded to the cent).
+    # Budget and reserve (§8; §13: reserve = budget × rate rounded to the cent). A reserve that
+    # is not withheld does not exist: the whole budget is the fund for the point value.
     if p[P_BUDGET_MODE] == 1.0:
         budget = round_cents(p[P_AMOUNT], rm)
     else:
         budget = round_cents(p[P_PRIOR] * (1.0 + p[P_GROWTH]), rm)
-    reserve = round_cents(budget / 100.0 * p[P_RESERVE_RATE], rm)
-    fund = budget - reserve if p[P_WITHHELD] == 1.0 else budget
+    reserve = round_cents(budget / 100.0 * p[P_RESERVE_RATE], rm) if p[P_WITHHELD] == 1.0 else 0
+    fund = budget - reserve
 
-    # Settlement point value, solved exactly with special-review amounts (§13). Undefined when
-    # there are no points to divide by (Σ points ≤ 0) or the quotient is not finite (Σ points so
-    # small, e.g. subnormal, that it overflows): then it is 0 — nothing is paid on points and the
-    # fund not paid on re-priced amounts is returned (see payment.settlement, "Zero points").
-    # The pool on the total-cost basis: with patient payments in the data it is exactly the fund
-    # plus what the patients paid (entitlements then add up to the fund); without them the
-    # reimbursement ratio estimates it (fund ÷ ratio), §8.
+    # Settlement point value, solved exactly with the re-priced special-review amounts (§13):
+    # PV = (pool − Σ re-priced) ÷ Σ other points, published to P_PV_DECIMALS (rate method: per
+    # unit of weight = points ÷ scale). Pool (total-cost basis) = fund ÷ reimbursement ratio, or
+    # fund + recorded patient payments. Undefined (no points, or not finite) or negative (re-priced
+    # more than the pool): PV 0, re-priced amounts scaled to at most the pool (never billed).
     sum_pts = 0.0
     sum_sr = 0.0
     sum_pp = 0.0
@@ -198,16 +157,33 @@ def settle_one(hd, md, ad, member_of, scores, p, tiers, ntiers, rel, nrel, al_bu
         sum_pts += hd[h, HD_PTS]
         sum_sr += hd[h, HD_SR]
         sum_pp += hd[h, HD_PP]
-    pool = fund / 100.0 + sum_pp if has_pp else fund / 100.0 / ratio
+    pool = fund / 100.0 + sum_pp if (p[P_POOL] == 1.0 and has_pp) else fund / 100.0 / ratio
+    runit = p[P_RATE_UNIT]
+    dec = np.int64(p[P_PV_DECIMALS])
+    status = PV_OK
+    sr_scale = 1.0
+    exact_total = False  # entitlements allocated by largest remainder (fixed total)
     if floating:
         pv = 0.0
         if sum_pts > 0.0:
-            q = (pool - sum_sr) / sum_pts
-            if np.isfinite(q):
-                pv = q
+            q = (pool - sum_sr) / (sum_pts / runit)
+            if not np.isfinite(q):
+                status = PV_NOT_FINITE
+            elif q < 0.0:
+                status = PV_NEGATIVE
+            else:
+                pv = round_decimals(q, dec) if dec >= 0 else q
+        else:
+            status = PV_ZERO_POINTS
+        if status != PV_OK:
+            exact_total = True
+            if sum_sr > pool:
+                sr_scale = max(pool, 0.0) / sum_sr
+        elif dec < 0:
+            exact_total = True
         col = HD_PTS
         acol = AD_PTS
-        unit = pv
+        unit = pv / runit
         pv_report = pv
     else:
         col = HD_PAY
@@ -215,19 +191,35 @@ def settle_one(hd, md, ad, member_of, scores, p, tiers, ntiers, rel, nrel, al_bu
         unit = 1.0
         pv_report = p[P_POLICY_PV]
 
-    # Entitlement and fee-for-service fund amount, each rounded once.
+    # Entitlement and fee-for-service fund amount, each rounded once (half-up on a published
+    # point value; by largest remainder of the exact total otherwise).
+    ent_x = np.zeros(nh)
     for h in range(nh):
-        tc_value = hd[h, col] * unit + hd[h, HD_SR]
+        tc_value = hd[h, col] * unit + hd[h, HD_SR] * sr_scale
         if has_pp:
-            out_h[h, OH_ENT] = round_cents(tc_value - hd[h, HD_PP], rm)
+            ent_x[h] = tc_value - hd[h, HD_PP]
             out_h[h, OH_FFS] = round_cents(hd[h, HD_TC] - hd[h, HD_PP], rm)
         else:
-            out_h[h, OH_ENT] = round_cents(tc_value * ratio, rm)
+            ent_x[h] = tc_value * ratio
             out_h[h, OH_FFS] = round_cents(hd[h, HD_TC] * ratio, rm)
+    if exact_total:
+        tot = 0.0
+        for h in range(nh):
+            tot += ent_x[h]
+        ent_c = np.zeros(nh, dtype=np.int64)
+        largest_remainder(ent_x * 100.0, round_cents(tot, rm), ent_c)
+        for h in range(nh):
+            out_h[h, OH_ENT] = ent_c[h]
+    else:
+        for h in range(nh):
+            out_h[h, OH_ENT] = round_cents(ent_x[h], rm)
 
-    # Retention / sharing tiers per hospital; sharing paid from the reserve, pro rata if short.
+    # Retention / sharing tiers per hospital; sharing paid from the reserve. When the reserve
+    # cannot cover it: pro rata (shares allocated by largest remainder, Σ = reserve), or paid
+    # in full with the excess drawn from the fund line (§13 option).
     raw_pay = np.zeros(nh)
     sum_raw_pay = 0
+    total_raw = 0.0
     for h in range(nh):
         out_h[h, OH_SHARE] = 0
         out_h[h, OH_RECOV] = 0
@@ -241,17 +233,16 @@ def settle_one(hd, md, ad, member_of, scores, p, tiers, ntiers, rel, nrel, al_bu
         x = (f - e) / base
         pay, take = tier_parts(x, base, tiers, ntiers)
         raw_pay[h] = pay
+        total_raw += pay
         sum_raw_pay += round_cents(pay, rm)
         out_h[h, OH_RECOV] = round_cents(take, rm)
     scale = 1.0
-    if sum_raw_pay > reserve:
-        total = 0.0
+    if sum_raw_pay > reserve and p[P_SHARING_FULL] != 1.0:
+        scale = (reserve / 100.0) / total_raw
+        share_c = np.zeros(nh, dtype=np.int64)
+        largest_remainder(raw_pay * (reserve / total_raw), reserve, share_c)
         for h in range(nh):
-            total += raw_pay[h]
-        scale = (reserve / 100.0) / total
-        # Scaled shares are rounded down so the reserve is never overdrawn.
-        for h in range(nh):
-            out_h[h, OH_SHARE] = np.int64(np.floor(raw_pay[h] * scale * 100.0 + 1e-7))
+            out_h[h, OH_SHARE] = share_c[h]
     else:
         for h in range(nh):
             out_h[h, OH_SHARE] = round_cents(raw_pay[h], rm)
@@ -259,6 +250,8 @@ def settle_one(hd, md, ad, member_of, scores, p, tiers, ntiers, rel, nrel, al_bu
     # Quality deposit withheld and released by assessment score.
     for h in range(nh):
         e = out_h[h, OH_ENT]
+        if p[P_DEPOSIT_BASE] == 0.0:  # §13: after the tier adjustment
+            e += out_h[h, OH_SHARE] - out_h[h, OH_RECOV]
         dep = round_cents(max(e, 0) / 100.0 * p[P_DEPOSIT_RATE], rm)
         out_h[h, OH_DEPOSIT] = dep
         out_h[h, OH_RELEASE] = round_cents(dep / 100.0 * release_share(scores[h], p, rel, nrel), rm)
@@ -268,7 +261,7 @@ def settle_one(hd, md, ad, member_of, scores, p, tiers, ntiers, rel, nrel, al_bu
     for a in range(na):
         charged = 0.0
         for h in range(nh):
-            v = ad[h, a, acol] * unit + ad[h, a, AD_SR]
+            v = ad[h, a, acol] * unit + ad[h, a, AD_SR] * sr_scale
             charged += v - ad[h, a, AD_PP] if has_pp else v * ratio
         b_c = round_cents(al_budget[a], rm)
         c_c = round_cents(charged, rm)
@@ -320,13 +313,15 @@ def settle_one(hd, md, ad, member_of, scores, p, tiers, ntiers, rel, nrel, al_bu
             if member_of[h] == a:
                 out_h[h, OH_ALLY] *= sign
 
-    # Final amount, monthly advances at the advance ratio, clearing = final − advances.
+    # Final amount, monthly advances at the advance ratio, clearing = final − advances. An
+    # advance is one rounding per month from unrounded points × provisional PV, without any
+    # special-review money (§13); special review is paid at the clearing.
     for h in range(nh):
         out_h[h, OH_FINAL] = (out_h[h, OH_ENT] + out_h[h, OH_SHARE] - out_h[h, OH_RECOV]
                               - out_h[h, OH_DEPOSIT] + out_h[h, OH_RELEASE] + out_h[h, OH_ALLY])
         adv_sum = 0
         for m in range(12):
-            prov = md[h, m, MD_PAY] + md[h, m, MD_SRTOP]
+            prov = md[h, m, MD_PAY]
             fund_m = prov - md[h, m, MD_PP] if has_pp else prov * ratio
             a_c = round_cents(max(fund_m, 0.0) * p[P_ADVANCE_RATIO], rm)
             out_adv[h, m] = a_c
@@ -368,7 +363,9 @@ def settle_one(hd, md, ad, member_of, scores, p, tiers, ntiers, rel, nrel, al_bu
             if res < worst:
                 worst = res
                 worst_h = h
-    kept = reserve - sharing + forfeit
+    kept = max(reserve - sharing, 0)  # pay_in_full: the excess comes from the fund line
+    if p[P_FORFEIT_RESERVE] == 1.0:
+        kept += forfeit
     out_s[S_BUDGET] = budget / 100.0
     out_s[S_RESERVE] = reserve / 100.0
     out_s[S_FUND] = fund / 100.0
@@ -389,6 +386,8 @@ def settle_one(hd, md, ad, member_of, scores, p, tiers, ntiers, rel, nrel, al_bu
     out_s[S_ADV] = adv / 100.0
     out_s[S_DEPOSIT] = dep / 100.0
     out_s[S_RELEASE] = rel_t / 100.0
+    out_s[S_PV_STATUS] = status
+    out_s[S_SR_SCALE] = sr_scale
 
 
 @kernel(parallel=True)

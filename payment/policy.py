@@ -100,6 +100,9 @@ class WeightsPolicy(_Model):
     cv_threshold: Annotated[float, Field(gt=0.0, le=1_000.0)] = 1.0
     points_scale: Annotated[float, Field(gt=0.0, le=1_000_000.0)] = 100.0
     apply_los_exclusions: bool = True
+    # §13 "Also default": RW published to 4 decimals half-up; base points = published RW × scale
+    rw_decimals: Annotated[int, Field(ge=0, le=12)] = 4
+    rw_rounding: Literal["half_up", "none"] = "half_up"
 
     @field_validator("year_weights")
     @classmethod
@@ -176,6 +179,10 @@ class OutlierPolicy(_Model):
     )
     low_multiple: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.4
     low_rule: Literal["ratio", "full"] = "ratio"
+    # §13: low multiple = base × coefficient × r (false: base × r)
+    low_with_coefficient: bool = True
+    # §13: r against the group's region mean ("same_level": its mean at the hospital's level)
+    comparison_base: Literal["region", "same_level"] = "region"
     high_over_incomplete: bool = False
 
     @field_validator("high_bands")
@@ -265,6 +272,13 @@ class ExclusionPolicy(_Model):
         return self
 
 
+class UngroupablePolicy(_Model):
+    """Points of ungroupable cases (§13): fee-for-service points = total cost ÷ (all-case mean
+    ÷ points scale), or 0 (left to special review)."""
+
+    points: Literal["fee_for_service", "zero"] = "fee_for_service"
+
+
 class InputChecks(_Model):
     """Bounds beyond which a case's cost or LOS is treated as a data error (assumption)."""
 
@@ -302,6 +316,7 @@ class SpecialReviewPolicy(_Model):
     newborn_max_weight_g: Annotated[float, Field(gt=0.0, le=10_000.0)] | None = None
     newborn_region_multiple: Annotated[float, Field(ge=0.0, le=1_000.0)] = 2.5
     newborn_group_multiple: Annotated[float, Field(ge=0.0, le=1_000.0)] = 1.0
+    newborn_max_age_days: Days = 28  # §13: the newborn rule applies to age_days <= this
     new_tech: bool = True
     ungroupable: bool = True
     small_groups: bool = True
@@ -309,6 +324,10 @@ class SpecialReviewPolicy(_Model):
     icu: bool = False
     quota_rate: Share = 0.05
     quota_period: Literal["quarter", "month", "year"] = "quarter"
+    quota_rounding: Literal["floor", "half_up", "ceiling"] = "floor"  # §13
+    # §13: approved amounts converted at the settlement point value (solved exactly), at the
+    # budget point value, or at the all-case mean cost ÷ points scale ("mean_cost")
+    conversion: Literal["settlement_pv", "budget_pv", "mean_cost"] = "settlement_pv"
     approval_rate: Share = 1.0
     repricing: Literal["fee_for_service", "review_coefficient"] = "fee_for_service"
     deduction_share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
@@ -325,6 +344,12 @@ class PointValuePolicy(_Model):
     reserve_rate: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05
     reserve_withheld: bool = True
     reimbursement_ratio: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    # §13: the settlement point value (or base rate) is published to 4 decimals, half-up
+    decimals: Annotated[int, Field(ge=0, le=12)] = 4
+    rounding: Literal["half_up", "none"] = "half_up"
+    # §13: the pool the point value divides: fund ÷ reimbursement ratio, or fund + the patient
+    # payments recorded on the cases
+    pool: Literal["fund_over_ratio", "fund_plus_patient_paid"] = "fund_over_ratio"
 
 
 class IncentivePolicy(_Model):
@@ -350,6 +375,7 @@ class Policy(_Model):
     deviation: DeviationPolicy = Field(default_factory=DeviationPolicy)
     incomplete: IncompletePolicy = Field(default_factory=IncompletePolicy)
     exclusions: ExclusionPolicy = Field(default_factory=ExclusionPolicy)
+    ungroupable: UngroupablePolicy = Field(default_factory=UngroupablePolicy)
     input_checks: InputChecks = Field(default_factory=InputChecks)
     bed_day: BedDayPolicy = Field(default_factory=BedDayPolicy)
     readmission: ReadmissionPolicy = Field(default_factory=ReadmissionPolicy)

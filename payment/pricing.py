@@ -11,6 +11,7 @@ rounded. Settlement should aggregate ``points`` (exact), not the rounded yuan.
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -253,9 +254,20 @@ def _dense_table(
 # ---- price -------------------------------------------------------------------------------------
 
 
-def kernel_params(policy: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def ffs_unit(policy: Policy, weights: Weights | None) -> float:
+    """Yuan per fee-for-service point of an ungroupable case: all-case mean cost ÷ points
+    scale (§13); nan (0 points) under ``ungroupable.points = "zero"`` or without weights."""
+    if weights is None or policy.ungroupable.points == "zero":
+        return float("nan")
+    unit = float(weights.region_mean_cost) / float(weights.points_scale)
+    return unit if math.isfinite(unit) and unit > 0 else float("nan")
+
+
+def kernel_params(policy: Policy, weights: Weights | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pricing kernel's float parameters, flags and incomplete-stay discharge modes of a
-    policy (one layout, one place)."""
+    policy (one layout, one place). ``weights`` gives the ungroupable cases' fee-for-service
+    point (§13); without it they get 0 points."""
     ex, ic, ol, dv = policy.exclusions, policy.incomplete, policy.outliers, policy.deviation
     fp = np.array([
         policy.input_checks.max_cost, policy.input_checks.max_los,
@@ -263,10 +275,12 @@ def kernel_params(policy: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ex.los_max if ex.los_max is not None else np.inf,
         ol.low_multiple, dv.low, dv.high,
         ic.max_los if ic.max_los is not None else -np.inf,
+        ffs_unit(policy, weights),
     ], dtype=np.float64)
     ip = np.array([
         policy.kind == "dip", ol.enabled, ol.low_rule == "full", ol.high_over_incomplete,
         ic.enabled, ic.with_coefficient, ic.cap_at_base_points, policy.bed_day.with_coefficient,
+        ol.low_with_coefficient,
     ], dtype=np.int64)
     inc_modes = np.zeros(10, dtype=np.bool_)
     inc_modes[list(ic.discharge_modes)] = True
@@ -327,7 +341,8 @@ def price(
     cp = policy.coefficients
     coef_mode, coef_table, coef_in = K.C_ONE, np.zeros(0), np.zeros(0)
     hcoef = np.zeros(0, np.int64)
-    cmp_level = policy.kind == "dip" and policy.deviation.comparison_base == "same_level"
+    cmp_level = (policy.deviation.comparison_base if policy.kind == "dip"
+                 else policy.outliers.comparison_base) == "same_level"
     lvl_tk = None
     if cp.mode == "hospital":
         hg = weights.hospital_groups
@@ -393,7 +408,7 @@ def price(
         lvl = _pair_lookup(lvl_tk, lvl_mean, keys, np.nan)
         cmp_mean = np.where(np.isfinite(lvl), lvl, cmp_mean)
 
-    fp, ip, inc_modes = kernel_params(policy)
+    fp, ip, inc_modes = kernel_params(policy, weights)
     ex, dv = policy.exclusions, policy.deviation
 
     cls = np.empty(n, np.int8)
@@ -447,6 +462,9 @@ def price(
         "method": policy.method,
         "policy": policy.name,
         "notes": notes,
+        # §13 conversions of approved special-review amounts read these in settlement
+        "region_mean_cost": float(weights.region_mean_cost),
+        "points_scale": float(weights.points_scale),
     }
     from .special_review import review_columns  # local: special_review imports pricing
 
@@ -455,6 +473,8 @@ def price(
         base_points=base_points, small=small, review_flag=review_flag, points=points,
         payment=pay, month=month, case_id=case_id, hospital_codes=h_codes,
         yuan_per_point=float(yuan_per_point),
+        group_mean=np.where(g >= 0, table.mean[np.maximum(g, 0)], np.nan) if n_g else None,
+        groups=gtext,
     )
     out = pd.DataFrame(copy=False, index=cases.index, data={
         "case_id": case_id,

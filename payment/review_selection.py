@@ -34,15 +34,22 @@ from .spill import Spill
 STATUSES = ("", "approved", "not_approved", "no_gain", "over_quota")
 
 
-def quota(base: int | np.ndarray, rate: float) -> int | np.ndarray:
-    """floor(rate × base) in exact decimal arithmetic (5‰ of 1,400 = 7, not 6.999…).
+def quota(base: int | np.ndarray, rate: float, rounding: str = "floor") -> int | np.ndarray:
+    """rate × base rounded by ``rounding`` (§13: ``"floor"``; ``"half_up"``, ``"ceiling"``) in
+    exact decimal arithmetic (5‰ of 1,400 = 7, not 6.999…).
 
-    ``rate`` is read as the decimal it prints as (0.005 = 1/200); integer floor division.
+    ``rate`` is read as the decimal it prints as (0.005 = 1/200); integer division.
     """
     frac = exact_fraction(rate)
-    if isinstance(base, np.ndarray):
-        return (base.astype(np.int64) * frac.numerator) // frac.denominator
-    return (int(base) * frac.numerator) // frac.denominator
+    num, den = frac.numerator, frac.denominator
+    if rounding not in ("floor", "half_up", "ceiling"):
+        raise ValueError(f"quota rounding {rounding!r}; allowed: 'floor', 'half_up', 'ceiling'")
+    b = base.astype(np.int64) * num if isinstance(base, np.ndarray) else int(base) * num
+    if rounding == "half_up":  # bases are never negative: half-up = floor(x + 1/2)
+        return (2 * b + den) // (2 * den)
+    if rounding == "ceiling":
+        return -((-b) // den)
+    return b // den
 
 
 # ---- decide ----------------------------------------------------------------------------------
@@ -214,7 +221,7 @@ class ReviewLedger:
                 return np.asarray(case_id.take(pa.array(pos)).to_pylist(), dtype=object)
 
             applied, approved = select(cell.reshape(-1), t.column("gain_c").to_numpy(), ids,
-                                       quota(base, sp.quota_rate), sp.approval_rate)
+                                       quota(base, sp.quota_rate, sp.quota_rounding), sp.approval_rate)
             amount = np.where(approved, t.column("amount_c").to_numpy() / 100.0, 0.0)
             found.append(pd.DataFrame({"row": t.column("row").to_numpy()[applied],
                                        "approved": approved[applied], "amount": amount[applied]}))

@@ -14,21 +14,30 @@ integer-cent arithmetic, so sums are exact and
 * budget = paid to hospitals + reserve kept + returned to the fund, and
 * each hospital's Σ monthly advances + clearing = its final amount,
 
-hold to the cent. Two amounts use a different, documented rule: when the reserve cannot cover
-all overspend sharing, each hospital's share is scaled pro rata and rounded **down** (the reserve
-is never overdrawn; the leftover cents stay in it); an alliance's result is split over its
-members by largest remainder so the parts add up to the whole.
+hold to the cent, in every mode. Where the rule fixes a total, the per-hospital amounts are
+allocated by **largest remainder** (floor in cents, the cents left to the largest fractional
+parts, ties by hospital id) so the parts add up to it and the fund never pays a cent more: the
+reserve shared pro rata when it cannot cover all sharing (§13 default; ``sharing_beyond_reserve
+= "pay_in_full"`` pays each share and draws the excess from the fund line), the entitlements
+under an unrounded or undefined point value, an alliance's result over its members. With the
+published point value (§13: 4 decimals half-up) each entitlement is rounded on its own and
+"returned" absorbs the difference. No reserve exists when it is not withheld. Forfeited
+deposits return to the fund (§13; ``assessment.forfeited = "reserve"`` keeps them). Monthly
+advances: one rounding per month from unrounded points × the pricing's yuan per point, no
+special-review money (§13). The rules per step and their keys: ``docs/payment.md``.
 
 Undefined divisions (domain.md §13 leaves them open; drgsim's rules):
 
-* **Zero points.** The floating point value is (fund ÷ reimbursement ratio − Σ special-review
+* **Zero points, not finite, negative.** The floating point value is (pool − Σ special-review
   re-priced amounts) ÷ Σ points of the other settled cases. When that divisor is 0 (no settled
-  case, every case excluded, 0 points or approved in special review) or so small — e.g.
-  subnormal — that the quotient is not a finite number, the point value is undefined and is set
-  to **0**: nothing is paid on points (entitlements are the re-priced amounts only, less patient
-  payments where known), and the fund not paid out is **returned to the fund**. Example: budget
-  2.00 yuan, one case of 0 points → point value 0, paid 0, returned 2.00. In fixed mode the
-  reported point value (Σ payment ÷ Σ points) is NaN when there are no points.
+  case, every case excluded, 0 points or approved in special review), the quotient is not
+  finite, or it is negative (re-priced amounts above the pool), the point value is set to
+  **0** and ``summary["point_value_status"]`` says why (``zero_points``, ``not_finite``,
+  ``negative``; else ``ok``): nothing is paid on points, the re-priced amounts are paid scaled
+  down to at most the pool (``summary["special_review_scale"]``), less patient payments where
+  known — never billed to hospitals — and the fund not paid out is **returned to the fund**.
+  Example: budget 2.00 yuan, one case of 0 points → point value 0, paid 0, returned 2.00. In
+  fixed mode the reported point value (Σ payment ÷ Σ points) is NaN when there are no points.
 * **Tier ratio base ≤ 0** (fee-for-service amount or entitlement): no tier applies to that
   hospital (nothing shared, nothing taken back). An **alliance** whose tier base (charged, or
   its budget, e.g. population 0) is ≤ 0 has no fund part: it keeps its budget or bears all that
@@ -36,8 +45,7 @@ Undefined divisions (domain.md §13 leaves them open; drgsim's rules):
   parts when none has one. Sharing is scaled down only when there is sharing to scale.
 * **Unknown discharge month** (``month`` missing, 0 or outside 1–12): the case gets no monthly
   advance — it is paid in full at the year-end clearing (advances + clearing = final still
-  holds); a special-review approval whose decision period is unknown likewise gets no top-up
-  advance. Its points and amounts count in the year's settlement as usual.
+  holds). Its points and amounts count in the year's settlement as usual.
 
 Magnitudes: no amount can overflow int64 cents. Inputs are rejected with a ``ValueError`` (or
 the policy's ``ValidationError``) instead: non-finite or negative points, non-finite money, a
@@ -57,6 +65,15 @@ import numpy as np
 import pandas as pd
 
 from . import _settle_kernels as K
+from ._settle_prepare import (
+    _check_cases,
+    _class_in,
+    _column,
+    _convert_sr,
+    _decision_month,
+    _hospital_codes,
+    _rw_by_hospital,
+)
 from .settlement_policy import MAX_YUAN, SettlementPolicy
 
 __all__ = [
@@ -72,6 +89,10 @@ __all__ = [
 ]
 
 
+#: ``summary["point_value_status"]`` values (module docstring, "Undefined divisions")
+PV_STATUSES = ("ok", "zero_points", "negative", "not_finite")
+
+
 @dataclass(frozen=True)
 class PointValueKeys:
     """The ``[point_value]`` keys settlement reads from the full policy (§4, §13)."""
@@ -80,6 +101,12 @@ class PointValueKeys:
     reserve_withheld: bool = True
     reserve_rate: float = 0.05
     budget: float | None = None
+    decimals: int = 4
+    rounding: str = "half_up"
+    pool: str = "fund_over_ratio"
+    method: str = "points"
+    points_scale: float = 100.0
+    conversion: str = "settlement_pv"
 
 
 def resolve_policy(policy: Any) -> tuple[SettlementPolicy, PointValueKeys]:
@@ -99,6 +126,13 @@ def resolve_policy(policy: Any) -> tuple[SettlementPolicy, PointValueKeys]:
         reserve_withheld=bool(getattr(pv, "reserve_withheld", True)),
         reserve_rate=float(getattr(pv, "reserve_rate", 0.05)),
         budget=getattr(pv, "budget", None),
+        decimals=int(getattr(pv, "decimals", 4)),
+        rounding=str(getattr(pv, "rounding", "half_up")),
+        pool=str(getattr(pv, "pool", "fund_over_ratio")),
+        method=str(getattr(policy, "method", "points")),
+        points_scale=float(getattr(getattr(policy, "weights", None), "points_scale", 100.0)),
+        conversion=str(getattr(getattr(policy, "special_review", None), "conversion",
+                               "settlement_pv")),
     )
 
 
@@ -121,65 +155,23 @@ class SettlementInputs:
     n_cases: np.ndarray
     n_sr: np.ndarray
     base_points: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: Σ RW and count of the cases with a weight, per hospital, for the CMI (§13)
+    rw_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    rw_n: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: the yuan per point the cases were priced at (provisional PV of the advances, §13)
+    provisional_pv: float = float("nan")
+    points_scale: float = 100.0
 
     @property
     def policy_point_value(self) -> float:
-        """The point value the cases were priced at: Σ payment ÷ Σ points (yuan/point)."""
+        """The point value the cases were priced at (yuan/point): the pricing's yuan per point
+        when known, else Σ payment ÷ Σ points."""
+        if np.isfinite(self.provisional_pv):
+            return float(self.provisional_pv)
         pts = self.hd[:, K.HD_PTS].sum()
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             pv = float(self.hd[:, K.HD_PAY].sum() / pts) if pts > 0 else float("nan")
         return pv if np.isfinite(pv) else float("nan")
-
-
-def _decision_month(values: pd.Series, period: str) -> np.ndarray:
-    """Month (1–12) closing the special-review period a case was decided in; 0 when unknown.
-
-    ``sr_quarter`` holds the period number of ``special_review.quota_period``: a quarter 1–4
-    (also text ending in that digit, such as '2025Q2'), a month 1–12, or 1 for a year.
-    """
-    if pd.api.types.is_numeric_dtype(values):
-        q = pd.to_numeric(values, errors="coerce").fillna(0).to_numpy(dtype=np.float64)
-    else:
-        last = values.astype("string").str.strip().str.extract(r"(\d+)$")[0]
-        q = pd.to_numeric(last, errors="coerce").fillna(0).to_numpy(dtype=np.float64)
-    q = q.astype(np.int64)
-    if period == "month":
-        m = q
-    elif period == "year":
-        m = np.where(q > 0, 12, 0)
-    else:
-        m = np.where((q >= 1) & (q <= 4), 3 * q, 0)
-    m[(m < 1) | (m > 12)] = 0
-    return m
-
-
-def _column(df: pd.DataFrame, name: str, default: float = 0.0) -> np.ndarray:
-    if name not in df.columns:
-        return np.full(len(df), default)
-    return pd.to_numeric(df[name], errors="coerce").fillna(default).to_numpy(dtype=np.float64)
-
-
-def _check_cases(pts: np.ndarray, pay: np.ndarray, tc: np.ndarray, sr_amt: np.ndarray,
-                 pp: np.ndarray) -> None:
-    """Reject settled cases whose numbers would overflow (or poison) the int64-cent settlement."""
-    for name, v in (("points", pts), ("payment", pay), ("total_cost", tc),
-                    ("sr_amount", sr_amt), ("patient_paid", pp)):
-        bad = int((~np.isfinite(v)).sum())
-        if bad:
-            raise ValueError(f"settlement: {bad} settled case(s) have a non-finite {name}")
-    neg = int((pts < 0).sum())
-    if neg:
-        raise ValueError(f"settlement: {neg} settled case(s) have negative points")
-    if not np.isfinite(pts.sum()):
-        raise ValueError("settlement: the settled cases' points do not sum to a finite number")
-    for name, v in (("payment", pay), ("total_cost", tc), ("sr_amount", sr_amt),
-                    ("patient_paid", pp)):
-        total = float(np.abs(v).sum())
-        if not total <= MAX_YUAN:
-            raise ValueError(
-                f"settlement: the settled cases' {name} totals {total:.6g} yuan, above the "
-                f"largest amount settlement accepts ({MAX_YUAN:.0e} yuan)"
-            )
 
 
 def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
@@ -192,17 +184,21 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     for non-finite or negative points and for money no int64-cent settlement can hold (non-finite,
     or a column total above ``MAX_YUAN``).
     """
-    spol, _ = resolve_policy(policy)
+    spol, pvk = resolve_policy(policy)
     df = priced
+    attrs = getattr(priced, "attrs", {}) or {}
+    scale = float(attrs.get("points_scale", pvk.points_scale))
+    # hospitals coded once over all rows (hash + sort of the few ids, not a sort of every row)
+    all_ids, h_all = _hospital_codes(df["hospital_id"])
+    rw_sum, rw_n = _rw_by_hospital(priced, h_all, len(all_ids), scale)
     if "case_class" in df.columns and spol.exclude_classes:
-        keep = ~df["case_class"].astype("string").isin(list(spol.exclude_classes)).to_numpy(
-            dtype=bool, na_value=False
-        )
+        keep = ~_class_in(df["case_class"], spol.exclude_classes)
         df = df.loc[keep]
-    hosp = df["hospital_id"].astype("string").fillna("").to_numpy(dtype=object)
-    # Sorted ids and each case's index, by hashing (np.unique sorts every case's text).
-    codes, uniq = pd.factorize(hosp, sort=True)
-    ids, h = np.asarray(uniq, dtype=object), codes.astype(np.int64)
+        h_all = h_all[keep]
+    used = np.bincount(h_all, minlength=len(all_ids)) > 0
+    remap = np.cumsum(used) - 1
+    ids = all_ids[used]
+    h = remap[h_all]
     nh = len(ids)
     level_col = _column(df, "hospital_level", 0.0).astype(np.int64)
     level = np.zeros(nh, dtype=np.int64)
@@ -221,8 +217,17 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     _check_cases(pts, pay, tc, np.where(sr, sr_amt, 0.0), pp)
     mf = _column(df, "month", 0.0)
     month = np.where(np.isfinite(mf) & (mf >= 1) & (mf < 13), mf, 0.0).astype(np.int64)
+    ypp = float(attrs.get("yuan_per_point", np.nan))
+    if not (np.isfinite(ypp) and ypp > 0):
+        ypp = float("nan")
+    # provisional value of each case before special review (§13 advances): unrounded points ×
+    # the pricing's yuan per point; without it (hand-made tables) the payment column
+    prov = pts * ypp if np.isfinite(ypp) else pay
+    pts, pay, sr_amt = _convert_sr(pts, pay, sr_amt, sr, pvk.conversion, ypp, attrs, scale)
 
     hd = np.zeros((nh, K.HD))
+    if pvk.conversion != "settlement_pv":
+        sr = np.zeros(len(df), dtype=bool)  # converted to points: settled like other cases
     nsr = ~sr
     hd[:, K.HD_PTS] = np.bincount(h, weights=np.where(nsr, pts, 0.0), minlength=nh)
     hd[:, K.HD_PAY] = np.bincount(h, weights=np.where(nsr, pay, 0.0), minlength=nh)
@@ -234,7 +239,7 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     md = np.zeros((nh, 12, K.MD))
     known = month > 0
     cell = h * 12 + (month - 1)
-    md[:, :, K.MD_PAY] = np.bincount(cell[known], weights=pay[known], minlength=nh * 12).reshape(
+    md[:, :, K.MD_PAY] = np.bincount(cell[known], weights=prov[known], minlength=nh * 12).reshape(
         nh, 12
     )
     md[:, :, K.MD_PP] = np.bincount(cell[known], weights=pp[known], minlength=nh * 12).reshape(
@@ -276,6 +281,8 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     base_points = (
         np.bincount(h, weights=bp, minlength=nh) if bp is not None else np.zeros(0)
     )
+    h_rw_sum = rw_sum[used] if len(rw_sum) else np.zeros(0)
+    h_rw_n = rw_n[used] if len(rw_n) else np.zeros(0)
     return SettlementInputs(
         hospital_ids=ids.astype(object),
         hospital_level=level,
@@ -288,6 +295,10 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
         n_cases=np.bincount(h, minlength=nh),
         n_sr=np.bincount(h, weights=sr.astype(np.float64), minlength=nh).astype(np.int64),
         base_points=base_points,
+        rw_sum=h_rw_sum,
+        rw_n=h_rw_n,
+        provisional_pv=ypp,
+        points_scale=scale,
     )
 
 
@@ -381,6 +392,12 @@ def encode(
     p[K.P_ROUNDING] = 0.0 if spol.rounding == "half_up" else 1.0
     p[K.P_MEMBERS_TIERED] = 1.0 if spol.alliance_members_tiered else 0.0
     p[K.P_POLICY_PV] = inputs.policy_point_value
+    p[K.P_PV_DECIMALS] = float(pvk.decimals) if pvk.rounding == "half_up" else -1.0
+    p[K.P_POOL] = 1.0 if pvk.pool == "fund_plus_patient_paid" else 0.0
+    p[K.P_RATE_UNIT] = pvk.points_scale if pvk.method == "rate" else 1.0
+    p[K.P_SHARING_FULL] = 1.0 if spol.sharing_beyond_reserve == "pay_in_full" else 0.0
+    p[K.P_DEPOSIT_BASE] = 0.0 if a.deposit_base == "after_tiers" else 1.0
+    p[K.P_FORFEIT_RESERVE] = 1.0 if a.forfeited == "reserve" else 0.0
 
     rel = np.zeros((max(len(a.release), 1), 2))
     for i, r in enumerate(a.release):
@@ -501,10 +518,15 @@ def _tables(inputs: SettlementInputs, params: SettlementParams, out_h: np.ndarra
             "payment_ratio": pay_ratio,
         }
     )
-    if inputs.base_points.size:
+    if inputs.rw_n.size:  # §13: mean RW of the cases with a weight
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stmt["cmi"] = np.where(inputs.rw_n > 0, inputs.rw_sum / np.maximum(inputs.rw_n, 1),
+                                   np.nan)
+    elif inputs.base_points.size:  # aggregates without RW sums: mean base points ÷ scale
         with np.errstate(divide="ignore", invalid="ignore"):
             stmt["cmi"] = np.where(
-                inputs.n_cases > 0, inputs.base_points / inputs.n_cases / 100.0, np.nan
+                inputs.n_cases > 0,
+                inputs.base_points / inputs.n_cases / inputs.points_scale, np.nan
             )
     adv = pd.DataFrame(_yuan(out_adv), columns=[f"m{m:02d}" for m in range(1, 13)])
     adv.insert(0, "hospital_id", inputs.hospital_ids)
@@ -551,6 +573,8 @@ def _tables(inputs: SettlementInputs, params: SettlementParams, out_h: np.ndarra
         "hospitals_overspend": int(s[K.S_N_OVER]),
         "largest_loss_hospital": str(inputs.hospital_ids[worst]) if worst >= 0 else "",
         "largest_loss": float(s[K.S_WORST]),
+        "point_value_status": PV_STATUSES[int(s[K.S_PV_STATUS])],
+        "special_review_scale": float(s[K.S_SR_SCALE]),
     }
     cents = {"hospital": out_h, "advances": out_adv, "alliance": out_al}
     return SettlementResult(stmt, adv, al, ledger, summary, cents)

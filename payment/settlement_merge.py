@@ -43,6 +43,8 @@ def merge_settlement_inputs(parts: Sequence, policy=None):
     n_sr = np.zeros(nh, dtype=np.int64)
     with_bp = all(len(p.base_points) == len(p.hospital_ids) for p in parts)
     bp = np.zeros(nh) if with_bp else np.zeros(0)
+    with_rw = all(len(getattr(p, "rw_n", ())) == len(p.hospital_ids) for p in parts)
+    rw_sum, rw_n = (np.zeros(nh), np.zeros(nh)) if with_rw else (np.zeros(0), np.zeros(0))
     for p in parts:
         at = np.searchsorted(ids, np.asarray(p.hospital_ids, dtype=object))
         hd[at] += p.hd
@@ -54,6 +56,9 @@ def merge_settlement_inputs(parts: Sequence, policy=None):
         n_sr[at] += p.n_sr
         if with_bp:
             bp[at] += p.base_points
+        if with_rw:  # §13 CMI sums
+            rw_sum[at] += p.rw_sum
+            rw_n[at] += p.rw_n
     has_pp = all(p.has_patient_paid for p in parts)
     if not has_pp:
         hd[:, K.HD_PP] = 0.0
@@ -69,7 +74,10 @@ def merge_settlement_inputs(parts: Sequence, policy=None):
         hospital_ids=ids.astype(object), hospital_level=level, hd=hd,
         md=np.ascontiguousarray(md), ad=np.ascontiguousarray(ad), member_of=member_of,
         alliance_ids=alliances, has_patient_paid=has_pp, n_cases=n_cases, n_sr=n_sr,
-        base_points=bp,
+        base_points=bp, rw_sum=rw_sum, rw_n=rw_n,
+        provisional_pv=next((p.provisional_pv for p in parts
+                             if np.isfinite(getattr(p, "provisional_pv", np.nan))), np.nan),
+        points_scale=getattr(parts[0], "points_scale", 100.0),
     )
 
 

@@ -164,10 +164,18 @@ class AssessmentPolicy(_Model):
     ``deposit_rate`` × entitlement is withheld at clearing; the released share follows the score:
     ``mapping = "table"`` takes the row with the largest ``min_score`` ≤ score (0 below the first
     row); ``mapping = "linear"`` releases ``clip((score − zero_score) ÷ (full_score − zero_score),
-    0, 1)``. The forfeited part stays in the reserve.
+    0, 1)``. The deposit base is max(entitlement + tier adjustment, 0) (§13; ``deposit_base =
+    "entitlement"``: max(entitlement, 0)); the forfeited part returns to the fund (§13;
+    ``forfeited = "reserve"``: it stays in the reserve).
     """
 
-    deposit_rate: float = Field(0.0, ge=0.0, le=1.0, description="deposit ÷ entitlement")
+    deposit_rate: float = Field(0.0, ge=0.0, le=1.0, description="deposit ÷ deposit base")
+    deposit_base: Literal["after_tiers", "entitlement"] = Field(
+        "after_tiers", description="§13: entitlement + tier adjustment (default) or entitlement"
+    )
+    forfeited: Literal["returned", "reserve"] = Field(
+        "returned", description="§13: forfeited deposits return to the fund or stay in the reserve"
+    )
     mapping: Literal["table", "linear"] = "table"
     release: tuple[ReleaseRow, ...] = Field((ReleaseRow(min_score=0.0, release=1.0),), strict=False)
     zero_score: float = Field(60.0, description="linear mapping: score releasing nothing")
@@ -249,6 +257,10 @@ class SettlementPolicy(_Model):
         "ffs", description="denominator of the tier ratio (§13 default: fee-for-service amount)"
     )
     tiers: tuple[TierRow, ...] = Field((), strict=False)
+    sharing_beyond_reserve: Literal["pro_rata", "pay_in_full"] = Field(
+        "pro_rata", description="§13: sharing the reserve cannot cover is scaled pro rata, or "
+        "paid in full with the excess drawn from the fund line",
+    )
     assessment: AssessmentPolicy = AssessmentPolicy()
     alliances: tuple[AllianceBudget, ...] = Field((), strict=False)
     alliance_members_tiered: bool = Field(

@@ -2,18 +2,21 @@
 
 Rules, all from ``[special_review]``:
 
-* eligibility (any of): LOS > ``los_limit``; cost ≥ ``cost_multiple`` × group average; newborn
-  with birth weight < ``newborn_max_weight_g`` and cost ≥ ``newborn_region_multiple`` × region
-  average and ≥ ``newborn_group_multiple`` × group average; new drug/technology (``new_tech``
+* eligibility (any of): LOS > ``los_limit``; cost ≥ ``cost_multiple`` × the group's region mean
+  cost (§13: the group's mean, not RW × all-case mean); newborn (``age_days`` ≤
+  ``newborn_max_age_days``, default 28) with birth weight < ``newborn_max_weight_g`` and cost ≥
+  ``newborn_region_multiple`` × region average and ≥ ``newborn_group_multiple`` × group average; new drug/technology (``new_tech``
   flag or ``new_tech_cost`` > 0); ungroupable/ambiguous; small group; DIP r > review; ICU flag.
   LOS-excluded (and invalid) stays are paid outside the scheme and are never candidates.
-* quota per hospital per period = floor(``quota_rate`` × base) in exact decimals, base = the
+* quota per hospital per period = ``quota_rounding`` (floor) of ``quota_rate`` × base in exact
+  decimals, base = the
   hospital's cases in the period that are not excluded.
 * selection: only candidates with a positive gain apply, largest gain first, ties by case id;
   gain = re-priced amount − payment at the budget point value, after the deduction.
 * approval: the first floor(``approval_rate`` × applied) applied cases (in selection order).
 * re-pricing: total cost × (1 − ``deduction_share``) (fee-for-service), or points ×
-  ``review_coefficient`` × yuan per point; rounded half-up to 0.01 yuan.
+  ``review_coefficient`` × yuan per point; not rounded (the exact amount enters the
+  point-value solve, §13; settlement rounds each hospital's amounts).
 """
 
 from __future__ import annotations
@@ -67,11 +70,25 @@ def _num_or_empty(cases: pd.DataFrame, col: str) -> np.ndarray:
     return _num(cases, col) if col in cases.columns else np.zeros(0)
 
 
+def group_means(weights: Weights, groups: Any) -> np.ndarray:
+    """Each case's group region mean cost (yuan) from ``weights.groups``; nan when unknown."""
+    gt = weights.groups
+    index = pd.Index(gt["group"].astype(str))
+    codes, uniq = pd.factorize(pd.Series(groups).astype("str").fillna(""),
+                               use_na_sentinel=False)
+    if len(uniq) == 0:
+        return np.zeros(0)
+    pos = index.get_indexer(pd.Index(uniq))
+    means = np.append(gt["mean_cost"].to_numpy(np.float64), np.nan)
+    return means[np.where(pos >= 0, pos, len(means) - 1)][codes]
+
+
 def _mask(
     cases: pd.DataFrame, weights: Weights, policy: Policy, cls: np.ndarray, cost: np.ndarray,
-    los: np.ndarray, base_points: np.ndarray, small: np.ndarray, review_flag: np.ndarray,
+    los: np.ndarray, group_mean: np.ndarray, small: np.ndarray, review_flag: np.ndarray,
 ) -> np.ndarray:
-    """Eligibility bit mask per case (bit k = ``RULES[k]``), one kernel pass."""
+    """Eligibility bit mask per case (bit k = ``RULES[k]``), one kernel pass; ``group_mean``
+    is each case's group region mean cost (yuan, nan without a group)."""
     sp = policy.special_review
     sf = np.array([
         sp.los_limit if sp.los_limit is not None else np.nan,
@@ -80,7 +97,7 @@ def _mask(
         sp.newborn_region_multiple * weights.region_mean_cost
         if sp.newborn_max_weight_g is not None else np.nan,
         sp.newborn_group_multiple if sp.newborn_max_weight_g is not None else np.nan,
-        weights.points_scale, weights.region_mean_cost,
+        float(sp.newborn_max_age_days),
     ], dtype=np.float64)
     si = np.array([
         sp.los_limit is not None, sp.cost_multiple is not None,
@@ -89,15 +106,16 @@ def _mask(
     ], dtype=np.int64)
     newborn = sp.newborn_max_weight_g is not None
     bw = _num_or_empty(cases, "birth_weight") if newborn else np.zeros(0)
+    age = _num_or_empty(cases, "age_days") if newborn else np.zeros(0)
     nt = _bool_or_empty(cases, "new_tech") if sp.new_tech else np.zeros(0, dtype=bool)
     ntc = _num_or_empty(cases, "new_tech_cost") if sp.new_tech else np.zeros(0)
     icu = _bool_or_empty(cases, "icu") if sp.icu else np.zeros(0, dtype=bool)
     out = np.empty(len(cls), dtype=np.int64)
     K.sr_mask(np.ascontiguousarray(cls, dtype=np.int8), np.ascontiguousarray(cost, np.float64),
               np.ascontiguousarray(los, np.float64),
-              np.ascontiguousarray(base_points, np.float64),
+              np.ascontiguousarray(group_mean, np.float64),
               np.ascontiguousarray(small, np.bool_), np.ascontiguousarray(review_flag, np.bool_),
-              bw, nt, ntc, icu, sf, si, out)
+              bw, age, nt, ntc, icu, sf, si, out)
     return out
 
 
@@ -108,7 +126,7 @@ def eligibility(
     mask = _mask(
         cases, weights, policy, priced["case_class"].cat.codes.to_numpy(),
         priced["total_cost"].to_numpy(np.float64), priced["los"].to_numpy(np.float64),
-        priced["base_points"].to_numpy(np.float64), priced["small_group"].to_numpy(bool),
+        group_means(weights, priced["group"]), priced["small_group"].to_numpy(bool),
         priced["review_flag"].to_numpy(bool),
     )
     return {rule: (mask >> bit & 1).astype(bool) for bit, rule in enumerate(RULES)}
@@ -129,11 +147,13 @@ def review_columns(
     cls: np.ndarray, cost: np.ndarray, los: np.ndarray, base_points: np.ndarray,
     small: np.ndarray, review_flag: np.ndarray, points: np.ndarray, payment: np.ndarray,
     month: np.ndarray, case_id: Any, hospital_codes: np.ndarray | None,
-    yuan_per_point: float, hospital_id: Any = None,
+    yuan_per_point: float, hospital_id: Any = None, group_mean: np.ndarray | None = None,
+    groups: Any = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The ``sr_*`` columns (in contract order) and attrs for priced cases given as arrays:
     ``cls`` class codes, ``payment`` yuan, ``month`` 0–12, ``case_id`` text (array-like),
-    ``hospital_codes`` int codes (-1 none) or None to factorise ``hospital_id``."""
+    ``hospital_codes`` int codes (-1 none) or None to factorise ``hospital_id``;
+    ``group_mean`` each case's group region mean cost (yuan) or None to look up ``groups``."""
     sp = policy.special_review
     n = len(cls)
     month = np.asarray(month)
@@ -149,19 +169,22 @@ def review_columns(
             "sr_gain": np.zeros(n),
         }, {}
 
-    mask = _mask(cases, weights, policy, cls, cost, los, base_points, small, review_flag)
+    if group_mean is None:
+        group_mean = (group_means(weights, groups) if groups is not None
+                      else np.full(n, np.nan))
+    mask = _mask(cases, weights, policy, cls, cost, los, group_mean, small, review_flag)
     cand = mask != 0
 
     # re-priced amount (yuan, total-cost basis) and the gain that drives the application
     ffs = sp.repricing == "fee_for_service"
     factor = float(exact_fraction(1.0) - exact_fraction(sp.deduction_share)) if ffs else 0.0
-    amount_c = np.empty(n)
+    amount = np.empty(n)
     gain_c = np.empty(n)
     gain = np.empty(n)
     K.sr_gain(np.ascontiguousarray(cost, np.float64), np.ascontiguousarray(points, np.float64),
               np.ascontiguousarray(payment, np.float64), mask, ffs, factor,
               float(sp.review_coefficient) if not ffs else 0.0, float(yuan_per_point),
-              amount_c, gain_c, gain)
+              amount, gain_c, gain)
 
     # quota per hospital × (year) × period over the cases not excluded
     h = hospital_codes if hospital_codes is not None else factorize(hospital_id)[0]
@@ -195,7 +218,7 @@ def review_columns(
         hp = hp.astype(np.int64)
         in_scheme = cls8 != CLASSES.index("excluded")
         base = np.bincount(hp[in_scheme], minlength=hp.max() + 1)
-    q = quota(base, sp.quota_rate)
+    q = quota(base, sp.quota_rate, sp.quota_rounding)
 
     # selection: per cell, positive gains largest first, ties by case id; the first quota
     # cases apply, the first floor(approval rate × applied) of those are approved
@@ -218,7 +241,7 @@ def review_columns(
     status[approved] = STATUSES.index("approved")
     sr_amount = np.zeros(n)
     ok_rows = np.flatnonzero(approved)
-    sr_amount[ok_rows] = amount_c[ok_rows] / 100.0
+    sr_amount[ok_rows] = amount[ok_rows]
 
     return {
         "sr_candidate": cand,
@@ -248,7 +271,7 @@ def review(
         month=out["month"].to_numpy(), case_id=out["case_id"].array,
         hospital_codes=hospital_codes, yuan_per_point=float(out.attrs.get("yuan_per_point",
                                                                          np.nan)),
-        hospital_id=out["hospital_id"],
+        hospital_id=out["hospital_id"], groups=out["group"],
     )
     for name, col in cols.items():
         out[name] = col

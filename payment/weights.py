@@ -8,7 +8,10 @@ labels (``payment._kernels``), with no Python loop per group.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -273,7 +276,7 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
     _, pooled_mean, pooled_sd = K.group_mean_sd(gk, c, n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         cv = pooled_sd / pooled_mean
-        rw = mean_cost / region_mean
+        rw = publish(mean_cost / region_mean, wp.rw_decimals, wp.rw_rounding)
         base_points = rw * wp.points_scale
         daily = np.where(mean_los > 0, base_points / mean_los, np.nan)
 
@@ -284,7 +287,8 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
         "mean_cost": mean_cost,
         "mean_los": mean_los,
         "cv": cv,
-        "stable": np.nan_to_num(cv, nan=np.inf) < wp.cv_threshold,
+        # §13: a group with fewer than min_cases (raw) is never stable
+        "stable": (np.nan_to_num(cv, nan=np.inf) < wp.cv_threshold) & (raw >= wp.min_cases),
         "small": raw < wp.min_cases,
         "rw": rw,
         "base_points": base_points,
@@ -366,9 +370,7 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
     cost_y = np.bincount(y, weights=c, minlength=ny)
     pts_y = np.bincount(y, weights=bp_case, minlength=ny)
     has_y = np.bincount(y, minlength=ny) > 0
-    wy = np.where(has_y, yw, 0.0)
-    num, den = float((wy * cost_y).sum()), float((wy * pts_y).sum())
-    budget_pv = num / den if den > 0 else float("nan")
+    budget_pv = budget_point_value(cost_y[has_y], pts_y[has_y], yw[has_y])
 
     return Weights(
         kind=policy.kind, group_column=gcol, points_scale=float(wp.points_scale),
@@ -379,6 +381,43 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
         meta={"policy": policy.name, "history_rows": int(n_rows), "used_rows": int(len(sel)),
               "kept_rows": int(kept.sum()), "trim": wp.trim},
     )
+
+
+def publish(values: np.ndarray, decimals: int, rounding: str = "half_up") -> np.ndarray:
+    """Values published to ``decimals`` places, half-up on the decimal each float stands for
+    (``repr``), as a bureau prints RW (§13); ``rounding = "none"`` returns them unchanged.
+    nan stays nan. One Decimal per value: call it on per-group tables, not per case."""
+    x = np.asarray(values, dtype=np.float64)
+    if rounding == "none":
+        return x
+    q = Decimal(1).scaleb(-int(decimals))
+    out = np.array([float(Decimal(repr(float(v))).quantize(q, ROUND_HALF_UP))
+                    if np.isfinite(v) else v for v in x.reshape(-1)], dtype=np.float64)
+    return out.reshape(x.shape)
+
+
+def budget_point_value(
+    yearly_total_cost: Sequence[float], yearly_points: Sequence[float],
+    year_weights: Sequence[float] = (1.0, 2.0, 7.0),
+) -> float:
+    """Budget point value (yuan per point, §4, §13) from yearly totals, oldest year first:
+    Σ w_y × total cost_y ÷ Σ w_y × total expected (base) points_y.
+
+    Pass only the years that have cases, with their weights (with two years of 1:2:7 pass the
+    newest two weights, 2:7). Example: costs 100, 200, 300 and points 1, 2, 3 at 1:2:7 give
+    (100 + 400 + 2100) ÷ (1 + 4 + 21) = 100.0. nan when the weighted points are not positive.
+    """
+    c = np.asarray(yearly_total_cost, dtype=np.float64)
+    p = np.asarray(yearly_points, dtype=np.float64)
+    w = np.asarray(year_weights, dtype=np.float64)
+    if not (c.shape == p.shape == w.shape):
+        raise ValueError(
+            f"budget_point_value: {c.size} costs, {p.size} point totals and {w.size} weights; "
+            "allowed: one of each per year, oldest first"
+        )
+    num = math.fsum((w * c).tolist())
+    den = math.fsum((w * p).tolist())
+    return num / den if den > 0 else float("nan")
 
 
 def _coefficients(

@@ -102,6 +102,9 @@ def naive_price_case(case: dict, weights: Weights, policy: Policy, coef: float) 
     if ex.los_max is not None and los >= ex.los_max:
         return "excluded", math.nan, 0.0
     if not g or g not in table.index:
+        # §13: fee-for-service points = cost ÷ (all-case mean ÷ scale), or 0 ("zero")
+        if getattr(getattr(policy, "ungroupable", None), "points", "zero") == "fee_for_service":
+            return "ungroupable", math.nan, cost / (weights.region_mean_cost / weights.points_scale)
         return "ungroupable", math.nan, 0.0
     base = float(table.loc[g, "base_points"])
     mean = float(table.loc[g, "mean_cost"])
@@ -132,7 +135,10 @@ def naive_price_case(case: dict, weights: Weights, policy: Policy, coef: float) 
     if high:
         return "high", r, base * coef + base * (r - thr)
     if policy.outliers.enabled and r <= policy.outliers.low_multiple:
-        return "low", r, base * coef * (1.0 if policy.outliers.low_rule == "full" else r)
+        if policy.outliers.low_rule == "full":
+            return "low", r, base * coef
+        # §13: base × coefficient × r (option low_with_coefficient = false: base × r)
+        return "low", r, base * (coef if policy.outliers.low_with_coefficient else 1.0) * r
     return "normal", r, base * coef
 
 

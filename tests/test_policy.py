@@ -49,7 +49,8 @@ def err(tmp_path, body):
 def test_unknown_key_names_file_key_and_allowed(tmp_path):
     msg = err(tmp_path, "[outliers]\nlow_multipel = 0.3\n")
     assert msg == (f"{tmp_path / 'p.toml'}: outliers.low_multipel: unknown key (allowed: "
-                   "enabled, high_bands, low_multiple, low_rule, high_over_incomplete)")
+                   "enabled, high_bands, low_multiple, low_rule, low_with_coefficient, "
+                   "comparison_base, high_over_incomplete)")
 
 
 def test_wrong_type_and_literal(tmp_path):

@@ -293,9 +293,18 @@ def test_bad_rows_get_class_and_reason_not_exception():
         "los missing or negative", "los above input_checks.max_los", "no group", "no group",
         "group has no weight", "ambiguous case (QY)", "grouper status not SUCCESS",
     ]
-    assert (out["points"] == 0).all() and (out["payment"] == 0).all()
+    ex = out.iloc[:6]
+    assert (ex["points"] == 0).all() and (ex["payment"] == 0).all()
     assert (out["gain"].iloc[:2] == 0).all()
-    assert out.loc[6, "gain"] == -10_000.0
+    # §13 "Also default": ungroupable cases get fee-for-service points = cost ÷ (all-case mean
+    # 10,000 ÷ 100) = 100 (was 0 points, gain −10,000)
+    ungr = out.iloc[6:]
+    assert (ungr["points"] == 100.0).all()
+    ypp = out.attrs["yuan_per_point"]
+    assert out.loc[6, "gain"] == round(100.0 * ypp - 10_000.0, 2)
+    zero = run(rows, W, drg_policy().with_overrides({"ungroupable": {"points": "zero"}}))
+    assert (zero["points"] == 0).all() and (zero["payment"] == 0).all()
+    assert zero.loc[6, "gain"] == -10_000.0
 
 
 def test_text_costs_and_missing_columns_tolerated():

@@ -43,6 +43,21 @@ def policy(**kw) -> SettlementPolicy:
     return SettlementPolicy.model_validate(kw)
 
 
+def full_policy(point_value: dict | None = None, **kw):
+    """A full payment policy with this [settlement] table and [point_value] keys."""
+    from payment.policy import Policy
+
+    return Policy.model_validate({"name": "t", "kind": "drg", "settlement": kw,
+                                  "point_value": point_value or {}})
+
+
+def pv4(x: float) -> float:
+    """The settlement point value as published (§13: 4 decimals, half-up)."""
+    if not abs(x) < 4.5e11:  # past float64's integers at 4 decimals: nothing to round
+        return x
+    return float(Decimal(repr(float(x))).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+
+
 def cents(x: float) -> int:
     return int(Decimal(repr(float(x))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) * 100)
 
@@ -97,8 +112,11 @@ def test_default_ratio_base_is_ffs():
     assert s.loc["B", "tier_ratio"] == 0.0
 
 
-def test_sharing_scaled_pro_rata_and_rounded_down():
-    """Reserve 10 M against 50 M + 25 M of sharing: scale 2/15, each rounded down to the cent."""
+def test_sharing_scaled_pro_rata_by_largest_remainder():
+    """Reserve 50 M against 50 M + 25 M of sharing: scale 2/3. §13: pro rata, each share
+    rounded once; drgsim allocates the reserve by largest remainder so Σ = reserve exactly:
+    A 33,333,333.33(3) and D 16,666,666.66(7) → floors leave 1 cent, to D (larger remainder).
+    (Was: each rounded down, D 16,666,666.66 and 0.01 left in the reserve.)"""
     df = pd.DataFrame([case("A", 5e6, 650e6), case("D", 2.5e6, 325e6), case("E", 2e6, 200e6)])
     pol = policy(budget={"mode": "amount", "amount": 1e9}, reserve_rate=0.05,
                  tier_ratio_base="entitlement", tiers=QUOTA_TIERS)
@@ -106,9 +124,9 @@ def test_sharing_scaled_pro_rata_and_rounded_down():
     r = settle(df, pol)
     s = r.statement.set_index("hospital_id")
     scale = 50e6 / 75e6
-    assert s.loc["A", "sharing"] == math.floor(50e6 * scale * 100) / 100
-    assert s.loc["D", "sharing"] == math.floor(25e6 * scale * 100) / 100
-    assert s["sharing"].sum() <= 50e6
+    assert s.loc["A", "sharing"] == 33_333_333.33
+    assert s.loc["D", "sharing"] == 16_666_666.67
+    assert round(s["sharing"].sum(), 2) == 50e6
     assert r.summary["sharing_scale"] == pytest.approx(scale)
 
 
@@ -121,22 +139,26 @@ def test_special_review_point_value_solved_exactly():
     ])
     pol = policy(budget={"mode": "amount", "amount": 200_000.0}, reserve_rate=0.1)
     r = settle(df, pol, reimbursement_ratio=0.8)
-    pv = (180_000.0 / 0.8 - 80_000.0) / 1700.0
-    assert r.summary["point_value"] == pytest.approx(pv, rel=1e-12)
+    # (225,000 − 80,000) ÷ 1,700 = 85.294117… published to 4 decimals (§13 "Also default")
+    pv = 85.2941
+    assert r.summary["point_value"] == pv
     s = r.statement.set_index("hospital_id")
     assert s.loc["A", "entitlement"] == cents((1000 * pv + 80_000) * 0.8) / 100
     assert s.loc["B", "entitlement"] == cents(700 * pv * 0.8) / 100
-    # advances: month 1 provisional at the budget PV (100) incl. the SR case's own points, plus
-    # the SR top-up (80,000 − 30,000) in June, the last month of quarter 2; × ratio × 0.85
+    # advances: month 1 provisional at the budget PV (100) incl. the SR case's own points before
+    # review; §13: no special-review money in an advance (was: a top-up of 50,000 × 0.8 × 0.85
+    # in June), it is paid at the clearing
     adv = r.advances.set_index("hospital_id")
     assert adv.loc["A", "m01"] == cents(1300 * 100 * 0.8 * 0.85) / 100
-    assert adv.loc["A", "m06"] == cents(50_000 * 0.8 * 0.85) / 100
+    assert adv.loc["A", "m06"] == 0.0
+    assert s.loc["A", "clearing"] == round(s.loc["A", "final_amount"] - adv.loc["A", "m01"], 2)
 
 
-def test_patient_paid_and_deposit_release():
-    """With patient payments in the data the total-cost pool is fund + what patients paid:
-    PV = (200,000 + 50,000) ÷ 2,000 points = 125; entitlement = points × PV − patient paid,
-    so entitlements add up to the fund. Deposit 2 % released by score table."""
+def test_patient_paid_and_deposit_release_section13_default():
+    """§13 default: pool = fund ÷ reimbursement ratio (1.0) = 200,000 over 2,000 points → PV
+    100; entitlement = points × PV − patient paid: A 80,000, B 70,000. Deposit 2 % of
+    max(entitlement + tier adjustment, 0) (no tiers): 1,600 / 1,400; A (score 75) gets half
+    back; the forfeited 800 returns to the fund (§13), so the reserve keeps 0."""
     df = pd.DataFrame([
         case("A", 1000.0, 120_000.0, patient_paid=20_000.0),
         case("B", 1000.0, 100_000.0, patient_paid=30_000.0),
@@ -144,6 +166,36 @@ def test_patient_paid_and_deposit_release():
     pol = policy(
         budget={"mode": "amount", "amount": 200_000.0}, reserve_rate=0.0,
         assessment={"deposit_rate": 0.02,
+                    "release": [{"min_score": 0, "release": 0.0},
+                                {"min_score": 60, "release": 0.5},
+                                {"min_score": 90, "release": 1.0}],
+                    "scores": {"A": 75.0}},
+    )
+    r = settle(df, pol)
+    s = r.statement.set_index("hospital_id")
+    assert r.summary["point_value"] == 100.0
+    assert list(s["entitlement"]) == [80_000.0, 70_000.0]
+    assert list(s["deposit"]) == [1_600.0, 1_400.0]
+    assert list(s["release"]) == [800.0, 1_400.0]
+    led = r.ledger.set_index("item")["yuan"]
+    assert led["reserve kept"] == 0.0
+    assert led["paid to hospitals"] == 150_000 - 3_000 + 2_200
+    assert led["returned to the fund"] == 200_000 - 149_200
+
+
+def test_patient_paid_and_deposit_release():
+    """Options pool = "fund_plus_patient_paid", forfeited = "reserve": the total-cost pool is
+    fund + what patients paid: PV = (200,000 + 50,000) ÷ 2,000 points = 125; entitlement =
+    points × PV − patient paid, so entitlements add up to the fund. Deposit 2 % released by
+    score table (the numbers this test asserted before §13 made these options)."""
+    df = pd.DataFrame([
+        case("A", 1000.0, 120_000.0, patient_paid=20_000.0),
+        case("B", 1000.0, 100_000.0, patient_paid=30_000.0),
+    ])
+    pol = full_policy(
+        {"pool": "fund_plus_patient_paid"},
+        budget={"mode": "amount", "amount": 200_000.0}, reserve_rate=0.0,
+        assessment={"deposit_rate": 0.02, "forfeited": "reserve",
                     "release": [{"min_score": 0, "release": 0.0},
                                 {"min_score": 60, "release": 0.5},
                                 {"min_score": 90, "release": 1.0}],
@@ -304,7 +356,9 @@ def test_zero_points_special_review_still_paid():
     Budget 200, ratio 0.8: A's case (10 points, payment 1,000) is approved, re-priced 50.00,
     decided in quarter 1; B's case has 0 points, month 0. PV = (200 ÷ 0.8 − 50) ÷ 0 → undefined → 0.
     Entitlement A = 50 × 0.8 = 40.00, B = 0; paid 40.00, returned 160.00. Advances (ratio 0.5):
-    A m03 = (1,000 + (50 − 1,000)) × 0.8 × 0.5 = 20.00, clearing 20.00; B none (month 0).
+    §13 — points before special review × provisional PV, no special-review money: A m03 =
+    10 × 100 × 0.8 × 0.5 = 400.00 (was 20.00 with the top-up), clearing 40 − 400 = −360.00 (the
+    hospital pays back); B none (month 0).
     """
     df = pd.DataFrame([
         case("A", 10.0, 100.0, month=3, sr_approved=True, sr_amount=50.0, sr_quarter=1),
@@ -316,9 +370,10 @@ def test_zero_points_special_review_still_paid():
     s = r.statement.set_index("hospital_id")
     assert list(s["entitlement"]) == [40.0, 0.0]
     assert list(s["ffs_amount"]) == [80.0, 24.0]
-    assert list(s["advances"]) == [20.0, 0.0]
-    assert list(s["clearing"]) == [20.0, 0.0]
-    assert r.advances.set_index("hospital_id").loc["A", "m03"] == 20.0
+    assert list(s["advances"]) == [400.0, 0.0]
+    assert list(s["clearing"]) == [-360.0, 0.0]
+    assert r.advances.set_index("hospital_id").loc["A", "m03"] == 400.0
+    assert r.summary["point_value_status"] == "zero_points"
     assert (r.summary["paid"], r.summary["reserve_kept"], r.summary["returned"]) == (40.0, 0.0, 160.0)
 
 
@@ -487,14 +542,18 @@ def test_invariants_to_the_cent(sc):
     assert np.array_equal(parts, h[:, K.OH_FINAL])
     assert (adv >= 0).all()
     # ledger: budget = paid + reserve kept + returned, with "returned" derived independently
+    # (§13: no reserve exists when it is not withheld; forfeited deposits return to the fund)
     budget = cents(r.summary["budget"])
     reserve = cents(r.summary["reserve"])
-    assert reserve == cents(budget / 100 * params.p[K.P_RESERVE_RATE])
-    fund = budget - reserve if kw["reserve_withheld"] else budget
+    if kw["reserve_withheld"]:
+        assert reserve == cents(budget / 100 * params.p[K.P_RESERVE_RATE])
+    else:
+        assert reserve == 0
+    fund = budget - reserve
     paid = int(h[:, K.OH_FINAL].sum())
-    kept = reserve - int(h[:, K.OH_SHARE].sum()) + int((h[:, K.OH_DEPOSIT] - h[:, K.OH_RELEASE]).sum())
+    kept = reserve - int(h[:, K.OH_SHARE].sum())
     returned = (fund - int(h[:, K.OH_ENT].sum()) + int(h[:, K.OH_RECOV].sum())
-                - int(h[:, K.OH_ALLY].sum()) - (0 if kw["reserve_withheld"] else reserve))
+                - int(h[:, K.OH_ALLY].sum()) + int((h[:, K.OH_DEPOSIT] - h[:, K.OH_RELEASE]).sum()))
     assert budget == paid + kept + returned
     assert cents(r.summary["paid"]) == paid
     assert cents(r.summary["reserve_kept"]) == kept
@@ -512,25 +571,29 @@ def test_invariants_to_the_cent(sc):
     ratio = kw["reimbursement_ratio"]
     pv = r.summary["point_value"] if pol.point_value_mode == "floating" else 1.0
     col = K.HD_PTS if pol.point_value_mode == "floating" else K.HD_PAY
+    srs = r.summary["special_review_scale"]
     for i in range(len(inputs.hospital_ids)):
-        v = inputs.hd[i, col] * pv + inputs.hd[i, K.HD_SR]
+        v = inputs.hd[i, col] * pv + inputs.hd[i, K.HD_SR] * srs
         ref = v - inputs.hd[i, K.HD_PP] if inputs.has_patient_paid else v * ratio
         assert abs(h[i, K.OH_ENT] - ref * 100) <= 1.0
-    # a floating point value hands out the whole fund, up to rounding, when it is defined (the
-    # total-cost pool is fund + patient payments when they are in the data, else fund ÷ ratio);
-    # otherwise it is 0 and only the re-priced amounts are paid (rest returned)
+    # a floating point value (§13 default pool fund ÷ ratio) is published to 4 decimals; it
+    # hands out the pool up to that rounding when defined; otherwise it is 0, only the re-priced
+    # amounts are paid, scaled down so they never exceed the pool
     if pol.point_value_mode == "floating":
         sum_pts = inputs.hd[:, K.HD_PTS].sum()
-        sum_pp = 0.0
-        for x in inputs.hd[:, K.HD_PP]:  # in the kernel's order
-            sum_pp += float(x)
-        pool = fund / 100 + sum_pp if inputs.has_patient_paid else fund / 100 / ratio
+        sum_sr = inputs.hd[:, K.HD_SR].sum()
+        pool = fund / 100 / ratio
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            q = (pool - inputs.hd[:, K.HD_SR].sum()) / sum_pts if sum_pts > 0 else 0.0
-        defined = sum_pts > 0 and math.isfinite(q)
-        assert r.summary["point_value"] == (q if defined else 0.0)
+            q = (pool - sum_sr) / sum_pts if sum_pts > 0 else 0.0
+        defined = sum_pts > 0 and math.isfinite(q) and q >= 0
+        assert r.summary["point_value"] == (pv4(q) if defined else 0.0)
+        pp = inputs.hd[:, K.HD_PP].sum() if inputs.has_patient_paid else 0.0
         if defined and abs(q) < 1e9:
-            assert abs(int(h[:, K.OH_ENT].sum()) - fund) <= len(h)
+            target = (pool - pp) * 100 if inputs.has_patient_paid else fund
+            slack = len(h) + 0.5e-4 * sum_pts * 100
+            assert abs(int(h[:, K.OH_ENT].sum()) - target) <= slack + 1
+        elif not defined:
+            assert srs <= 1.0 and sum_sr * srs <= max(pool, 0) * (1 + 1e-12)
     # no amount near the int64 limit (the overflow this test found showed as −2**63)
     for arr in r.cents.values():
         assert (np.abs(arr) < 10**16).all()

@@ -50,15 +50,20 @@ def test_quota_is_floor_of_exact_decimal_product():
 def test_newborn_rule_zhejiang():
     pol = sr_policy(newborn_max_weight_g=1500, newborn_region_multiple=2.5,
                     newborn_group_multiple=1.0)
+    # §13 "Also default": the newborn rule applies to age_days <= 28 only (the cases had no
+    # age_days before; "old" at 29 days and "noage" without age_days do not qualify)
     out = run([
-        case("ok", birth_weight=1499, total_cost=25_000.0),      # >= 2.5 x 10,000, >= 1 x 10,000
-        case("heavy", birth_weight=1500, total_cost=25_000.0),   # weight not < 1,500 g
-        case("cheap", birth_weight=1200, total_cost=24_999.0),   # below 2.5 x region average
-        case("grp", birth_weight=1200, total_cost=26_000.0, drg="B1"),  # below group avg 30,000
-        case("nobw", total_cost=50_000.0),
+        case("ok", birth_weight=1499, total_cost=25_000.0, age_days=28),  # >= 2.5 x 10,000
+        case("heavy", birth_weight=1500, total_cost=25_000.0, age_days=3),  # not < 1,500 g
+        case("cheap", birth_weight=1200, total_cost=24_999.0, age_days=3),  # < 2.5 x region
+        case("grp", birth_weight=1200, total_cost=26_000.0, drg="B1", age_days=3),  # < 30,000
+        case("nobw", total_cost=50_000.0, age_days=3),
+        case("old", birth_weight=1200, total_cost=25_000.0, age_days=29),
+        case("noage", birth_weight=1200, total_cost=25_000.0),
     ], pol)
     assert out["sr_candidate"].to_dict() == {"ok": True, "heavy": False, "cheap": False,
-                                             "grp": False, "nobw": False}
+                                             "grp": False, "nobw": False, "old": False,
+                                             "noage": False}
     assert out.loc["ok", "sr_reasons"] == "newborn"
 
 
@@ -139,9 +144,33 @@ def test_review_coefficient_repricing():
 
 
 def test_ungroupable_cases_reprice_at_fee_for_service():
-    out = run([case("u", drg="ZZ99", total_cost=8_000.0)], sr_policy(ungroupable=True))
+    """With ``ungroupable.points = "zero"`` an ungroupable case is left to special review and
+    re-priced at its cost. §13 default: it already gets fee-for-service points 8,000 ÷ (10,000
+    ÷ 100) = 80, paid 8,000 at 100 yuan/point, so review gains nothing (was: approved, 8,000)."""
+    pol = sr_policy(ungroupable=True).with_overrides({"ungroupable": {"points": "zero"}})
+    out = run([case("u", drg="ZZ99", total_cost=8_000.0)], pol)
     assert out.loc["u", "case_class"] == "ungroupable"
     assert out.loc["u", "sr_approved"] and out.loc["u", "sr_amount"] == 8_000.0
+    out = run([case("u", drg="ZZ99", total_cost=8_000.0)], sr_policy(ungroupable=True))
+    assert out.loc["u", "points"] == 80.0 and out.loc["u", "payment"] == 8_000.0
+    assert out.loc["u", "sr_candidate"] and out.loc["u", "sr_status"] == "no_gain"
+
+
+def test_cost_multiple_against_the_groups_own_mean():
+    """§13: cost ≥ k × the group's region mean, not RW × all-case mean. Group A1 mean 10,000,
+    published base points 100.0049 would put RW × mean at 10,000.49; the case at 30,000 is
+    exactly 3 × the group mean and qualifies."""
+    w = hand_weights({"A1": (10_000.0, 100.0049)})
+    out = run([case("k3", total_cost=30_000.0)], sr_policy(cost_multiple=3.0), weights=w)
+    assert out.loc["k3", "sr_candidate"]
+
+
+def test_quota_rounding_options():
+    """§13: quota = floor (default), half-up or ceiling of rate × base, exact decimals."""
+    assert quota(299, 0.05) == 14 and quota(299, 0.05, "half_up") == 15
+    assert quota(290, 0.05, "half_up") == 15 and quota(289, 0.05, "half_up") == 14  # 14.5 / 14.45
+    assert quota(281, 0.05, "ceiling") == 15 and quota(280, 0.05, "ceiling") == 14
+    assert list(quota(np.array([1, 0]), 0.005, "ceiling")) == [1, 0]
 
 
 def test_disabled_review_leaves_columns_empty():

@@ -35,7 +35,14 @@ def test_year_weights_1_2_7_on_yearly_means_renormalised():
     assert g.loc["B", "mean_cost"] == pytest.approx((2 * 200 + 7 * 300) / 9)
     # region: yearly means 100, 200, 300 -> 260; RW and base points follow
     assert w.region_mean_cost == pytest.approx(260.0)
-    assert g.loc["B", "base_points"] == pytest.approx((2500 / 9) / 260 * 100)
+    # §13 "Also default": RW published to 4 decimals half-up, base points = published RW × 100:
+    # (2500 / 9) / 260 = 1.068376… → 1.0684 → 106.84 (was the unrounded 106.8376…)
+    assert g.loc["B", "rw"] == 1.0684
+    assert g.loc["B", "base_points"] == pytest.approx(106.84, abs=1e-9)
+    unrounded = payment.compute_weights(hist, pol(rw_rounding="none")).groups.set_index("group")
+    assert unrounded.loc["B", "base_points"] == pytest.approx((2500 / 9) / 260 * 100)
+    two = payment.compute_weights(hist, pol(rw_decimals=2)).groups.set_index("group")
+    assert two.loc["B", "rw"] == 1.07
     assert w.years == [2021, 2022, 2023]
 
 
@@ -102,8 +109,23 @@ def test_sd_and_percentile_trimming():
 def test_stable_flag_uses_cv_threshold():
     hist = rows([("A", 2023, "H1", 3, c) for c in (100.0, 110.0)] +
                 [("B", 2023, "H1", 3, c) for c in (10.0, 1000.0)])
-    w = payment.compute_weights(hist, pol(cv_threshold=0.5))
+    w = payment.compute_weights(hist, pol(cv_threshold=0.5, min_cases=2))
     assert list(w.groups["stable"]) == [True, False]
+    # §13: a group with fewer than min_cases (default 5) cases is never stable (was [True, False])
+    w = payment.compute_weights(hist, pol(cv_threshold=0.5))
+    assert list(w.groups["stable"]) == [False, False] and w.groups["small"].all()
+
+
+def test_budget_point_value_from_yearly_totals_by_hand():
+    """§4/§13: Σ w × cost ÷ Σ w × expected points; (100 + 400 + 2100) ÷ (1 + 4 + 21) = 100."""
+    from payment.weights import budget_point_value
+
+    assert budget_point_value([100.0, 200.0, 300.0], [1.0, 2.0, 3.0]) == 100.0
+    assert budget_point_value([200.0, 700.0], [2.0, 5.0], [2, 7]) == pytest.approx(
+        (400 + 4900) / (4 + 35))
+    assert np.isnan(budget_point_value([1.0], [0.0], [1.0]))
+    with pytest.raises(ValueError, match="one of each per year"):
+        budget_point_value([1.0, 2.0], [1.0], [1.0, 2.0])
 
 
 def test_hospital_and_level_coefficients_cmi_and_budget_point_value():

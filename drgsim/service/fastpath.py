@@ -138,7 +138,7 @@ class FastPricer:
         self.level_mean = {(int(lv), str(g)): float(m) for lv, g, m in zip(
             lg["hospital_level"], lg["group"], lg["mean_cost"], strict=True)}
         self.yuan_per_point = resolve_yuan_per_point(policy, weights, 0.0)
-        self.fp, self.ip, self.inc_modes = kernel_params(policy)
+        self.fp, self.ip, self.inc_modes = kernel_params(policy, weights)
 
     def group_params(self, group: str, hospital_id: str, level: int) -> tuple[int, float, float,
                                                                                 float]:
@@ -155,7 +155,9 @@ class FastPricer:
         else:
             coef = self.level_coef.get((level, group), cp.new_group) if known else cp.new_group
         cmp_mean = float(t.mean[g]) if known else NAN
-        if known and p.kind == "dip" and p.deviation.comparison_base == "same_level":
+        same_level = (p.deviation.comparison_base if p.kind == "dip"
+                      else p.outliers.comparison_base) == "same_level"
+        if known and same_level:
             lvl = self.level_mean.get((level, group), NAN)
             cmp_mean = lvl if math.isfinite(lvl) else cmp_mean
         inc = 1.0
@@ -199,7 +201,8 @@ class FastPricer:
         small = bool(known and t.small[g])
         rr = float(r[0])
         review_flag = p.kind == "dip" and rr > p.deviation.review
-        reasons = self._sr_reasons(case, int(cls[0]), cost, los, base, small, review_flag)
+        reasons = self._sr_reasons(case, int(cls[0]), cost, los, base, small, review_flag,
+                                   float(t.mean[g]) if known else NAN)
         high = NAN
         if known:
             high = p.deviation.high if p.kind == "dip" else (
@@ -212,18 +215,18 @@ class FastPricer:
         )
 
     def _sr_reasons(self, case: CaseIn, cls: int, cost: float, los: float, base: float,
-                    small: bool, review_flag: bool) -> list[str]:
+                    small: bool, review_flag: bool, group_mean: float = NAN) -> list[str]:
         """``payment.special_review.eligibility`` for one case, rules in :data:`RULES` order."""
         sp, w = self.p.special_review, self.w
         if not sp.enabled or cls == PK.EXCLUDED:
             return []
-        group_mean = base / w.points_scale * w.region_mean_cost if math.isfinite(base) else NAN
-        bw = _f(case.birth_weight)
+        bw = _f(case.birth_weight)  # §13: cost multiple against the group's own mean
+        age = _f(case.age_days) if hasattr(case, "age_days") else NAN
         hit = {
             "los": sp.los_limit is not None and los > sp.los_limit,
             "cost_multiple": sp.cost_multiple is not None and cost >= sp.cost_multiple * group_mean,
             "newborn": sp.newborn_max_weight_g is not None and bw > 0
-            and bw < sp.newborn_max_weight_g
+            and bw < sp.newborn_max_weight_g and 0 <= age <= sp.newborn_max_age_days
             and cost >= sp.newborn_region_multiple * w.region_mean_cost
             and cost >= sp.newborn_group_multiple * group_mean,
             "new_tech": sp.new_tech and (bool(case.new_tech) or (case.new_tech_cost or 0) > 0),
