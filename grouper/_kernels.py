@@ -8,6 +8,8 @@ Cases are independent, so ``prange`` over chunks gives the same answer on any th
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
@@ -28,6 +30,55 @@ DEPT_MISSING = -2
 
 ONE = np.uint64(1)
 ZERO = np.uint64(0)
+
+
+class SchemeArrays(NamedTuple):
+    """A compiled scheme's arrays as the kernel reads them (layout: :mod:`grouper.compile`).
+
+    Built once per scheme (:func:`scheme_arrays`); numba passes it as one typed tuple.
+    """
+
+    dx_bits: np.ndarray
+    pr_bits: np.ndarray
+    cc_level: np.ndarray
+    cc_excl: np.ndarray
+    pdx_excl: np.ndarray
+    region_of: np.ndarray
+    prog: np.ndarray
+    prog_val: np.ndarray
+    mdc: np.ndarray
+    steps: np.ndarray
+    rules: np.ndarray
+    branches: np.ndarray
+    retry: np.ndarray
+    pdx_steps_off: np.ndarray
+    pdx_steps: np.ndarray
+    main_steps_off: np.ndarray
+    main_steps: np.ndarray
+    open_steps: np.ndarray
+    pdx_mdcs_off: np.ndarray
+    pdx_mdcs: np.ndarray
+    main_mdcs_off: np.ndarray
+    main_mdcs: np.ndarray
+    open_mdcs: np.ndarray
+
+
+class CaseArrays(NamedTuple):
+    """Encoded cases: code ids with CSR row offsets, numeric fields (``nums[field, case]``,
+    :data:`grouper.engine.NUM_FIELDS` order), department ids and the cases to group."""
+
+    dx_ids: np.ndarray
+    dx_off: np.ndarray
+    pr_ids: np.ndarray
+    pr_off: np.ndarray
+    nums: np.ndarray
+    depts: np.ndarray
+    todo: np.ndarray
+
+
+def scheme_arrays(c) -> SchemeArrays:
+    """The kernel's view of a :class:`grouper.compile.CompiledScheme` (no copies)."""
+    return SchemeArrays(*(getattr(c, f) for f in SchemeArrays._fields))
 
 
 @kernel(inline="always")
@@ -51,9 +102,15 @@ def _cmp(x, c, v):
 
 
 @kernel(inline="always")
-def eval_program(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, usdx, upr,
-                 dx_bits, pr_bits, region_of, dx_ids, ds, de):
-    """Run the branch program from ``pc``; True when it ends in ACCEPT."""
+def eval_program(pc, s, num, dept, pdx, mainpr, m,
+                 mcc, cc, udx, usdx, upr, dx_ids, ds, de):
+    """Run the branch program from ``pc`` (``s``: :class:`SchemeArrays`); True when it ends
+    in ACCEPT."""
+    prog = s.prog
+    prog_val = s.prog_val
+    dx_bits = s.dx_bits
+    pr_bits = s.pr_bits
+    region_of = s.region_of
     while pc >= 0:
         op = prog[pc, 0]
         a = prog[pc, 1]
@@ -116,15 +173,27 @@ def _csr_row(off, code, ok):
 
 
 @kernel
-def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainpr, m, mcc, cc,
-              udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de,
-              pdx_off, pdx_steps, main_off, main_steps, open_steps,
-              pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs):
-    """Result id of one case (0 = no group), following the scheme README's loop exactly.
+def group_one(s, num, dept, pdx, mainpr, m, mcc, cc, udx, usdx, upr, dx_ids, ds, de):
+    """Result id of one case (0 = no group), following the scheme README's loop exactly;
+    ``s`` is the :class:`SchemeArrays`.
 
     Steps are visited in scheme order, but only those the case's principal diagnosis or main
     procedure can open (see CompiledScheme step index) plus the unguarded ones.
     """
+    mdc = s.mdc
+    steps = s.steps
+    rules = s.rules
+    branches = s.branches
+    pdx_off = s.pdx_steps_off
+    pdx_steps = s.pdx_steps
+    main_off = s.main_steps_off
+    main_steps = s.main_steps
+    open_steps = s.open_steps
+    pdx_mdc_off = s.pdx_mdcs_off
+    pdx_mdcs = s.pdx_mdcs
+    main_mdc_off = s.main_mdcs_off
+    main_mdcs = s.main_mdcs
+    open_mdcs = s.open_mdcs
     big = np.int32(1 << 30)
     has_main = m >= 1 and mainpr >= 0
     a, ae = _csr_row(pdx_off, pdx, pdx >= 0)
@@ -147,8 +216,8 @@ def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainp
             mb += 1
         else:
             mc += 1
-        if not eval_program(mdc[k, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx,
-                            usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
+        if not eval_program(mdc[k, 0], s, num, dept, pdx, mainpr, m,
+                            mcc, cc, udx, usdx, upr, dx_ids, ds, de):
             continue
         lo = mdc[k, 1]
         hi = mdc[k, 2]
@@ -162,28 +231,27 @@ def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainp
             sa = pdx_steps[a] if a < ae else big
             sb = main_steps[b] if b < be else big
             sc = open_steps[c] if c < ce else big
-            s = min(sa, sb, sc)
-            if s >= hi:
+            st = min(sa, sb, sc)
+            if st >= hi:
                 break
-            if s == sa:
+            if st == sa:
                 a += 1
-            elif s == sb:
+            elif st == sb:
                 b += 1
             else:
                 c += 1
-            if steps[s, 0] == STEP_QY:
-                if steps[s, 2] == 1 and eval_program(steps[s, 3], prog, prog_val, num, dept, pdx,
-                                                     mainpr, m, mcc, cc, udx, usdx, upr, dx_bits,
-                                                     pr_bits, region_of, dx_ids, ds, de):
-                    return steps[s, 4]
+            if steps[st, 0] == STEP_QY:
+                if steps[st, 2] == 1 and eval_program(steps[st, 3], s, num, dept, pdx, mainpr, m,
+                                                      mcc, cc, udx, usdx, upr, dx_ids, ds, de):
+                    return steps[st, 4]
                 continue
-            rl = steps[s, 1]
-            if not eval_program(rules[rl, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
-                                udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
+            rl = steps[st, 1]
+            if not eval_program(rules[rl, 0], s, num, dept, pdx, mainpr, m,
+                                mcc, cc, udx, usdx, upr, dx_ids, ds, de):
                 continue
             for br in range(rules[rl, 1], rules[rl, 2]):
-                if eval_program(branches[br, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc,
-                                cc, udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
+                if eval_program(branches[br, 0], s, num, dept, pdx, mainpr, m,
+                                mcc, cc, udx, usdx, upr, dx_ids, ds, de):
                     return branches[br, 1]
             if rules[rl, 3] == NO_BRANCH_ADRG:
                 return rules[rl, 4]
@@ -278,10 +346,19 @@ def _fold_pr(bits, ids, s, e, out):
 
 
 @kernel
-def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_bits,
-                 cc_level, cc_excl, pdx_excl, region_of, prog, prog_val, mdc, steps, rules,
-                 branches, retry, out, pdx_off, pdx_steps, main_off, main_steps, open_steps,
-                 pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs):
+def _group_range(lo, hi, cases, s, out):
+    """Result ids of cases ``lo..hi-1`` (``cases``: :class:`CaseArrays`, ``s``:
+    :class:`SchemeArrays`); -1 where ``todo`` is false."""
+    dx_ids = cases.dx_ids
+    dx_off = cases.dx_off
+    pr_ids = cases.pr_ids
+    pr_off = cases.pr_off
+    nums = cases.nums
+    depts = cases.depts
+    todo = cases.todo
+    dx_bits = s.dx_bits
+    pr_bits = s.pr_bits
+    retry = s.retry
     udx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
     usdx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
     upr = np.zeros(2 * pr_bits.shape[1], dtype=np.uint64)
@@ -304,35 +381,24 @@ def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_b
         _fold_pr(pr_bits, pr_ids, ps, pe, upr)
         m = pe - ps
         mainpr = pr_ids[ps] if m > 0 else -1
-        res = group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx, mainpr, m,
-                        mcc, cc, udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de,
-                        pdx_off, pdx_steps, main_off, main_steps, open_steps,
-                        pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs)
+        res = group_one(s, num, depts[i], pdx, mainpr, m, mcc, cc, udx, usdx, upr, dx_ids, ds, de)
         if res == 0 and retry[0] == 1 and m >= retry[1]:
             # Whole-case retry: each later procedure alone, in order; first result wins.
             for j in range(ps + 1, pe):
                 _fold_pr(pr_bits, pr_ids, j, j + 1, upr)
-                res = group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx,
-                                pr_ids[j], 1, mcc, cc, udx, usdx, upr, dx_bits, pr_bits,
-                                region_of, dx_ids, ds, de, pdx_off, pdx_steps, main_off,
-                                main_steps, open_steps, pdx_mdc_off, pdx_mdcs, main_mdc_off,
-                                main_mdcs, open_mdcs)
+                res = group_one(s, num, depts[i], pdx, pr_ids[j], 1, mcc, cc, udx, usdx, upr,
+                                dx_ids, ds, de)
                 if res != 0:
                     break
         out[i] = res
 
 
 @kernel(parallel=True)
-def group_cases(dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_bits, cc_level,
-                cc_excl, pdx_excl, region_of, prog, prog_val, mdc, steps, rules, branches, retry,
-                out, n_chunks, pdx_off, pdx_steps, main_off, main_steps, open_steps,
-                pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs):
-    """Group every case with ``todo[i]``; write result ids to ``out`` (-1 where not grouped)."""
+def group_cases(cases, s, out, n_chunks):
+    """Group every case with ``cases.todo[i]``; write result ids to ``out`` (-1 where not
+    grouped). ``cases``: :class:`CaseArrays`, ``s``: :class:`SchemeArrays`."""
     n = out.shape[0]
     for c in numba.prange(n_chunks):
         lo = c * n // n_chunks
         hi = (c + 1) * n // n_chunks
-        _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_bits,
-                     cc_level, cc_excl, pdx_excl, region_of, prog, prog_val, mdc, steps, rules,
-                     branches, retry, out, pdx_off, pdx_steps, main_off, main_steps, open_steps,
-                     pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs)
+        _group_range(lo, hi, cases, s, out)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,9 @@ from .outliers import (
 )
 from .policy import Policy
 from .weights import Weights, factorize
+
+if TYPE_CHECKING:
+    from .prepared import PreparedPrices
 
 CASE_COLUMNS = (
     "case_id", "hospital_id", "hospital_level", "total_cost", "los", "discharge_mode", "month",
@@ -373,6 +377,7 @@ def kernel_params(policy: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def price(
     cases: pd.DataFrame, weights: Weights, policy: Policy, *, special_review: bool = True,
     readmit_flags: np.ndarray | None = None, points_total: float | None = None,
+    prepared: PreparedPrices | None = None,
 ) -> pd.DataFrame:
     """Price every case: one row per input row, input order ("Priced cases" contract).
 
@@ -386,6 +391,8 @@ def price(
     ``readmit_flags`` (bool per case) replaces the readmission rule's own decision when the
     policy enables it (all False: the classes before readmission); ``points_total`` replaces
     :func:`total_points` of these cases for a ``point_value.source = "budget"``.
+    ``prepared``: :class:`payment.prepared.PreparedPrices` of the same weights and policy,
+    to skip building the lookups again.
     """
     n = len(cases)
     gcol = policy.group_col
@@ -393,7 +400,10 @@ def price(
         raise KeyError(
             f"cases have no group column {gcol!r} (policy kind {policy.kind!r}); group them first"
         )
-    table = _GroupTable(weights, policy)
+    from .prepared import PreparedPrices  # local: prepared imports pricing
+
+    prep = prepared if prepared is not None else PreparedPrices(weights, policy)
+    table = prep.table
     gtext = _text(cases, gcol)
     cost = _num(cases, "total_cost")
     los = _num(cases, "los")
@@ -404,91 +414,9 @@ def price(
 
     # text → codes once per column (Arrow dictionary encoding); the per-case gathers, the
     # coefficient / comparison-mean lookups and the incentives are one kernel pass
-    n_g = len(table.names)
-    g_raw, g_uniq = _encode(gtext)
-    gmap = table.index.get_indexer(pd.Index(g_uniq)) if len(g_uniq) else np.zeros(0, np.int64)
-    gmap = np.where(g_uniq == "", -1, np.where(gmap >= 0, gmap, -2)).astype(np.int64)
-    h_raw, h_raw_uniq = _encode(hosp_text)
-    hmap, h_uniq = _sorted_codes(h_raw_uniq)
-
-    cp = policy.coefficients
-    coef_mode, coef_table, coef_in = K.C_ONE, np.zeros(0), np.zeros(0)
-    hcoef = np.zeros(0, np.int64)
-    cmp_level = policy.kind == "dip" and policy.deviation.comparison_base == "same_level"
-    lvl_tk = None
-    if cp.mode == "hospital":
-        hg = weights.hospital_groups
-        w_codes, w_uniq = pd.factorize(hg["hospital_id"].astype(str), use_na_sentinel=False)
-        w_h = pd.Index(w_uniq)
-        tk = w_codes.astype(np.int64) * n_g + _positions(table.index, hg["group"].astype(str))
-        tv = hg["coefficient"].to_numpy(np.float64)
-        hcoef = (w_h.get_indexer(pd.Index(h_uniq)) if len(h_uniq) else np.zeros(0)).astype(
-            np.int64)
-        coef_mode = K.C_HOSPITAL
-    elif cp.mode != "none":
-        lg = weights.level_groups
-        lvl_tk = tk = lg["hospital_level"].to_numpy(np.int64) * n_g + _positions(
-            table.index, lg["group"].astype(str))
-        tv = lg["coefficient"].to_numpy(np.float64)
-        coef_mode = K.C_LEVEL
-    fallback = False
-    if coef_mode != K.C_ONE:
-        dense = _dense_table(tk, tv, cp.new_group)
-        if dense is not None:
-            coef_table = dense
-        else:  # duplicate keys or a huge table: the general lookup after the kernel
-            fallback, kind = True, coef_mode
-            coef_mode = K.C_ONE
-    lvl_table = np.zeros(0)
-    lvl_fallback = False
-    if cmp_level:
-        lg = weights.level_groups
-        if lvl_tk is None:
-            lvl_tk = lg["hospital_level"].to_numpy(np.int64) * n_g + _positions(
-                table.index, lg["group"].astype(str))
-        lvl_mean = lg["mean_cost"].to_numpy(np.float64)
-        dense = _dense_table(lvl_tk, lvl_mean, np.nan)
-        lvl_fallback = dense is None
-        lvl_table = dense if dense is not None else lvl_table
-
-    inc = policy.incentives
-    g_inc = (np.array([inc.group.get(k, 1.0) for k in table.names], np.float64)
-             if inc.group else np.zeros(0))
-    h_inc = (np.array([inc.hospital.get(str(k), 1.0) for k in h_uniq], np.float64)
-             if inc.hospital and len(h_uniq) else np.zeros(0))
-
-    g = np.empty(n, np.int64)
-    h_codes = np.empty(n, np.int64)
-    coef = np.empty(n, np.float64)
-    cmp_mean = np.empty(n, np.float64)
-    incentive = np.empty(n, np.float64)
-    K.case_params(g_raw, gmap, h_raw, hmap, hcoef, level, n_g, coef_mode, coef_table,
-                  float(cp.new_group), coef_in, lvl_table, table.mean, g_inc, h_inc,
-                  g, h_codes, coef, cmp_mean, incentive)
-    if fallback or lvl_fallback:
-        known = g >= 0
-        gi = np.maximum(g, 0)
-    if fallback:
-        if kind == K.C_HOSPITAL:
-            hw = np.where(h_codes >= 0, hcoef[np.maximum(h_codes, 0)] if len(hcoef) else -1, -1)
-            keys = np.where(known & (hw >= 0), hw * n_g + gi, -1)
-        else:
-            keys = np.where(known, level * n_g + gi, -1)
-        coef = _pair_lookup(tk, tv, keys, cp.new_group)
-    if lvl_fallback:
-        keys = np.where(known, level * n_g + gi, -1)
-        lvl = _pair_lookup(lvl_tk, lvl_mean, keys, np.nan)
-        cmp_mean = np.where(np.isfinite(lvl), lvl, cmp_mean)
-
-    fp, ip, inc_modes = kernel_params(policy)
-    ex, dv = policy.exclusions, policy.deviation
-
-    cls = np.empty(n, np.int8)
-    reason = np.empty(n, np.int8)
-    r = np.empty(n, np.float64)
-    points = np.empty(n, np.float64)
-    K.price_cases(cost, los, mode, status, g, cmp_mean, coef, incentive, table.base, table.thr,
-                  table.bed, table.daily, inc_modes, fp, ip, cls, reason, r, points)
+    lk = prep.lookups(gtext, hosp_text, level)
+    g, h_codes, coef, incentive = lk.group, lk.hospital, lk.coefficient, lk.incentive
+    cls, reason, r, points = prep.classify(cost, los, mode, status, lk)
     priced_as = cls.copy()
 
     notes: list[str] = []
@@ -521,15 +449,8 @@ def price(
     elif points_total is None:
         points_total = total_points(points)
     yuan_per_point = resolve_yuan_per_point(policy, weights, float(points_total))
-    pay = np.empty(n, np.float64)
-    gain = np.empty(n, np.float64)
-    base_points = np.empty(n, np.float64)
-    small = np.empty(n, np.bool_)
-    review_flag = np.empty(n, np.bool_)
-    K.price_money(points, cost, cls, reason, g, r, float(yuan_per_point),
-                  ex.payment == "fee_for_service", table.base, table.small,
-                  policy.kind == "dip", float(dv.review),
-                  pay, gain, base_points, small, review_flag)
+    pay, gain, base_points, small, review_flag = prep.money(points, cost, cls, reason, g, r,
+                                                            float(yuan_per_point))
 
     case_id = (_text(cases, "case_id").array if "case_id" in cases.columns
                else pd.array(np.arange(n).astype(str), dtype="str"))

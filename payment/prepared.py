@@ -1,0 +1,207 @@
+"""Prepared prices: the lookups of :func:`payment.price` built once per (weights, policy).
+
+:func:`payment.price` prices a table; every call first builds per-group arrays (base points,
+thresholds, bed-day rules), the coefficient and comparison-mean tables and the incentive
+factors from the weights and the policy. :class:`PreparedPrices` holds those, and its three
+steps are the ones ``price`` runs on every table:
+
+1. :meth:`PreparedPrices.lookups` — group index, hospital code, coefficient, comparison mean
+   and incentive per case (kernel ``case_params``);
+2. :meth:`PreparedPrices.classify` — case class, reason, r and points (kernel ``price_cases``);
+3. :meth:`PreparedPrices.money` — payment and gain in half-up cents, base points, small-group
+   and DIP review flags (kernel ``price_money``).
+
+``price`` adds the cross-case rules (readmission, a budget point value, the special-review
+quota) between and after them. A caller that prices a few cases many times (the preview
+service) prepares once and runs the same three steps, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from . import _kernels as K
+from .policy import Policy
+from .pricing import (
+    _dense_table,
+    _encode,
+    _GroupTable,
+    _pair_lookup,
+    _positions,
+    _sorted_codes,
+    kernel_params,
+    resolve_yuan_per_point,
+)
+from .weights import Weights
+
+
+class CaseLookups(NamedTuple):
+    """Per-case results of :meth:`PreparedPrices.lookups` (arrays of length n)."""
+
+    group: np.ndarray  # int64 group-table index; -1 no group text, -2 group not in the weights
+    hospital: np.ndarray  # int64 hospital code (sorted non-empty hospital texts), -1 none
+    coefficient: np.ndarray  # float64
+    cmp_mean: np.ndarray  # float64 yuan: the r denominator (nan for an unknown group)
+    incentive: np.ndarray  # float64 factor
+
+
+class PreparedPrices:
+    """Everything :func:`payment.price` derives from the weights and the policy alone."""
+
+    def __init__(self, weights: Weights, policy: Policy) -> None:
+        self.weights, self.policy = weights, policy
+        self.table = table = _GroupTable(weights, policy)
+        self.n_groups = n_g = len(table.names)
+        cp = policy.coefficients
+        self.coef_mode, self.coef_table = K.C_ONE, np.zeros(0)
+        self.hosp_index: pd.Index | None = None
+        self.coef_keys = self.coef_values = None
+        self.lvl_keys = self.lvl_mean = None
+        lvl_tk = None
+        if cp.mode == "hospital":
+            hg = weights.hospital_groups
+            w_codes, w_uniq = pd.factorize(hg["hospital_id"].astype(str), use_na_sentinel=False)
+            self.hosp_index = pd.Index(w_uniq)
+            tk = w_codes.astype(np.int64) * n_g + _positions(table.index,
+                                                             hg["group"].astype(str))
+            tv = hg["coefficient"].to_numpy(np.float64)
+            self.coef_mode = K.C_HOSPITAL
+        elif cp.mode != "none":
+            lg = weights.level_groups
+            lvl_tk = tk = lg["hospital_level"].to_numpy(np.int64) * n_g + _positions(
+                table.index, lg["group"].astype(str))
+            tv = lg["coefficient"].to_numpy(np.float64)
+            self.coef_mode = K.C_LEVEL
+        self.coef_fallback = K.C_ONE  # the kind looked up after the kernel (general lookup)
+        if self.coef_mode != K.C_ONE:
+            dense = _dense_table(tk, tv, cp.new_group)
+            if dense is not None:
+                self.coef_table = dense
+            else:  # duplicate keys or a huge table: the general lookup after the kernel
+                self.coef_fallback, self.coef_mode = self.coef_mode, K.C_ONE
+                self.coef_keys, self.coef_values = tk, tv
+        self.lvl_table = np.zeros(0)
+        self.lvl_fallback = False
+        if policy.kind == "dip" and policy.deviation.comparison_base == "same_level":
+            lg = weights.level_groups
+            if lvl_tk is None:
+                lvl_tk = lg["hospital_level"].to_numpy(np.int64) * n_g + _positions(
+                    table.index, lg["group"].astype(str))
+            lvl_mean = lg["mean_cost"].to_numpy(np.float64)
+            dense = _dense_table(lvl_tk, lvl_mean, np.nan)
+            self.lvl_fallback = dense is None
+            if dense is not None:
+                self.lvl_table = dense
+            else:
+                self.lvl_keys, self.lvl_mean = lvl_tk, lvl_mean
+        inc = policy.incentives
+        self.g_inc = (np.array([inc.group.get(k, 1.0) for k in table.names], np.float64)
+                      if inc.group else np.zeros(0))
+        self.fp, self.ip, self.inc_modes = kernel_params(policy)
+
+    def yuan_per_point(self, total_points: float = float("nan")) -> float:
+        """Yuan per point (:func:`payment.pricing.resolve_yuan_per_point`); ``total_points``
+        is only read for a budget point value."""
+        return resolve_yuan_per_point(self.policy, self.weights, total_points)
+
+    def lookups(self, group: pd.Series, hospital: pd.Series, level: np.ndarray) -> CaseLookups:
+        """Per-case lookups from the group text, hospital text (``str``, missing = "") and
+        hospital level (int64, 0 unknown) of each case."""
+        table, n_g, cp = self.table, self.n_groups, self.policy.coefficients
+        n = len(group)
+        g_raw, g_uniq = _encode(group)
+        gmap = (table.index.get_indexer(pd.Index(g_uniq)) if len(g_uniq)
+                else np.zeros(0, np.int64))
+        gmap = np.where(g_uniq == "", -1, np.where(gmap >= 0, gmap, -2)).astype(np.int64)
+        h_raw, h_raw_uniq = _encode(hospital)
+        hmap, h_uniq = _sorted_codes(h_raw_uniq)
+        hcoef = np.zeros(0, np.int64)
+        if self.hosp_index is not None:
+            hcoef = (self.hosp_index.get_indexer(pd.Index(h_uniq)) if len(h_uniq)
+                     else np.zeros(0)).astype(np.int64)
+        inc = self.policy.incentives
+        h_inc = (np.array([inc.hospital.get(str(k), 1.0) for k in h_uniq], np.float64)
+                 if inc.hospital and len(h_uniq) else np.zeros(0))
+        level = np.ascontiguousarray(level, dtype=np.int64)
+        g = np.empty(n, np.int64)
+        h_codes = np.empty(n, np.int64)
+        coef = np.empty(n, np.float64)
+        cmp_mean = np.empty(n, np.float64)
+        incentive = np.empty(n, np.float64)
+        K.case_params(g_raw, gmap, h_raw, hmap, hcoef, level, n_g, self.coef_mode,
+                      self.coef_table, float(cp.new_group), np.zeros(0), self.lvl_table,
+                      table.mean, self.g_inc, h_inc, g, h_codes, coef, cmp_mean, incentive)
+        if self.coef_fallback != K.C_ONE or self.lvl_fallback:
+            known = g >= 0
+            gi = np.maximum(g, 0)
+        if self.coef_fallback == K.C_HOSPITAL:
+            hw = np.where(h_codes >= 0, hcoef[np.maximum(h_codes, 0)] if len(hcoef) else -1, -1)
+            keys = np.where(known & (hw >= 0), hw * n_g + gi, -1)
+            coef = _pair_lookup(self.coef_keys, self.coef_values, keys, cp.new_group)
+        elif self.coef_fallback == K.C_LEVEL:
+            keys = np.where(known, level * n_g + gi, -1)
+            coef = _pair_lookup(self.coef_keys, self.coef_values, keys, cp.new_group)
+        if self.lvl_fallback:
+            keys = np.where(known, level * n_g + gi, -1)
+            lvl = _pair_lookup(self.lvl_keys, self.lvl_mean, keys, np.nan)
+            cmp_mean = np.where(np.isfinite(lvl), lvl, cmp_mean)
+        return CaseLookups(g, h_codes, coef, cmp_mean, incentive)
+
+    def classify(self, cost: np.ndarray, los: np.ndarray, mode: np.ndarray,
+                 status: np.ndarray, lk: CaseLookups
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(class int8, reason int8, r, points) per case (§5, order §13), before readmission.
+
+        ``cost`` yuan, ``los`` days (float64, nan unknown), ``mode`` discharge code (int64,
+        -1 unknown), ``status`` 0 ok / 1 QY / 2 any other grouper status.
+        """
+        t = self.table
+        n = len(cost)
+        cls = np.empty(n, np.int8)
+        reason = np.empty(n, np.int8)
+        r = np.empty(n, np.float64)
+        points = np.empty(n, np.float64)
+        K.price_cases(cost, los, mode, status, lk.group, lk.cmp_mean, lk.coefficient,
+                      lk.incentive, t.base, t.thr, t.bed, t.daily, self.inc_modes, self.fp,
+                      self.ip, cls, reason, r, points)
+        return cls, reason, r, points
+
+    def money(self, points: np.ndarray, cost: np.ndarray, cls: np.ndarray, reason: np.ndarray,
+              group: np.ndarray, r: np.ndarray, yuan_per_point: float
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(payment yuan, gain yuan, base points, small group, DIP review flag) per case;
+        payment and gain rounded half-up to the cent."""
+        p, t = self.policy, self.table
+        n = len(points)
+        pay = np.empty(n, np.float64)
+        gain = np.empty(n, np.float64)
+        base_points = np.empty(n, np.float64)
+        small = np.empty(n, np.bool_)
+        review_flag = np.empty(n, np.bool_)
+        K.price_money(points, cost, cls, reason, group, r, float(yuan_per_point),
+                      p.exclusions.payment == "fee_for_service", t.base, t.small,
+                      p.kind == "dip", float(p.deviation.review),
+                      pay, gain, base_points, small, review_flag)
+        return pay, gain, base_points, small, review_flag
+
+    def high_multiple(self, group: np.ndarray) -> np.ndarray:
+        """The high-cost multiple of each case's group (DIP: ``deviation.high``; DRG: the
+        group's band when outliers are on); nan for an unknown group or no outlier rule."""
+        p = self.policy
+        known = group >= 0
+        if p.kind == "dip":
+            return np.where(known, float(p.deviation.high), np.nan)
+        if p.outliers.enabled:
+            return np.where(known, self.table.thr[np.maximum(group, 0)], np.nan)
+        return np.full(len(group), np.nan)
+
+    def low_multiple(self) -> float:
+        """The low-cost multiple (DIP: ``deviation.low``; DRG: ``outliers.low_multiple`` when
+        outliers are on, else nan)."""
+        p = self.policy
+        if p.kind == "dip":
+            return float(p.deviation.low)
+        return float(p.outliers.low_multiple) if p.outliers.enabled else float("nan")
