@@ -205,3 +205,39 @@ class PreparedPrices:
         if p.kind == "dip":
             return float(p.deviation.low)
         return float(p.outliers.low_multiple) if p.outliers.enabled else float("nan")
+
+    def price_alone(self, group: pd.Series, hospital: pd.Series, level: np.ndarray,
+                    cost: np.ndarray, los: np.ndarray, mode: np.ndarray, status: np.ndarray, *,
+                    birth_weight: np.ndarray | None = None, new_tech: np.ndarray | None = None,
+                    new_tech_cost: np.ndarray | None = None, icu: np.ndarray | None = None,
+                    ) -> dict[str, np.ndarray]:
+        """:func:`payment.price` of cases that no cross-case rule touches, as arrays.
+
+        Exactly ``price``'s columns for a case priced on its own: no readmission partner, a
+        point value that is not a budget over the population (raises otherwise), and the
+        special-review eligibility (``sr_mask``, 0 = not a candidate) without the quota.
+        Inputs as :meth:`lookups` and :meth:`classify`; the optional special-review inputs as
+        :func:`payment.special_review.eligibility_mask`. Keys: ``group_index``,
+        ``case_class`` / ``class_reason`` (int8 codes of :data:`payment.outliers.CLASSES` /
+        ``REASONS``), ``r``, ``base_points``, ``coefficient``, ``points``, ``payment``,
+        ``gain``, ``small_group``, ``sr_mask``, ``cmp_mean`` (yuan) and ``high_multiple``.
+        """
+        from .special_review import eligibility_mask
+
+        if self.policy.point_value.source == "budget":
+            raise ValueError("a budget point value depends on the whole population; "
+                             "price the table with payment.price")
+        lk = self.lookups(group, hospital, level)
+        cls, reason, r, points = self.classify(cost, los, mode, status, lk)
+        pay, gain, base_points, small, review_flag = self.money(
+            points, cost, cls, reason, lk.group, r, self.yuan_per_point())
+        if self.policy.special_review.enabled:
+            mask = eligibility_mask(self.weights, self.policy, cls, cost, los, base_points,
+                                    small, review_flag, birth_weight=birth_weight,
+                                    new_tech=new_tech, new_tech_cost=new_tech_cost, icu=icu)
+        else:
+            mask = np.zeros(len(cls), np.int64)
+        return {"group_index": lk.group, "case_class": cls, "class_reason": reason, "r": r,
+                "base_points": base_points, "coefficient": lk.coefficient, "points": points,
+                "payment": pay, "gain": gain, "small_group": small, "sr_mask": mask,
+                "cmp_mean": lk.cmp_mean, "high_multiple": self.high_multiple(lk.group)}
