@@ -22,20 +22,138 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import _kernels as K
+from .outliers import high_thresholds, prefix_match
 from .policy import Policy
-from .pricing import (
-    _dense_table,
-    _encode,
-    _GroupTable,
-    _pair_lookup,
-    _positions,
-    _sorted_codes,
-    kernel_params,
-    resolve_yuan_per_point,
-)
 from .weights import Weights
+
+# ---- lookup layout (per group, per key) ----------------------------------------------------------
+
+
+def _pair_lookup(
+    table_keys: np.ndarray, table_values: np.ndarray, keys: np.ndarray, default: float
+) -> np.ndarray:
+    """Value for each int64 key from a (key → value) table; ``default`` when absent or key<0."""
+    if len(table_keys) == 0:
+        return np.full(len(keys), default)
+    ok_t = table_keys >= 0
+    top = int(max(table_keys.max(initial=0), keys.max(initial=0))) + 1
+    if top <= 20_000_000:  # dense table: one gather instead of a binary search per case
+        dense = np.full(top, default, dtype=np.float64)
+        dense[table_keys[ok_t]] = table_values[ok_t]
+        return np.where(keys >= 0, dense[np.maximum(keys, 0)], default)
+    order = np.argsort(table_keys, kind="stable")
+    tk, tv = table_keys[order], table_values[order]
+    pos = np.minimum(np.searchsorted(tk, keys), len(tk) - 1)
+    hit = (keys >= 0) & (tk[pos] == keys)
+    return np.where(hit, tv[pos], default)
+
+
+class _GroupTable:
+    """Per-group arrays indexed by a case's group index (weights groups + policy-only groups)."""
+
+    def __init__(self, weights: Weights, policy: Policy) -> None:
+        gt = weights.groups
+        names = list(gt["group"].astype(str))
+        extra = [k for k in policy.bed_day.daily_points if k not in set(names)]
+        self.names = np.asarray(names + extra, dtype=object)
+        n_extra = len(extra)
+        pad = np.full(n_extra, np.nan)
+        self.base = np.concatenate([gt["base_points"].to_numpy(np.float64), pad])
+        self.mean = np.concatenate([gt["mean_cost"].to_numpy(np.float64), pad])
+        self.small = np.concatenate([gt["small"].to_numpy(bool), np.zeros(n_extra, bool)])
+        self.thr = high_thresholds(self.base, policy.outliers)
+        bd = policy.bed_day
+        self.bed = prefix_match(self.names, bd.groups + list(bd.daily_points), bd.prefixes)
+        daily = np.concatenate([gt["daily_points"].to_numpy(np.float64), pad])
+        explicit = np.array([bd.daily_points.get(k, np.nan) for k in self.names], np.float64)
+        self.daily = np.where(np.isfinite(explicit), explicit, daily)
+        self.daily = np.where(self.bed & np.isfinite(self.daily), self.daily, -1.0)
+        self.index = pd.Index(self.names)
+
+
+def _encode(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Raw int64 codes (-1 missing; order of the text dictionary) and their uniques (object).
+
+    Arrow-backed text is dictionary-encoded once by pyarrow; no sort, no remap pass over the
+    cases (callers map the few uniques and gather inside a kernel).
+    """
+    arr = values.array
+    pa_arr = getattr(arr, "_pa_array", None)
+    if pa_arr is not None and (pa.types.is_string(pa_arr.type)
+                               or pa.types.is_large_string(pa_arr.type)):
+        enc = pa_arr.combine_chunks().dictionary_encode()
+        idx = enc.indices
+        if idx.null_count:
+            idx = pc.fill_null(idx, -1)
+        return (idx.to_numpy(zero_copy_only=False).astype(np.int64),
+                np.asarray(enc.dictionary.to_pylist(), dtype=object))
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.int64), np.asarray(uniq, dtype=object).astype(str).astype(object)
+
+
+def _sorted_codes(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For raw uniques: the code :func:`payment.weights.factorize` gives each (sorted, empty
+    text → -1) and the sorted non-empty uniques."""
+    if len(uniques) == 0:
+        return np.zeros(0, np.int64), uniques
+    text = uniques.astype(str)
+    order = np.argsort(text, kind="stable")
+    sorted_u = uniques[order]
+    keep = sorted_u != ""
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[order] = np.where(keep, np.cumsum(keep) - 1, -1)
+    return rank, sorted_u[keep]
+
+
+def _positions(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """``index.get_indexer(values)`` through the uniques of ``values`` (one hash per distinct
+    value instead of per row)."""
+    codes, uniq = pd.factorize(values, use_na_sentinel=False)
+    if len(uniq) == 0:
+        return np.zeros(0, np.int64)
+    return index.get_indexer(pd.Index(uniq))[codes].astype(np.int64)
+
+
+def _dense_table(
+    table_keys: np.ndarray, table_values: np.ndarray, default: float
+) -> np.ndarray | None:
+    """(key → value) as a dense array (absent → ``default``) when that is what
+    :func:`_pair_lookup` computes: keys unique and the table small; else None."""
+    ok = table_keys >= 0
+    tk = table_keys[ok]
+    top = int(tk.max(initial=-1)) + 1
+    if top > 20_000_000 or (len(tk) and np.bincount(tk, minlength=top).max() > 1):
+        return None
+    dense = np.full(top, default, dtype=np.float64)
+    dense[tk] = table_values[ok]
+    return dense
+
+
+def kernel_params(policy: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pricing kernel's float parameters, flags and incomplete-stay discharge modes of a
+    policy (one layout, one place)."""
+    ex, ic, ol, dv = policy.exclusions, policy.incomplete, policy.outliers, policy.deviation
+    fp = np.array([
+        policy.input_checks.max_cost, policy.input_checks.max_los,
+        ex.los_min if ex.los_min is not None else -np.inf,
+        ex.los_max if ex.los_max is not None else np.inf,
+        ol.low_multiple, dv.low, dv.high,
+        ic.max_los if ic.max_los is not None else -np.inf,
+    ], dtype=np.float64)
+    ip = np.array([
+        policy.kind == "dip", ol.enabled, ol.low_rule == "full", ol.high_over_incomplete,
+        ic.enabled, ic.with_coefficient, ic.cap_at_base_points, policy.bed_day.with_coefficient,
+    ], dtype=np.int64)
+    inc_modes = np.zeros(10, dtype=np.bool_)
+    inc_modes[list(ic.discharge_modes)] = True
+    return fp, ip, inc_modes
+
+
+# ---- prepared prices -----------------------------------------------------------------------------
 
 
 class CaseLookups(NamedTuple):
@@ -101,11 +219,6 @@ class PreparedPrices:
         self.g_inc = (np.array([inc.group.get(k, 1.0) for k in table.names], np.float64)
                       if inc.group else np.zeros(0))
         self.fp, self.ip, self.inc_modes = kernel_params(policy)
-
-    def yuan_per_point(self, total_points: float = float("nan")) -> float:
-        """Yuan per point (:func:`payment.pricing.resolve_yuan_per_point`); ``total_points``
-        is only read for a budget point value."""
-        return resolve_yuan_per_point(self.policy, self.weights, total_points)
 
     def lookups(self, group: pd.Series, hospital: pd.Series, level: np.ndarray) -> CaseLookups:
         """Per-case lookups from the group text, hospital text (``str``, missing = "") and
@@ -207,8 +320,8 @@ class PreparedPrices:
         return float(p.outliers.low_multiple) if p.outliers.enabled else float("nan")
 
     def price_alone(self, group: pd.Series, hospital: pd.Series, level: np.ndarray,
-                    cost: np.ndarray, los: np.ndarray, mode: np.ndarray, status: np.ndarray, *,
-                    birth_weight: np.ndarray | None = None, new_tech: np.ndarray | None = None,
+                    cost: np.ndarray, los: np.ndarray, mode: np.ndarray, status: np.ndarray,
+                    yuan_per_point: float, *, birth_weight: np.ndarray | None = None, new_tech: np.ndarray | None = None,
                     new_tech_cost: np.ndarray | None = None, icu: np.ndarray | None = None,
                     ) -> dict[str, np.ndarray]:
         """:func:`payment.price` of cases that no cross-case rule touches, as arrays.
@@ -216,7 +329,7 @@ class PreparedPrices:
         Exactly ``price``'s columns for a case priced on its own: no readmission partner, a
         point value that is not a budget over the population (raises otherwise), and the
         special-review eligibility (``sr_mask``, 0 = not a candidate) without the quota.
-        Inputs as :meth:`lookups` and :meth:`classify`; the optional special-review inputs as
+        ``yuan_per_point``: :func:`payment.pricing.resolve_yuan_per_point`. Inputs as :meth:`lookups` and :meth:`classify`; the optional special-review inputs as
         :func:`payment.special_review.eligibility_mask`. Keys: ``group_index``,
         ``case_class`` / ``class_reason`` (int8 codes of :data:`payment.outliers.CLASSES` /
         ``REASONS``), ``r``, ``base_points``, ``coefficient``, ``points``, ``payment``,
@@ -230,7 +343,7 @@ class PreparedPrices:
         lk = self.lookups(group, hospital, level)
         cls, reason, r, points = self.classify(cost, los, mode, status, lk)
         pay, gain, base_points, small, review_flag = self.money(
-            points, cost, cls, reason, lk.group, r, self.yuan_per_point())
+            points, cost, cls, reason, lk.group, r, yuan_per_point)
         if self.policy.special_review.enabled:
             mask = eligibility_mask(self.weights, self.policy, cls, cost, los, base_points,
                                     small, review_flag, birth_weight=birth_weight,

@@ -94,7 +94,8 @@ def group_frame(scheme: Any, frame: pd.DataFrame, threads: int) -> Grouping:
     return _grouping(scheme, frame["case_id"].tolist(), arrays, status, warns, threads)
 
 
-def price_one(prep: Any, case: CaseIn, status: str, group: str) -> Priced:
+def price_one(prep: Any, yuan_per_point: float, case: CaseIn, status: str, group: str
+              ) -> Priced:
     """:func:`payment.price` of one grouped case (``status``, ``group`` from the grouper)."""
     from payment.outliers import CLASSES, REASONS
     from payment.pricing import status_codes
@@ -107,7 +108,7 @@ def price_one(prep: Any, case: CaseIn, status: str, group: str) -> Priced:
         pd.Series([group], dtype="str"), pd.Series([case.hospital_id or ""], dtype="str"),
         np.array([level], np.int64), cost, np.array([_f(case.los)]),
         np.array([mode], np.int64), status_codes(pd.Series([status], dtype="str")),
-        birth_weight=np.array([_f(case.birth_weight)]),
+        yuan_per_point, birth_weight=np.array([_f(case.birth_weight)]),
         new_tech=np.array([bool(case.new_tech)]),
         new_tech_cost=np.array([_f(case.new_tech_cost)]))
     return Priced(
@@ -179,8 +180,8 @@ def money(x: np.ndarray) -> list[float | None]:
 
 
 def answer_columns(g: Grouping, names: Any, policy: Any = None, prep: Any = None,
-                   rw: dict[str, Any] | None = None, pr: Priced | None = None
-                   ) -> dict[str, list[Any]]:
+                   rw: dict[str, Any] | None = None, pr: Priced | None = None,
+                   yuan_per_point: float = NAN) -> dict[str, list[Any]]:
     """Every answer field as one list per field, in input order (dotted below the top level:
     ``group.drg``, ``payment.points``, ``thresholds.high_cost``); the pricing keys only with
     ``pr``. Values are JSON-ready (``None`` for a missing or non-finite number)."""
@@ -207,7 +208,7 @@ def answer_columns(g: Grouping, names: Any, policy: Any = None, prep: Any = None
         "payment.base_points": finite(pr.base_points),
         "payment.coefficient": finite(pr.coefficient),
         "payment.points": finite(pr.points, 0.0),
-        "payment.point_value": [clean(prep.yuan_per_point())] * n,
+        "payment.point_value": [clean(yuan_per_point)] * n,
         "payment.point_value_source": [p.point_value.source] * n,
         "payment.payment": finite(pr.payment, 0.0),
         "payment.gain": finite(pr.gain, 0.0),

@@ -110,9 +110,13 @@ class PreviewEngine:
 
     def __post_init__(self) -> None:
         from payment.prepared import PreparedPrices
+        from payment.pricing import resolve_yuan_per_point
 
         self.names = Names(self.scheme)
         self.prepared = PreparedPrices(self.weights, self.policy) if self.pricing else None
+        #: the point value is not a budget over the population here (see :meth:`load`)
+        self.yuan_per_point = (resolve_yuan_per_point(self.policy, self.weights, math.nan)
+                               if self.pricing else math.nan)
         self.rw = (dict(zip(self.weights.groups["group"].astype(str), self.weights.groups["rw"],
                             strict=True)) if self.pricing else {})
         self.weights_hash = _file_hash(self.weights_path) if self.weights_path else (
@@ -190,7 +194,7 @@ class PreviewEngine:
                 "path": str(self.weights_path) if self.weights_path else None,
                 "content_hash": self.weights_hash, "kind": w.kind, "years": w.years,
                 "groups": len(w.groups), "region_mean_cost": _clean(w.region_mean_cost),
-                "point_value": _clean(self.prepared.yuan_per_point()) if self.prepared
+                "point_value": _clean(self.yuan_per_point) if self.prepared
                 else None,
                 "policy": w.meta.get("policy"),
             }
@@ -202,10 +206,10 @@ class PreviewEngine:
         """The preview of one case: the batch's answer builder on one-element columns."""
         _threads(1)  # one case: a parallel launch would cost more than the whole case
         g = A.group_one(self.scheme, case, case_id)
-        pr = (A.price_one(self.prepared, case, g.status[0], g.drg[0]) if self.pricing
-              else None)
+        pr = (A.price_one(self.prepared, self.yuan_per_point, case, g.status[0], g.drg[0])
+              if self.pricing else None)
         out = self.rows(A.answer_columns(g, self.names, self.policy, self.prepared, self.rw,
-                                         pr))[0]
+                                         pr, self.yuan_per_point))[0]
         out["explanation"] = self.explain(case) if explain else None
         return out
 
@@ -230,7 +234,8 @@ class PreviewEngine:
         _threads(self.kernel_threads)
         g = A.group_frame(self.scheme, frame, self.kernel_threads)
         pr = A.price_frame(self.prepared, frame, g.status, g.drg) if self.pricing else None
-        return A.answer_columns(g, self.names, self.policy, self.prepared, self.rw, pr)
+        return A.answer_columns(g, self.names, self.policy, self.prepared, self.rw, pr,
+                                self.yuan_per_point)
 
     def rows(self, cols: dict[str, list[Any]]) -> list[dict[str, Any]]:
         """The per-case answers (the shape of :meth:`preview_one`) from :meth:`preview_columns`.
