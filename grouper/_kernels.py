@@ -102,15 +102,13 @@ def _cmp(x, c, v):
 
 
 @kernel(inline="always")
-def eval_program(pc, s, num, dept, pdx, mainpr, m,
-                 mcc, cc, udx, usdx, upr, dx_ids, ds, de):
-    """Run the branch program from ``pc`` (``s``: :class:`SchemeArrays`); True when it ends
-    in ACCEPT."""
-    prog = s.prog
-    prog_val = s.prog_val
-    dx_bits = s.dx_bits
-    pr_bits = s.pr_bits
-    region_of = s.region_of
+def eval_program(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, usdx, upr,
+                 dx_bits, pr_bits, region_of, dx_ids, ds, de):
+    """Run the branch program from ``pc``; True when it ends in ACCEPT.
+
+    The scheme's arrays come one by one (unpacked once per case by :func:`group_one`): an
+    attribute read of the :class:`SchemeArrays` here would cost a reference count per leaf.
+    """
     while pc >= 0:
         op = prog[pc, 0]
         a = prog[pc, 1]
@@ -173,27 +171,17 @@ def _csr_row(off, code, ok):
 
 
 @kernel
-def group_one(s, num, dept, pdx, mainpr, m, mcc, cc, udx, usdx, upr, dx_ids, ds, de):
-    """Result id of one case (0 = no group), following the scheme README's loop exactly;
-    ``s`` is the :class:`SchemeArrays`.
+def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainpr, m, mcc, cc,
+              udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de,
+              pdx_off, pdx_steps, main_off, main_steps, open_steps,
+              pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs):
+    """Result id of one case (0 = no group), following the scheme README's loop exactly.
 
     Steps are visited in scheme order, but only those the case's principal diagnosis or main
-    procedure can open (see CompiledScheme step index) plus the unguarded ones.
+    procedure can open (see CompiledScheme step index) plus the unguarded ones. The scheme's
+    arrays come one by one, unpacked from the :class:`SchemeArrays` once per range of cases
+    by :func:`group_range`: an attribute read per case costs a reference count per array.
     """
-    mdc = s.mdc
-    steps = s.steps
-    rules = s.rules
-    branches = s.branches
-    pdx_off = s.pdx_steps_off
-    pdx_steps = s.pdx_steps
-    main_off = s.main_steps_off
-    main_steps = s.main_steps
-    open_steps = s.open_steps
-    pdx_mdc_off = s.pdx_mdcs_off
-    pdx_mdcs = s.pdx_mdcs
-    main_mdc_off = s.main_mdcs_off
-    main_mdcs = s.main_mdcs
-    open_mdcs = s.open_mdcs
     big = np.int32(1 << 30)
     has_main = m >= 1 and mainpr >= 0
     a, ae = _csr_row(pdx_off, pdx, pdx >= 0)
@@ -216,8 +204,8 @@ def group_one(s, num, dept, pdx, mainpr, m, mcc, cc, udx, usdx, upr, dx_ids, ds,
             mb += 1
         else:
             mc += 1
-        if not eval_program(mdc[k, 0], s, num, dept, pdx, mainpr, m,
-                            mcc, cc, udx, usdx, upr, dx_ids, ds, de):
+        if not eval_program(mdc[k, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
+                            udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
             continue
         lo = mdc[k, 1]
         hi = mdc[k, 2]
@@ -241,17 +229,17 @@ def group_one(s, num, dept, pdx, mainpr, m, mcc, cc, udx, usdx, upr, dx_ids, ds,
             else:
                 c += 1
             if steps[st, 0] == STEP_QY:
-                if steps[st, 2] == 1 and eval_program(steps[st, 3], s, num, dept, pdx, mainpr, m,
-                                                      mcc, cc, udx, usdx, upr, dx_ids, ds, de):
+                if steps[st, 2] == 1 and eval_program(steps[st, 3], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
+                                                      udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
                     return steps[st, 4]
                 continue
             rl = steps[st, 1]
-            if not eval_program(rules[rl, 0], s, num, dept, pdx, mainpr, m,
-                                mcc, cc, udx, usdx, upr, dx_ids, ds, de):
+            if not eval_program(rules[rl, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
+                                udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
                 continue
             for br in range(rules[rl, 1], rules[rl, 2]):
-                if eval_program(branches[br, 0], s, num, dept, pdx, mainpr, m,
-                                mcc, cc, udx, usdx, upr, dx_ids, ds, de):
+                if eval_program(branches[br, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
+                                udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
                     return branches[br, 1]
             if rules[rl, 3] == NO_BRANCH_ADRG:
                 return rules[rl, 4]
@@ -346,7 +334,7 @@ def _fold_pr(bits, ids, s, e, out):
 
 
 @kernel
-def _group_range(lo, hi, cases, s, out):
+def group_range(lo, hi, cases, s, out):
     """Result ids of cases ``lo..hi-1`` (``cases``: :class:`CaseArrays`, ``s``:
     :class:`SchemeArrays`); -1 where ``todo`` is false."""
     dx_ids = cases.dx_ids
@@ -359,6 +347,23 @@ def _group_range(lo, hi, cases, s, out):
     dx_bits = s.dx_bits
     pr_bits = s.pr_bits
     retry = s.retry
+    prog = s.prog
+    prog_val = s.prog_val
+    region_of = s.region_of
+    mdc = s.mdc
+    steps = s.steps
+    rules = s.rules
+    branches = s.branches
+    pdx_off = s.pdx_steps_off
+    pdx_steps = s.pdx_steps
+    main_off = s.main_steps_off
+    main_steps = s.main_steps
+    open_steps = s.open_steps
+    pdx_mdc_off = s.pdx_mdcs_off
+    pdx_mdcs = s.pdx_mdcs
+    main_mdc_off = s.main_mdcs_off
+    main_mdcs = s.main_mdcs
+    open_mdcs = s.open_mdcs
     udx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
     usdx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
     upr = np.zeros(2 * pr_bits.shape[1], dtype=np.uint64)
@@ -381,13 +386,19 @@ def _group_range(lo, hi, cases, s, out):
         _fold_pr(pr_bits, pr_ids, ps, pe, upr)
         m = pe - ps
         mainpr = pr_ids[ps] if m > 0 else -1
-        res = group_one(s, num, depts[i], pdx, mainpr, m, mcc, cc, udx, usdx, upr, dx_ids, ds, de)
+        res = group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx, mainpr, m,
+                        mcc, cc, udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de,
+                        pdx_off, pdx_steps, main_off, main_steps, open_steps,
+                        pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs)
         if res == 0 and retry[0] == 1 and m >= retry[1]:
             # Whole-case retry: each later procedure alone, in order; first result wins.
             for j in range(ps + 1, pe):
                 _fold_pr(pr_bits, pr_ids, j, j + 1, upr)
-                res = group_one(s, num, depts[i], pdx, pr_ids[j], 1, mcc, cc, udx, usdx, upr,
-                                dx_ids, ds, de)
+                res = group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx,
+                                pr_ids[j], 1, mcc, cc, udx, usdx, upr, dx_bits, pr_bits,
+                                region_of, dx_ids, ds, de, pdx_off, pdx_steps, main_off,
+                                main_steps, open_steps, pdx_mdc_off, pdx_mdcs, main_mdc_off,
+                                main_mdcs, open_mdcs)
                 if res != 0:
                     break
         out[i] = res
@@ -401,4 +412,4 @@ def group_cases(cases, s, out, n_chunks):
     for c in numba.prange(n_chunks):
         lo = c * n // n_chunks
         hi = (c + 1) * n // n_chunks
-        _group_range(lo, hi, cases, s, out)
+        group_range(lo, hi, cases, s, out)

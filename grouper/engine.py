@@ -57,7 +57,7 @@ class Engine:
     #: the kernel's scheme arrays as one structure, built once per scheme
     arrays: SchemeArrays | None = None
     #: department literal -> the kernel's department id
-    dept_index: pd.Index | None = None
+    dept_index: dict[str, int] | None = None
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -141,7 +141,7 @@ def engine_for(scheme: Scheme) -> Engine:
         res_drg=np.array(drg, dtype=object),
         not_grouped_id=len(c.results),
         arrays=scheme_arrays(c),
-        dept_index=pd.Index(c.dept_literals, dtype=object),
+        dept_index={str(d): k for k, d in enumerate(c.dept_literals)},
     )
     _ENGINES[key] = e
     return e
@@ -205,15 +205,16 @@ def _dept_ids(df: pd.DataFrame, scheme: Scheme) -> np.ndarray:
 def dept_ids(values: pd.Series | list[str | None], scheme: Scheme) -> np.ndarray:
     """The kernel's department id (int32) of each department text: the index of the literal
     the scheme's rules compare with, -1 for any other text, ``DEPT_MISSING`` when missing or
-    empty."""
-    s = pd.Series(values, dtype="string") if isinstance(values, list) else values.astype("string")
-    n = len(s)
+    empty. One dictionary lookup per distinct value."""
+    if isinstance(values, pd.Series):
+        codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    else:
+        codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
     index = engine_for(scheme).dept_index
-    codes = (index.get_indexer(s.fillna("")).astype(np.int32) if len(index)
-             else np.full(n, -1, np.int32))
-    missing = (s.isna() | (s == "")).to_numpy(dtype=bool, na_value=True)
-    codes[missing] = _kernels.DEPT_MISSING
-    return codes
+    texts = [str(u) for u in uniq]
+    table = np.array([_kernels.DEPT_MISSING if t == "" else index.get(t, -1) for t in texts]
+                     + [_kernels.DEPT_MISSING], dtype=np.int32)
+    return table[codes]
 
 
 # --- mapping -------------------------------------------------------------------------------------
@@ -440,16 +441,24 @@ def encode_inputs(diagnoses: pa.Array, procedures: pa.Array, nums: np.ndarray,
 
 
 def run_kernel(arrays: dict, scheme: Scheme, threads: int | None = None) -> np.ndarray:
-    """Result ids (int32, -1 where not grouped) for encoded cases."""
+    """Result ids (int32, -1 where not grouped) for encoded cases.
+
+    One case runs the kernel's serial range function on this thread: the
+    same per-case code as the parallel kernel, without a parallel launch.
+    """
     e = engine_for(scheme)
     n = len(arrays["todo"])
     out = np.empty(n, dtype=np.int32)
+    cases = CaseArrays(**arrays)
+    if n <= 1:
+        _kernels.group_range(0, n, cases, e.arrays, out)
+        return out
     nt = numba.get_num_threads() if threads is None else max(1, int(threads))
     prev = numba.get_num_threads()
     numba.set_num_threads(min(nt, numba.config.NUMBA_NUM_THREADS))
     try:
         n_chunks = max(1, min(n, 64 * numba.get_num_threads())) if n else 1
-        _kernels.group_cases(CaseArrays(**arrays), e.arrays, out, n_chunks)
+        _kernels.group_cases(cases, e.arrays, out, n_chunks)
     finally:
         numba.set_num_threads(prev)
     return out

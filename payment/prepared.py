@@ -75,13 +75,14 @@ class _GroupTable:
         self.index = pd.Index(self.names)
 
 
-def _encode(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _encode(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Raw int64 codes (-1 missing; order of the text dictionary) and their uniques (object).
 
     Arrow-backed text is dictionary-encoded once by pyarrow; no sort, no remap pass over the
-    cases (callers map the few uniques and gather inside a kernel).
+    cases (callers map the few uniques and gather inside a kernel). ``values`` may also be an
+    object array (a few cases: no Series to build).
     """
-    arr = values.array
+    arr = getattr(values, "array", None)
     pa_arr = getattr(arr, "_pa_array", None)
     if pa_arr is not None and (pa.types.is_string(pa_arr.type)
                                or pa.types.is_large_string(pa_arr.type)):
@@ -173,16 +174,18 @@ class PreparedPrices:
         self.weights, self.policy = weights, policy
         self.table = table = _GroupTable(weights, policy)
         self.n_groups = n_g = len(table.names)
+        #: group text -> group-table index (the names are unique)
+        self.group_index = {str(k): i for i, k in enumerate(table.names)}
         cp = policy.coefficients
         self.coef_mode, self.coef_table = K.C_ONE, np.zeros(0)
-        self.hosp_index: pd.Index | None = None
+        self.hosp_index: dict[str, int] | None = None
         self.coef_keys = self.coef_values = None
         self.lvl_keys = self.lvl_mean = None
         lvl_tk = None
         if cp.mode == "hospital":
             hg = weights.hospital_groups
             w_codes, w_uniq = pd.factorize(hg["hospital_id"].astype(str), use_na_sentinel=False)
-            self.hosp_index = pd.Index(w_uniq)
+            self.hosp_index = {str(h): i for i, h in enumerate(w_uniq)}
             tk = w_codes.astype(np.int64) * n_g + _positions(table.index,
                                                              hg["group"].astype(str))
             tv = hg["coefficient"].to_numpy(np.float64)
@@ -220,21 +223,22 @@ class PreparedPrices:
                       if inc.group else np.zeros(0))
         self.fp, self.ip, self.inc_modes = kernel_params(policy)
 
-    def lookups(self, group: pd.Series, hospital: pd.Series, level: np.ndarray) -> CaseLookups:
+    def lookups(self, group: pd.Series | np.ndarray, hospital: pd.Series | np.ndarray,
+                level: np.ndarray) -> CaseLookups:
         """Per-case lookups from the group text, hospital text (``str``, missing = "") and
-        hospital level (int64, 0 unknown) of each case."""
+        hospital level (int64, 0 unknown) of each case (Series, or object arrays)."""
         table, n_g, cp = self.table, self.n_groups, self.policy.coefficients
         n = len(group)
         g_raw, g_uniq = _encode(group)
-        gmap = (table.index.get_indexer(pd.Index(g_uniq)) if len(g_uniq)
-                else np.zeros(0, np.int64))
-        gmap = np.where(g_uniq == "", -1, np.where(gmap >= 0, gmap, -2)).astype(np.int64)
+        gi = self.group_index
+        gmap = np.array([-1 if u == "" else gi.get(u, -2) for u in g_uniq.tolist()],
+                        dtype=np.int64)
         h_raw, h_raw_uniq = _encode(hospital)
         hmap, h_uniq = _sorted_codes(h_raw_uniq)
         hcoef = np.zeros(0, np.int64)
         if self.hosp_index is not None:
-            hcoef = (self.hosp_index.get_indexer(pd.Index(h_uniq)) if len(h_uniq)
-                     else np.zeros(0)).astype(np.int64)
+            hi = self.hosp_index
+            hcoef = np.array([hi.get(str(h), -1) for h in h_uniq.tolist()], dtype=np.int64)
         inc = self.policy.incentives
         h_inc = (np.array([inc.hospital.get(str(k), 1.0) for k in h_uniq], np.float64)
                  if inc.hospital and len(h_uniq) else np.zeros(0))

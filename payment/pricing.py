@@ -216,9 +216,9 @@ def _status_codes(df: pd.DataFrame) -> np.ndarray:
     return status_codes(_text(df, "status"))
 
 
-def status_codes(status: pd.Series) -> np.ndarray:
-    """The pricer's status code of each grouper status text: 0 ok (SUCCESS or ""), 1
-    ambiguous (QY), 2 any other status (int64)."""
+def status_codes(status: pd.Series | np.ndarray) -> np.ndarray:
+    """The pricer's status code of each grouper status text (Series or object array): 0 ok
+    (SUCCESS or ""), 1 ambiguous (QY), 2 any other status (int64)."""
     codes, uniq = pd.factorize(status)
     table = np.array([0 if u in ("SUCCESS", "") else 1 if u == "QY" else 2 for u in uniq] or [0],
                      dtype=np.int64)

@@ -105,9 +105,9 @@ def price_one(prep: Any, yuan_per_point: float, case: CaseIn, status: str, group
     mode = -1 if case.discharge_mode is None else case.discharge_mode
     level = 0 if case.hospital_level is None else case.hospital_level
     out = prep.price_alone(
-        pd.Series([group], dtype="str"), pd.Series([case.hospital_id or ""], dtype="str"),
+        np.array([group], dtype=object), np.array([case.hospital_id or ""], dtype=object),
         np.array([level], np.int64), cost, np.array([_f(case.los)]),
-        np.array([mode], np.int64), status_codes(pd.Series([status], dtype="str")),
+        np.array([mode], np.int64), status_codes(np.array([status], dtype=object)),
         yuan_per_point, birth_weight=np.array([_f(case.birth_weight)]),
         new_tech=np.array([bool(case.new_tech)]),
         new_tech_cost=np.array([_f(case.new_tech_cost)]))
