@@ -38,6 +38,19 @@ class Grouping:
 
 
 @dataclass
+class DipGrouping:
+    """Where each case lands in the DIP catalogue (:func:`grouper.dip.group` columns)."""
+
+    status: list[str]
+    dip_group: list[str]
+    dip_type: list[str]
+    score: np.ndarray
+    aux_level: list[str]
+    aux_coefficient: np.ndarray
+    final_score: np.ndarray
+
+
+@dataclass
 class Priced:
     """The ``payment.price`` fields the answer reports, one array or list per field."""
 
@@ -92,6 +105,19 @@ def group_frame(scheme: Any, frame: pd.DataFrame, threads: int) -> Grouping:
 
     arrays, status, warns = encode_cases(frame, scheme)
     return _grouping(scheme, frame["case_id"].tolist(), arrays, status, warns, threads)
+
+
+def dip_group(compiled: Any, frame: pd.DataFrame) -> DipGrouping:
+    """:func:`grouper.dip.group` of a canonical case table into a compiled catalogue."""
+    from grouper.dip.group import group_frame
+
+    d = group_frame(frame, compiled)
+    return DipGrouping(
+        status=d["status"].astype(str).tolist(), dip_group=d["dip_group"].astype(str).tolist(),
+        dip_type=d["dip_type"].astype(str).tolist(), score=d["score"].to_numpy(np.float64),
+        aux_level=d["aux_level"].astype(str).tolist(),
+        aux_coefficient=d["aux_coefficient"].to_numpy(np.float64),
+        final_score=d["final_score"].to_numpy(np.float64))
 
 
 def price_one(prep: Any, yuan_per_point: float, case: CaseIn, status: str, group: str
@@ -181,10 +207,12 @@ def money(x: np.ndarray) -> list[float | None]:
 
 def answer_columns(g: Grouping, names: Any, policy: Any = None, prep: Any = None,
                    rw: dict[str, Any] | None = None, pr: Priced | None = None,
-                   yuan_per_point: float = NAN) -> dict[str, list[Any]]:
+                   yuan_per_point: float = NAN, dip: DipGrouping | None = None
+                   ) -> dict[str, list[Any]]:
     """Every answer field as one list per field, in input order (dotted below the top level:
     ``group.drg``, ``payment.points``, ``thresholds.high_cost``); the pricing keys only with
-    ``pr``. Values are JSON-ready (``None`` for a missing or non-finite number)."""
+    ``pr``, the ``dip.*`` keys only with ``dip`` (whose status is then the answer's).
+    Values are JSON-ready (``None`` for a missing or non-finite number)."""
     nm = names
     out: dict[str, list[Any]] = {
         "case_id": g.case_id, "status": g.status,
@@ -193,6 +221,14 @@ def answer_columns(g: Grouping, names: Any, policy: Any = None, prep: Any = None
         "group.drg": g.drg, "group.drg_name": [nm.drg.get(x) for x in g.drg],
         "warnings": g.warnings,
     }
+    if dip is not None:
+        out["status"] = dip.status
+        out.update({
+            "dip.dip_group": dip.dip_group, "dip.dip_type": dip.dip_type,
+            "dip.score": finite(dip.score), "dip.aux_level": dip.aux_level,
+            "dip.aux_coefficient": finite(dip.aux_coefficient),
+            "dip.final_score": finite(dip.final_score),
+        })
     if pr is None:
         return out
     p = policy
@@ -257,10 +293,11 @@ def rows(cols: dict[str, list[Any]], names: Any) -> list[dict[str, Any]]:
                            "drg_name": names.drg.get(drg)}
     group = [groups[k] for k in keys]
     if "payment.policy" not in cols:
-        return [{"case_id": i, "status": s, "group": gr, "warnings": w, "payment": None,
-                 "thresholds": None, "special_review": None, "explanation": None}
-                for i, s, gr, w in zip(cols["case_id"], cols["status"], group,
-                                       cols["warnings"], strict=True)]
+        out = [{"case_id": i, "status": s, "group": gr, "warnings": w, "payment": None,
+                "thresholds": None, "special_review": None, "explanation": None}
+               for i, s, gr, w in zip(cols["case_id"], cols["status"], group,
+                                      cols["warnings"], strict=True)]
+        return _with_dip(out, cols)
     pay = [{"policy": po, "case_class": cc, "class_reason": cr, "r": r, "weight": w,
             "base_points": bp, "coefficient": co, "points": pt, "point_value": pv,
             "point_value_source": src, "payment": pm, "gain": gn, "small_group": sg}
@@ -277,10 +314,23 @@ def rows(cols: dict[str, list[Any]], names: Any) -> list[dict[str, Any]]:
                 "group_mean_cost", "high_multiple", "high_cost", "yuan_to_high",
                 "low_multiple", "low_cost", "yuan_above_low", "high_inclusive")),
             strict=True)]
-    return [{"case_id": i, "status": s, "group": gr, "warnings": w, "payment": pm,
-             "thresholds": th, "special_review": {"eligible": el, "reasons": rs},
-             "explanation": None}
-            for i, s, gr, w, pm, th, el, rs in zip(
-                cols["case_id"], cols["status"], group, cols["warnings"], pay, thr,
-                cols["special_review.eligible"], cols["special_review.reasons"],
-                strict=True)]
+    out = [{"case_id": i, "status": s, "group": gr, "warnings": w, "payment": pm,
+            "thresholds": th, "special_review": {"eligible": el, "reasons": rs},
+            "explanation": None}
+           for i, s, gr, w, pm, th, el, rs in zip(
+               cols["case_id"], cols["status"], group, cols["warnings"], pay, thr,
+               cols["special_review.eligible"], cols["special_review.reasons"], strict=True)]
+    return _with_dip(out, cols)
+
+
+DIP_FIELDS = ("dip_group", "dip_type", "score", "aux_level", "aux_coefficient", "final_score")
+
+
+def _with_dip(answers: list[dict[str, Any]], cols: dict[str, list[Any]]
+              ) -> list[dict[str, Any]]:
+    """Add the ``dip`` sub-object to each answer when the columns have the DIP fields."""
+    if "dip.dip_group" not in cols:
+        return answers
+    for a, *vals in zip(answers, *(cols["dip." + f] for f in DIP_FIELDS), strict=True):
+        a["dip"] = dict(zip(DIP_FIELDS, vals, strict=True))
+    return answers

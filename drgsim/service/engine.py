@@ -107,12 +107,19 @@ class PreviewEngine:
     weights_path: Path | None = None
     policy_note: str = ""
     kernel_threads: int = 1
+    #: the DIP catalogue (:class:`grouper.dip.Catalogue`) a DIP policy groups into
+    catalogue: Any = None
 
     def __post_init__(self) -> None:
         from payment.prepared import PreparedPrices
         from payment.pricing import resolve_yuan_per_point
 
         self.names = Names(self.scheme)
+        self.dip = None
+        if self.catalogue is not None:
+            from grouper.dip import compile_catalogue
+
+            self.dip = compile_catalogue(self.catalogue, self.scheme)
         self.prepared = PreparedPrices(self.weights, self.policy) if self.pricing else None
         #: the point value is not a budget over the population here (see :meth:`load`)
         self.yuan_per_point = (resolve_yuan_per_point(self.policy, self.weights, math.nan)
@@ -147,9 +154,6 @@ class PreviewEngine:
                 policy = payment.load_policy(settings.policy)
             except Exception as exc:
                 raise StartupError(f"invalid policy {settings.policy}: {_one_line(exc)}") from None
-            if policy.kind != "drg":
-                raise StartupError(f"policy {settings.policy} is a {policy.kind.upper()} policy; "
-                                   "the preview service prices DRG policies only")
             if policy.point_value.source == "budget":
                 # a budget point value is budget ÷ the population's points: one case is no
                 # population, so the preview prices at the history point value of the weights
@@ -167,7 +171,23 @@ class PreviewEngine:
             if weights.kind != policy.kind:
                 raise StartupError(f"weights {settings.weights} are {weights.kind} weights, "
                                    f"policy {policy.name} is {policy.kind}")
-        return cls(scheme, policy, weights, settings.weights, note, settings.kernel_threads)
+        catalogue = None
+        if policy is not None and policy.kind == "dip":
+            if settings.catalogue is None:
+                raise StartupError(f"policy {policy.name} is a DIP policy: give the DIP catalogue "
+                                   "folder to group into (--catalogue, drgsim dip build)")
+            from grouper.dip import load_catalogue
+
+            try:
+                catalogue = load_catalogue(settings.catalogue)
+            except Exception as exc:
+                raise StartupError(f"cannot load DIP catalogue {settings.catalogue}: "
+                                   f"{_one_line(exc)}") from None
+        elif settings.catalogue is not None:
+            raise StartupError("--catalogue needs a DIP policy (--policy national_dip or a DIP "
+                               "policy file)")
+        return cls(scheme, policy, weights, settings.weights, note, settings.kernel_threads,
+                   catalogue)
 
     def identity(self) -> dict[str, Any]:
         """Scheme, policy and weights identities for ``/v1/version``."""
@@ -203,13 +223,19 @@ class PreviewEngine:
     # ---- previews ------------------------------------------------------------------------------
 
     def preview_one(self, case: CaseIn, case_id: str, explain: bool = False) -> dict[str, Any]:
-        """The preview of one case: the batch's answer builder on one-element columns."""
+        """The preview of one case: the batch's answer builder on one-element columns.
+
+        Under a DIP policy the case is also grouped into the DIP catalogue (on a one-row
+        table) and priced in its DIP group; ``status`` is then the DIP grouper's.
+        """
         _threads(1)  # one case: a parallel launch would cost more than the whole case
         g = A.group_one(self.scheme, case, case_id)
-        pr = (A.price_one(self.prepared, self.yuan_per_point, case, g.status[0], g.drg[0])
-              if self.pricing else None)
+        d = A.dip_group(self.dip, cases_frame([case])) if self.dip is not None else None
+        st, grp = (d.status[0], d.dip_group[0]) if d is not None else (g.status[0], g.drg[0])
+        pr = (A.price_one(self.prepared, self.yuan_per_point, case, st, grp) if self.pricing
+              else None)
         out = self.rows(A.answer_columns(g, self.names, self.policy, self.prepared, self.rw,
-                                         pr, self.yuan_per_point))[0]
+                                         pr, self.yuan_per_point, d))[0]
         out["explanation"] = self.explain(case) if explain else None
         return out
 
@@ -233,9 +259,11 @@ class PreviewEngine:
         """
         _threads(self.kernel_threads)
         g = A.group_frame(self.scheme, frame, self.kernel_threads)
-        pr = A.price_frame(self.prepared, frame, g.status, g.drg) if self.pricing else None
+        d = A.dip_group(self.dip, frame) if self.dip is not None else None
+        st, grp = (d.status, d.dip_group) if d is not None else (g.status, g.drg)
+        pr = A.price_frame(self.prepared, frame, st, grp) if self.pricing else None
         return A.answer_columns(g, self.names, self.policy, self.prepared, self.rw, pr,
-                                self.yuan_per_point)
+                                self.yuan_per_point, d)
 
     def rows(self, cols: dict[str, list[Any]]) -> list[dict[str, Any]]:
         """The per-case answers (the shape of :meth:`preview_one`) from :meth:`preview_columns`.
