@@ -206,14 +206,21 @@ def dept_ids(values: pd.Series | list[str | None], scheme: Scheme) -> np.ndarray
     """The kernel's department id (int32) of each department text: the index of the literal
     the scheme's rules compare with, -1 for any other text, ``DEPT_MISSING`` when missing or
     empty. One dictionary lookup per distinct value."""
+    index = engine_for(scheme).dept_index
+
+    def dept_id(v: object) -> int:
+        t = str(v)
+        return _kernels.DEPT_MISSING if t == "" else index.get(t, -1)
+
+    if not isinstance(values, pd.Series) and len(values) == 1:  # one case: no factorising
+        v = values[0]
+        missing = v is None or (isinstance(v, float) and v != v)
+        return np.array([_kernels.DEPT_MISSING if missing else dept_id(v)], dtype=np.int32)
     if isinstance(values, pd.Series):
         codes, uniq = pd.factorize(values, use_na_sentinel=True)
     else:
         codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
-    index = engine_for(scheme).dept_index
-    texts = [str(u) for u in uniq]
-    table = np.array([_kernels.DEPT_MISSING if t == "" else index.get(t, -1) for t in texts]
-                     + [_kernels.DEPT_MISSING], dtype=np.int32)
+    table = np.array([dept_id(u) for u in uniq] + [_kernels.DEPT_MISSING], dtype=np.int32)
     return table[codes]
 
 

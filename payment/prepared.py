@@ -83,6 +83,11 @@ def _encode(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     object array (a few cases: no Series to build).
     """
     arr = getattr(values, "array", None)
+    if arr is None and len(values) == 1:  # one case: its value is the whole dictionary
+        v = values[0]
+        if v is None or (isinstance(v, float) and v != v):
+            return np.full(1, -1, np.int64), np.zeros(0, dtype=object)
+        return np.zeros(1, np.int64), np.array([str(v)], dtype=object)
     pa_arr = getattr(arr, "_pa_array", None)
     if pa_arr is not None and (pa.types.is_string(pa_arr.type)
                                or pa.types.is_large_string(pa_arr.type)):

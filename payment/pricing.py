@@ -219,10 +219,15 @@ def _status_codes(df: pd.DataFrame) -> np.ndarray:
 def status_codes(status: pd.Series | np.ndarray) -> np.ndarray:
     """The pricer's status code of each grouper status text (Series or object array): 0 ok
     (SUCCESS or ""), 1 ambiguous (QY), 2 any other status (int64)."""
+    if not isinstance(status, pd.Series) and len(status) == 1:  # one case: no factorising
+        return np.array([_status_code(status[0])], dtype=np.int64)
     codes, uniq = pd.factorize(status)
-    table = np.array([0 if u in ("SUCCESS", "") else 1 if u == "QY" else 2 for u in uniq] or [0],
-                     dtype=np.int64)
+    table = np.array([_status_code(u) for u in uniq] or [0], dtype=np.int64)
     return table[codes]
+
+
+def _status_code(u: object) -> int:
+    return 0 if u in ("SUCCESS", "") else 1 if u == "QY" else 2
 
 
 def _int_column(df: pd.DataFrame, col: str, default: int, nan_as: int) -> np.ndarray:
