@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from . import _kernels
 from ._jit import kernel
+from ._kernels import CaseArrays, SchemeArrays, scheme_arrays
 from .compile import CompiledScheme
 from .encode import Normaliser, Tokens, Vocab, tokenize
 from .errors import CaseFileError, SchemeError
@@ -53,6 +54,10 @@ class Engine:
     #: result id (past the scheme's results) holding the mdc/adrg/drg of a case that never
     #: reached grouping (CHECK_FAILED, ZD_NOT_MAPPING, SS_NOT_MAPPING)
     not_grouped_id: int = 0
+    #: the kernel's scheme arrays as one structure, built once per scheme
+    arrays: SchemeArrays | None = None
+    #: department literal -> the kernel's department id
+    dept_index: dict[str, int] | None = None
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -135,6 +140,8 @@ def engine_for(scheme: Scheme) -> Engine:
         res_adrg=np.array(adrg, dtype=object),
         res_drg=np.array(drg, dtype=object),
         not_grouped_id=len(c.results),
+        arrays=scheme_arrays(c),
+        dept_index={str(d): k for k, d in enumerate(c.dept_literals)},
     )
     _ENGINES[key] = e
     return e
@@ -189,15 +196,32 @@ def numeric_column(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]
     return v, bad
 
 
-def _dept_ids(df: pd.DataFrame, literals: list[str]) -> np.ndarray:
-    n = len(df)
+def _dept_ids(df: pd.DataFrame, scheme: Scheme) -> np.ndarray:
     if "dept" not in df.columns:
-        return np.full(n, _kernels.DEPT_MISSING, dtype=np.int32)
-    s = df["dept"].astype("string")
-    codes = pd.Index(literals).get_indexer(s.fillna("")).astype(np.int32) if literals else np.full(n, -1, np.int32)
-    missing = (s.isna() | (s == "")).to_numpy(dtype=bool, na_value=True)
-    codes[missing] = _kernels.DEPT_MISSING
-    return codes
+        return np.full(len(df), _kernels.DEPT_MISSING, dtype=np.int32)
+    return dept_ids(df["dept"], scheme)
+
+
+def dept_ids(values: pd.Series | list[str | None], scheme: Scheme) -> np.ndarray:
+    """The kernel's department id (int32) of each department text: the index of the literal
+    the scheme's rules compare with, -1 for any other text, ``DEPT_MISSING`` when missing or
+    empty. One dictionary lookup per distinct value."""
+    index = engine_for(scheme).dept_index
+
+    def dept_id(v: object) -> int:
+        t = str(v)
+        return _kernels.DEPT_MISSING if t == "" else index.get(t, -1)
+
+    if not isinstance(values, pd.Series) and len(values) == 1:  # one case: no factorising
+        v = values[0]
+        missing = v is None or (isinstance(v, float) and v != v)
+        return np.array([_kernels.DEPT_MISSING if missing else dept_id(v)], dtype=np.int32)
+    if isinstance(values, pd.Series):
+        codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    else:
+        codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    table = np.array([dept_id(u) for u in uniq] + [_kernels.DEPT_MISSING], dtype=np.int32)
+    return table[codes]
 
 
 # --- mapping -------------------------------------------------------------------------------------
@@ -363,29 +387,51 @@ def encode_cases(df: pd.DataFrame, scheme: Scheme, *, strict: bool = False, mapp
     for col in ("diagnoses", "sex", "age"):
         if col not in df.columns:
             raise CaseFileError("<cases>", col, None, f"required column missing; have {list(df.columns)}")
-    e = engine_for(scheme)
     n = len(df)
-    warns: dict[int, list[str]] = {}
+    read_notes: dict[int, list[str]] = {}
     if "read_warnings" in df.columns:  # cells the reader could not read come first
         rw = df["read_warnings"].astype("string").fillna("")
         for r in np.flatnonzero((rw != "").to_numpy(dtype=bool)):
-            warns[int(r)] = [str(rw.iloc[r])]
-    dx_ok = e.c.dx_map >= 0 if mapping else None
-    pr_ok = e.c.pr_map >= 0 if mapping else None
-    dx_tok = tokenize(_text_column(df, "diagnoses"), e.dx_vocab, empty_is_none=False, accept=dx_ok)
-    pr_tok = tokenize(_text_column(df, "procedures"), e.pr_vocab, empty_is_none=True, accept=pr_ok)
-    dx_ids, dx_off, zd = _map_tokens(dx_tok, "dx", e, strict, mapping, warns)
-    pr_ids, pr_off, ss = _map_tokens(pr_tok, "pr", e, strict, mapping, warns)
+            read_notes[int(r)] = [str(rw.iloc[r])]
+    bad_numbers: dict[int, list[str]] = {}
     nums = np.empty((len(NUM_FIELDS), n), dtype=np.float64)
-    badnum = np.zeros(n, dtype=bool)
     for k, f in enumerate(NUM_FIELDS):
         name = f if f in df.columns or f != "birth_weight" else "weight"
         v, bad = numeric_column(df, name)
         nums[k] = v
         if bad.any():
-            badnum |= bad
             for r in np.flatnonzero(bad)[:100000]:
-                warns.setdefault(int(r), []).append(f"{f} {df[name].iloc[r]!r} is not a number")
+                bad_numbers.setdefault(int(r), []).append(
+                    f"{f} {df[name].iloc[r]!r} is not a number")
+    return encode_inputs(_text_column(df, "diagnoses"), _text_column(df, "procedures"), nums,
+                         _dept_ids(df, scheme), scheme, strict=strict, mapping=mapping,
+                         bad_numbers=bad_numbers, first_warnings=read_notes)
+
+
+def encode_inputs(diagnoses: pa.Array, procedures: pa.Array, nums: np.ndarray,
+                  depts: np.ndarray, scheme: Scheme, *, strict: bool = False,
+                  mapping: bool = True, bad_numbers: dict[int, list[str]] | None = None,
+                  first_warnings: dict[int, list[str]] | None = None):
+    """Encode cases given as columns; the input checks of :func:`group` live here.
+
+    ``diagnoses`` / ``procedures``: Arrow text arrays, codes ``|``-separated (principal /
+    main first); ``nums``: float64 ``[len(NUM_FIELDS), n]`` (nan = missing); ``depts``:
+    :func:`dept_ids`; ``bad_numbers``: row -> messages about unreadable numbers (they follow
+    the code warnings of the row); ``first_warnings``: row -> messages that come before all
+    others (the reader's). Returns (arrays dict, status int8[n] with -1 = to group,
+    warnings row -> messages), as :func:`encode_cases`.
+    """
+    e = engine_for(scheme)
+    warns: dict[int, list[str]] = {r: list(m) for r, m in (first_warnings or {}).items()}
+    n = nums.shape[1]
+    dx_ok = e.c.dx_map >= 0 if mapping else None
+    pr_ok = e.c.pr_map >= 0 if mapping else None
+    dx_tok = tokenize(diagnoses, e.dx_vocab, empty_is_none=False, accept=dx_ok)
+    pr_tok = tokenize(procedures, e.pr_vocab, empty_is_none=True, accept=pr_ok)
+    dx_ids, dx_off, zd = _map_tokens(dx_tok, "dx", e, strict, mapping, warns)
+    pr_ids, pr_off, ss = _map_tokens(pr_tok, "pr", e, strict, mapping, warns)
+    for r, msgs in (bad_numbers or {}).items():
+        warns.setdefault(r, []).extend(msgs)
     sex, age, age_days, weight, los = nums[:5]
     with np.errstate(invalid="ignore"):
         check = ~((sex == 1) | (sex == 2)) | np.isnan(age)
@@ -403,28 +449,30 @@ def encode_cases(df: pd.DataFrame, scheme: Scheme, *, strict: bool = False, mapp
     status[zd] = ST_ZD
     arrays = dict(
         dx_ids=dx_ids, dx_off=dx_off, pr_ids=pr_ids, pr_off=pr_off, nums=nums,
-        depts=_dept_ids(df, e.c.dept_literals), todo=status < 0,
+        depts=np.asarray(depts, dtype=np.int32), todo=status < 0,
     )
     return arrays, status, warns
 
 
 def run_kernel(arrays: dict, scheme: Scheme, threads: int | None = None) -> np.ndarray:
-    """Result ids (int32, -1 where not grouped) for encoded cases."""
-    c = scheme.compiled
+    """Result ids (int32, -1 where not grouped) for encoded cases.
+
+    One case runs the kernel's serial range function on this thread: the
+    same per-case code as the parallel kernel, without a parallel launch.
+    """
+    e = engine_for(scheme)
     n = len(arrays["todo"])
     out = np.empty(n, dtype=np.int32)
+    cases = CaseArrays(**arrays)
+    if n <= 1:
+        _kernels.group_range(0, n, cases, e.arrays, out)
+        return out
     nt = numba.get_num_threads() if threads is None else max(1, int(threads))
     prev = numba.get_num_threads()
     numba.set_num_threads(min(nt, numba.config.NUMBA_NUM_THREADS))
     try:
         n_chunks = max(1, min(n, 64 * numba.get_num_threads())) if n else 1
-        _kernels.group_cases(
-            arrays["dx_ids"], arrays["dx_off"], arrays["pr_ids"], arrays["pr_off"], arrays["nums"],
-            arrays["depts"], arrays["todo"], c.dx_bits, c.pr_bits, c.cc_level, c.cc_excl,
-            c.pdx_excl, c.region_of, c.prog, c.prog_val, c.mdc, c.steps, c.rules, c.branches,
-            c.retry, out, n_chunks, c.pdx_steps_off, c.pdx_steps, c.main_steps_off, c.main_steps,
-            c.open_steps, c.pdx_mdcs_off, c.pdx_mdcs, c.main_mdcs_off, c.main_mdcs, c.open_mdcs,
-        )
+        _kernels.group_cases(cases, e.arrays, out, n_chunks)
     finally:
         numba.set_num_threads(prev)
     return out
@@ -444,15 +492,25 @@ def group(cases, scheme: Scheme, *, strict: bool = False, mapping: bool = True,
     return decode(df, scheme, res, status, warns, keep_columns)
 
 
+def result_ids(scheme: Scheme, res: np.ndarray, status: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(status code int8 into :data:`STATUSES`, row of ``engine_for(scheme).res_mdc`` /
+    ``res_adrg`` / ``res_drg``) of each case from :func:`run_kernel` result ids and the
+    pre-kernel statuses of :func:`encode_inputs`."""
+    e = engine_for(scheme)
+    grouped = res >= 0
+    # a case that never reached grouping takes the scheme's not-grouped codes (result_codes)
+    ridx = np.where(grouped, res, e.not_grouped_id)
+    st = np.where(grouped, e.res_status[ridx], status).astype(np.int8)
+    return st, ridx
+
+
 def decode(df: pd.DataFrame, scheme: Scheme, res: np.ndarray, status: np.ndarray,
            warns: dict[int, list[str]], keep_columns: bool = False) -> pd.DataFrame:
     """Turn kernel result ids and pre-kernel statuses into the output table."""
     e = engine_for(scheme)
     n = len(res)
-    grouped = res >= 0
-    # a case that never reached grouping takes the scheme's not-grouped codes (result_codes)
-    ridx = np.where(grouped, res, e.not_grouped_id)
-    st = np.where(grouped, e.res_status[ridx], status).astype(np.int8)
+    st, ridx = result_ids(scheme, res, status)
     take = pa.array(ridx)
 
     def col(values: np.ndarray) -> pd.Series:

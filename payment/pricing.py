@@ -11,21 +11,23 @@ rounded. Settlement should aggregate ``points`` (exact), not the rounded yuan.
 
 from __future__ import annotations
 
-import math
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import _kernels as K
 from . import readmission
 from .budget import total_points
 from .columns import PRICED_CASE_COLUMNS
-from .outliers import CLASSES, READMISSION_REASON, REASONS, high_thresholds, prefix_match
+from .outliers import CLASSES, READMISSION_REASON, REASONS
 from .policy import Policy
-from .tables import group_names
+from .prepared import (  # noqa: F401  (re-exported: the lookup layout price() shares)
+    PreparedPrices,
+    _GroupTable,
+    ffs_unit,
+    kernel_params,
+)
 from .tables import text_column as _text
 from .weights import Weights
 
@@ -107,25 +109,6 @@ def _num(df: pd.DataFrame, col: str, default: float = np.nan) -> np.ndarray:
     return s.to_numpy(np.float64, na_value=np.nan)
 
 
-def _pair_lookup(
-    table_keys: np.ndarray, table_values: np.ndarray, keys: np.ndarray, default: float
-) -> np.ndarray:
-    """Value for each int64 key from a (key → value) table; ``default`` when absent or key<0."""
-    if len(table_keys) == 0:
-        return np.full(len(keys), default)
-    ok_t = table_keys >= 0
-    top = int(max(table_keys.max(initial=0), keys.max(initial=0))) + 1
-    if top <= 20_000_000:  # dense table: one gather instead of a binary search per case
-        dense = np.full(top, default, dtype=np.float64)
-        dense[table_keys[ok_t]] = table_values[ok_t]
-        return np.where(keys >= 0, dense[np.maximum(keys, 0)], default)
-    order = np.argsort(table_keys, kind="stable")
-    tk, tv = table_keys[order], table_values[order]
-    pos = np.minimum(np.searchsorted(tk, keys), len(tk) - 1)
-    hit = (keys >= 0) & (tk[pos] == keys)
-    return np.where(hit, tv[pos], default)
-
-
 def _month(df: pd.DataFrame) -> np.ndarray:
     """Discharge month 1–12 (from ``month`` or ``discharge_date``), 0 when unknown."""
     if "month" in df.columns:
@@ -152,31 +135,21 @@ def _status_codes(df: pd.DataFrame) -> np.ndarray:
     """0 ok (SUCCESS or no status column), 1 ambiguous (QY), 2 any other grouper status."""
     if "status" not in df.columns:
         return np.zeros(len(df), dtype=np.int64)
-    codes, uniq = pd.factorize(_text(df, "status"))
-    table = np.array([0 if u in ("SUCCESS", "") else 1 if u == "QY" else 2 for u in uniq] or [0],
-                     dtype=np.int64)
+    return status_codes(_text(df, "status"))
+
+
+def status_codes(status: pd.Series | np.ndarray) -> np.ndarray:
+    """The pricer's status code of each grouper status text (Series or object array): 0 ok
+    (SUCCESS or ""), 1 ambiguous (QY), 2 any other status (int64)."""
+    if not isinstance(status, pd.Series) and len(status) == 1:  # one case: no factorising
+        return np.array([_status_code(status[0])], dtype=np.int64)
+    codes, uniq = pd.factorize(status)
+    table = np.array([_status_code(u) for u in uniq] or [0], dtype=np.int64)
     return table[codes]
 
 
-class _GroupTable:
-    """Per-group arrays indexed by a case's group index (weights groups + policy-only groups)."""
-
-    def __init__(self, weights: Weights, policy: Policy) -> None:
-        gt = weights.groups
-        self.names = group_names(weights, policy)
-        n_extra = len(self.names) - len(gt)
-        pad = np.full(n_extra, np.nan)
-        self.base = np.concatenate([gt["base_points"].to_numpy(np.float64), pad])
-        self.mean = np.concatenate([gt["mean_cost"].to_numpy(np.float64), pad])
-        self.small = np.concatenate([gt["small"].to_numpy(bool), np.zeros(n_extra, bool)])
-        self.thr = high_thresholds(self.base, policy.outliers)
-        bd = policy.bed_day
-        self.bed = prefix_match(self.names, bd.groups + list(bd.daily_points), bd.prefixes)
-        daily = np.concatenate([gt["daily_points"].to_numpy(np.float64), pad])
-        explicit = np.array([bd.daily_points.get(k, np.nan) for k in self.names], np.float64)
-        self.daily = np.where(np.isfinite(explicit), explicit, daily)
-        self.daily = np.where(self.bed & np.isfinite(self.daily), self.daily, -1.0)
-        self.index = pd.Index(self.names)
+def _status_code(u: object) -> int:
+    return 0 if u in ("SUCCESS", "") else 1 if u == "QY" else 2
 
 
 def _int_column(df: pd.DataFrame, col: str, default: int, nan_as: int) -> np.ndarray:
@@ -193,100 +166,6 @@ def _int_column(df: pd.DataFrame, col: str, default: int, nan_as: int) -> np.nda
     return np.where(np.isfinite(f), f, nan_as).astype(np.int64)
 
 
-def _encode(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Raw int64 codes (-1 missing; order of the text dictionary) and their uniques (object).
-
-    Arrow-backed text is dictionary-encoded once by pyarrow; no sort, no remap pass over the
-    cases (callers map the few uniques and gather inside a kernel).
-    """
-    arr = values.array
-    pa_arr = getattr(arr, "_pa_array", None)
-    if pa_arr is not None and (pa.types.is_string(pa_arr.type)
-                               or pa.types.is_large_string(pa_arr.type)):
-        enc = pa_arr.combine_chunks().dictionary_encode()
-        idx = enc.indices
-        if idx.null_count:
-            idx = pc.fill_null(idx, -1)
-        return (idx.to_numpy(zero_copy_only=False).astype(np.int64),
-                np.asarray(enc.dictionary.to_pylist(), dtype=object))
-    codes, uniq = pd.factorize(values, use_na_sentinel=True)
-    return codes.astype(np.int64), np.asarray(uniq, dtype=object).astype(str).astype(object)
-
-
-def _sorted_codes(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For raw uniques: the code :func:`payment.weights.factorize` gives each (sorted, empty
-    text → -1) and the sorted non-empty uniques."""
-    if len(uniques) == 0:
-        return np.zeros(0, np.int64), uniques
-    text = uniques.astype(str)
-    order = np.argsort(text, kind="stable")
-    sorted_u = uniques[order]
-    keep = sorted_u != ""
-    rank = np.empty(len(uniques), dtype=np.int64)
-    rank[order] = np.where(keep, np.cumsum(keep) - 1, -1)
-    return rank, sorted_u[keep]
-
-
-def _positions(index: pd.Index, values: pd.Series) -> np.ndarray:
-    """``index.get_indexer(values)`` through the uniques of ``values`` (one hash per distinct
-    value instead of per row)."""
-    codes, uniq = pd.factorize(values, use_na_sentinel=False)
-    if len(uniq) == 0:
-        return np.zeros(0, np.int64)
-    return index.get_indexer(pd.Index(uniq))[codes].astype(np.int64)
-
-
-def _dense_table(
-    table_keys: np.ndarray, table_values: np.ndarray, default: float
-) -> np.ndarray | None:
-    """(key → value) as a dense array (absent → ``default``) when that is what
-    :func:`_pair_lookup` computes: keys unique and the table small; else None."""
-    ok = table_keys >= 0
-    tk = table_keys[ok]
-    top = int(tk.max(initial=-1)) + 1
-    if top > 20_000_000 or (len(tk) and np.bincount(tk, minlength=top).max() > 1):
-        return None
-    dense = np.full(top, default, dtype=np.float64)
-    dense[tk] = table_values[ok]
-    return dense
-
-
-# ---- price -------------------------------------------------------------------------------------
-
-
-def ffs_unit(policy: Policy, weights: Weights | None) -> float:
-    """Yuan per fee-for-service point of an ungroupable case: all-case mean cost ÷ points
-    scale (§13); nan (0 points) under ``ungroupable.points = "zero"`` or without weights."""
-    if weights is None or policy.ungroupable.points == "zero":
-        return float("nan")
-    unit = float(weights.region_mean_cost) / float(weights.points_scale)
-    return unit if math.isfinite(unit) and unit > 0 else float("nan")
-
-
-def kernel_params(policy: Policy, weights: Weights | None = None
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The pricing kernel's float parameters, flags and incomplete-stay discharge modes of a
-    policy (one layout, one place). ``weights`` gives the ungroupable cases' fee-for-service
-    point (§13); without it they get 0 points."""
-    ex, ic, ol, dv = policy.exclusions, policy.incomplete, policy.outliers, policy.deviation
-    fp = np.array([
-        policy.input_checks.max_cost, policy.input_checks.max_los,
-        ex.los_min if ex.los_min is not None else -np.inf,
-        ex.los_max if ex.los_max is not None else np.inf,
-        ol.low_multiple, dv.low, dv.high,
-        ic.max_los if ic.max_los is not None else -np.inf,
-        ffs_unit(policy, weights),
-    ], dtype=np.float64)
-    ip = np.array([
-        policy.kind == "dip", ol.enabled, ol.low_rule == "full", ol.high_over_incomplete,
-        ic.enabled, ic.with_coefficient, ic.cap_at_base_points, policy.bed_day.with_coefficient,
-        ol.low_with_coefficient,
-    ], dtype=np.int64)
-    inc_modes = np.zeros(10, dtype=np.bool_)
-    inc_modes[list(ic.discharge_modes)] = True
-    return fp, ip, inc_modes
-
-
 #: Case columns pricing cannot do without (yuan, days, the hospital's code).
 PRICING_INPUTS = ("hospital_id", "total_cost", "los")
 
@@ -294,6 +173,7 @@ PRICING_INPUTS = ("hospital_id", "total_cost", "los")
 def price(
     cases: pd.DataFrame, weights: Weights, policy: Policy, *, special_review: bool = True,
     readmit_flags: np.ndarray | None = None, points_total: float | None = None,
+    prepared: PreparedPrices | None = None,
 ) -> pd.DataFrame:
     """Price every case: one row per input row, input order ("Priced cases" contract).
 
@@ -307,6 +187,8 @@ def price(
     ``readmit_flags`` (bool per case) replaces the readmission rule's own decision when the
     policy enables it (all False: the classes before readmission); ``points_total`` replaces
     :func:`total_points` of these cases for a ``point_value.source = "budget"``.
+    ``prepared``: :class:`payment.prepared.PreparedPrices` of the same weights and policy,
+    to skip building the lookups again.
     """
     n = len(cases)
     gcol = policy.group_col
@@ -320,7 +202,8 @@ def price(
         raise KeyError(f"cases have no {', '.join(map(repr, missing))} column, which pricing "
                        "reads (group with the input columns kept: `drgsim group` does by "
                        "default, grouper.group(..., keep_columns=True))")
-    table = _GroupTable(weights, policy)
+    prep = prepared if prepared is not None else PreparedPrices(weights, policy)
+    table = prep.table
     gtext = _text(cases, gcol)
     cost = _num(cases, "total_cost")
     los = _num(cases, "los")
@@ -331,92 +214,9 @@ def price(
 
     # text → codes once per column (Arrow dictionary encoding); the per-case gathers, the
     # coefficient / comparison-mean lookups and the incentives are one kernel pass
-    n_g = len(table.names)
-    g_raw, g_uniq = _encode(gtext)
-    gmap = table.index.get_indexer(pd.Index(g_uniq)) if len(g_uniq) else np.zeros(0, np.int64)
-    gmap = np.where(g_uniq == "", -1, np.where(gmap >= 0, gmap, -2)).astype(np.int64)
-    h_raw, h_raw_uniq = _encode(hosp_text)
-    hmap, h_uniq = _sorted_codes(h_raw_uniq)
-
-    cp = policy.coefficients
-    coef_mode, coef_table, coef_in = K.C_ONE, np.zeros(0), np.zeros(0)
-    hcoef = np.zeros(0, np.int64)
-    cmp_level = (policy.deviation.comparison_base if policy.kind == "dip"
-                 else policy.outliers.comparison_base) == "same_level"
-    lvl_tk = None
-    if cp.mode == "hospital":
-        hg = weights.hospital_groups
-        w_codes, w_uniq = pd.factorize(hg["hospital_id"].astype(str), use_na_sentinel=False)
-        w_h = pd.Index(w_uniq)
-        tk = w_codes.astype(np.int64) * n_g + _positions(table.index, hg["group"].astype(str))
-        tv = hg["coefficient"].to_numpy(np.float64)
-        hcoef = (w_h.get_indexer(pd.Index(h_uniq)) if len(h_uniq) else np.zeros(0)).astype(
-            np.int64)
-        coef_mode = K.C_HOSPITAL
-    elif cp.mode != "none":
-        lg = weights.level_groups
-        lvl_tk = tk = lg["hospital_level"].to_numpy(np.int64) * n_g + _positions(
-            table.index, lg["group"].astype(str))
-        tv = lg["coefficient"].to_numpy(np.float64)
-        coef_mode = K.C_LEVEL
-    fallback = False
-    if coef_mode != K.C_ONE:
-        dense = _dense_table(tk, tv, cp.new_group)
-        if dense is not None:
-            coef_table = dense
-        else:  # duplicate keys or a huge table: the general lookup after the kernel
-            fallback, kind = True, coef_mode
-            coef_mode = K.C_ONE
-    lvl_table = np.zeros(0)
-    lvl_fallback = False
-    if cmp_level:
-        lg = weights.level_groups
-        if lvl_tk is None:
-            lvl_tk = lg["hospital_level"].to_numpy(np.int64) * n_g + _positions(
-                table.index, lg["group"].astype(str))
-        lvl_mean = lg["mean_cost"].to_numpy(np.float64)
-        dense = _dense_table(lvl_tk, lvl_mean, np.nan)
-        lvl_fallback = dense is None
-        lvl_table = dense if dense is not None else lvl_table
-
-    inc = policy.incentives
-    g_inc = (np.array([inc.group.get(k, 1.0) for k in table.names], np.float64)
-             if inc.group else np.zeros(0))
-    h_inc = (np.array([inc.hospital.get(str(k), 1.0) for k in h_uniq], np.float64)
-             if inc.hospital and len(h_uniq) else np.zeros(0))
-
-    g = np.empty(n, np.int64)
-    h_codes = np.empty(n, np.int64)
-    coef = np.empty(n, np.float64)
-    cmp_mean = np.empty(n, np.float64)
-    incentive = np.empty(n, np.float64)
-    K.case_params(g_raw, gmap, h_raw, hmap, hcoef, level, n_g, coef_mode, coef_table,
-                  float(cp.new_group), coef_in, lvl_table, table.mean, g_inc, h_inc,
-                  g, h_codes, coef, cmp_mean, incentive)
-    if fallback or lvl_fallback:
-        known = g >= 0
-        gi = np.maximum(g, 0)
-    if fallback:
-        if kind == K.C_HOSPITAL:
-            hw = np.where(h_codes >= 0, hcoef[np.maximum(h_codes, 0)] if len(hcoef) else -1, -1)
-            keys = np.where(known & (hw >= 0), hw * n_g + gi, -1)
-        else:
-            keys = np.where(known, level * n_g + gi, -1)
-        coef = _pair_lookup(tk, tv, keys, cp.new_group)
-    if lvl_fallback:
-        keys = np.where(known, level * n_g + gi, -1)
-        lvl = _pair_lookup(lvl_tk, lvl_mean, keys, np.nan)
-        cmp_mean = np.where(np.isfinite(lvl), lvl, cmp_mean)
-
-    fp, ip, inc_modes = kernel_params(policy, weights)
-    ex, dv = policy.exclusions, policy.deviation
-
-    cls = np.empty(n, np.int8)
-    reason = np.empty(n, np.int8)
-    r = np.empty(n, np.float64)
-    points = np.empty(n, np.float64)
-    K.price_cases(cost, los, mode, status, g, cmp_mean, coef, incentive, table.base, table.thr,
-                  table.bed, table.daily, inc_modes, fp, ip, cls, reason, r, points)
+    lk = prep.lookups(gtext, hosp_text, level)
+    g, h_codes, coef, incentive = lk.group, lk.hospital, lk.coefficient, lk.incentive
+    cls, reason, r, points = prep.classify(cost, los, mode, status, lk)
     priced_as = cls.copy()
 
     notes: list[str] = []
@@ -443,15 +243,8 @@ def price(
     elif points_total is None:
         points_total = total_points(points)
     yuan_per_point = resolve_yuan_per_point(policy, weights, float(points_total))
-    pay = np.empty(n, np.float64)
-    gain = np.empty(n, np.float64)
-    base_points = np.empty(n, np.float64)
-    small = np.empty(n, np.bool_)
-    review_flag = np.empty(n, np.bool_)
-    K.price_money(points, cost, cls, reason, g, r, float(yuan_per_point),
-                  ex.payment == "fee_for_service", table.base, table.small,
-                  policy.kind == "dip", float(dv.review),
-                  pay, gain, base_points, small, review_flag)
+    pay, gain, base_points, small, review_flag = prep.money(points, cost, cls, reason, g, r,
+                                                            float(yuan_per_point))
 
     case_id = (_text(cases, "case_id").array if "case_id" in cases.columns
                else pd.array(np.arange(n).astype(str), dtype="str"))
@@ -473,7 +266,7 @@ def price(
         base_points=base_points, small=small, review_flag=review_flag, points=points,
         payment=pay, month=month, case_id=case_id, hospital_codes=h_codes,
         yuan_per_point=float(yuan_per_point),
-        group_mean=np.where(g >= 0, table.mean[np.maximum(g, 0)], np.nan) if n_g else None,
+        group_mean=np.where(g >= 0, table.mean[np.maximum(g, 0)], np.nan) if len(table.names) else None,
         groups=gtext,
     )
     out = pd.DataFrame(copy=False, index=cases.index, data={

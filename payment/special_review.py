@@ -87,8 +87,33 @@ def _mask(
     cases: pd.DataFrame, weights: Weights, policy: Policy, cls: np.ndarray, cost: np.ndarray,
     los: np.ndarray, group_mean: np.ndarray, small: np.ndarray, review_flag: np.ndarray,
 ) -> np.ndarray:
-    """Eligibility bit mask per case (bit k = ``RULES[k]``), one kernel pass; ``group_mean``
-    is each case's group region mean cost (yuan, nan without a group)."""
+    """Eligibility bit mask per case (bit k = ``RULES[k]``) from the case table's columns."""
+    sp = policy.special_review
+    newborn = sp.newborn_max_weight_g is not None
+    return eligibility_mask(
+        weights, policy, cls, cost, los, group_mean, small, review_flag,
+        birth_weight=_num_or_empty(cases, "birth_weight") if newborn else None,
+        age_days=_num_or_empty(cases, "age_days") if newborn else None,
+        new_tech=_bool_or_empty(cases, "new_tech") if sp.new_tech else None,
+        new_tech_cost=_num_or_empty(cases, "new_tech_cost") if sp.new_tech else None,
+        icu=_bool_or_empty(cases, "icu") if sp.icu else None)
+
+
+def eligibility_mask(
+    weights: Weights, policy: Policy, cls: np.ndarray, cost: np.ndarray, los: np.ndarray,
+    group_mean: np.ndarray, small: np.ndarray, review_flag: np.ndarray, *,
+    birth_weight: np.ndarray | None = None, age_days: np.ndarray | None = None,
+    new_tech: np.ndarray | None = None, new_tech_cost: np.ndarray | None = None,
+    icu: np.ndarray | None = None,
+) -> np.ndarray:
+    """Eligibility bit mask per priced case (bit k = ``RULES[k]``; 0 = not a candidate).
+
+    ``cls`` class codes, ``cost`` yuan, ``los`` days, ``group_mean`` each case's group region
+    mean cost (yuan, nan without a group; §13: the cost multiple is against it), ``small`` and
+    ``review_flag`` as :func:`payment.price` computes them; the optional per-case inputs
+    (``birth_weight`` grams, ``age_days`` days, ``new_tech`` bool, ``new_tech_cost`` yuan,
+    ``icu`` bool) are None when the cases have no such column.
+    """
     sp = policy.special_review
     sf = np.array([
         sp.los_limit if sp.los_limit is not None else np.nan,
@@ -104,19 +129,23 @@ def _mask(
         sp.newborn_max_weight_g is not None, bool(sp.new_tech), bool(sp.ungroupable),
         bool(sp.small_groups), bool(sp.dip_review), bool(sp.icu),
     ], dtype=np.int64)
-    newborn = sp.newborn_max_weight_g is not None
-    bw = _num_or_empty(cases, "birth_weight") if newborn else np.zeros(0)
-    age = _num_or_empty(cases, "age_days") if newborn else np.zeros(0)
-    nt = _bool_or_empty(cases, "new_tech") if sp.new_tech else np.zeros(0, dtype=bool)
-    ntc = _num_or_empty(cases, "new_tech_cost") if sp.new_tech else np.zeros(0)
-    icu = _bool_or_empty(cases, "icu") if sp.icu else np.zeros(0, dtype=bool)
+
+    def opt(x: np.ndarray | None, dtype: type) -> np.ndarray:
+        return np.zeros(0, dtype) if x is None else np.ascontiguousarray(x, dtype)
+
     out = np.empty(len(cls), dtype=np.int64)
     K.sr_mask(np.ascontiguousarray(cls, dtype=np.int8), np.ascontiguousarray(cost, np.float64),
               np.ascontiguousarray(los, np.float64),
               np.ascontiguousarray(group_mean, np.float64),
               np.ascontiguousarray(small, np.bool_), np.ascontiguousarray(review_flag, np.bool_),
-              bw, age, nt, ntc, icu, sf, si, out)
+              opt(birth_weight, np.float64), opt(age_days, np.float64), opt(new_tech, np.bool_),
+              opt(new_tech_cost, np.float64), opt(icu, np.bool_), sf, si, out)
     return out
+
+
+def reason_text(mask: np.ndarray) -> list[str]:
+    """The ``sr_reasons`` text (``|``-separated :data:`RULES`) of each eligibility mask."""
+    return [_REASON_LABELS[int(m)] for m in mask]
 
 
 def eligibility(

@@ -16,6 +16,8 @@ def serve(
     policy: str = typer.Option(None, "--policy", "-p",
                                help="policy preset (zhejiang_drg, ...) or TOML path"),
     weights: Path = typer.Option(None, "--weights", "-w", help="weights directory (Weights.save)"),
+    catalogue: Path = typer.Option(None, "--catalogue",
+                                   help="DIP catalogue folder (drgsim dip build); DIP policies"),
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="port to listen on"),
     workers: int = typer.Option(1, "--workers", min=1,
@@ -31,6 +33,7 @@ def serve(
 
     try:
         settings = ServiceSettings(scheme=scheme, policy=policy, weights=weights,
+                                   catalogue=catalogue,
                                    max_body_bytes=int(max_body_mb * 1024 * 1024),
                                    batch_limit=batch_limit)
         # load once here so a bad scheme / policy / weights stops us before binding the port

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import answer as A
+from .answer import clean as _clean
 from .models import CaseIn
 from .settings import ServiceSettings
 
@@ -29,47 +31,6 @@ NUM_FIELDS = ("hospital_level", "sex", "age", "age_days", "birth_weight", "los",
 
 class StartupError(Exception):
     """The service cannot start; the message is one line naming what is wrong."""
-
-
-def _clean(x: Any) -> Any:
-    """JSON-safe number: nan / inf -> None, numpy scalars -> Python."""
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        return x if math.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x
-
-
-def _finite(a: Any, missing: float | None = None) -> list[Any]:
-    """A float column as a list: non-finite values (nan, inf) -> ``missing``.
-
-    ``_finite(a)[k] == _clean(a[k])`` and ``_finite(a, 0.0)[k] == (_clean(a[k]) or 0.0)``.
-    """
-    a = np.asarray(a, dtype=np.float64)
-    ok = np.isfinite(a)
-    if missing == 0.0:
-        ok &= a != 0.0  # `x or 0.0` turns -0.0 into 0.0 too
-    if ok.all():
-        return a.tolist()
-    obj = a.astype(object)
-    obj[~ok] = missing
-    return obj.tolist()
-
-
-def _money(x: Any) -> Any:
-    """``_money`` of each element of a float array, as a list."""
-    if isinstance(x, np.ndarray):
-        return [None if v is None else round(v, 2) for v in _finite(x)]
-    return _money_one(x)
-
-
-def _money_one(x: float) -> float | None:
-    """Yuan rounded to the cent for display (thresholds are estimates, not payments)."""
-    x = _clean(x)
-    return None if x is None else round(x, 2)
 
 
 class Names:
@@ -146,14 +107,25 @@ class PreviewEngine:
     weights_path: Path | None = None
     policy_note: str = ""
     kernel_threads: int = 1
+    #: the DIP catalogue (:class:`grouper.dip.Catalogue`) a DIP policy groups into
+    catalogue: Any = None
 
     def __post_init__(self) -> None:
-        from .fastpath import FastGrouper, FastPricer
+        from payment.prepared import PreparedPrices
+        from payment.pricing import resolve_yuan_per_point
 
         self.names = Names(self.scheme)
-        self.fast_grouper = FastGrouper(self.scheme)
-        self.fast_pricer = FastPricer(self.weights, self.policy) if self.pricing else None
-        self.rw = self.fast_pricer.rw if self.fast_pricer else {}
+        self.dip = None
+        if self.catalogue is not None:
+            from grouper.dip import compile_catalogue
+
+            self.dip = compile_catalogue(self.catalogue, self.scheme)
+        self.prepared = PreparedPrices(self.weights, self.policy) if self.pricing else None
+        #: the point value is not a budget over the population here (see :meth:`load`)
+        self.yuan_per_point = (resolve_yuan_per_point(self.policy, self.weights, math.nan)
+                               if self.pricing else math.nan)
+        self.rw = (dict(zip(self.weights.groups["group"].astype(str), self.weights.groups["rw"],
+                            strict=True)) if self.pricing else {})
         self.weights_hash = _file_hash(self.weights_path) if self.weights_path else (
             hashlib.sha256(pd.util.hash_pandas_object(self.weights.groups).values.tobytes())
             .hexdigest() if self.weights is not None else None)
@@ -182,9 +154,6 @@ class PreviewEngine:
                 policy = payment.load_policy(settings.policy)
             except Exception as exc:
                 raise StartupError(f"invalid policy {settings.policy}: {_one_line(exc)}") from None
-            if policy.kind != "drg":
-                raise StartupError(f"policy {settings.policy} is a {policy.kind.upper()} policy; "
-                                   "the preview service prices DRG policies only")
             if policy.point_value.source == "budget":
                 # a budget point value is budget ÷ the population's points: one case is no
                 # population, so the preview prices at the history point value of the weights
@@ -202,7 +171,23 @@ class PreviewEngine:
             if weights.kind != policy.kind:
                 raise StartupError(f"weights {settings.weights} are {weights.kind} weights, "
                                    f"policy {policy.name} is {policy.kind}")
-        return cls(scheme, policy, weights, settings.weights, note, settings.kernel_threads)
+        catalogue = None
+        if policy is not None and policy.kind == "dip":
+            if settings.catalogue is None:
+                raise StartupError(f"policy {policy.name} is a DIP policy: give the DIP catalogue "
+                                   "folder to group into (--catalogue, drgsim dip build)")
+            from grouper.dip import load_catalogue
+
+            try:
+                catalogue = load_catalogue(settings.catalogue)
+            except Exception as exc:
+                raise StartupError(f"cannot load DIP catalogue {settings.catalogue}: "
+                                   f"{_one_line(exc)}") from None
+        elif settings.catalogue is not None:
+            raise StartupError("--catalogue needs a DIP policy (--policy national_dip or a DIP "
+                               "policy file)")
+        return cls(scheme, policy, weights, settings.weights, note, settings.kernel_threads,
+                   catalogue)
 
     def identity(self) -> dict[str, Any]:
         """Scheme, policy and weights identities for ``/v1/version``."""
@@ -229,7 +214,7 @@ class PreviewEngine:
                 "path": str(self.weights_path) if self.weights_path else None,
                 "content_hash": self.weights_hash, "kind": w.kind, "years": w.years,
                 "groups": len(w.groups), "region_mean_cost": _clean(w.region_mean_cost),
-                "point_value": _clean(self.fast_pricer.yuan_per_point) if self.fast_pricer
+                "point_value": _clean(self.yuan_per_point) if self.prepared
                 else None,
                 "policy": w.meta.get("policy"),
             }
@@ -238,18 +223,19 @@ class PreviewEngine:
     # ---- previews ------------------------------------------------------------------------------
 
     def preview_one(self, case: CaseIn, case_id: str, explain: bool = False) -> dict[str, Any]:
-        """The preview of one case (fast path: no DataFrame)."""
+        """The preview of one case: the batch's answer builder on one-element columns.
+
+        Under a DIP policy the case is also grouped into the DIP catalogue (on a one-row
+        table) and priced in its DIP group; ``status`` is then the DIP grouper's.
+        """
         _threads(1)  # one case: a parallel launch would cost more than the whole case
-        status, mdc, adrg, drg, warnings = self.fast_grouper.group_one(case)
-        out = self._grouping(case_id, status, mdc, adrg, drg, warnings)
-        if self.fast_pricer is not None:
-            row = self.fast_pricer.price_one(case, status, drg)
-            out.update(self._pricing(
-                drg, case.total_cost, row.case_class, row.class_reason, row.r, row.base_points,
-                row.coefficient, row.points, row.payment, row.gain, row.small_group,
-                row.sr_candidate, row.sr_reasons, row.cmp_mean, row.high_multiple))
-        else:
-            out.update(payment=None, thresholds=None, special_review=None)
+        g = A.group_one(self.scheme, case, case_id)
+        d = A.dip_group(self.dip, cases_frame([case])) if self.dip is not None else None
+        st, grp = (d.status[0], d.dip_group[0]) if d is not None else (g.status[0], g.drg[0])
+        pr = (A.price_one(self.prepared, self.yuan_per_point, case, st, grp) if self.pricing
+              else None)
+        out = self.rows(A.answer_columns(g, self.names, self.policy, self.prepared, self.rw,
+                                         pr, self.yuan_per_point, d))[0]
         out["explanation"] = self.explain(case) if explain else None
         return out
 
@@ -271,90 +257,13 @@ class PreviewEngine:
         pricing keys are absent when the service has no weights. Values are JSON-ready
         (``None`` for a missing or non-finite number), exactly as in :meth:`preview_one`.
         """
-        import grouper
-        import payment
-
         _threads(self.kernel_threads)
-        g = grouper.group(frame, self.scheme)
-        ids = frame["case_id"].tolist()
-        st, mdc, adrg, drg = (g[c].astype(str).tolist() for c in ("status", "mdc", "adrg", "drg"))
-        nm = self.names
-        out: dict[str, list[Any]] = {
-            "case_id": ids, "status": st,
-            "group.mdc": mdc, "group.mdc_name": [nm.mdc.get(x) for x in mdc],
-            "group.adrg": adrg, "group.adrg_name": [nm.adrg.get(x) for x in adrg],
-            "group.drg": drg, "group.drg_name": [nm.drg.get(x) for x in drg],
-            "warnings": [w.split("; ") if w else [] for w in g["warnings"].tolist()],
-        }
-        if not self.pricing:
-            return out
-        p, fp = self.policy, self.fast_pricer
-        n = len(ids)
-        priced = payment.price(frame.assign(status=st, drg=drg), self.weights, p)
-        dip = p.kind == "dip"
-        # the comparison mean and high multiple of each case, as fast_pricer.group_params has them
-        gi = np.fromiter((fp.gindex.get(d, -1) for d in drg), dtype=np.int64, count=n)
-        known = gi >= 0
-        at = np.where(known, gi, 0)
-        cmp_mean = np.where(known, fp.table.mean[at], np.nan).astype(np.float64)
-        if dip and p.deviation.comparison_base == "same_level":
-            hosp = frame["hospital_id"].tolist()
-            level = frame["hospital_level"].tolist()
-            cmp_mean = np.array([fp.group_params(
-                drg[k], hosp[k] if isinstance(hosp[k], str) else "",
-                int(level[k] or 0) if level[k] == level[k] else 0)[2] for k in range(n)],
-                dtype=np.float64)
-        if dip:
-            high = np.where(known, p.deviation.high, np.nan)
-        elif p.outliers.enabled:
-            high = np.where(known, fp.table.thr[at], np.nan).astype(np.float64)
-        else:
-            high = np.full(n, np.nan)
-        low = p.deviation.low if dip else (p.outliers.low_multiple if p.outliers.enabled
-                                           else math.nan)
-        weight = {d: _clean(self.rw.get(d)) for d in set(drg)}
-        out.update({
-            "payment.policy": [p.name] * n,
-            "payment.case_class": priced["case_class"].astype(str).tolist(),
-            "payment.class_reason": priced["class_reason"].astype(str).tolist(),
-            "payment.r": _finite(priced["r"]),
-            "payment.weight": [weight[d] for d in drg],
-            "payment.base_points": _finite(priced["base_points"]),
-            "payment.coefficient": _finite(priced["coefficient"]),
-            "payment.points": _finite(priced["points"], 0.0),
-            "payment.point_value": [_clean(fp.yuan_per_point)] * n,
-            "payment.point_value_source": [p.point_value.source] * n,
-            "payment.payment": _finite(priced["payment"], 0.0),
-            "payment.gain": _finite(priced["gain"], 0.0),
-            "payment.small_group": priced["small_group"].astype(bool).tolist(),
-        })
-        # thresholds: null for a case whose group has no finite comparison mean
-        mean = _finite(cmp_mean)
-        cost = _finite(frame["total_cost"])
-        high_cost = _money(high * cmp_mean)
-        low_cost = _money(low * cmp_mean)
-        has = [m is not None for m in mean]
-        out.update({
-            "thresholds.group_mean_cost": _money(cmp_mean),
-            "thresholds.high_multiple": [h if ok else None
-                                         for h, ok in zip(_finite(high), has, strict=True)],
-            "thresholds.high_cost": [h if ok else None
-                                     for h, ok in zip(high_cost, has, strict=True)],
-            "thresholds.yuan_to_high": [
-                None if not ok or h is None or c is None else round(h - c, 2)
-                for h, c, ok in zip(high_cost, cost, has, strict=True)],
-            "thresholds.low_multiple": [_clean(low) if ok else None for ok in has],
-            "thresholds.low_cost": [lc if ok else None
-                                    for lc, ok in zip(low_cost, has, strict=True)],
-            "thresholds.yuan_above_low": [
-                None if not ok or lc is None or c is None else round(c - lc, 2)
-                for lc, c, ok in zip(low_cost, cost, has, strict=True)],
-            "thresholds.high_inclusive": [(not dip) if ok else None for ok in has],
-        })
-        reasons = priced["sr_reasons"].tolist()
-        out["special_review.eligible"] = priced["sr_candidate"].astype(bool).tolist()
-        out["special_review.reasons"] = [r.split("|") if r else [] for r in reasons]
-        return out
+        g = A.group_frame(self.scheme, frame, self.kernel_threads)
+        d = A.dip_group(self.dip, frame) if self.dip is not None else None
+        st, grp = (d.status, d.dip_group) if d is not None else (g.status, g.drg)
+        pr = A.price_frame(self.prepared, frame, st, grp) if self.pricing else None
+        return A.answer_columns(g, self.names, self.policy, self.prepared, self.rw, pr,
+                                self.yuan_per_point, d)
 
     def rows(self, cols: dict[str, list[Any]]) -> list[dict[str, Any]]:
         """The per-case answers (the shape of :meth:`preview_one`) from :meth:`preview_columns`.
@@ -362,46 +271,7 @@ class PreviewEngine:
         Sub-objects that only depend on the group (``group``) are shared between the rows
         that have the same group: treat the answers as read-only.
         """
-        groups: dict[tuple[str, str, str], dict[str, Any]] = {}
-        for key in zip(cols["group.mdc"], cols["group.adrg"], cols["group.drg"], strict=True):
-            if key not in groups:
-                mdc, adrg, drg = key
-                nm = self.names
-                groups[key] = {"mdc": mdc, "mdc_name": nm.mdc.get(mdc), "adrg": adrg,
-                               "adrg_name": nm.adrg.get(adrg), "drg": drg,
-                               "drg_name": nm.drg.get(drg)}
-        group = [groups[k] for k in zip(cols["group.mdc"], cols["group.adrg"], cols["group.drg"],
-                                        strict=True)]
-        if "payment.policy" not in cols:
-            return [{"case_id": i, "status": s, "group": gr, "warnings": w, "payment": None,
-                     "thresholds": None, "special_review": None, "explanation": None}
-                    for i, s, gr, w in zip(cols["case_id"], cols["status"], group,
-                                           cols["warnings"], strict=True)]
-        p = self.policy
-        policy, source = p.name, p.point_value.source
-        pv = _clean(self.fast_pricer.yuan_per_point)
-        pay = [{"policy": policy, "case_class": cc, "class_reason": cr, "r": r, "weight": w,
-                "base_points": bp, "coefficient": co, "points": pt, "point_value": pv,
-                "point_value_source": source, "payment": pm, "gain": gn, "small_group": sg}
-               for cc, cr, r, w, bp, co, pt, pm, gn, sg in zip(
-                   *(cols["payment." + f] for f in (
-                       "case_class", "class_reason", "r", "weight", "base_points",
-                       "coefficient", "points", "payment", "gain", "small_group")), strict=True)]
-        thr = [None if gm is None else {
-            "group_mean_cost": gm, "high_multiple": hm, "high_cost": hc, "yuan_to_high": th,
-            "low_multiple": lm, "low_cost": lc, "yuan_above_low": al, "high_inclusive": hi}
-            for gm, hm, hc, th, lm, lc, al, hi in zip(
-                *(cols["thresholds." + f] for f in (
-                    "group_mean_cost", "high_multiple", "high_cost", "yuan_to_high",
-                    "low_multiple", "low_cost", "yuan_above_low", "high_inclusive")),
-                strict=True)]
-        return [{"case_id": i, "status": s, "group": gr, "warnings": w, "payment": pm,
-                 "thresholds": th, "special_review": {"eligible": el, "reasons": rs},
-                 "explanation": None}
-                for i, s, gr, w, pm, th, el, rs in zip(
-                    cols["case_id"], cols["status"], group, cols["warnings"], pay, thr,
-                    cols["special_review.eligible"], cols["special_review.reasons"],
-                    strict=True)]
+        return A.rows(cols, self.names)
 
     def explain(self, case: CaseIn) -> dict[str, Any] | None:
         """The grouper's trace of one case (``grouper.explain``), JSON-able."""
@@ -412,57 +282,6 @@ class PreviewEngine:
             return None
         row = cases_frame([case]).iloc[0].to_dict()
         return _jsonable(fn(row, self.scheme).to_dict())
-
-    # ---- answer assembly -----------------------------------------------------------------------
-
-    def _grouping(self, case_id: str, status: str, mdc: str, adrg: str, drg: str,
-                  warnings: str) -> dict[str, Any]:
-        n = self.names
-        return {
-            "case_id": case_id, "status": status,
-            "group": {"mdc": mdc, "mdc_name": n.mdc.get(mdc), "adrg": adrg,
-                      "adrg_name": n.adrg.get(adrg), "drg": drg, "drg_name": n.drg.get(drg)},
-            "warnings": warnings.split("; ") if warnings else [],
-        }
-
-    def _pricing(self, drg: str, total_cost: float | None, case_class: str, class_reason: str,
-                 r: float, base_points: float, coefficient: float, points: float,
-                 pay: float, gain: float, small_group: bool, sr_candidate: bool,
-                 sr_reasons: str, cmp_mean: float, high: float) -> dict[str, Any]:
-        p = self.policy
-        fp = self.fast_pricer
-        dip = p.kind == "dip"
-        low = p.deviation.low if dip else (p.outliers.low_multiple if p.outliers.enabled
-                                           else math.nan)
-        mean = _clean(cmp_mean)
-        thresholds = None
-        if mean is not None:
-            cost = _clean(total_cost)
-            high_cost = _money(high * mean)
-            low_cost = _money(low * mean)
-            thresholds = {
-                "group_mean_cost": _money(mean),
-                "high_multiple": _clean(high), "high_cost": high_cost,
-                "yuan_to_high": None if high_cost is None or cost is None
-                else round(high_cost - cost, 2),
-                "low_multiple": _clean(low), "low_cost": low_cost,
-                "yuan_above_low": None if low_cost is None or cost is None
-                else round(cost - low_cost, 2),
-                "high_inclusive": not dip,
-            }
-        return {
-            "payment": {
-                "policy": p.name, "case_class": case_class, "class_reason": class_reason,
-                "r": _clean(r), "weight": _clean(self.rw.get(drg)),
-                "base_points": _clean(base_points), "coefficient": _clean(coefficient),
-                "points": _clean(points) or 0.0, "point_value": _clean(fp.yuan_per_point),
-                "point_value_source": p.point_value.source, "payment": _clean(pay) or 0.0,
-                "gain": _clean(gain) or 0.0, "small_group": bool(small_group),
-            },
-            "thresholds": thresholds,
-            "special_review": {"eligible": bool(sr_candidate),
-                               "reasons": sr_reasons.split("|") if sr_reasons else []},
-        }
 
 
 def _threads(n: int) -> None:

@@ -125,6 +125,17 @@ class PaymentOut(BaseModel):
     small_group: bool
 
 
+class DipOut(BaseModel):
+    """Where the case lands in the DIP catalogue (``grouper.dip.group`` columns); DIP only."""
+
+    dip_group: str
+    dip_type: str = Field(description="core, comprehensive or unmatched")
+    score: float | None
+    aux_level: str
+    aux_coefficient: float | None
+    final_score: float | None
+
+
 class PreviewOut(BaseModel):
     """The preview of one case."""
 
@@ -135,6 +146,8 @@ class PreviewOut(BaseModel):
     payment: PaymentOut | None = Field(description="absent when the service has no weights")
     thresholds: ThresholdsOut | None
     special_review: SpecialReviewOut | None
+    dip: DipOut | None = Field(None, description="only under a DIP policy; status is then the "
+                               "DIP grouper's")
     explanation: dict[str, Any] | None = Field(None, description="only with ?explain=true")
 
 

@@ -13,6 +13,7 @@ class ServiceSettings(BaseSettings):
 
     ``policy`` is a preset name (``zhejiang_drg`` ...) or a TOML path; ``weights`` a directory
     written by ``payment.Weights.save``. Without weights the service groups but does not price.
+    A DIP policy also needs ``catalogue``: a DIP catalogue folder (``drgsim dip build``).
     """
 
     model_config = SettingsConfigDict(env_prefix="DRGSIM_", extra="forbid")
@@ -20,6 +21,7 @@ class ServiceSettings(BaseSettings):
     scheme: Path
     policy: str | None = None
     weights: Path | None = None
+    catalogue: Path | None = None
     max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     batch_limit: int = Field(default=10_000, gt=0)
     #: numba threads per request; the service's parallelism comes from its workers, and a

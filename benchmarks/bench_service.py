@@ -1,0 +1,84 @@
+"""Preview service engine in-process (no HTTP): one-case latency and small batches.
+
+Weights are fitted from the 2023–2024 sample cases (as ``loadtest.py`` does); the previewed
+cases are the first ``DRGSIM_BENCH_PREVIEW_N`` (default 200) 2025 sample cases. Run with::
+
+    python -m pytest benchmarks/bench_service.py --benchmark-only -p no:cacheprovider \
+        --benchmark-columns=min,median,mean,rounds
+
+``test_preview_one`` times a loop over the cases, one ``preview_one`` call each; its
+``extra_info["us_per_case"]`` is the per-case latency (median round). ``test_group_price_table``
+is the library's own ``grouper.group`` + ``payment.price`` on one-row tables, the baseline the
+one-case path is compared with in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+N = int(os.environ.get("DRGSIM_BENCH_PREVIEW_N", "200"))
+POLICY = os.environ.get("DRGSIM_BENCH_PREVIEW_POLICY", "zhejiang_drg")
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    from loadtest import prepare
+
+    import grouper
+    from drgsim.service import ServiceSettings
+    from drgsim.service.engine import PreviewEngine, cases_frame
+    from drgsim.service.models import CaseIn
+
+    out = tmp_path_factory.mktemp("w")
+    bodies, _ = prepare(POLICY, out)
+    cases = [CaseIn.model_validate_json(b) for b in bodies[:N]]
+    engine = PreviewEngine.load(ServiceSettings(scheme=grouper.demo_scheme_path(),
+                                                policy=POLICY, weights=out))
+    for c in cases[:5]:  # compile outside the timings
+        engine.preview_one(c, "x")
+    engine.preview_batch(cases[:5])
+    return engine, cases, cases_frame
+
+
+def test_preview_one(benchmark, setup):
+    engine, cases, _ = setup
+
+    def run():
+        for k, c in enumerate(cases):
+            engine.preview_one(c, str(k))
+
+    benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
+    benchmark.extra_info["us_per_case"] = benchmark.stats.stats.median / len(cases) * 1e6
+
+
+def test_preview_batch(benchmark, setup):
+    engine, cases, _ = setup
+    benchmark.pedantic(engine.preview_batch, args=(cases,), rounds=5, iterations=1,
+                       warmup_rounds=1)
+    benchmark.extra_info["us_per_case"] = benchmark.stats.stats.median / len(cases) * 1e6
+
+
+def test_group_price_table(benchmark, setup):
+    """Baseline: ``grouper.group`` + ``payment.price`` on a one-row table per case."""
+    import grouper
+    import payment
+
+    engine, cases, cases_frame = setup
+    frames = [cases_frame([c]) for c in cases[:50]]
+
+    def run():
+        for f in frames:
+            g = grouper.group(f, engine.scheme)
+            payment.price(f.assign(status=g["status"].astype(str).to_numpy(),
+                                   drg=g["drg"].to_numpy()), engine.weights, engine.policy)
+
+    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    benchmark.extra_info["us_per_case"] = benchmark.stats.stats.median / len(frames) * 1e6
