@@ -64,6 +64,12 @@ PREVIEW_COLUMNS: tuple[Column, ...] = (
     Column("thresholds.high_inclusive", "bool", True, "true: r equal to high_multiple is already high", zh="高倍率含界值"),
     Column("special_review.eligible", "bool", True, "special review (特例单议) eligibility", zh="特例单议资格"),
     Column("special_review.reasons", "list", True, "special-review reasons", zh="特例单议原因"),
+    Column("dip.dip_group", "text", True, "DIP group code (DIP policies only)", zh="DIP病种"),
+    Column("dip.dip_type", "category", True, "core, comprehensive or unmatched", zh="病种类型"),
+    Column("dip.score", "float", False, "the group's score", "points", zh="病种分值"),
+    Column("dip.aux_level", "text", True, "auxiliary-catalogue level (severity / age)", zh="辅助目录分级"),
+    Column("dip.aux_coefficient", "float", False, "auxiliary-catalogue coefficient", zh="辅助目录系数"),
+    Column("dip.final_score", "float", False, "score × auxiliary coefficient", "points", zh="最终分值"),
     Column("explanation", "object", False, "the grouping trace (only with ?explain=true)", zh="分组路径"),
 )
 

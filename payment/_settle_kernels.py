@@ -186,9 +186,12 @@ def settle_one(hd, md, ad, member_of, scores, p, tiers, ntiers, rel, nrel, al_bu
         unit = pv / runit
         pv_report = pv
     else:
-        col = HD_PAY
-        acol = AD_PAY
-        unit = 1.0
+        # Fixed point value: each hospital's points × the point value the cases were priced
+        # at, rounded once (§13), not the sum of per-case payments already rounded to the cent.
+        col = HD_PTS
+        acol = AD_PTS
+        # no finite point value (no points): the points are worth 0, re-priced money still paid
+        unit = p[P_POLICY_PV] if np.isfinite(p[P_POLICY_PV]) else 0.0
         pv_report = p[P_POLICY_PV]
 
     # Entitlement and fee-for-service fund amount, each rounded once (half-up on a published

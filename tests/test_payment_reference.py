@@ -19,7 +19,7 @@ point value is billed, …: issue 11). Against the issue-11 branch
 (i11 at 672381d) all agree except ``fixed_point_value-settlement`` and
 ``fixed_point_value-pipeline``: with a fixed point value the library sums the per-case payments
 already rounded to the cent, the reference rounds each hospital's points × point value once
-(§13 "Money"). The marks follow the code: once the library has the §13 option keys
+(§13 "Money"); main now does the same. The marks follow the code: once the library has the §13 option keys
 (``ISSUE11_MERGED``) only :data:`KNOWN_DIFFERENCES` stay marked.
 """
 
@@ -141,10 +141,7 @@ LAYER_STAGES = {
 #: the issue-11 option keys exist (the branch is merged): compare unmarked from then on
 ISSUE11_MERGED = "rw_decimals" in payment.policy.WeightsPolicy.model_fields
 #: options whose comparison still differs on the issue-11 branch (i11 at 672381d), with why
-KNOWN_DIFFERENCES = {
-    "fixed_point_value": "fixed point value: the library sums per-case payments already rounded "
-                         "to the cent; §13 rounds each hospital's points × point value once",
-}
+KNOWN_DIFFERENCES: dict[str, str] = {}  # fixed point value: fixed on main (points × PV, once)
 #: hypothesis examples per (option, stage): the whole file stays under a minute on a shared core
 EXAMPLES = 3
 XFAIL_REASON = "issue 11: main does not follow domain.md §13 here yet"

@@ -395,13 +395,14 @@ def test_unknown_month_paid_at_clearing():
 
 
 def test_fixed_mode_point_value_nan_without_points():
-    """Fixed mode reports Σ payment ÷ Σ points; 1.00 ÷ 5e-324 is not finite → NaN. The amounts
-    use the payment (1.00), so paid 1.00, returned 99.00."""
+    """Fixed mode reports Σ payment ÷ Σ points; 1.00 ÷ 5e-324 is not finite → NaN. The
+    entitlement is points × that point value rounded once (§13 "Money"): with no finite point
+    value it is 0, so paid 0.00, returned 100.00 (before issue 11: the recorded payment, 1.00)."""
     df = pd.DataFrame([case("A", 5e-324, 100.0, payment=1.0)])
     r = settle(df, policy(budget={"mode": "amount", "amount": 100.0}, reserve_rate=0.0,
                           point_value_mode="fixed"))
     assert math.isnan(r.summary["point_value"])
-    assert (r.summary["paid"], r.summary["returned"]) == (1.0, 99.0)
+    assert (r.summary["paid"], r.summary["returned"]) == (0.0, 100.0)
 
 
 def test_largest_accepted_amounts_do_not_overflow():
@@ -569,8 +570,11 @@ def test_invariants_to_the_cent(sc):
             assert h[mem, K.OH_ALLY].sum() == al[a, K.OA_RESULT]
     # entitlement matches a decimal reference within a cent (float sums may differ by ulps)
     ratio = kw["reimbursement_ratio"]
-    pv = r.summary["point_value"] if pol.point_value_mode == "floating" else 1.0
-    col = K.HD_PTS if pol.point_value_mode == "floating" else K.HD_PAY
+    # fixed mode: points × the point value the cases were priced at, rounded once (§13 "Money")
+    pv = r.summary["point_value"] if pol.point_value_mode == "floating" \
+        else inputs.policy_point_value
+    pv = pv if math.isfinite(pv) else 0.0
+    col = K.HD_PTS
     srs = r.summary["special_review_scale"]
     for i in range(len(inputs.hospital_ids)):
         v = inputs.hd[i, col] * pv + inputs.hd[i, K.HD_SR] * srs
