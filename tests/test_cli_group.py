@@ -58,3 +58,16 @@ def test_demo_runs_end_to_end(tmp_path):
     assert len(priced) == 4837  # the 2025 discharges of the sample region
     whatif = pd.read_csv(tmp_path / "demo" / "whatif.csv")
     assert whatif["scenario"].iloc[0] == "baseline" and len(whatif) == 6
+
+
+def test_demo_settles_to_a_plausible_year(tmp_path):
+    """The demo's budget is a fund amount with patient payments recorded: its point value stays
+    near the pricing's and the region has hospitals on both sides (a pool read as total cost
+    once made all 32 overspend at 86.9 yuan/point)."""
+    res = runner.invoke(app, ["demo", "-o", str(tmp_path / "demo")])
+    assert res.exit_code == 0, res.output
+    base = pd.read_csv(tmp_path / "demo" / "whatif.csv").iloc[0]
+    priced = pd.read_csv(tmp_path / "demo" / "priced.csv")
+    ypp = (priced["payment"].sum() / priced["points"].sum())
+    assert 0.9 < base["point_value"] / ypp < 1.1
+    assert base["hospitals_surplus"] > 0 and base["hospitals_overspend"] > 0

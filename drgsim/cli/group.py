@@ -198,6 +198,11 @@ def demo_cmd(
 
     # Weights from the years before the newest, then price the newest year.
     pol = payment.load_policy(policy)
+    if pol.point_value.reimbursement_ratio == 1.0:
+        # The demo's budget is the prior year's fund amount and the cases record what patients
+        # paid: the pool adds those payments back (§13 option), else a ratio of 1.0 would read
+        # a fund-basis budget as total cost and every hospital would overspend.
+        pol = pol.with_overrides({"point_value": {"pool": "fund_plus_patient_paid"}})
     py = price_grouped(grouped, pol, label=str(path))
     year, priced = py.year, py.priced
     with staged(output / "weights") as tmp:
