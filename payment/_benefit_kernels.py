@@ -41,6 +41,13 @@ def _band_index(a: np.int64, lower: np.int64, uppers: np.ndarray) -> np.int64:
 
 
 @kernel
+def _room(cap: np.int64, paid: np.int64) -> np.int64:
+    """What is left of a yearly cap (cents), never negative."""
+    left = cap - paid
+    return left if left > 0 else np.int64(0)
+
+
+@kernel
 def _critical_f(a: np.int64, ded: np.int64, uppers: np.ndarray, ratios: np.ndarray) -> np.int64:
     """round(F(a)) in cents: Σ ratio_i × (part of a in band i), bands above ``ded``."""
     num = np.int64(0)
@@ -134,9 +141,7 @@ def cost_sharing_kernel(
             if eligible <= hi:
                 break
         basic = (num + E8 // 2) // E8
-        room = basic_cap[k] - basic_paid
-        if room < 0:
-            room = np.int64(0)
+        room = _room(basic_cap[k], basic_paid)
         if basic > room:
             basic = room
             reason |= R_BASIC_CAP
@@ -157,9 +162,7 @@ def cost_sharing_kernel(
             if _band_index(acc_a, cd, ups) != _band_index(a0, cd, ups):
                 reason |= R_CRITICAL_BAND
             if crit_cap[ci] >= 0:
-                room = crit_cap[ci] - crit_paid
-                if room < 0:
-                    room = np.int64(0)
+                room = _room(crit_cap[ci], crit_paid)
                 if crit > room:
                     crit = room
                     reason |= R_CRITICAL_CAP
@@ -174,9 +177,7 @@ def cost_sharing_kernel(
             over0 = b0 - ad if b0 > ad else np.int64(0)
             over1 = acc_b - ad if acc_b > ad else np.int64(0)
             asst = (asst_r[c] * (over1 - over0) + E4 // 2) // E4
-            room = asst_cap[c] - asst_paid
-            if room < 0:
-                room = np.int64(0)
+            room = _room(asst_cap[c], asst_paid)
             if asst > room:
                 asst = room
                 reason |= R_ASSISTANCE_CAP
@@ -193,9 +194,7 @@ def cost_sharing_kernel(
                 cap = sn_caps[1]
             else:
                 cap = sn_caps[0]
-            room = cap - sn_paid
-            if room < 0:
-                room = np.int64(0)
+            room = _room(cap, sn_paid)
             pays = burden if burden < room else room
             sn = burden - pays
             sn_paid += pays
