@@ -8,7 +8,7 @@ from typing import Any
 from .policy import merge_overrides as _merge
 from .settlement_policy import SettlementPolicy
 
-__all__ = ["SETTLEMENT_PV_KEYS", "is_settlement_key", "override_policy"]
+__all__ = ["SETTLEMENT_PV_KEYS", "is_settlement_key", "nest", "override_policy"]
 
 # [point_value] keys read only by settlement (their change needs no re-pricing).
 SETTLEMENT_PV_KEYS = {
@@ -19,7 +19,7 @@ SETTLEMENT_PV_KEYS = {
 }
 
 
-def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+def nest(flat: dict[str, Any]) -> dict[str, Any]:
     """{"a.b": 1} → {"a": {"b": 1}} (already nested dicts are kept)."""
     out: dict[str, Any] = {}
     for key, value in flat.items():
@@ -42,7 +42,7 @@ def override_policy(policy: Any, overrides: dict[str, Any]) -> Any:
     A full ``Policy`` uses its own ``with_overrides``; a bare :class:`SettlementPolicy` takes the
     keys under ``settlement.`` (or its own keys directly).
     """
-    nested = _nest(overrides)
+    nested = nest(overrides)
     if isinstance(policy, SettlementPolicy):
         nested = nested.get("settlement", nested)
         return SettlementPolicy.model_validate(_merge(policy.model_dump(), nested))

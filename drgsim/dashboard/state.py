@@ -24,7 +24,10 @@ import grouper
 import payment
 from payment.comparison import RunTables, compare_runs
 from payment.monte_carlo import MonteCarloSpec, monte_carlo
-from payment.overrides import override_policy
+from payment.overrides import (
+    nest,  # dotted keys → nested tables (one home)
+    override_policy,
+)
 from payment.policy import merge_overrides
 from payment.report import case_class_mix
 from payment.scenario import Scenario, load_base_policy, read_priced_cases
@@ -46,18 +49,6 @@ DEFAULT_MC = MonteCarloSpec.model_validate({
 
 __all__ = ["Dashboard", "Settings", "demo_scenario_path", "group_gains", "merged_overrides", "nest", "records",
            "scenario_from_args"]
-
-
-def nest(flat: dict[str, Any]) -> dict[str, Any]:
-    """{"a.b": 1} → {"a": {"b": 1}}."""
-    out: dict[str, Any] = {}
-    for key, value in flat.items():
-        node = out
-        parts = key.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    return out
 
 
 @dataclass(frozen=True)
