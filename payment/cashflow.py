@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._settle_prepare import _decision_month  # the one home of the period → month rule
 from .cashflow_policy import CashflowPolicy, FundSeries, PrepaymentPolicy
 from .settlement import resolve_policy, settle
 
@@ -108,23 +109,6 @@ class FundInputs:
     income: np.ndarray
     other: np.ndarray
     history_exp: np.ndarray
-
-
-def _decision_month(q: pd.Series, period: str) -> np.ndarray:
-    """Month (1–12) closing the special-review period ``q`` (a quarter, month or 1); 0 unknown."""
-    if pd.api.types.is_numeric_dtype(q):
-        v = pd.to_numeric(q, errors="coerce")
-    else:
-        v = pd.to_numeric(q.astype("string").str.strip().str.extract(r"(\d+)$")[0],
-                          errors="coerce")
-    v = v.fillna(0).to_numpy(dtype=np.float64).astype(np.int64)
-    if period == "month":
-        m = v
-    elif period == "year":
-        m = np.where(v > 0, 12, 0)
-    else:
-        m = np.where((v >= 1) & (v <= 4), 3 * v, 0)
-    return np.where((m >= 1) & (m <= 12), m, 0)
 
 
 def _num(df: pd.DataFrame, col: str) -> np.ndarray:
