@@ -126,22 +126,25 @@ class WhatIf(_Model):
     prepayment_months: float | None = Field(None, ge=0.0, le=12.0)
     recovery: Literal["at_clearing", "monthly", "rollover"] | None = None
     volume_sd: float = Field(0.0, ge=0.0, le=1.0)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**63 - 1)
 
 
 class CashflowMonteCarlo(BaseModel):
     """Seeded draws of growth rates and monthly volume noise (fractions)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    draws: int = Field(200, ge=1, le=100_000)
-    seed: int = 0
+    # containers stay lax (a TOML list is a tuple here); every number is strict and finite
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    draws: int = Field(200, ge=1, le=100_000, strict=True)
+    seed: int = Field(0, ge=0, le=2**63 - 1, strict=True)
     income_growth: Distribution = Distribution()
     spending_growth: Distribution = Distribution()
-    volume_sd: float = Field(0.0, ge=0.0, le=1.0, description="sd of each hospital-month's noise")
-    prepayment_months: float | None = Field(None, ge=0.0, le=12.0,
+    volume_sd: float = Field(0.0, ge=0.0, le=1.0, strict=True,
+                             description="sd of each hospital-month's noise")
+    prepayment_months: float | None = Field(None, ge=0.0, le=12.0, strict=True,
                                             description="k for every draw (None: the policy's)")
     recovery: Literal["at_clearing", "monthly", "rollover"] | None = None
-    percentiles: tuple[float, ...] = (5.0, 25.0, 50.0, 75.0, 95.0)
+    percentiles: tuple[Annotated[float, Field(ge=0.0, le=100.0, strict=True)], ...] = (
+        5.0, 25.0, 50.0, 75.0, 95.0)
 
 
 class CashflowPolicy(_Model):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,17 +21,22 @@ from .whatif import WhatIfCells, run_whatifs
 __all__ = ["Distribution", "MonteCarloResult", "MonteCarloSpec", "monte_carlo"]
 
 
+#: an uncertain fraction (growth, share): finite, within ±100 (±10,000 %)
+Fraction = Annotated[float, Field(ge=-100.0, le=100.0)]
+
+
 class Distribution(BaseModel):
     """An uncertain input: fixed value, normal(mean, sd), uniform(low, high) or triangular."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict and finite like the policy: "0.4" or inf in a scenario file is an error, not a value
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
     dist: Literal["fixed", "normal", "uniform", "triangular"] = "fixed"
-    value: float = 0.0
-    mean: float = 0.0
-    sd: float = Field(0.0, ge=0.0)
-    low: float = 0.0
-    mode: float | None = None
-    high: float = 0.0
+    value: Fraction = 0.0
+    mean: Fraction = 0.0
+    sd: float = Field(0.0, ge=0.0, le=100.0)
+    low: Fraction = 0.0
+    mode: Fraction | None = None
+    high: Fraction = 0.0
 
     @model_validator(mode="after")
     def _check(self) -> Distribution:
@@ -60,15 +65,17 @@ class Distribution(BaseModel):
 class MonteCarloSpec(BaseModel):
     """Uncertain inputs of a Monte Carlo run (issue 5 item 4); shares are clipped to [0, 1]."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    draws: int = Field(1000, ge=1)
-    seed: int = 0
+    # containers stay lax (a TOML list is a tuple here); every number is strict and finite
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    draws: int = Field(1000, ge=1, le=1_000_000, strict=True)
+    seed: int = Field(0, ge=0, le=2**63 - 1, strict=True)
     volume_growth: Distribution = Distribution()
     cost_growth: Distribution = Distribution()
     upcoding_share: Distribution = Distribution()
     level_shift_share: Distribution = Distribution()
-    simple_max_points: float = Field(100.0, gt=0.0)
-    percentiles: tuple[float, ...] = (5.0, 25.0, 50.0, 75.0, 95.0)
+    simple_max_points: float = Field(100.0, gt=0.0, le=1e6, strict=True)
+    percentiles: tuple[Annotated[float, Field(ge=0.0, le=100.0, strict=True)], ...] = (
+        5.0, 25.0, 50.0, 75.0, 95.0)
 
     def sample(self) -> np.ndarray:
         """The draws as an array [draws, W] (seeded; the same spec gives the same array)."""

@@ -446,7 +446,7 @@ def _bounds(metadata: list[Any]) -> list[str]:
             for name, sym in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
                 val = getattr(attr, name, None)
                 if val is not None:
-                    out.append(f"{sym} {val:g}" if isinstance(val, int | float) else f"{sym} {val}")
+                    out.append(f"{sym} {val:g}" if isinstance(val, float) else f"{sym} {val}")
     return out
 
 
@@ -465,7 +465,7 @@ def _describe(annotation: Any, metadata: list[Any] | None = None) -> str:
         text = " or ".join(parts)
         if type(None) in args:
             text += " (or omit)"
-    elif origin is list:
+    elif origin in (list, tuple):
         text = f"a list of {_describe(args[0])}" if args else "a list"
     elif origin is dict:
         text = f"a table of {_describe(args[1])}" if args else "a table"
@@ -503,7 +503,12 @@ def _field_at(loc: tuple[Any, ...], root: type[BaseModel] | None = None
 
 def _allowed(loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> str | None:
     _, info = _field_at(loc, root)
-    return _describe(info.annotation, info.metadata) if info is not None else None
+    if info is None:
+        return None
+    ann = info.annotation
+    if loc and isinstance(loc[-1], int) and typing.get_origin(ann) in (list, tuple):
+        return _describe(typing.get_args(ann)[0])  # one item of a list is wrong: say what an item is
+    return _describe(ann, info.metadata)
 
 
 def validation_error(exc: ValidationError, file: str,

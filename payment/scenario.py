@@ -32,12 +32,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import tomllib
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import _settle_kernels as K
 from .monte_carlo import Distribution, MonteCarloResult, MonteCarloSpec, monte_carlo
 from .overrides import SETTLEMENT_PV_KEYS, override_policy
 from .overrides import is_settlement_key as _is_settlement_key
+from .policy import validation_error
 from .settlement import SettlementInputs, SettlementParams, encode
 from .settlement_policy import SettlementPolicy
 from .whatif import (
@@ -247,15 +248,17 @@ class Scenario(BaseModel):
     weights from the years before ``year``, priced) or ``priced_cases`` already priced.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # overrides stay free-form here (the policy validates them strictly); the numbers are strict
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     name: str = "scenario"
     description: str = ""
     policy: str = "national_drg"
     cases: str | None = None
     priced_cases: str | None = None
     scheme: str | None = None
-    year: int | None = None
-    prior_year_actual: float | None = None
+    year: int | None = Field(None, ge=1900, le=2200, strict=True)
+    prior_year_actual: float | None = Field(None, ge=0.0, le=1e15, strict=True,
+                                            description="last year's actual spending, yuan")
     overrides: dict[str, Any] = Field(default_factory=dict)
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
     monte_carlo: MonteCarloSpec | None = None
@@ -277,7 +280,7 @@ class Scenario(BaseModel):
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Parse and validate a scenario TOML (errors name the file)."""
+    """Parse and validate a scenario TOML (errors name the file, the key and the allowed values)."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -287,8 +290,9 @@ def load_scenario(path: str | Path) -> Scenario:
     data["base_dir"] = path.parent
     try:
         return Scenario.model_validate(data)
-    except Exception as exc:
-        raise ValueError(f"{path}: {exc}") from exc
+    except ValidationError as exc:
+        # one line per problem naming the file, the dotted key and what is allowed
+        raise validation_error(exc, str(path), Scenario) from None
 
 
 def load_base_policy(scn: Scenario) -> Any:

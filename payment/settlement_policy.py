@@ -37,7 +37,7 @@ Example (§8 quota rule with ``tier_ratio_base = "entitlement"``)::
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -67,6 +67,10 @@ class _Model(BaseModel):
     # Numbers must be finite unless a field says otherwise (tier bounds may be ±inf).
     # strict: no text read as a number or a flag; lists of a TOML file may still fill tuples
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+
+
+#: an assessment score (score units): finite, 0 … 1,000 (regions score out of 100 or 1,000)
+Score = Annotated[float, Field(ge=0.0, le=1_000.0)]
 
 
 class TierRow(_Model):
@@ -178,10 +182,10 @@ class AssessmentPolicy(_Model):
     )
     mapping: Literal["table", "linear"] = "table"
     release: tuple[ReleaseRow, ...] = Field((ReleaseRow(min_score=0.0, release=1.0),), strict=False)
-    zero_score: float = Field(60.0, description="linear mapping: score releasing nothing")
-    full_score: float = Field(100.0, description="linear mapping: score releasing everything")
-    default_score: float = Field(100.0, description="score of a hospital not listed in scores")
-    scores: dict[str, float] = Field(default_factory=dict, description="hospital_id → score")
+    zero_score: Score = Field(60.0, description="linear mapping: score releasing nothing")
+    full_score: Score = Field(100.0, description="linear mapping: score releasing everything")
+    default_score: Score = Field(100.0, description="score of a hospital not listed in scores")
+    scores: dict[str, Score] = Field(default_factory=dict, description="hospital_id → score")
 
     @field_validator("release")
     @classmethod

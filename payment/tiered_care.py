@@ -33,13 +33,14 @@ __all__ = ["LevelShift", "TieredCareResult", "TieredCareWhatIf", "load_tiered_ca
 class LevelShift(BaseModel):
     """Move ``share`` of the ``from_level`` cases (of ``groups``, all when empty) to ``to_level``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    share: float = Field(ge=0.0, le=1.0)
-    from_level: int = Field(ge=1, le=3)
-    to_level: int = Field(ge=1, le=3)
+    # numbers strict and finite like the policy ("0.2" or nan is an error); the tuple stays lax
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    share: float = Field(ge=0.0, le=1.0, strict=True)
+    from_level: int = Field(ge=1, le=3, strict=True)
+    to_level: int = Field(ge=1, le=3, strict=True)
     groups: tuple[str, ...] = ()
     group_column: str = "drg"
-    cost_factor: float | None = Field(None, gt=0.0, le=10.0)
+    cost_factor: float | None = Field(None, gt=0.0, le=10.0, strict=True)
 
     @model_validator(mode="after")
     def _levels(self) -> LevelShift:
@@ -163,7 +164,7 @@ class TieredCareWhatIf(BaseModel):
     """A tiered-care what-if file: ``name``, benefit ``[overrides]`` (nested benefit-policy
     keys) and an optional ``[shift]`` (:class:`LevelShift`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     name: str = "tiered care"
     overrides: dict[str, Any] = Field(default_factory=dict)
     shift: LevelShift | None = None
