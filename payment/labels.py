@@ -12,7 +12,7 @@ from typing import Literal, NamedTuple
 
 import pandas as pd
 
-__all__ = ["LANGS", "SCOPED_COLUMNS", "Label", "column_label", "kind_of", "localise", "scoped", "scoped_kinds",
+__all__ = ["DETAILS", "DETAIL_WORDS", "LANGS", "SCOPED_COLUMNS", "Label", "column_label", "kind_of", "localise", "scoped", "scoped_kinds",
            "sheet_label", "text"]
 
 Lang = Literal["zh", "en"]
@@ -242,6 +242,37 @@ SHEETS: dict[str, tuple[str, str]] = {
     "cashflow.whatifs": ("情景分析", "whatifs"),
     "cashflow.mc_percentiles": ("蒙特卡洛分位数", "mc_percentiles"),
     "cashflow.mc_draws": ("蒙特卡洛抽样", "mc_draws"),
+}
+
+#: Case-flag detail templates of the supervision signals, (Chinese, English); filled column-wise
+#: by payment.signals_text.details ({name} as is, {name:.2f} two decimals).
+DETAILS: dict[str, tuple[str, str]] = {
+    "split_next": ("下次住院 {other} ({hospital}) 于本次出院后 {gap} 天入院",
+                   "next stay {other} at {hospital} admitted {gap} days after this discharge"),
+    "split_previous": ("上次住院 {other} ({hospital}) 于本次入院前 {gap} 天出院",
+                       "previous stay {other} at {hospital} discharged {gap} days before this "
+                       "admission"),
+    "upcoding": ("严重程度亚组 {drg} 来自次要诊断 {codes}, 不见于患者既往住院",
+                 "severity subgroup {drg} from secondary diagnoses {codes}, not in the "
+                 "patient's earlier stays"),
+    "upcoding_history": ("严重程度亚组 {drg} 来自次要诊断 {codes}, 不见于患者既往住院或本院历史",
+                         "severity subgroup {drg} from secondary diagnoses {codes}, not in the "
+                         "patient's earlier stays or the hospital's history"),
+    "low_standard": ("住院 {los} 天, 费用 {cost:.2f} 元 < {group} 全区均值 {mean:.2f} 元的 {share}; "
+                     "同级医院该组多为较长住院",
+                     "LOS {los} day(s), cost {cost:.2f} yuan < {share} of {group} region mean "
+                     "{mean:.2f}; peers mostly treat {group} as a longer stay"),
+    "selection": ("转出 (离院方式 {mode}), 所在医院高权重病例占比下降或转出上升; DRG {drg}",
+                  "transfer out (discharge mode {mode}) from a hospital whose high-weight share "
+                  "fell or transfers rose; DRG {drg}"),
+    "restricted": ("{what} {code} 要求 {field} {cmp} {value} ({source}), 但 {field} = {recorded}",
+                   "{what} {code} requires {field} {cmp} {value} ({source}) but {field} = "
+                   "{recorded}"),
+}
+#: Words inside the detail texts, (Chinese, English).
+DETAIL_WORDS: dict[str, tuple[str, str]] = {
+    "dx": ("诊断", "diagnosis"), "pr": ("手术操作", "procedure"),
+    "sex": ("性别", "sex"), "age": ("年龄", "age"),
 }
 
 #: Ledger items and other fixed phrases of the reports.
