@@ -204,7 +204,12 @@ def _unsupported(grouped, history, cand, cc_codes, rare_share, f: CaseFacts,
     if sec.empty:
         return empty
     has_pat = "patient_id" in grouped.columns
-    pcode, pnames = f.patients if has_pat else (None, None)
+    joint = has_pat and history is not None and "patient_id" in history.columns
+    hpat = None
+    if joint:  # patients of both tables in one dictionary
+        pcode, hpat = f.codes_with("patient_id", hf)
+    else:
+        pcode = f.patients[0] if has_pat else None
 
     def adm_of(rows: np.ndarray) -> np.ndarray:
         if "admission_date" not in grouped.columns:
@@ -225,10 +230,7 @@ def _unsupported(grouped, history, cand, cc_codes, rare_share, f: CaseFacts,
             cr = lc["row"].to_numpy(np.int64)
             u, inv = np.unique(cr, return_inverse=True)
             pools.append(lc.assign(patient=pcode[cr], adm=adm_of(u)[inv]))
-        if history is not None and "patient_id" in history.columns and len(pats):
-            hc, hn = hf.patients
-            to_cur = pd.Index(pnames).get_indexer(hn).astype(np.int64)
-            hpat = np.where(hc >= 0, to_cur[np.maximum(hc, 0)] if len(hn) else -1, -1)
+        if hpat is not None and len(pats):
             hr = np.flatnonzero(np.isin(hpat, pats))
             if len(hr):
                 lh = _long_codes(history, hr, secondary=False)
@@ -294,7 +296,8 @@ def low_standard_admissions(
     cnt_g = np.bincount(g[ok], minlength=n_g)
     mean_g = _ratio(np.bincount(g[ok], weights=cost[ok], minlength=n_g), cnt_g)
     short = ok & (los <= lp.max_los)
-    cheap = short & (cost < lp.cost_share * np.nan_to_num(mean_g[gg], nan=-np.inf))
+    mean_row = mean_g[gg] if n_g else np.full(len(gg), np.nan)  # no DRG at all: nothing cheap
+    cheap = short & (cost < lp.cost_share * np.nan_to_num(mean_row, nan=-np.inf))
     # counts per (hospital, DRG) and per (level, DRG): peers = level minus the hospital itself
     _, lv_of_h = np.unique(level, return_inverse=True)
     sw = short[ok].astype(np.float64)

@@ -65,12 +65,39 @@ def labels(s: pd.Series, sort: bool = True) -> tuple[np.ndarray, np.ndarray]:
     return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), names[keep]
 
 
+def _arrow_text(s: pd.Series) -> pa.Array:
+    arr = pa.array(s.astype("str").to_numpy(object) if s.dtype == object else s,
+                   type=pa.string(), from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def joint_codes(*cols: pd.Series) -> tuple[list[np.ndarray], pa.Array | np.ndarray]:
+    """Text columns coded in one dictionary (order of first appearance; -1 for missing, empty,
+    'nan', 'None'): one code array per column, and the dictionary (an Arrow array). Arrow
+    hashes the text."""
+    arrs = [_arrow_text(c) for c in cols]
+    enc = pa.concat_arrays(arrs).dictionary_encode() if arrs else None
+    if enc is None or len(enc) == 0:
+        return [np.full(len(c), -1, np.int64) for c in cols], np.array([], dtype=object)
+    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    names = enc.dictionary  # Arrow strings: no Python object per id
+    bad = np.flatnonzero(pc.is_in(names, value_set=pa.array([*_MISSING, ""])).to_numpy(
+        zero_copy_only=False))
+    if len(bad):
+        remap = np.arange(len(names), dtype=np.int64)
+        remap[bad] = -1
+        idx = np.where(idx >= 0, remap[np.maximum(idx, 0)], -1)
+    cuts = np.cumsum([0] + [len(a) for a in arrs])
+    return [idx[cuts[i]:cuts[i + 1]] for i in range(len(arrs))], names
+
+
 class CaseFacts:
     """Lazily computed per-row arrays of ``df`` (a grouped cases table)."""
 
     def __init__(self, df: pd.DataFrame) -> None:
         self.df = df
         self._num: dict[str, np.ndarray] = {}
+        self._joint: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
         return len(self.df)
@@ -106,7 +133,16 @@ class CaseFacts:
     @cached_property
     def patients(self) -> tuple[np.ndarray, np.ndarray]:
         """Patient code per row (-1 missing; dictionary unsorted) and the ids."""
-        return labels(self.df["patient_id"], sort=False)
+        (codes,), names = joint_codes(self.df["patient_id"])
+        return codes, names
+
+    def codes_with(self, col: str, other: CaseFacts) -> tuple[np.ndarray, np.ndarray]:
+        """(this table's, ``other``'s) codes of text column ``col`` in one dictionary."""
+        k = (col, id(other))
+        if k not in self._joint:
+            (mine, theirs), _ = joint_codes(self.df[col], other.df[col])
+            self._joint[k] = (mine, theirs)
+        return self._joint[k]
 
     @cached_property
     def admission(self) -> np.ndarray:

@@ -240,8 +240,8 @@ def split_admissions(
     _need(grouped, need, "split admissions")
     f = facts_of(grouped, facts)
     n = len(grouped)
-    pat, pnames = f.patients
-    key, knames = labels(grouped[key_col])
+    pat, _ = f.patients
+    key, _ = labels(grouped[key_col])
     adm, dis, ok = f.admission, f.discharge, f.ok
     exempt = grouped["adrg"].astype(str).isin(set(sp.exempt_adrgs)).to_numpy(bool)
     nh = 0
@@ -249,17 +249,11 @@ def split_admissions(
         c in history.columns for c in need) else None
     if hist is not None:  # history rows first, codes mapped onto the period's dictionaries
         hf = facts_of(hist, history_facts)
-        hp, hpn = hf.patients
-        hk, hkn = labels(hist[key_col])
-
-        def onto(codes: np.ndarray, names: np.ndarray, to: np.ndarray) -> np.ndarray:
-            m = pd.Index(to).get_indexer(names).astype(np.int64) if len(names) else \
-                np.zeros(0, np.int64)
-            return np.where(codes >= 0, m[np.maximum(codes, 0)] if len(m) else -1, -1)
-
+        cp, hp = f.codes_with("patient_id", hf)
+        ck, hk = f.codes_with(key_col, hf)
         nh = len(hist)
-        pat = np.concatenate([onto(hp, hpn, pnames), pat])
-        key = np.concatenate([onto(hk, hkn, knames), key])
+        pat = np.concatenate([hp, cp])
+        key = np.concatenate([hk, ck])
         adm = np.concatenate([hf.admission, adm])
         dis = np.concatenate([hf.discharge, dis])
         ok = np.concatenate([hf.ok, ok])
