@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .labels import DETAIL_WORDS
 from .signals import (
@@ -40,7 +42,7 @@ from .signals import (
     patient_selection,
     upcoding,
 )
-from .signals_facts import CaseFacts, facts_of
+from .signals_facts import CaseFacts, arrow_text, facts_of
 from .signals_text import detail_columns
 from .supervision import (
     CASE_FLAG_COLUMNS,
@@ -96,6 +98,7 @@ def _rules(restrictions: pd.DataFrame | None, policy) -> pd.DataFrame:
 def _hits(df: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
     """(row, code, rule index) for each contradicting code; rows pre-filtered by condition."""
     out = []
+    arrow: dict[str, pa.Array] = {}
     for (kind, field, cmp, value), rs in rules.groupby(["kind", "field", "cmp", "value"],
                                                         sort=True):
         col = _COLUMN[kind]
@@ -107,14 +110,19 @@ def _hits(df: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
         rows = np.flatnonzero(fails)
         if len(rows) == 0:
             continue
-        text = _text(df[col].iloc[rows])
-        # cheap text pre-filter on the 1-3 character stems, then an exact look at the few left
+        # cheap text pre-filter on the 1-3 character stems (Arrow regex over the failing rows),
+        # then an exact look at the few left
         stems = sorted({c[:3] for c in rs["code"]} | {c for c in rs["code"] if len(c) < 3})
         pat = "(?:^|\\|)(?:" + "|".join(re.escape(s) for s in stems) + ")"
-        keep = text.str.contains(pat, regex=True).to_numpy(bool)
-        rows, text = rows[keep], text[keep]
+        if col not in arrow:
+            arrow[col] = arrow_text(df[col])
+        sub = pc.take(arrow[col], pa.array(rows))
+        keep = pc.match_substring_regex(sub, pat).fill_null(False).to_numpy(
+            zero_copy_only=False)
+        rows = rows[keep]
         if len(rows) == 0:
             continue
+        text = _text(df[col].iloc[rows])
         codes = text.str.split("|")
         long = pd.DataFrame({
             "row": np.repeat(rows, codes.str.len().to_numpy()),

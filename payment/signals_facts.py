@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from .weights import factorize
 
-__all__ = ["CaseFacts", "facts_of", "iso_days", "labels"]
+__all__ = ["CaseFacts", "arrow_text", "facts_of", "iso_days", "joint_codes", "labels"]
 
 
 def iso_days(s: pd.Series) -> np.ndarray:
@@ -65,7 +65,8 @@ def labels(s: pd.Series, sort: bool = True) -> tuple[np.ndarray, np.ndarray]:
     return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), names[keep]
 
 
-def _arrow_text(s: pd.Series) -> pa.Array:
+def arrow_text(s: pd.Series) -> pa.Array:
+    """A text column as one Arrow string array (nulls for missing)."""
     arr = pa.array(s.astype("str").to_numpy(object) if s.dtype == object else s,
                    type=pa.string(), from_pandas=True)
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
@@ -75,7 +76,7 @@ def joint_codes(*cols: pd.Series) -> tuple[list[np.ndarray], pa.Array | np.ndarr
     """Text columns coded in one dictionary (order of first appearance; -1 for missing, empty,
     'nan', 'None'): one code array per column, and the dictionary (an Arrow array). Arrow
     hashes the text."""
-    arrs = [_arrow_text(c) for c in cols]
+    arrs = [arrow_text(c) for c in cols]
     enc = pa.concat_arrays(arrs).dictionary_encode() if arrs else None
     if enc is None or len(enc) == 0:
         return [np.full(len(c), -1, np.int64) for c in cols], np.array([], dtype=object)

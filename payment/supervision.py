@@ -240,14 +240,14 @@ def split_admissions(
     _need(grouped, need, "split admissions")
     f = facts_of(grouped, facts)
     n = len(grouped)
-    pat, _ = f.patients
-    key, _ = labels(grouped[key_col])
     adm, dis, ok = f.admission, f.discharge, f.ok
     exempt = grouped["adrg"].astype(str).isin(set(sp.exempt_adrgs)).to_numpy(bool)
     nh = 0
     hist = history if history is not None and len(history) and all(
         c in history.columns for c in need) else None
-    if hist is not None:  # history rows first, codes mapped onto the period's dictionaries
+    if hist is None:
+        pat, key = f.patients[0], labels(grouped[key_col])[0]
+    else:  # history rows first, codes mapped onto the period's dictionaries
         hf = facts_of(hist, history_facts)
         cp, hp = f.codes_with("patient_id", hf)
         ck, hk = f.codes_with(key_col, hf)
