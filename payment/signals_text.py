@@ -2,7 +2,7 @@
 
 The templates (English and Chinese) are :data:`payment.labels.DETAILS`; :func:`details` fills
 one template for every flagged case at once with pyarrow string kernels. A placeholder is
-``{name}`` (text or integer as is) or ``{name:.2f}`` (a number to 2 decimals); a scalar argument is used for every row, and a
+``{name}`` (text or integer as is) or ``{name:.2f}`` (a number to 2 decimals, as Python's ``format`` rounds it); a scalar argument is used for every row, and a
 ``{"zh": ..., "en": ...}`` argument (scalar or column) is a value with its own translation.
 """
 
@@ -27,8 +27,13 @@ def _fixed2(x: np.ndarray) -> pa.Array:
     """Numbers as text with 2 decimals ("nan" for NaN)."""
     x = np.asarray(x, dtype=np.float64)
     fin = np.isfinite(x)
-    cents = np.where(fin, np.round(np.where(fin, x, 0.0), 2) * 100.0, 0.0)
-    c = np.rint(cents).astype(np.int64)
+    xs = np.where(fin, x, 0.0) * 100.0
+    c = np.rint(xs).astype(np.int64)
+    # near a half cent the scaled product may round the other way than Python's correctly
+    # rounded format(): those few values are formatted by Python itself
+    near = np.flatnonzero(fin & (np.abs(np.abs(xs - np.floor(xs)) - 0.5) < 1e-6))
+    for i in near:
+        c[i] = round(float(format(float(x[i]), ".2f")) * 100)
     neg = c < 0
     a = np.abs(c)
     whole = pc.cast(pa.array(a // 100), pa.string())

@@ -144,3 +144,11 @@ def test_property_history_and_period_equal_reference(stays, cut):
     for rec in hosp.to_dict("records"):
         r = want[rec["hospital_id"]]
         assert (rec["flagged_stays"], rec["discharges"]) == (r["flagged_stays"], r["discharges"])
+
+
+def test_two_decimals_round_like_python_format():
+    xs = np.array([6060.025, 0.125, 2.675, 1.005, 12.345, 871.4285714, 1e6 + 0.015])
+    got = details("low_standard", "en", len(xs), los=np.zeros(len(xs), dtype=np.int64),
+                  cost=xs, share="30%", group=np.array(["A"] * len(xs), dtype=object),
+                  mean=xs)
+    assert [g.split(" ")[4] for g in got] == [f"{x:.2f}" for x in xs]
