@@ -9,35 +9,11 @@ the README in step). Priced columns are declared in :mod:`payment.columns`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from drgsim_common.columns import DTYPES as DTYPES  # re-exported
+from drgsim_common.columns import Column
 
-
-@dataclass(frozen=True)
-class Column:
-    """One declared column. ``kind`` is one of :data:`DTYPES`; ``unit`` is empty for none."""
-
-    name: str
-    kind: str  # "text", "int", "float", "date", "bool"
-    required: bool
-    meaning: str
-    aliases: tuple[str, ...] = ()
-    unit: str = ""
-    zh: str = ""
-
-    @property
-    def dtype(self) -> str:
-        """The pandas dtype a reader gives this column."""
-        return DTYPES[self.kind]
-
-    @property
-    def header_zh(self) -> str:
-        """The Chinese header for outputs (``zh``, else the first accepted alias, else the name)."""
-        return self.zh or (self.aliases[0] if self.aliases else self.name)
-
-
-#: kind -> pandas dtype of a column read from a file
-DTYPES = {"text": "string", "int": "Int64", "float": "float64", "date": "datetime64[ns]",
-          "bool": "bool", "category": "category", "list": "object", "object": "object"}
+# The Column record and the kind -> dtype table are shared with payment.columns (one home below
+# both layers: drgsim_common.columns); re-exported here under their old names.
 
 #: unit -> accepted written suffixes after a number (``45岁``, ``45 岁``, ``12,345.60元``)
 UNIT_SUFFIXES = {"years": ("周岁", "岁"), "days": ("天", "日"), "grams": ("克", "g"),

@@ -16,37 +16,21 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .cashflow import CashflowResult
+from .labels import SHEETS, scoped, scoped_kinds
 
 __all__ = ["HEADERS_ZH", "cashflow_tables", "write_cashflow_excel", "write_cashflow_html",
            "write_cashflow_report"]
 
-#: Chinese column headers of the cash-flow tables
-HEADERS_ZH = {
-    "fund": "基金", "month": "月份", "t": "序号", "opening": "期初余额", "income": "收入",
-    "prepayment": "预付金", "advances": "月度预拨", "deductions": "预付金扣回",
-    "special_review": "特例单议", "other_spending": "其他支出", "clearing": "年终清算",
-    "expenditure": "支出合计", "closing": "期末余额", "months_of_reserve": "可支付月数",
-    "low_reserve_alert": "低于预警", "hospital_id": "医疗机构编码", "score": "考核得分",
-    "history_months": "历史月数", "prepaid": "获得预付金", "deducted": "月度扣回",
-    "recovered_at_clearing": "清算扣回", "outstanding": "未扣回预付金",
-    "gross_advances": "预拨(扣前)", "net_advances": "预拨(扣后)", "received_total": "全年到账",
-    "final_amount": "清算应付总额", "received": "当月到账", "entitlement": "当月应得",
-    "cum_received": "累计到账", "cum_entitlement": "累计应得", "position": "资金头寸",
-    "alert": "预警", "detail": "说明", "scenario": "情景",
-    "prepayment_eligible": "可预付", "eligibility": "资格说明", "projected_deficit": "预计赤字",
-    "lowest_months_of_reserve": "最低可支付月数", "lowest_month": "最低月份",
-    "lowest_closing": "最低余额", "low_reserve_months": "预警月数", "alerts": "预警数",
-    "draw": "抽样", "income_growth": "收入增长", "spending_growth": "支出增长",
-    "draws": "抽样数", "mean": "均值", "share_below_alert": "低于预警比例",
-}
-SHEETS_ZH = {"summary": "概览", "ledger": "基金月度收支", "accounts": "医院预付与清算",
-             "cash": "医院资金头寸", "alerts": "预警", "whatifs": "情景分析",
-             "mc_percentiles": "蒙特卡洛分位数", "mc_draws": "蒙特卡洛抽样"}
-_YUAN = {"opening", "income", "prepayment", "advances", "deductions", "special_review",
-         "other_spending", "clearing", "expenditure", "closing", "deducted",
-         "recovered_at_clearing", "outstanding", "gross_advances", "net_advances",
-         "received_total", "final_amount", "received", "entitlement", "cum_received",
-         "cum_entitlement", "position", "lowest_closing"}
+#: Chinese column headers and sheet names: payment.labels (keys "cashflow.<name>")
+HEADERS_ZH = scoped("cashflow", "zh")
+_YUAN = {c for c, k in scoped_kinds("cashflow").items() if k == "yuan"}
+
+
+def _sheet(name: str, lang: str) -> str:
+    """Sheet / section title (untruncated): Chinese from labels.SHEETS, else the table name."""
+    return SHEETS.get("cashflow." + name, (name, name))[0] if lang == "zh" else name
+
+
 _T = {
     "zh": {"balance": "期末余额(元)", "mor": "可支付月数", "alert": "预警线",
            "fund_title": "基金 {f}: 月度期末余额与可支付月数", "cash_title":
@@ -85,7 +69,7 @@ def write_cashflow_excel(path: Path, res: CashflowResult, lang: str = "zh") -> P
 
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
         for name, df in cashflow_tables(res).items():
-            sheet = (SHEETS_ZH.get(name, name) if lang == "zh" else name)[:31]
+            sheet = _sheet(name, lang)[:31]
             out = _label(df.replace([np.inf, -np.inf], np.nan), lang)
             out.to_excel(xw, sheet_name=sheet, index=False)
             ws = xw.sheets[sheet]
@@ -161,7 +145,7 @@ def write_cashflow_html(path: Path, res: CashflowResult, title: str = "", lang: 
     tables.pop("mc_draws", None)
     tables.pop("cash", None)  # charted above and in the workbook (one row per hospital-month)
     body += "\n".join(
-        f"<h2>{html.escape(SHEETS_ZH.get(n, n) if lang == 'zh' else n)}</h2>"
+        f"<h2>{html.escape(_sheet(n, lang))}</h2>"
         f"{_table_html(t, lang)}" for n, t in tables.items())
     page = f"""<!DOCTYPE html>
 <html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">

@@ -1,32 +1,18 @@
 """The columns of the priced-cases table (:func:`payment.price`), declared once.
 
 Name, kind (dtype), unit, meaning and the Chinese header for outputs, in output order; the case
-columns pricing reads are :data:`PRICE_INPUT_COLUMNS`. Same fields as
-:class:`grouper.schema.Column` (payment does not import the grouper), so the one table reader
+columns pricing reads are :data:`PRICE_INPUT_COLUMNS`. The record is
+:class:`drgsim_common.columns.Column`, the same as grouper.schema's (payment does not import the
+grouper), so the one table reader
 (:func:`grouper.cases.read_table`) can type a priced file from :data:`PRICED_BY_NAME`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from drgsim_common.columns import Column
 
-
-@dataclass(frozen=True)
-class Column:
-    """One declared column. ``kind``: text, int, float, date, bool or category."""
-
-    name: str
-    kind: str
-    required: bool
-    meaning: str
-    aliases: tuple[str, ...] = ()
-    unit: str = ""
-    zh: str = ""
-
-    @property
-    def header_zh(self) -> str:
-        """The Chinese header for outputs."""
-        return self.zh or self.name
+# Column: the record shared with grouper.schema (drgsim_common.columns; payment does not import
+# the grouper).
 
 
 PRICED_COLUMNS: tuple[Column, ...] = (

@@ -12,7 +12,8 @@ from typing import Literal, NamedTuple
 
 import pandas as pd
 
-__all__ = ["LANGS", "Label", "column_label", "kind_of", "localise", "sheet_label", "text"]
+__all__ = ["DETAILS", "DETAIL_WORDS", "LANGS", "SCOPED_COLUMNS", "Label", "column_label", "kind_of", "localise", "scoped", "scoped_kinds",
+           "sheet_label", "text"]
 
 Lang = Literal["zh", "en"]
 LANGS = ("zh", "en")
@@ -165,6 +166,42 @@ COLUMNS.update({
     "doctor": _L("主诊医师", "doctor", "text"),
 })
 
+# cash-flow reports (§8a, payment.cashflow_report) have their own wording ("hospital_id" is
+# 医疗机构编码 there), and English = the column name (the CSVs' names); only the columns listed are
+# relabelled. They live in SCOPED_COLUMNS["cashflow"], not in COLUMNS: readers that map every
+# COLUMNS label back to its column (payment.comparison) would otherwise turn "advances" or
+# "final_amount" into the cash-flow key.
+_CASHFLOW_ZH = {
+    "fund": "基金", "month": "月份", "t": "序号", "opening": "期初余额", "income": "收入",
+    "prepayment": "预付金", "advances": "月度预拨", "deductions": "预付金扣回",
+    "special_review": "特例单议", "other_spending": "其他支出", "clearing": "年终清算",
+    "expenditure": "支出合计", "closing": "期末余额", "months_of_reserve": "可支付月数",
+    "low_reserve_alert": "低于预警", "hospital_id": "医疗机构编码", "score": "考核得分",
+    "history_months": "历史月数", "prepaid": "获得预付金", "deducted": "月度扣回",
+    "recovered_at_clearing": "清算扣回", "outstanding": "未扣回预付金",
+    "gross_advances": "预拨(扣前)", "net_advances": "预拨(扣后)", "received_total": "全年到账",
+    "final_amount": "清算应付总额", "received": "当月到账", "entitlement": "当月应得",
+    "cum_received": "累计到账", "cum_entitlement": "累计应得", "position": "资金头寸",
+    "alert": "预警", "detail": "说明", "scenario": "情景",
+    "prepayment_eligible": "可预付", "eligibility": "资格说明", "projected_deficit": "预计赤字",
+    "lowest_months_of_reserve": "最低可支付月数", "lowest_month": "最低月份",
+    "lowest_closing": "最低余额", "low_reserve_months": "预警月数", "alerts": "预警数",
+    "draw": "抽样", "income_growth": "收入增长", "spending_growth": "支出增长",
+    "draws": "抽样数", "mean": "均值", "share_below_alert": "低于预警比例",
+}
+_CASHFLOW_YUAN = {
+    "opening", "income", "prepayment", "advances", "deductions", "special_review",
+    "other_spending", "clearing", "expenditure", "closing", "deducted", "recovered_at_clearing",
+    "outstanding", "gross_advances", "net_advances", "received_total", "final_amount",
+    "received", "entitlement", "cum_received", "cum_entitlement", "position", "lowest_closing"}
+_CASHFLOW_KIND = {"months_of_reserve": "index", "lowest_months_of_reserve": "index",
+                  "mean": "index", "income_growth": "ratio", "spending_growth": "ratio",
+                  "share_below_alert": "ratio"}
+#: Column labels of one report family, used instead of COLUMNS there (see :func:`scoped`).
+SCOPED_COLUMNS: dict[str, dict[str, Label]] = {"cashflow": {
+    _c: _L(_zh, _c, "yuan" if _c in _CASHFLOW_YUAN else _CASHFLOW_KIND.get(_c, "text"))
+    for _c, _zh in _CASHFLOW_ZH.items()}}
+
 SHEETS: dict[str, tuple[str, str]] = {
     "scenarios": ("情景汇总", "scenarios"),
     "statements": ("医院清算单", "statements"),
@@ -196,6 +233,46 @@ SHEETS: dict[str, tuple[str, str]] = {
     "indices_doctor": ("医师绩效指标", "indices by doctor"),
     "hospital_signals": ("医院疑点", "hospital signals"),
     "case_flags": ("疑点病例", "flagged cases"),
+    # cash-flow workbook (payment.cashflow_report; English = the table's name)
+    "cashflow.summary": ("概览", "summary"),
+    "cashflow.ledger": ("基金月度收支", "ledger"),
+    "cashflow.accounts": ("医院预付与清算", "accounts"),
+    "cashflow.cash": ("医院资金头寸", "cash"),
+    "cashflow.alerts": ("预警", "alerts"),
+    "cashflow.whatifs": ("情景分析", "whatifs"),
+    "cashflow.mc_percentiles": ("蒙特卡洛分位数", "mc_percentiles"),
+    "cashflow.mc_draws": ("蒙特卡洛抽样", "mc_draws"),
+}
+
+#: Case-flag detail templates of the supervision signals, (Chinese, English); filled column-wise
+#: by payment.signals_text.details ({name} as is, {name:.2f} two decimals).
+DETAILS: dict[str, tuple[str, str]] = {
+    "split_next": ("下次住院 {other} ({hospital}) 于本次出院后 {gap} 天入院",
+                   "next stay {other} at {hospital} admitted {gap} days after this discharge"),
+    "split_previous": ("上次住院 {other} ({hospital}) 于本次入院前 {gap} 天出院",
+                       "previous stay {other} at {hospital} discharged {gap} days before this "
+                       "admission"),
+    "upcoding": ("严重程度亚组 {drg} 来自次要诊断 {codes}, 不见于患者既往住院",
+                 "severity subgroup {drg} from secondary diagnoses {codes}, not in the "
+                 "patient's earlier stays"),
+    "upcoding_history": ("严重程度亚组 {drg} 来自次要诊断 {codes}, 不见于患者既往住院或本院历史",
+                         "severity subgroup {drg} from secondary diagnoses {codes}, not in the "
+                         "patient's earlier stays or the hospital's history"),
+    "low_standard": ("住院 {los} 天, 费用 {cost:.2f} 元 < {group} 全区均值 {mean:.2f} 元的 {share}; "
+                     "同级医院该组多为较长住院",
+                     "LOS {los} day(s), cost {cost:.2f} yuan < {share} of {group} region mean "
+                     "{mean:.2f}; peers mostly treat {group} as a longer stay"),
+    "selection": ("转出 (离院方式 {mode}), 所在医院高权重病例占比下降或转出上升; DRG {drg}",
+                  "transfer out (discharge mode {mode}) from a hospital whose high-weight share "
+                  "fell or transfers rose; DRG {drg}"),
+    "restricted": ("{what} {code} 要求 {field} {cmp} {value} ({source}), 但 {field} = {recorded}",
+                   "{what} {code} requires {field} {cmp} {value} ({source}) but {field} = "
+                   "{recorded}"),
+}
+#: Words inside the detail texts, (Chinese, English).
+DETAIL_WORDS: dict[str, tuple[str, str]] = {
+    "dx": ("诊断", "diagnosis"), "pr": ("手术操作", "procedure"),
+    "sex": ("性别", "sex"), "age": ("年龄", "age"),
 }
 
 #: Ledger items and other fixed phrases of the reports.
@@ -216,6 +293,17 @@ TEXT: dict[str, str] = {
     "returned to the fund": "返还基金",
     "baseline": "基准",
 }
+
+
+def scoped(scope: str, lang: Lang = "zh") -> dict[str, str]:
+    """``{column: header}`` of report family ``scope`` (:data:`SCOPED_COLUMNS`), e.g.
+    ``scoped("cashflow")``: exactly the columns that family relabels."""
+    return {k: (v.zh if lang == "zh" else v.en) for k, v in SCOPED_COLUMNS[scope].items()}
+
+
+def scoped_kinds(scope: str) -> dict[str, str]:
+    """``{column: display kind}`` of report family ``scope``."""
+    return {k: v.kind for k, v in SCOPED_COLUMNS[scope].items()}
 
 
 def column_label(col: str, lang: Lang = "zh") -> str:

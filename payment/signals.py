@@ -42,8 +42,9 @@ import numpy as np
 import pandas as pd
 
 from .indices import _rw_lookup, history_rw
+from .signals_facts import CaseFacts, facts_of
+from .signals_text import detail_columns
 from .supervision import SupervisionPolicy, labels, peer_values, robust_scores
-from .supervision import _days as iso_days
 
 __all__ = ["low_standard_admissions", "patient_selection", "upcoding"]
 
@@ -91,11 +92,12 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
 
 
-def _prev_map(names: np.ndarray, hist: pd.DataFrame | None) -> tuple[np.ndarray, int] | None:
+def _prev_map(names: np.ndarray, hist: pd.DataFrame | None,
+              hfacts: CaseFacts | None = None) -> tuple[np.ndarray, int] | None:
     """History rows -> current hospital codes (-1 for hospitals absent now)."""
     if hist is None or len(hist) == 0:
         return None
-    hc, hn = labels(hist["hospital_id"])
+    hc, hn = facts_of(hist, hfacts).hospitals[:2]
     to_cur = pd.Index(names).get_indexer(hn).astype(np.int64)
     return np.where(hc >= 0, to_cur[np.maximum(hc, 0)] if len(hn) else -1, -1), len(names)
 
@@ -123,52 +125,48 @@ def _frame(signal: str, names, value, peer, score, flagged, level, **extra) -> p
                          **extra})
 
 
-def _flags(df: pd.DataFrame, rows: np.ndarray, signal: str, details: list[str]) -> pd.DataFrame:
+def _flags(df: pd.DataFrame, rows: np.ndarray, signal: str,
+           details: dict[str, pd.Series]) -> pd.DataFrame:
+    """``case_id, signal, detail, hospital_id, detail_zh`` of the flagged ``rows``."""
+    n = len(rows)
+    empty = pd.Series([], dtype=object)
     return pd.DataFrame({"case_id": df["case_id"].iloc[rows].astype(str).to_numpy(object),
-                         "signal": signal, "detail": pd.Series(details, dtype=object),
-                         "hospital_id": df["hospital_id"].iloc[rows].astype(str).to_numpy(object)})
+                         "signal": signal,
+                         "detail": details.get("detail", empty).to_numpy(object)[:n],
+                         "hospital_id": df["hospital_id"].iloc[rows].astype(str).to_numpy(object),
+                         "detail_zh": details.get("detail_zh", empty).to_numpy(object)[:n]})
 
 
-def _n_sdx(df: pd.DataFrame) -> np.ndarray:
-    """Secondary diagnoses per case = '|'-separated codes after the first."""
-    dx = df["diagnoses"]
-    dx = dx.astype("str") if dx.dtype == object else dx
-    return dx.str.count(r"\|").to_numpy(np.float64, na_value=0.0)
-
-
-def _severe(df: pd.DataFrame, digits: list[str]) -> np.ndarray:
-    g, names = labels(df["drg"])
-    per = np.array([str(x)[-1:] in digits for x in names], dtype=bool)
-    return np.where(g >= 0, per[np.maximum(g, 0)] if len(per) else False, False) & _ok(df)
-
-
-def _share_and_sdx(df: pd.DataFrame, h: np.ndarray, n: int, digits: list[str]):
-    ok = _ok(df)
-    grouped = _count(h, ok, n)
-    sev = _count(h, _severe(df, digits), n)
-    sdx = _sum(h, _n_sdx(df), ok, n)
+def _share_and_sdx(f: CaseFacts, h: np.ndarray, n: int, digits: list[str]):
+    grouped = _count(h, f.ok, n)
+    sev = _count(h, f.severe(digits), n)
+    sdx = _sum(h, f.n_sdx, f.ok, n)
     return grouped, sev, sdx
 
 
 def upcoding(
     grouped: pd.DataFrame, history: pd.DataFrame | None = None, *,
     cc_codes: Any = None, policy: SupervisionPolicy | None = None,
+    facts: CaseFacts | None = None, history_facts: CaseFacts | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Upcoding 高套 per hospital and its cases (module docstring). ``cc_codes``: CC/MCC codes."""
+    """Upcoding 高套 per hospital and its cases (module docstring). ``cc_codes``: CC/MCC codes;
+    ``facts`` / ``history_facts``: :class:`CaseFacts` of the two tables, when already built."""
     up = (policy or SupervisionPolicy()).upcoding
     cols = ("case_id", "hospital_id", "hospital_level", "status", "drg", "diagnoses")
     _need(grouped, cols, "upcoding")
-    h, names, level = hospital_codes(grouped)
+    f = facts_of(grouped, facts)
+    h, names, level = f.hospitals
     n = len(names)
-    cnt, sev, sdx = _share_and_sdx(grouped, h, n, up.severity_digits)
+    cnt, sev, sdx = _share_and_sdx(f, h, n, up.severity_digits)
     share, sdx_mean = _ratio(sev, cnt), _ratio(sdx, cnt)
     parts = [_z(share, level, up.min_scale_share), _z(sdx_mean, level, up.min_scale_sdx)]
     prev_share = prev_sdx = np.full(n, np.nan)
-    pm = _prev_map(names, history)
+    hf = facts_of(history, history_facts)
+    pm = _prev_map(names, history, hf)
     if pm is not None:
         _need(history, cols, "upcoding history")
         hh, _ = pm
-        pc, ps, pd_ = _share_and_sdx(history, hh, n, up.severity_digits)
+        pc, ps, pd_ = _share_and_sdx(hf, hh, n, up.severity_digits)
         prev_share, prev_sdx = _ratio(ps, pc), _ratio(pd_, pc)
         parts += [_z(share - prev_share, level, up.min_scale_share),
                   _z(sdx_mean - prev_sdx, level, up.min_scale_sdx)]
@@ -179,9 +177,8 @@ def upcoding(
                        prev_value=prev_share, prev_sdx_mean=prev_sdx, grouped=cnt,
                        severity_cases=sev)
     listed = flagged if up.list_cases == "flagged" else np.ones(n, dtype=bool)
-    cand = np.flatnonzero(_severe(grouped, up.severity_digits) & (h >= 0)
-                          & listed[np.maximum(h, 0)])
-    flags = _unsupported(grouped, history, cand, cc_codes, up.rare_share)
+    cand = np.flatnonzero(f.severe(up.severity_digits) & (h >= 0) & listed[np.maximum(h, 0)])
+    flags = _unsupported(grouped, history, cand, cc_codes, up.rare_share, f, hf)
     return flags, hospitals
 
 
@@ -196,8 +193,9 @@ def _long_codes(df: pd.DataFrame, rows: np.ndarray, secondary: bool) -> pd.DataF
     return long[long["pos"] > 0] if secondary else long
 
 
-def _unsupported(grouped, history, cand, cc_codes, rare_share) -> pd.DataFrame:
-    empty = _flags(grouped, np.array([], dtype=np.int64), "upcoding", [])
+def _unsupported(grouped, history, cand, cc_codes, rare_share, f: CaseFacts,
+                 hf: CaseFacts | None) -> pd.DataFrame:
+    empty = _flags(grouped, np.array([], dtype=np.int64), "upcoding", {})
     if len(cand) == 0:
         return empty
     sec = _long_codes(grouped, cand, secondary=True)
@@ -206,12 +204,17 @@ def _unsupported(grouped, history, cand, cc_codes, rare_share) -> pd.DataFrame:
     if sec.empty:
         return empty
     has_pat = "patient_id" in grouped.columns
-    pcode, pnames = labels(grouped["patient_id"], sort=False) if has_pat else (None, None)
+    joint = has_pat and history is not None and "patient_id" in history.columns
+    hpat = None
+    if joint:  # patients of both tables in one dictionary
+        pcode, hpat = f.codes_with("patient_id", hf)
+    else:
+        pcode = f.patients[0] if has_pat else None
 
     def adm_of(rows: np.ndarray) -> np.ndarray:
         if "admission_date" not in grouped.columns:
             return np.full(len(rows), np.nan)
-        return iso_days(grouped["admission_date"].iloc[rows].reset_index(drop=True))
+        return f.admission[rows]
 
     srow = sec["row"].to_numpy(np.int64)
     sec = sec.assign(patient=pcode[srow] if has_pat else -1, adm=adm_of(srow))
@@ -227,10 +230,7 @@ def _unsupported(grouped, history, cand, cc_codes, rare_share) -> pd.DataFrame:
             cr = lc["row"].to_numpy(np.int64)
             u, inv = np.unique(cr, return_inverse=True)
             pools.append(lc.assign(patient=pcode[cr], adm=adm_of(u)[inv]))
-        if history is not None and "patient_id" in history.columns and len(pats):
-            hc, hn = labels(history["patient_id"], sort=False)
-            to_cur = pd.Index(pnames).get_indexer(hn).astype(np.int64)
-            hpat = np.where(hc >= 0, to_cur[np.maximum(hc, 0)] if len(hn) else -1, -1)
+        if hpat is not None and len(pats):
             hr = np.flatnonzero(np.isin(hpat, pats))
             if len(hr):
                 lh = _long_codes(history, hr, secondary=False)
@@ -242,9 +242,9 @@ def _unsupported(grouped, history, cand, cc_codes, rare_share) -> pd.DataFrame:
             first = m["first"].to_numpy(np.float64)
             supported |= (first < m["adm"].to_numpy(np.float64)) | (first == -np.inf)
     # common in the hospital's history
-    h, names, _ = hospital_codes(grouped)
+    h, names, _ = f.hospitals
     sec = sec.assign(hospital=h[srow])
-    pm = _prev_map(names, history)
+    pm = _prev_map(names, history, hf)
     if pm is not None:
         hh = pm[0]
         rows = np.flatnonzero(np.isin(hh, np.unique(sec["hospital"].to_numpy(np.int64))))
@@ -261,44 +261,50 @@ def _unsupported(grouped, history, cand, cc_codes, rare_share) -> pd.DataFrame:
     bad = by_row[~by_row["any_supported"]]
     rows = bad.index.to_numpy(np.int64)
     drg = _text(grouped["drg"].iloc[rows]).to_numpy(object)
-    basis = "the patient's earlier stays" + (" or the hospital's history" if history is not None
-                                             else "")
-    details = [f"severity subgroup {g} from secondary diagnoses {c}, not in {basis}"
-               for g, c in zip(drg, bad["codes"])]
-    return _flags(grouped, rows, "upcoding", details)
+    key = "upcoding_history" if history is not None else "upcoding"
+    return _flags(grouped, rows, "upcoding", detail_columns(
+        key, len(rows), drg=drg, codes=bad["codes"].to_numpy(object)))
+
+
+def _pair_counts(a: np.ndarray, b: np.ndarray, n_b: int, w: np.ndarray):
+    """Rows' (a, b) cell: row count and Σ w of its cell, per row (dense when small)."""
+    key = a.astype(np.int64) * n_b + b
+    n_cells = (int(a.max()) + 1) * n_b if len(a) else 0
+    if n_cells <= 20_000_000:
+        return np.bincount(key, minlength=n_cells)[key], \
+            np.bincount(key, weights=w, minlength=n_cells)[key]
+    _, inv = np.unique(key, return_inverse=True)
+    return np.bincount(inv)[inv], np.bincount(inv, weights=w)[inv]
 
 
 def low_standard_admissions(
-    grouped: pd.DataFrame, policy: SupervisionPolicy | None = None
+    grouped: pd.DataFrame, policy: SupervisionPolicy | None = None,
+    facts: CaseFacts | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Low-standard admissions 低标入院: short cheap stays in DRGs peers treat as longer."""
     lp = (policy or SupervisionPolicy()).low_standard_admission
     _need(grouped, ("case_id", "hospital_id", "hospital_level", "status", "drg", "los",
                     "total_cost"), "low-standard admissions")
-    h, names, level = hospital_codes(grouped)
+    f = facts_of(grouped, facts)
+    h, names, level = f.hospitals
     n = len(names)
-    g, g_names = labels(grouped["drg"])
-    los, cost = _num(grouped, "los"), _num(grouped, "total_cost")
-    ok = _ok(grouped) & (g >= 0) & (h >= 0) & np.isfinite(los) & np.isfinite(cost) & (cost >= 0)
+    g, g_names = f.drg
+    los, cost = f.num("los"), f.num("total_cost")
+    ok = f.ok & (g >= 0) & (h >= 0) & np.isfinite(los) & np.isfinite(cost) & (cost >= 0)
     n_g = len(g_names)
     gg = np.where(ok, g, 0)
     cnt_g = np.bincount(g[ok], minlength=n_g)
     mean_g = _ratio(np.bincount(g[ok], weights=cost[ok], minlength=n_g), cnt_g)
     short = ok & (los <= lp.max_los)
-    cheap = short & (cost < lp.cost_share * np.nan_to_num(mean_g[gg], nan=-np.inf))
+    mean_row = mean_g[gg] if n_g else np.full(len(gg), np.nan)  # no DRG at all: nothing cheap
+    cheap = short & (cost < lp.cost_share * np.nan_to_num(mean_row, nan=-np.inf))
     # counts per (hospital, DRG) and per (level, DRG): peers = level minus the hospital itself
-    lv_row = level[np.maximum(h, 0)]
-    _, lv_code = np.unique(lv_row, return_inverse=True)
-    hg = np.where(ok, np.maximum(h, 0).astype(np.int64) * n_g + gg, 0)
-    lg = np.where(ok, lv_code.astype(np.int64) * n_g + gg, 0)
-    u_hg, inv_hg = np.unique(hg[ok], return_inverse=True)
-    u_lg, inv_lg = np.unique(lg[ok], return_inverse=True)
-    n_hg = np.bincount(inv_hg)
-    s_hg = np.bincount(inv_hg, weights=short[ok])
-    n_lg = np.bincount(inv_lg)
-    s_lg = np.bincount(inv_lg, weights=short[ok])
-    peer_n = n_lg[inv_lg] - n_hg[inv_hg]
-    peer_s = s_lg[inv_lg] - s_hg[inv_hg]
+    _, lv_of_h = np.unique(level, return_inverse=True)
+    sw = short[ok].astype(np.float64)
+    n_hg, s_hg = _pair_counts(h[ok], gg[ok], n_g, sw)
+    n_lg, s_lg = _pair_counts(lv_of_h[h[ok]], gg[ok], n_g, sw)
+    peer_n = n_lg - n_hg
+    peer_s = s_lg - s_hg
     longer = (peer_n >= max(lp.min_peer_cases, 1)) & (
         peer_s < lp.peer_short_share * np.maximum(peer_n, 1))
     hit = np.zeros(len(grouped), dtype=bool)
@@ -314,27 +320,28 @@ def low_standard_admissions(
                        peer_values(stays, discharges, level), score, flagged, level,
                        flagged_stays=stays, discharges=discharges)
     rows = np.flatnonzero(hit)
-    details = [f"LOS {int(d)} day(s), cost {c:.2f} yuan < {lp.cost_share:.0%} of {gn} region mean "
-               f"{m:.2f}; peers mostly treat {gn} as a longer stay"
-               for d, c, gn, m in zip(los[rows], cost[rows], g_names[g[rows]], mean_g[g[rows]])]
+    details = detail_columns("low_standard", len(rows), los=los[rows].astype(np.int64),
+                             cost=cost[rows], share=f"{lp.cost_share:.0%}",
+                             group=g_names[g[rows]], mean=mean_g[g[rows]])
     return _flags(grouped, rows, "low_standard_admission", details), hospitals
 
 
-def _selection_counts(df, h, n, rw_g_lookup, high_rw, modes):
-    g, g_names = labels(df["drg"])
+def _selection_counts(f: CaseFacts, h, n, rw_g_lookup, high_rw, modes):
+    g, g_names = f.drg
     rw = rw_g_lookup(g_names)
     rw_case = np.where(g >= 0, rw[np.maximum(g, 0)] if len(rw) else np.nan, np.nan)
-    has = _ok(df) & np.isfinite(rw_case)
+    has = f.ok & np.isfinite(rw_case)
     high = has & (rw_case >= high_rw)
-    mode = _num(df, "discharge_mode")
+    mode = f.num("discharge_mode")
     tr = np.isin(mode, np.asarray(modes, dtype=np.float64))
-    allrows = np.ones(len(df), dtype=bool)
+    allrows = np.ones(len(f), dtype=bool)
     return _count(h, has, n), _count(h, high, n), _count(h, allrows, n), _count(h, tr, n), tr
 
 
 def patient_selection(
     grouped: pd.DataFrame, history: pd.DataFrame | None = None, *,
     weights: Any = None, policy: SupervisionPolicy | None = None,
+    facts: CaseFacts | None = None, history_facts: CaseFacts | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Patient selection 推诿: falling high-weight share or rising transfers out (docstring).
 
@@ -351,18 +358,20 @@ def patient_selection(
     def lookup(g_names: np.ndarray) -> np.ndarray:
         return _rw_lookup(weights, np.asarray(g_names, dtype=object))
 
-    h, names, level = hospital_codes(grouped)
+    f = facts_of(grouped, facts)
+    h, names, level = f.hospitals
     n = len(names)
-    has, high, dis, tr, tr_rows = _selection_counts(grouped, h, n, lookup, ps.high_rw,
+    has, high, dis, tr, tr_rows = _selection_counts(f, h, n, lookup, ps.high_rw,
                                                      ps.transfer_modes)
     hs, ts = _ratio(high, has), _ratio(tr, dis)
     a = [-_z(hs, level, ps.min_scale)]
     b = [_z(ts, level, ps.min_scale)]
     prev_hs = prev_ts = np.full(n, np.nan)
-    pm = _prev_map(names, history)
+    hf = facts_of(history, history_facts)
+    pm = _prev_map(names, history, hf)
     if pm is not None:
         _need(history, cols, "patient selection history")
-        p_has, p_high, p_dis, p_tr, _ = _selection_counts(history, pm[0], n, lookup, ps.high_rw,
+        p_has, p_high, p_dis, p_tr, _ = _selection_counts(hf, pm[0], n, lookup, ps.high_rw,
                                                           ps.transfer_modes)
         prev_hs, prev_ts = _ratio(p_high, p_has), _ratio(p_tr, p_dis)
         a.append(-_z(hs - prev_hs, level, ps.min_scale))
@@ -375,7 +384,7 @@ def patient_selection(
                        prev_transfer_share=prev_ts, high_weight_cases=high, discharges=dis)
     rows = np.flatnonzero(tr_rows & (h >= 0) & flagged[np.maximum(h, 0)])
     drg = _text(grouped["drg"].iloc[rows]).to_numpy(object)
-    mode = _num(grouped, "discharge_mode")[rows]
-    details = [f"transfer out (discharge mode {int(m)}) from a hospital whose high-weight share "
-               f"fell or transfers rose; DRG {d or '-'}" for m, d in zip(mode, drg)]
+    mode = f.num("discharge_mode")[rows]
+    drg = np.where(drg == "", "-", drg).astype(object)
+    details = detail_columns("selection", len(rows), mode=mode.astype(np.int64), drg=drg)
     return _flags(grouped, rows, "patient_selection", details), hospitals

@@ -26,7 +26,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from .labels import DETAIL_WORDS
 from .signals import (
     _count,
     _flags,
@@ -35,11 +38,12 @@ from .signals import (
     _ratio,
     _text,
     _z,
-    hospital_codes,
     low_standard_admissions,
     patient_selection,
     upcoding,
 )
+from .signals_facts import CaseFacts, arrow_text, facts_of
+from .signals_text import detail_columns
 from .supervision import (
     CASE_FLAG_COLUMNS,
     HOSPITAL_SIGNAL_COLUMNS,
@@ -94,6 +98,7 @@ def _rules(restrictions: pd.DataFrame | None, policy) -> pd.DataFrame:
 def _hits(df: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
     """(row, code, rule index) for each contradicting code; rows pre-filtered by condition."""
     out = []
+    arrow: dict[str, pa.Array] = {}
     for (kind, field, cmp, value), rs in rules.groupby(["kind", "field", "cmp", "value"],
                                                         sort=True):
         col = _COLUMN[kind]
@@ -105,14 +110,19 @@ def _hits(df: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
         rows = np.flatnonzero(fails)
         if len(rows) == 0:
             continue
-        text = _text(df[col].iloc[rows])
-        # cheap text pre-filter on the 1-3 character stems, then an exact look at the few left
+        # cheap text pre-filter on the 1-3 character stems (Arrow regex over the failing rows),
+        # then an exact look at the few left
         stems = sorted({c[:3] for c in rs["code"]} | {c for c in rs["code"] if len(c) < 3})
         pat = "(?:^|\\|)(?:" + "|".join(re.escape(s) for s in stems) + ")"
-        keep = text.str.contains(pat, regex=True).to_numpy(bool)
-        rows, text = rows[keep], text[keep]
+        if col not in arrow:
+            arrow[col] = arrow_text(df[col])
+        sub = pc.take(arrow[col], pa.array(rows))
+        keep = pc.match_substring_regex(sub, pat).fill_null(False).to_numpy(
+            zero_copy_only=False)
+        rows = rows[keep]
         if len(rows) == 0:
             continue
+        text = _text(df[col].iloc[rows])
         codes = text.str.split("|")
         long = pd.DataFrame({
             "row": np.repeat(rows, codes.str.len().to_numpy()),
@@ -135,7 +145,7 @@ def _hits(df: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
 
 def restricted_codes(
     grouped: pd.DataFrame, restrictions: pd.DataFrame | None = None,
-    policy: SupervisionPolicy | None = None,
+    policy: SupervisionPolicy | None = None, facts: CaseFacts | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cases whose codes contradict their sex or age, and the per-hospital rate (docstring)."""
     rp = (policy or SupervisionPolicy()).restricted_code
@@ -144,7 +154,7 @@ def restricted_codes(
             raise KeyError(f"restricted codes: cases lack column {c!r}")
     rules = _rules(restrictions if rp.use_scheme else None, rp)
     hits = _hits(grouped, rules) if len(rules) else _hits(grouped, rules.iloc[:0])
-    h, names, level = hospital_codes(grouped)
+    h, names, level = facts_of(grouped, facts).hospitals
     n = len(names)
     case_hit = np.zeros(len(grouped), dtype=bool)
     rows = hits["row"].to_numpy(np.int64)
@@ -158,11 +168,21 @@ def restricted_codes(
                        flagged, level, flagged_cases=bad, discharges=dis)
     recorded = {f: _num(grouped, f) if f in grouped.columns else np.full(len(grouped), np.nan)
                 for f in ("sex", "age")}
-    what = {"dx": "diagnosis", "pr": "procedure"}
-    details = [
-        f"{what[k]} {c} requires {f} {cm} {v:g} ({s}) but {f} = {recorded[f][r]:g}"
-        for r, c, k, f, cm, v, s in zip(rows, hits["code"], hits["kind"], hits["field"],
-                                         hits["cmp"], hits["value"], hits["source"])]
+    kind = hits["kind"].to_numpy(object)
+    fld = hits["field"].to_numpy(object)
+    rec = np.where(fld == "sex", recorded["sex"][rows], recorded["age"][rows])
+
+    def word(col: np.ndarray) -> dict[str, np.ndarray]:
+        zh = {k: v[0] for k, v in DETAIL_WORDS.items()}
+        en = {k: v[1] for k, v in DETAIL_WORDS.items()}
+        return {"zh": pd.Series(col).map(zh).fillna(pd.Series(col)).to_numpy(object),
+                "en": pd.Series(col).map(en).fillna(pd.Series(col)).to_numpy(object)}
+
+    details = detail_columns(
+        "restricted", len(rows), what=word(kind), code=hits["code"].to_numpy(object),
+        field=word(fld), cmp=hits["cmp"].to_numpy(object),
+        value=hits["value"].to_numpy(np.float64), source=hits["source"].to_numpy(object),
+        recorded=rec)
     flags = _flags(grouped, rows, "restricted_code", details)
     flags["code"] = hits["code"].to_numpy(object)
     return flags, hospitals
@@ -175,19 +195,25 @@ def all_signals(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The five signals: ``(case_flags, hospital_signals)``, stable columns first.
 
-    Split admissions are looked for within ``grouped`` (the current period) only. A signal
+    Split admissions pair stays of ``grouped`` with each other and with the ``history`` stays
+    just before them (a stay late in the history year and a readmission early in the period);
+    the history stay is listed with ``period = "history"``. A signal
     whose columns are missing (e.g. no ``patient_id`` or dates) is skipped; the reason is in
     ``hospital_signals.attrs["skipped"]`` (signal -> message).
     """
     policy = policy or SupervisionPolicy()
     flags, hosp, skipped = [], [], {}
+    f, hf = CaseFacts(grouped), facts_of(history)  # per-row facts computed once for all five
     runs = (
-        ("split_admission", lambda: split_admissions(grouped, policy)),
-        ("upcoding", lambda: upcoding(grouped, history, cc_codes=cc_codes, policy=policy)),
-        ("low_standard_admission", lambda: low_standard_admissions(grouped, policy)),
+        ("split_admission", lambda: split_admissions(grouped, policy, history=history,
+                                                     facts=f, history_facts=hf)),
+        ("upcoding", lambda: upcoding(grouped, history, cc_codes=cc_codes, policy=policy,
+                                      facts=f, history_facts=hf)),
+        ("low_standard_admission", lambda: low_standard_admissions(grouped, policy, facts=f)),
         ("patient_selection", lambda: patient_selection(grouped, history, weights=weights,
-                                                        policy=policy)),
-        ("restricted_code", lambda: restricted_codes(grouped, restrictions, policy)),
+                                                        policy=policy, facts=f,
+                                                        history_facts=hf)),
+        ("restricted_code", lambda: restricted_codes(grouped, restrictions, policy, facts=f)),
     )
     for name, run in runs:
         try:

@@ -30,13 +30,14 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .policy import PolicyError
-from .weights import factorize
+from .signals_facts import CaseFacts, facts_of, iso_days, labels
+from .signals_text import detail_columns
+
+_days = iso_days
 
 SIGNALS = ("split_admission", "upcoding", "low_standard_admission", "patient_selection",
            "restricted_code")
@@ -171,52 +172,6 @@ def _need(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
         raise KeyError(f"{what}: grouped cases lack column(s) {missing}; need {list(cols)}")
 
 
-def _days(s: pd.Series) -> np.ndarray:
-    """ISO dates -> days since epoch as float (NaN when unreadable)."""
-    s = s.reset_index(drop=True)
-    try:  # fast path: plain YYYY-MM-DD text, parsed by Arrow
-        arr = pa.array(s.astype("str").to_numpy(object) if s.dtype == object else s,
-                       type=pa.string(), from_pandas=True)
-        ts = pc.strptime(arr, format="%Y-%m-%d", unit="s", error_is_null=True)
-        out = pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64)
-        out = np.where(pc.is_null(ts).to_numpy(zero_copy_only=False), np.nan, out / 86400.0)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        out = np.full(len(s), np.nan)
-    retry = np.isnan(out) & s.notna().to_numpy(bool)
-    if retry.any():  # anything else (times, other separators) element by element
-        d = pd.to_datetime(s[retry], errors="coerce", format="mixed")
-        d = d.dt.tz_localize(None) if getattr(d.dt, "tz", None) is not None else d
-        out[retry] = (d - pd.Timestamp("1970-01-01")).dt.days.to_numpy(np.float64,
-                                                                        na_value=np.nan)
-    return out
-
-
-_MISSING = ("nan", "None", "<NA>")
-
-
-def labels(s: pd.Series, sort: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Factorised text: codes (-1 for missing, empty, 'nan', 'None') and the names.
-
-    ``sort=False`` (ids such as patients, where only equality matters) skips sorting the
-    dictionary: several times faster for hundreds of thousands of distinct values.
-    """
-    if sort:
-        codes, names = factorize(s)
-        names = np.asarray(names, dtype=object).astype(str)
-    else:
-        codes, uniq = pd.factorize(s, use_na_sentinel=True)
-        codes = codes.astype(np.int64)
-        names = np.asarray(uniq, dtype=object)
-        if not pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
-            names = names.astype(str).astype(object)
-    keep = ~pd.Index(names).isin([*_MISSING, ""])
-    if keep.all():
-        return codes, names
-    rank = np.where(keep, np.cumsum(keep) - 1, -1)
-    return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), names[keep]
-
-
-
 def robust_scores(
     value: np.ndarray, level: np.ndarray, min_scale: float
 ) -> np.ndarray:
@@ -239,68 +194,112 @@ def peer_values(count: np.ndarray, total: np.ndarray, level: np.ndarray) -> np.n
         return np.where(other_t > 0, (c_lvl - count) / np.where(other_t > 0, other_t, 1), np.nan)
 
 
+def _sort_stays(pat: np.ndarray, adm: np.ndarray, dis: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``idx`` ordered by patient, admission, discharge, position (integer keys, stable sort)."""
+    p, a, d = pat[idx], adm[idx].astype(np.int64), dis[idx].astype(np.int64)
+    if len(idx) == 0:
+        return idx
+    a = a - a.min()
+    d = d - d.min()
+    span_a, span_d = int(a.max()) + 1, int(d.max()) + 1
+    if (int(p.max()) + 1) * span_a * span_d < 2**62:  # one int64 key, one stable sort
+        return idx[np.argsort((p * span_a + a) * span_d + d, kind="stable")]
+    o = np.argsort(d, kind="stable")
+    return idx[o[np.argsort((p * span_a + a)[o], kind="stable")]]
+
+
+def _text_at(pos: np.ndarray, nh: int, col: str, hist: pd.DataFrame | None,
+             cur: pd.DataFrame) -> np.ndarray:
+    """Column ``col`` as text at combined positions (history rows first, then current)."""
+    out = np.empty(len(pos), dtype=object)
+    m = pos < nh
+    if m.any():
+        out[m] = hist[col].iloc[pos[m]].astype(str).to_numpy(object)
+    out[~m] = cur[col].iloc[pos[~m] - nh].astype(str).to_numpy(object)
+    return out
+
+
 def split_admissions(
-    grouped: pd.DataFrame, policy: SupervisionPolicy | None = None
+    grouped: pd.DataFrame, policy: SupervisionPolicy | None = None, *,
+    history: pd.DataFrame | None = None, facts: CaseFacts | None = None,
+    history_facts: CaseFacts | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split-admission pairs and the per-hospital signal (§10); see the module docstring.
 
     ``grouped`` needs ``case_id, hospital_id, hospital_level, patient_id, admission_date,
     discharge_date, status, adrg`` (and ``mdc`` when ``match = "mdc"``). Dates are ISO text.
+    ``history`` (the previous period, same columns): its stays pair with the period's, so a stay
+    late in the history year and a readmission early in the period are found; such a history
+    stay is listed with ``period = "history"`` and counts for no hospital's rate (pairs within
+    the history alone are not listed). ``facts``: :class:`CaseFacts` already built.
     """
     sp = (policy or SupervisionPolicy()).split_admission
     key_col = sp.match
-    _need(grouped, ("case_id", "hospital_id", "hospital_level", "patient_id", "admission_date",
-                    "discharge_date", "status", "adrg", key_col), "split admissions")
+    need = ("case_id", "hospital_id", "hospital_level", "patient_id", "admission_date",
+            "discharge_date", "status", "adrg", key_col)
+    _need(grouped, need, "split admissions")
+    f = facts_of(grouped, facts)
     n = len(grouped)
-    pat, _ = labels(grouped["patient_id"], sort=False)
-    adm, dis = _days(grouped["admission_date"]), _days(grouped["discharge_date"])
-    key, _ = labels(grouped[key_col])
-    ok = (grouped["status"].astype(str) == "SUCCESS").to_numpy(bool)
+    adm, dis, ok = f.admission, f.discharge, f.ok
     exempt = grouped["adrg"].astype(str).isin(set(sp.exempt_adrgs)).to_numpy(bool)
+    nh = 0
+    hist = history if history is not None and len(history) and all(
+        c in history.columns for c in need) else None
+    if hist is None:
+        pat, key = f.patients[0], labels(grouped[key_col])[0]
+    else:  # history rows first, codes mapped onto the period's dictionaries
+        hf = facts_of(hist, history_facts)
+        cp, hp = f.codes_with("patient_id", hf)
+        ck, hk = f.codes_with(key_col, hf)
+        nh = len(hist)
+        pat = np.concatenate([hp, cp])
+        key = np.concatenate([hk, ck])
+        adm = np.concatenate([hf.admission, adm])
+        dis = np.concatenate([hf.discharge, dis])
+        ok = np.concatenate([hf.ok, ok])
+        exempt = np.concatenate([hist["adrg"].astype(str).isin(set(sp.exempt_adrgs))
+                                 .to_numpy(bool), exempt])
     dated = (pat >= 0) & np.isfinite(adm) & np.isfinite(dis)
 
-    # order the dated stays by patient, admission, discharge, input position
-    idx = np.flatnonzero(dated)
-    order = idx[np.lexsort((idx, dis[idx], adm[idx], pat[idx]))]
+    # order the dated stays by patient, admission, discharge, position
+    order = _sort_stays(pat, adm, dis, np.flatnonzero(dated))
     a, b = order[:-1], order[1:]
     gap = adm[b] - dis[a]
     pair = (pat[a] == pat[b]) & (gap >= 0) & (gap <= sp.window_days)
     pair &= ok[a] & ok[b] & (key[a] >= 0) & (key[a] == key[b]) & ~exempt[a] & ~exempt[b]
+    pair &= (a >= nh) | (b >= nh)  # at least one stay of the period
     a, b, gap = a[pair], b[pair], gap[pair].astype(np.int64)
     # text only for the stays in a pair (object arrays of every row cost ~1 s per million)
     both = np.concatenate([a, b])
-    cid = grouped["case_id"].iloc[both].astype(str).to_numpy(object)
-    hid = grouped["hospital_id"].iloc[both].astype(str).to_numpy(object)
+    cid = _text_at(both, nh, "case_id", hist, grouped)
+    hid = _text_at(both, nh, "hospital_id", hist, grouped)
     ca, cb, ha, hb = cid[:len(a)], cid[len(a):], hid[:len(a)], hid[len(a):]
+    period = np.where(both >= nh, "current", "history").astype(object)
 
     pair_id = np.arange(len(a), dtype=np.int64)
-    first = pd.DataFrame({
-        "case_id": ca, "signal": "split_admission",
-        "detail": [f"next stay {c} at {h} admitted {g} days after this discharge"
-                   for c, h, g in zip(cb, hb, gap)],
-        "other_case_id": cb, "gap_days": gap, "pair_id": pair_id, "hospital_id": ha, "_pos": a,
+    nxt = detail_columns("split_next", len(a), other=cb, hospital=hb, gap=gap)
+    prv = detail_columns("split_previous", len(a), other=ca, hospital=ha, gap=gap)
+    flags = pd.DataFrame({
+        "case_id": cid, "signal": "split_admission",
+        "detail": np.concatenate([nxt["detail"].to_numpy(object),
+                                  prv["detail"].to_numpy(object)]),
+        "other_case_id": np.concatenate([cb, ca]), "gap_days": np.concatenate([gap, gap]),
+        "pair_id": np.concatenate([pair_id, pair_id]), "hospital_id": hid,
+        "detail_zh": np.concatenate([nxt["detail_zh"].to_numpy(object),
+                                     prv["detail_zh"].to_numpy(object)]),
+        "period": period, "_pos": both,
     })
-    second = pd.DataFrame({
-        "case_id": cb, "signal": "split_admission",
-        "detail": [f"previous stay {c} at {h} discharged {g} days before this admission"
-                   for c, h, g in zip(ca, ha, gap)],
-        "other_case_id": ca, "gap_days": gap, "pair_id": pair_id, "hospital_id": hb, "_pos": b,
-    })
-    flags = pd.concat([first, second], ignore_index=True)
     flags = flags.sort_values(["_pos", "pair_id"], kind="stable").drop(columns="_pos")
     flags = flags.reset_index(drop=True)
 
     in_pair = np.zeros(n, dtype=bool)
-    in_pair[a] = True
-    in_pair[b] = True
-    h_code, h_names = factorize(grouped["hospital_id"].astype("str"))
+    in_pair[a[a >= nh] - nh] = True
+    in_pair[b[b >= nh] - nh] = True
+    h_code, h_names, level = f.hospitals
     n_h = len(h_names)
     valid_h = h_code >= 0
     discharges = np.bincount(h_code[valid_h], minlength=n_h)
     stays = np.bincount(h_code[valid_h & in_pair], minlength=n_h)
-    level = np.zeros(n_h, dtype=np.int64)
-    lv = pd.to_numeric(grouped["hospital_level"], errors="coerce").fillna(0).to_numpy(np.int64)
-    level[h_code[valid_h]] = lv[valid_h]
     value = stays / np.maximum(discharges, 1)
     score = robust_scores(value, level, sp.min_scale)
     hospitals = pd.DataFrame({

@@ -92,9 +92,18 @@ def _flag_text(df: pd.DataFrame, lang: Lang) -> pd.DataFrame:
     return out
 
 
+def _in_lang(case_flags: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    """Case flags whose ``detail`` is in ``lang`` (``detail_zh`` is the Chinese text)."""
+    if lang == "zh" and "detail_zh" in case_flags.columns:
+        cf = case_flags.copy()
+        cf["detail"] = cf["detail_zh"].where(cf["detail_zh"].notna(), cf["detail"])
+        return cf
+    return case_flags
+
+
 def _cases(case_flags: pd.DataFrame, signal: str, explain: dict[str, str] | None,
-           limit: int) -> pd.DataFrame:
-    cf = case_flags[case_flags["signal"] == signal]
+           limit: int, lang: Lang = "en") -> pd.DataFrame:
+    cf = _in_lang(case_flags[case_flags["signal"] == signal], lang)
     cols = ["case_id", "hospital_id", "detail"] if "hospital_id" in cf.columns else [
         "case_id", "detail"]
     out = cf[cols].head(limit).copy()
@@ -122,7 +131,7 @@ def write_supervision_html(path: str | Path, indices: pd.DataFrame, hospital_sig
                                        fl["peer_value"])), lang))
         else:
             body.append(f"<p>{_t('none', lang)}</p>")
-        cases = _cases(case_flags, sig, explain, max_cases)
+        cases = _cases(case_flags, sig, explain, max_cases, lang)
         body.append(f"<h3>{_t('cases', lang)} ({len(case_flags[case_flags['signal'] == sig]):,})"
                     "</h3>")
         if len(cases):
@@ -165,7 +174,7 @@ def write_supervision_xlsx(path: str | Path, indices: pd.DataFrame,
         tables[name] = r
         charts[name] = ChartSpec(x="hospital_id", y=("signal_value", "peer_value"),
                                  title=name, y_title=column_label("signal_value", lang))
-    cf = case_flags.head(max_cases).copy()
+    cf = _in_lang(case_flags.head(max_cases), lang).copy()
     cf["signal"] = cf["signal"].map(lambda s: signal_name(s, lang))
     keep = [c for c in ("case_id", "signal", "detail", "hospital_id", "other_case_id")
             if c in cf.columns]

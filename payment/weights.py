@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from drgsim_common.trim import trim_keep
+
 from . import _kernels as K
 from .outliers import prefix_match
 from .policy import Policy
@@ -193,27 +195,13 @@ def trim_mask(
     ``trim_min_cases`` values are left untrimmed. ``-1`` labels are never kept.
     """
     wp = policy.weights
-    kept = labels >= 0
-    if wp.trim == "none" or not kept.any():
-        return kept
-    if wp.trim == "sd":
-        cnt, mean, sd = K.group_mean_sd(labels, values, n)
-        lo, hi = mean - wp.trim_k * sd, mean + wp.trim_k * sd
-    else:
-        cnt = K.group_count(labels, n)
-        probs = (0.25, 0.75) if wp.trim == "iqr" else (wp.trim_lower, wp.trim_upper)
-        q_lo, q_hi = K.group_quantiles(labels, values, n, probs)
-        if wp.trim == "iqr":
-            iqr = q_hi - q_lo
-            lo, hi = q_lo - wp.trim_k * iqr, q_hi + wp.trim_k * iqr
-        else:
-            lo, hi = q_lo, q_hi
-    untrimmed = cnt < wp.trim_min_cases
-    # nan bounds (e.g. SD of one value) keep everything: fewer than 2 values cannot be outliers
-    lo = np.where(untrimmed | np.isnan(lo), -np.inf, lo)
-    hi = np.where(untrimmed | np.isnan(hi), np.inf, hi)
-    lab = np.maximum(labels, 0)
-    return kept & (values >= lo[lab]) & (values <= hi[lab])
+
+    def quantiles(lab: np.ndarray, x: np.ndarray, m: int, probs: tuple[float, float]):
+        q_lo, q_hi = K.group_quantiles(lab, x, m, probs)
+        return K.group_count(lab, m), q_lo, q_hi
+
+    return trim_keep(labels, values, n, wp.trim, wp.trim_k, wp.trim_lower, wp.trim_upper,
+                     wp.trim_min_cases, mean_sd=K.group_mean_sd, quantiles=quantiles)
 
 
 def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from drgsim_common.trim import trim_keep as trim_rule
+
 
 def _sorted_sets(label: np.ndarray, x: np.ndarray, n_labels: int):
     """(sorted values grouped by label, start offset per label, count per label)."""
@@ -69,29 +71,17 @@ def trim_keep(
     ``iqr``: [Q1 − k·IQR, Q3 + k·IQR]; ``sd``: [mean − k·SD, mean + k·SD];
     ``percentile``: [Q(lower), Q(upper)]; ``none``: everything. Bounds are inclusive; sets
     with fewer than ``min_cases`` cases are kept whole. Cases with label −1 are not kept.
+    The rule is :func:`drgsim_common.trim.trim_keep`, shared with the DRG weights; the grouped
+    statistics are this module's.
     """
-    keep = label >= 0
-    if method == "none" or not keep.any():
-        return keep
-    if method == "sd":
-        n, mean, sd = grouped_mean_sd(label, cost, n_labels)
-        lo, hi = mean - k * sd, mean + k * sd
-    else:
-        sv, starts, n = _sorted_sets(label, cost, n_labels)
-        if method == "iqr":
-            q1 = _quantile_sorted(sv, starts, n, 0.25)
-            q3 = _quantile_sorted(sv, starts, n, 0.75)
-            lo, hi = q1 - k * (q3 - q1), q3 + k * (q3 - q1)
-        elif method == "percentile":
-            lo = _quantile_sorted(sv, starts, n, lower)
-            hi = _quantile_sorted(sv, starts, n, upper)
-        else:
-            raise ValueError(f"unknown trim method {method!r}")
-    small = n < min_cases
-    lo = np.where(small | np.isnan(lo), -np.inf, lo)
-    hi = np.where(small | np.isnan(hi), np.inf, hi)
-    lab = np.where(keep, label, 0)
-    return keep & (cost >= lo[lab]) & (cost <= hi[lab])
+
+    def quantiles(lab: np.ndarray, x: np.ndarray, m: int, probs: tuple[float, float]):
+        sv, starts, cnt = _sorted_sets(lab, x, m)
+        return cnt, _quantile_sorted(sv, starts, cnt, probs[0]), \
+            _quantile_sorted(sv, starts, cnt, probs[1])
+
+    return trim_rule(label, cost, n_labels, method, k, lower, upper, min_cases,
+                     mean_sd=grouped_mean_sd, quantiles=quantiles)
 
 
 def weighted_mean(
