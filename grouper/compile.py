@@ -167,7 +167,7 @@ class _ProgramBuilder:
             # the principal's exclusion id is not X (README: each level consults its own rows)
             nxt = f
             for cc2, pdx in reversed(c["two_level"]):
-                inner = nxt if pdx is None else self.emit(OP_PDX_IN, c["dx_list"][pdx], 0, nxt, t)
+                inner = t if pdx is None else self.emit(OP_PDX_IN, c["dx_list"][pdx], 0, nxt, t)
                 nxt = self.emit(OP_ANY_SDX_IN, c["dx_list"][cc2], 0, inner, nxt)
             return self.emit(OP_HAS_CC, 0, 0, t, nxt)
         if op == "dx_regions_at_least":
