@@ -27,11 +27,12 @@ import pyarrow.compute as pc
 from . import _kernels
 from ._jit import kernel
 from ._kernels import CaseArrays, SchemeArrays, scheme_arrays
-from .compile import CompiledScheme, text_keys
+from .compile import CompiledScheme
 from .encode import Normaliser, Tokens, Vocab, tokenize
 from .errors import CaseFileError
 from .scheme import Scheme
 from .scheme import result_codes as scheme_result_codes
+from .textkey import text_keys
 
 STATUSES = ("SUCCESS", "QY", "FAIL", "CHECK_FAILED", "ZD_NOT_MAPPING", "SS_NOT_MAPPING")
 ST_ZD, ST_SS, ST_CHECK = 4, 5, 3

@@ -19,13 +19,10 @@ from .compile import (
     CMP_INDEX,
     FIELD_INDEX,
     PDX_EXCL_LIST,
-    TEXT_MISSING,
-    TEXT_OTHER,
-    text_slot,
-    text_slots,
 )
 from .engine import STATUSES, encode_cases, engine_for, run_kernel
 from .scheme import Scheme
+from .textkey import TEXT_MISSING, TEXT_OTHER, text_slot, text_slots
 
 _CMP_NAME = {v: k for k, v in CMP_INDEX.items()}
 _FIELD_NAME = {v: k for k, v in FIELD_INDEX.items()}

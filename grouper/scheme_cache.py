@@ -48,12 +48,10 @@ from .compile import (
     CompiledScheme,
     compile_scheme,
     result_labels,
-    text_literals,
-    text_slot,
-    text_slots,
     vocabularies,
 )
 from .errors import SchemeError
+from .textkey import text_literals, text_slot, text_slots
 
 
 class Scheme(Protocol):

@@ -15,6 +15,7 @@ import hashlib
 import json
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 from naive import NaiveGrouper
@@ -155,3 +156,50 @@ def test_result_codes_are_validated_on_load(tmp_path, codes, key, allowed):
     with pytest.raises(grouper.SchemeError, match=key) as e:
         _copy(tmp_path, edit=edit)
     assert "scheme.json" in str(e.value) and allowed in str(e.value)
+
+
+def _forged(scheme, tmp_path, edit):
+    """Save the compiled scheme, let ``edit(arrays, meta)`` change it, re-sign it, load it."""
+    from grouper import scheme_cache
+    from grouper.compile import compile_scheme
+
+    path = tmp_path / "forged.npz"
+    scheme_cache.save_compiled(compile_scheme(scheme), path)
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(arrays.pop("__meta__").tobytes().decode())
+    edit(arrays, meta)
+    meta.pop("checksum")
+    meta["checksum"] = scheme_cache._checksum(meta, arrays)  # a forger who read the code
+    with open(path, "wb") as f:
+        np.savez(f, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+    return scheme_cache.load_compiled(path, scheme)
+
+
+def _int_cmp_rows(arrays):
+    from grouper.compile import OP_INT_CMP
+
+    return np.flatnonzero(arrays["prog"][:, 0] == OP_INT_CMP)
+
+
+@pytest.mark.parametrize("what,reason", [
+    ("slot", "int_cmp"), ("retired", "retired opcode"), ("literals", "text_literals: labels differ"),
+])
+def test_cache_checks_the_text_key(scheme, tmp_path, what, reason):
+    from grouper.compile import OP_DEPT_CMP
+    from grouper.scheme_cache import CacheRejected
+
+    assert _forged(scheme, tmp_path, lambda a, m: None).text_fields == ["dept", "discharge_mode"]
+
+    def edit(arrays, meta):
+        pc = _int_cmp_rows(arrays)[-1]
+        if what == "slot":
+            arrays["prog"][pc, 1] = 31 | (20 << 5)  # a slot no field has: would read other bits
+        elif what == "retired":
+            arrays["prog"][pc, 0] = OP_DEPT_CMP
+        else:
+            lits = meta["text_literals"][1]
+            lits[0], lits[1] = lits[1], lits[0]
+
+    with pytest.raises(CacheRejected, match=reason):
+        _forged(scheme, tmp_path, edit)
