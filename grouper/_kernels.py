@@ -21,6 +21,7 @@ OP_CMP, OP_PRESENT, OP_NONZERO, OP_HAS_MCC, OP_HAS_CC, OP_REGIONS, OP_DEPT_CMP, 
     6, 7, 8, 9, 10, 11, 12, 13,
 )
 OP_ANY_SPROC_IN = 14
+OP_INT_CMP = 15
 ACCEPT, REJECT = -1, -2
 STEP_QY = 1
 NO_BRANCH_ADRG = 1
@@ -154,6 +155,10 @@ def eval_program(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, us
                 r = (dept == a) if prog[pc, 2] == 0 else (dept != a)
         elif op == OP_DEPT_PRESENT:
             r = dept != DEPT_MISSING
+        elif op == OP_INT_CMP:
+            # a < 0: number of procedures; else the text-key slot a = shift | width << 5
+            x = m if a < 0 else (dept >> (a & 31)) & ((1 << (a >> 5)) - 1)
+            r = _cmp(np.float64(x), prog[pc, 2], prog_val[pc])
         pc = prog[pc, 3] if r else prog[pc, 4]
     return pc == ACCEPT
 

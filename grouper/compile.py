@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import SchemeError
-from .scheme import CMP_OPS, NUMERIC_FIELDS, Scheme
+from .scheme import CMP_OPS, NUMERIC_FIELDS, TEXT_FIELDS, Scheme
+from .textkey import TEXT_MISSING, text_literals, text_slot, text_slots
 
-FORMAT_VERSION = 7  # bump when the compiled layout changes
+FORMAT_VERSION = 8  # bump when the compiled layout changes
 
 ACCEPT = -1
 REJECT = -2
@@ -32,18 +33,27 @@ REJECT = -2
 OP_PDX_IN, OP_ANY_DX_IN, OP_ANY_SDX_IN, OP_HAS_PROC, OP_MAIN_PROC_IN, OP_ANY_PROC_IN = range(6)
 OP_CMP, OP_PRESENT, OP_NONZERO, OP_HAS_MCC, OP_HAS_CC, OP_REGIONS, OP_DEPT_CMP, OP_DEPT_PRESENT = range(6, 14)
 OP_ANY_SPROC_IN = 14  # a secondary procedure (P[1:]) in a list (changzhou-2022, foshan-2022)
+# an integer case quantity compared with prog_val: a < 0 the number of procedures of the attempt
+# (n_proc), else a text-field slot of the case's text key (see text_slot / text_keys)
+OP_INT_CMP = 15
 OP_NAMES = {
     OP_PDX_IN: "pdx_in", OP_ANY_DX_IN: "any_dx_in", OP_ANY_SDX_IN: "any_sdx_in",
     OP_HAS_PROC: "has_proc", OP_MAIN_PROC_IN: "main_proc_in", OP_ANY_PROC_IN: "any_proc_in",
     OP_CMP: "cmp", OP_PRESENT: "present", OP_NONZERO: "nonzero", OP_HAS_MCC: "has_mcc",
     OP_HAS_CC: "has_cc", OP_REGIONS: "dx_regions_at_least", OP_DEPT_CMP: "cmp(dept)",
-    OP_DEPT_PRESENT: "present(dept)", OP_ANY_SPROC_IN: "any_sproc_in",
+    OP_DEPT_PRESENT: "present(dept)", OP_ANY_SPROC_IN: "any_sproc_in", OP_INT_CMP: "int_cmp",
 }
+#: opcodes the compiler no longer emits (dept tests became OP_INT_CMP on the text key);
+#: a cached program holding one is rejected
+RETIRED_OPS = (OP_DEPT_CMP, OP_DEPT_PRESENT)
 FIELD_INDEX = {f: i for i, f in enumerate(NUMERIC_FIELDS)}  # sex age age_days weight los n_dx icu_hours
 CMP_INDEX = {c: i for i, c in enumerate(CMP_OPS)}
 
 STEP_RULE, STEP_QY = 0, 1
 NO_BRANCH_NEXT, NO_BRANCH_ADRG = 0, 1
+#: pseudo diagnosis lists of codes listed at both levels (see _two_level): the CC rows of such
+#: codes with exclusion id X, and the principals whose exclusion id is X
+CC2_LIST, PDX_EXCL_LIST = "~cc-row-of-two-level-code:", "~principal-exclusion-id:"
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,9 @@ class CompiledScheme:
     region_of: np.ndarray  # int16[n_tables, n_dx]: region id, -1 none
     region_tables: list[str]
     region_names: list[list[str]]
-    dept_literals: list[str]
+    dept_literals: list[str]  # the literals of the "dept" text field (as text_literals)
+    text_fields: list[str]  # text fields the rules read, in TEXT_FIELDS order (one key slot each)
+    text_literals: list[list[str]]  # per text field, the literals its tests name (slot 2 + index)
     prog: np.ndarray  # int32[n_instr, 5]: op, a, b, on_true, on_false
     prog_val: np.ndarray  # float64[n_instr]
     mdc_letters: list[str]
@@ -150,21 +162,79 @@ class _ProgramBuilder:
         if op == "has_mcc":
             return self.emit(OP_HAS_MCC, 0, 0, t, f)
         if op == "has_cc":
-            return self.emit(OP_HAS_CC, 0, 0, t, f)
+            # codes listed at both levels sit in the kernel's severity slot as MCC; their CC
+            # rows test here: some secondary diagnosis is such a CC row with exclusion id X and
+            # the principal's exclusion id is not X (README: each level consults its own rows)
+            nxt = f
+            for cc2, pdx in reversed(c["two_level"]):
+                inner = t if pdx is None else self.emit(OP_PDX_IN, c["dx_list"][pdx], 0, nxt, t)
+                nxt = self.emit(OP_ANY_SDX_IN, c["dx_list"][cc2], 0, inner, nxt)
+            return self.emit(OP_HAS_CC, 0, 0, t, nxt)
         if op == "dx_regions_at_least":
             return self.emit(OP_REGIONS, c["region_table"][node["table"]], int(node["n"]), t, f)
+        field = node.get("field")
+        if field == "n_proc":  # the procedures of this grouping attempt (1 in a retry)
+            if op == "present":
+                return t
+            cmp, v = ("!=", 0.0) if op == "nonzero" else (node["cmp"], float(node["value"]))
+            return self.emit(OP_INT_CMP, -1, CMP_INDEX[cmp], t, f, v)
+        if field in TEXT_FIELDS:
+            return self._text(op, node, t, f)
         if op == "cmp":
-            if node["field"] == "dept":
-                lit = c["dept"].setdefault(node["value"], len(c["dept"]))
-                return self.emit(OP_DEPT_CMP, lit, CMP_INDEX[node["cmp"]], t, f)
             return self.emit(OP_CMP, FIELD_INDEX[node["field"]], CMP_INDEX[node["cmp"]], t, f, float(node["value"]))
         if op in ("present", "nonzero"):
-            if node["field"] == "dept":
-                # dept is text: "nonzero" means present and not the text "0"
-                return self.emit(OP_DEPT_PRESENT, 0, 1 if op == "nonzero" else 0, t, f)
             code = OP_PRESENT if op == "present" else OP_NONZERO
             return self.emit(code, FIELD_INDEX[node["field"]], 0, t, f)
         raise SchemeError("scheme.json", "expression", f"unknown op {op!r}")
+
+    def _text(self, op: str, node: dict, t: int, f: int) -> int:
+        """A test on a text field: exact text, false when the field is missing or empty.
+
+        ``cmp`` ==, ``field_in`` (any of the values), ``cmp`` != (present and not equal),
+        ``present`` / ``nonzero`` (present: a text field has no zero). An empty literal never
+        matches (empty text is missing).
+        """
+        a = self.c["slot"][node["field"]]
+        lits = self.c["text"][node["field"]]
+        eq, ne = CMP_INDEX["=="], CMP_INDEX["!="]
+        if op in ("present", "nonzero"):
+            return self.emit(OP_INT_CMP, a, ne, t, f, float(TEXT_MISSING))
+        if op == "field_in" or node["cmp"] == "==":
+            values = node["values"] if op == "field_in" else [node["value"]]
+            nxt = f
+            for v in reversed(list(dict.fromkeys(v for v in values if v != ""))):
+                nxt = self.emit(OP_INT_CMP, a, eq, t, nxt, float(2 + lits[v]))
+            return nxt
+        v = node["value"]  # !=
+        inner = t if v == "" else self.emit(OP_INT_CMP, a, ne, t, f, float(2 + lits[v]))
+        return self.emit(OP_INT_CMP, a, ne, inner, f, float(TEXT_MISSING))
+
+
+def _two_level(cc: pd.DataFrame, pdx_excl: pd.DataFrame
+               ) -> tuple[pd.DataFrame, list[tuple[str, str | None]], pd.DataFrame]:
+    """Codes listed at both levels (one cc_mcc row each, changzhou-2022 README).
+
+    The kernel's severity slot holds one level and exclusion id per code: such a code takes its
+    MCC row there, and its CC row becomes a pseudo diagnosis list per exclusion id X (with the
+    list of principals whose exclusion id is X) that ``has_cc`` also consults. Returns (rows for
+    the slot, [(CC-row list, principal list or None when X is empty)], pseudo list members).
+    """
+    both = cc["code"].duplicated(keep=False)
+    slot = cc[~both | (cc["level"] == "MCC")]
+    extra = cc[both & (cc["level"] == "CC")]
+    pairs: list[tuple[str, str | None]] = []
+    members = []
+    for ex, grp in extra.groupby("exclusion_id", sort=False):
+        cc2 = CC2_LIST + ex
+        members.append(pd.DataFrame({"list": cc2, "code": grp["code"].to_numpy()}))
+        pdx = None
+        if ex != "":
+            pdx = PDX_EXCL_LIST + ex
+            codes = pdx_excl["code"][pdx_excl["exclusion_id"] == ex].to_numpy()
+            members.append(pd.DataFrame({"list": pdx, "code": codes}))
+        pairs.append((cc2, pdx))
+    pseudo = pd.concat(members, ignore_index=True) if members else pd.DataFrame({"list": [], "code": []})
+    return slot, pairs, pseudo
 
 
 def _pack_severity(level: np.ndarray, cc_excl: np.ndarray, pdx_excl: np.ndarray) -> np.ndarray:
@@ -245,6 +315,9 @@ def compile_scheme(s: Scheme) -> CompiledScheme:
 
     dx_list_names = list(lists["list"][lists["kind"] == "dx"])
     pr_list_names = list(lists["list"][lists["kind"] == "pr"])
+    cc_rows, two_level, pseudo = _two_level(t["cc_mcc"], t["pdx_exclusion"])
+    cl_dx = pd.concat([cl_dx, pseudo], ignore_index=True)
+    dx_list_names += [name for pair in two_level for name in pair if name is not None]
     dx_list = {n: i for i, n in enumerate(dx_list_names)}
     pr_list = {n: i for i, n in enumerate(pr_list_names)}
     # Tagged lists: the first listed tag of a code wins.
@@ -270,7 +343,7 @@ def compile_scheme(s: Scheme) -> CompiledScheme:
     cc_level = np.zeros(nd, dtype=np.int8)
     cc_excl = np.full(nd, -1, dtype=np.int32)
     excl_ids: dict[str, int] = {}
-    cc = t["cc_mcc"]
+    cc = cc_rows
     for code, level, ex in zip(cc["code"], cc["level"], cc["exclusion_id"]):
         i = dx_id[code]
         cc_level[i] = 2 if level == "MCC" else 1
@@ -301,12 +374,16 @@ def compile_scheme(s: Scheme) -> CompiledScheme:
         for code, reg in zip(sub["code"], sub["region"]):
             region_of[ti, dx_id[code]] = rid[reg]
 
+    m = s.meta
+    text_fields, text_lits = text_literals(m)
+    slots = text_slots(text_lits)
     ctx = {
-        "dx_list": dx_list, "pr_list": pr_list, "dept": {},
+        "dx_list": dx_list, "pr_list": pr_list, "two_level": two_level,
         "region_table": {n: i for i, n in enumerate(region_tables)},
+        "text": {f: {v: i for i, v in enumerate(lits)} for f, lits in zip(text_fields, text_lits)},
+        "slot": {f: text_slot(*sl) for f, sl in zip(text_fields, slots)},
     }
     b = _ProgramBuilder(ctx)
-    m = s.meta
     results = result_labels(m)
     result_id: dict[str, int] = {r: i for i, r in enumerate(results)}
 
@@ -353,14 +430,14 @@ def compile_scheme(s: Scheme) -> CompiledScheme:
     def arr(rows, width):
         return np.array(rows, dtype=np.int32).reshape(-1, width)
 
-    dept = ctx["dept"]
     return CompiledScheme(
         content_hash=s.content_hash, dx_vocab=dx_vocab, pr_vocab=pr_vocab,
         dx_map=dx_map, pr_map=pr_map, dx_chain=dx_chain, pr_chain=pr_chain,
         dx_bits=dx_bits, pr_bits=pr_bits, dx_list_names=dx_list_names, pr_list_names=pr_list_names,
         cc_level=cc_level, cc_excl=cc_excl, pdx_excl=pdx_excl,
         region_of=region_of, region_tables=region_tables, region_names=region_names,
-        dept_literals=sorted(dept, key=dept.get),
+        dept_literals=text_lits[text_fields.index("dept")] if "dept" in text_fields else [],
+        text_fields=text_fields, text_literals=text_lits,
         prog=arr(b.instr, 5), prog_val=np.array(b.vals, dtype=np.float64),
         mdc_letters=letters, mdc=arr(mdc_rows, 3), steps=arr(steps, 5), rules=arr(rules, 5),
         rule_ids=rule_ids, branches=arr(branches, 2), results=results, retry=retry_arr,

@@ -29,8 +29,10 @@ from ._jit import kernel
 from ._kernels import CaseArrays, SchemeArrays, scheme_arrays
 from .compile import CompiledScheme
 from .encode import Normaliser, Tokens, Vocab, tokenize
-from .errors import CaseFileError, SchemeError
+from .errors import CaseFileError
 from .scheme import Scheme
+from .scheme import result_codes as scheme_result_codes
+from .textkey import text_keys
 
 STATUSES = ("SUCCESS", "QY", "FAIL", "CHECK_FAILED", "ZD_NOT_MAPPING", "SS_NOT_MAPPING")
 ST_ZD, ST_SS, ST_CHECK = 4, 5, 3
@@ -56,8 +58,6 @@ class Engine:
     not_grouped_id: int = 0
     #: the kernel's scheme arrays as one structure, built once per scheme
     arrays: SchemeArrays | None = None
-    #: department literal -> the kernel's department id
-    dept_index: dict[str, int] | None = None
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -67,37 +67,10 @@ def _acceptable(vocab: list[str], codes: set[str]) -> np.ndarray:
     return np.fromiter((s in codes for s in vocab), dtype=bool, count=len(vocab))
 
 
-_DEFAULT_CODES = {"fail": ["0000", "00", "0000"], "fail_mdc_drg": "0000",
-                  "not_grouped": ["0000", "00", "0000"]}
-
-
 def result_codes(scheme: Scheme) -> tuple[tuple[str, str, str], str, tuple[str, str, str]]:
-    """(fail mdc/adrg/drg, drg of an X00 failure, not-grouped mdc/adrg/drg) of a scheme.
-
-    From ``grouping.result_codes`` (yunnan-2022 README); each key absent takes the national
-    default ``0000``/``00``/``0000``, ``0000``, ``0000``/``00``/``0000``.
-    """
-    where = "grouping.result_codes"
-    raw = scheme.meta.get("grouping", {}).get("result_codes")
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise SchemeError(str(scheme.path / "scheme.json"), where, "must be an object")
-    extra = sorted(set(raw) - set(_DEFAULT_CODES))
-    if extra:
-        raise SchemeError(str(scheme.path / "scheme.json"), f"{where}.{extra[0]}",
-                          f"unknown key; allowed: {sorted(_DEFAULT_CODES)}")
-    got = {**_DEFAULT_CODES, **raw}
-    for k in ("fail", "not_grouped"):
-        v = got[k]
-        if not (isinstance(v, list) and len(v) == 3 and all(isinstance(x, str) for x in v)):
-            raise SchemeError(str(scheme.path / "scheme.json"), f"{where}.{k}",
-                              f"{v!r}; allowed: a list of three strings [mdc, adrg, drg]")
-    if not isinstance(got["fail_mdc_drg"], str):
-        raise SchemeError(str(scheme.path / "scheme.json"), f"{where}.fail_mdc_drg",
-                          f"{got['fail_mdc_drg']!r}; allowed: a string")
-    f, n = got["fail"], got["not_grouped"]
-    return (f[0], f[1], f[2]), got["fail_mdc_drg"], (n[0], n[1], n[2])
+    """(fail mdc/adrg/drg, drg of an X00 failure, not-grouped mdc/adrg/drg) of a scheme,
+    validated by :func:`grouper.scheme.result_codes` (yunnan-2022 README)."""
+    return scheme_result_codes(scheme.meta, str(scheme.path / "scheme.json"))
 
 
 def engine_for(scheme: Scheme) -> Engine:
@@ -141,7 +114,6 @@ def engine_for(scheme: Scheme) -> Engine:
         res_drg=np.array(drg, dtype=object),
         not_grouped_id=len(c.results),
         arrays=scheme_arrays(c),
-        dept_index={str(d): k for k, d in enumerate(c.dept_literals)},
     )
     _ENGINES[key] = e
     return e
@@ -197,31 +169,17 @@ def numeric_column(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]
 
 
 def _dept_ids(df: pd.DataFrame, scheme: Scheme) -> np.ndarray:
-    if "dept" not in df.columns:
-        return np.full(len(df), _kernels.DEPT_MISSING, dtype=np.int32)
-    return dept_ids(df["dept"], scheme)
+    c = engine_for(scheme).c
+    return text_keys(c, {f: df[f] for f in c.text_fields if f in df.columns}, len(df))
 
 
-def dept_ids(values: pd.Series | list[str | None], scheme: Scheme) -> np.ndarray:
-    """The kernel's department id (int32) of each department text: the index of the literal
-    the scheme's rules compare with, -1 for any other text, ``DEPT_MISSING`` when missing or
-    empty. One dictionary lookup per distinct value."""
-    index = engine_for(scheme).dept_index
-
-    def dept_id(v: object) -> int:
-        t = str(v)
-        return _kernels.DEPT_MISSING if t == "" else index.get(t, -1)
-
-    if not isinstance(values, pd.Series) and len(values) == 1:  # one case: no factorising
-        v = values[0]
-        missing = v is None or (isinstance(v, float) and v != v)
-        return np.array([_kernels.DEPT_MISSING if missing else dept_id(v)], dtype=np.int32)
-    if isinstance(values, pd.Series):
-        codes, uniq = pd.factorize(values, use_na_sentinel=True)
-    else:
-        codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
-    table = np.array([dept_id(u) for u in uniq] + [_kernels.DEPT_MISSING], dtype=np.int32)
-    return table[codes]
+def dept_ids(values: pd.Series | list[str | None], scheme: Scheme,
+             discharge_mode: pd.Series | list | None = None) -> np.ndarray:
+    """The kernel's int32 text key of each case from its department (and discharge mode)
+    text (:func:`grouper.compile.text_keys`): the text fields the scheme's rules compare,
+    one slot each. One dictionary lookup per distinct value."""
+    cols = {"dept": values} if discharge_mode is None else {"dept": values, "discharge_mode": discharge_mode}
+    return text_keys(engine_for(scheme).c, cols, len(values))
 
 
 # --- mapping -------------------------------------------------------------------------------------

@@ -14,9 +14,15 @@ import numpy as np
 import pandas as pd
 
 from . import _kernels as K
-from .compile import CMP_INDEX, FIELD_INDEX
+from .compile import (
+    CC2_LIST,
+    CMP_INDEX,
+    FIELD_INDEX,
+    PDX_EXCL_LIST,
+)
 from .engine import STATUSES, encode_cases, engine_for, run_kernel
 from .scheme import Scheme
+from .textkey import TEXT_MISSING, TEXT_OTHER, text_slot, text_slots
 
 _CMP_NAME = {v: k for k, v in CMP_INDEX.items()}
 _FIELD_NAME = {v: k for k, v in FIELD_INDEX.items()}
@@ -73,6 +79,10 @@ class Explanation:
         return "\n".join(lines)
 
 
+def _has(words, li: int) -> bool:
+    return bool((int(words[li >> 6]) >> (li & 63)) & 1)
+
+
 class _Ctx:
     def __init__(self, e, arrays, row, pr_lo, pr_hi):
         c = e.c
@@ -99,6 +109,23 @@ class _Ctx:
         self.uspr = np.zeros(wp, np.uint64)
         K._fold(c.pr_bits, pr, 1, len(pr), self.uspr)
         self.mcc, self.cc = K.severity(dx, 0, len(dx), c.cc_level, c.cc_excl, c.pdx_excl)
+        # text-key slot argument -> (field, literals), for describing OP_INT_CMP leaves
+        self.slots = {text_slot(*sl): (f, lits) for f, lits, sl in
+                      zip(c.text_fields, c.text_literals, text_slots(c.text_literals))}
+        # CC rows of codes listed at both levels (compile._two_level): code position -> note
+        self.cc_rows: dict[int, str] = {}
+        self.cc_full = bool(self.cc)  # has_cc as the scheme means it (the leaf mirrors the kernel)
+        names = {n: i for i, n in enumerate(c.dx_list_names)}
+        for name, li in names.items():
+            if not name.startswith(CC2_LIST):
+                continue
+            ex = name[len(CC2_LIST):]
+            pli = names.get(PDX_EXCL_LIST + ex) if ex else None
+            excluded = pli is not None and self.pdx >= 0 and _has(c.dx_bits[self.pdx], pli)
+            for pos in range(1, len(dx)):
+                if dx[pos] >= 0 and _has(c.dx_bits[dx[pos]], li):
+                    self.cc_rows[pos] = "CC excluded by the principal's exclusion table" if excluded else "CC"
+                    self.cc_full = self.cc_full or not excluded
 
     def describe(self, pc: int) -> str:
         c = self.c
@@ -125,6 +152,14 @@ class _Ctx:
             return "present(dept)" if b == 0 else "nonzero(dept)"
         if op == K.OP_ANY_SPROC_IN:
             return f"any_sproc_in({c.pr_list_names[a]})"
+        if op == K.OP_INT_CMP:
+            v = int(c.prog_val[pc])
+            if a < 0:
+                return f"n_proc{_CMP_NAME[b]}{v}"
+            fld, lits = self.slots[a]
+            shown = ("<missing>" if v == TEXT_MISSING else "<other text>" if v == TEXT_OTHER
+                     else repr(lits[v - 2]))
+            return f"{fld}{_CMP_NAME[b]}{shown}"
         return {K.OP_HAS_PROC: "has_proc", K.OP_HAS_MCC: "has_mcc", K.OP_HAS_CC: "has_cc"}[op]
 
     def leaf(self, pc: int) -> bool:
@@ -169,6 +204,12 @@ class _Ctx:
             if self.dept == K.DEPT_MISSING:
                 return False
             return (self.dept == a) if b == 0 else (self.dept != a)
+        if op == K.OP_INT_CMP:
+            if a < 0:
+                x = self.m
+            else:
+                x = (self.dept >> (a & 31)) & ((1 << (a >> 5)) - 1)
+            return bool(K._cmp(float(x), b, float(c.prog_val[pc])))
         if op == K.OP_DEPT_PRESENT:
             return self.dept != K.DEPT_MISSING
         raise AssertionError(f"unknown opcode {op}")
@@ -283,6 +324,8 @@ def explain_all(cases: pd.DataFrame, scheme: Scheme, *, strict: bool = False,
                     excluded.append(code)
                 else:
                     d["cc"] = lvl
+                if pos in ctx.cc_rows:  # the code's second level (its own row and exclusion)
+                    d["cc"] += "; also " + ctx.cc_rows[pos]
             diagnoses.append(d)
         procedures = [{"pos": p, "code": code, "name": names_pr.get(code, "")} for p, code in enumerate(pr_codes)]
         attempts = []
@@ -302,7 +345,7 @@ def explain_all(cases: pd.DataFrame, scheme: Scheme, *, strict: bool = False,
         out.append(Explanation(
             ids[row], st, str(e.res_mdc[res]), str(e.res_adrg[res]), drg, drg_names.get(drg, ""), w,
             diagnoses=diagnoses, procedures=procedures,
-            severity={"has_mcc": bool(ctx.mcc), "has_cc": bool(ctx.cc), "excluded": excluded},
+            severity={"has_mcc": bool(ctx.mcc), "has_cc": ctx.cc_full, "excluded": excluded},
             attempts=attempts, reason="" if res else f"no rule accepted the case (result {r})",
         ))
     return out

@@ -49,11 +49,16 @@ OPS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "cmp": (("field", "cmp", "value"), None), "present": (("field",), None),
     "nonzero": (("field",), None), "has_mcc": ((), None), "has_cc": ((), None),
     "dx_regions_at_least": (("table", "n"), "region"),
+    "field_in": (("field", "values"), None),
 }
 # kernel order; icu_hours (a regional case field) comes after the derived n_dx so that the
 # compiled field indexes of the other fields stay as they were
 NUMERIC_FIELDS = ("sex", "age", "age_days", "weight", "los", "n_dx", "icu_hours")
-TEXT_FIELDS = ("dept",)
+#: text case fields: compared as text, exactly (``cmp`` == / !=, ``present``, ``field_in``)
+TEXT_FIELDS = ("dept", "discharge_mode")
+#: derived counts the kernel knows per grouping attempt: ``n_proc`` = number of procedures
+COUNT_FIELDS = ("n_proc",)
+ALL_FIELDS = NUMERIC_FIELDS + COUNT_FIELDS + TEXT_FIELDS
 CMP_OPS = ("==", "!=", "<", "<=", ">", ">=")
 RETRY_MODES = ("each_later_procedure_alone",)
 
@@ -191,7 +196,9 @@ def _check_tables(s: Scheme) -> None:
     known = set(t["lists"]["list"])
     _row_error(t["code_lists"], ~t["code_lists"]["list"].isin(known), "list", "list not declared in lists.csv")
     _row_error(t["cc_mcc"], ~t["cc_mcc"]["level"].isin(["CC", "MCC"]), "level", "allowed: 'CC', 'MCC'")
-    _row_error(t["cc_mcc"], t["cc_mcc"]["code"].duplicated(), "code", "listed twice (one level per code)")
+    # a code may carry both levels, one row each (changzhou-2022 README); never one level twice
+    _row_error(t["cc_mcc"], t["cc_mcc"].duplicated(["code", "level"]), "code",
+               "listed twice at the same level (one row per code and level)")
     _row_error(t["pdx_exclusion"], t["pdx_exclusion"]["code"].duplicated(), "code", "listed twice (one exclusion id per principal)")
     for name, col in (("dx_map", "input_code"), ("proc_map", "input_code")):
         _row_error(t[name], t[name][col].duplicated(), col, "input code listed twice")
@@ -240,19 +247,26 @@ def _check_rules(s: Scheme, file: str) -> None:
             f, c, v = node["field"], node["cmp"], node["value"]
             if c not in CMP_OPS:
                 raise SchemeError(file, where + ".cmp", f"{c!r}; allowed: {list(CMP_OPS)}")
-            if f in NUMERIC_FIELDS:
+            if f in NUMERIC_FIELDS + COUNT_FIELDS:
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     raise SchemeError(file, where + ".value", f"field {f!r} compares with a number, got {v!r}")
             elif f in TEXT_FIELDS:
                 if c not in ("==", "!=") or not isinstance(v, str):
                     raise SchemeError(file, where, f"field {f!r} allows only == / != with a text value")
             else:
-                raise SchemeError(file, where + ".field", f"{f!r}; allowed: {list(NUMERIC_FIELDS + TEXT_FIELDS)}")
+                raise SchemeError(file, where + ".field", f"{f!r}; allowed: {list(ALL_FIELDS)}")
         elif op in ("present", "nonzero"):
-            if node["field"] not in NUMERIC_FIELDS + TEXT_FIELDS:
-                raise SchemeError(file, where + ".field", f"{node['field']!r}; allowed: {list(NUMERIC_FIELDS + TEXT_FIELDS)}")
+            if node["field"] not in ALL_FIELDS:
+                raise SchemeError(file, where + ".field", f"{node['field']!r}; allowed: {list(ALL_FIELDS)}")
+        elif op == "field_in":
+            if node["field"] not in TEXT_FIELDS:
+                raise SchemeError(file, where + ".field", f"{node['field']!r}; allowed: {list(TEXT_FIELDS)} (text fields)")
+            vals = node["values"]
+            if not isinstance(vals, list) or not vals or not all(isinstance(v, str) for v in vals):
+                raise SchemeError(file, where + ".values", f"{vals!r}; allowed: a non-empty list of text values")
 
     g = m["grouping"]
+    result_codes(m, file)
     retry = g.get("retry")
     if retry is not None and retry.get("mode") not in RETRY_MODES:
         raise SchemeError(file, "grouping.retry.mode", f"{retry.get('mode')!r}; allowed: {list(RETRY_MODES)} or retry null")
@@ -281,3 +295,45 @@ def _check_rules(s: Scheme, file: str) -> None:
                 raise SchemeError(file, f"{w}.branches[{i}].drg", f"{br.get('drg')!r} is not in drgs.csv")
         if rule.get("if_no_branch") not in ("return_adrg", "next_step"):
             raise SchemeError(file, w + ".if_no_branch", f"{rule.get('if_no_branch')!r}; allowed: 'return_adrg', 'next_step'")
+
+
+#: ``grouping.result_codes`` keys and their national defaults (yunnan-2022 README)
+RESULT_CODE_DEFAULTS: dict[str, Any] = {
+    "fail": ["0000", "00", "0000"], "fail_mdc_drg": "0000", "not_grouped": ["0000", "00", "0000"],
+}
+_RESULT_CODE_MAX = 16  # characters of one code
+
+
+def result_codes(meta: dict, file: str) -> tuple[tuple[str, str, str], str, tuple[str, str, str]]:
+    """(fail mdc/adrg/drg, drg of an X00 failure, not-grouped mdc/adrg/drg) of ``scheme.json``.
+
+    Validates ``grouping.result_codes``: an object with only the keys ``fail``, ``fail_mdc_drg``
+    and ``not_grouped``; ``fail`` / ``not_grouped`` are lists of three strings [mdc, adrg, drg],
+    ``fail_mdc_drg`` a string; each code at most 16 printable characters (empty allowed). An
+    absent key takes the national default. Errors name the file, key and allowed values.
+    """
+    where = "grouping.result_codes"
+    raw = meta.get("grouping", {}).get("result_codes")
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise SchemeError(file, where, f"{raw!r}; allowed: an object with keys {sorted(RESULT_CODE_DEFAULTS)}, or absent")
+    extra = sorted(set(raw) - set(RESULT_CODE_DEFAULTS))
+    if extra:
+        raise SchemeError(file, f"{where}.{extra[0]}", f"unknown key; allowed: {sorted(RESULT_CODE_DEFAULTS)}")
+    got = {**RESULT_CODE_DEFAULTS, **raw}
+
+    def code(v: Any, key: str) -> str:
+        if not isinstance(v, str) or len(v) > _RESULT_CODE_MAX or not v.isprintable():
+            raise SchemeError(file, key, f"{v!r}; allowed: a string of at most {_RESULT_CODE_MAX} printable characters")
+        return v
+
+    for k in ("fail", "not_grouped"):
+        v = got[k]
+        if not (isinstance(v, list) and len(v) == 3):
+            raise SchemeError(file, f"{where}.{k}", f"{v!r}; allowed: a list of three strings [mdc, adrg, drg]")
+        for i, x in enumerate(v):
+            code(x, f"{where}.{k}[{i}]")
+    fail_drg = code(got["fail_mdc_drg"], f"{where}.fail_mdc_drg")
+    f, n = got["fail"], got["not_grouped"]
+    return (f[0], f[1], f[2]), fail_drg, (n[0], n[1], n[2])

@@ -34,7 +34,7 @@ from .compile import (
     OP_ANY_SPROC_IN,
     OP_CMP,
     OP_DEPT_CMP,
-    OP_DEPT_PRESENT,
+    OP_INT_CMP,
     OP_MAIN_PROC_IN,
     OP_NAMES,
     OP_NONZERO,
@@ -42,6 +42,7 @@ from .compile import (
     OP_PRESENT,
     OP_REGIONS,
     REJECT,
+    RETIRED_OPS,
     STEP_QY,
     STEP_RULE,
     CompiledScheme,
@@ -49,6 +50,8 @@ from .compile import (
     result_labels,
     vocabularies,
 )
+from .errors import SchemeError
+from .textkey import text_literals, text_slot, text_slots
 
 
 class Scheme(Protocol):
@@ -69,7 +72,9 @@ ARRAY_DTYPES: dict[str, str] = {
     "main_mdcs_off": "int64", "main_mdcs": "int32", "open_mdcs": "int32",
 }
 TEXT_FIELDS = ("dx_vocab", "pr_vocab", "dx_list_names", "pr_list_names", "region_tables",
-               "region_names", "dept_literals", "mdc_letters", "rule_ids", "results")
+               "region_names", "dept_literals", "text_fields", "text_literals", "mdc_letters",
+               "rule_ids", "results")
+_NESTED_TEXT = ("region_names", "text_literals")  # lists of lists of text
 
 
 class CacheRejected(ValueError):
@@ -148,7 +153,7 @@ def load_compiled(path: Path, s: Scheme) -> CompiledScheme:
     for name in TEXT_FIELDS:
         v = meta[name]
         ok = isinstance(v, list) and all(
-            isinstance(x, str) or (name == "region_names" and isinstance(x, list)
+            isinstance(x, str) or (name in _NESTED_TEXT and isinstance(x, list)
                                    and all(isinstance(y, str) for y in x)) for x in v)
         if not ok:
             raise CacheRejected(f"{name}: not a list of text")
@@ -166,6 +171,10 @@ def check_labels(c: CompiledScheme, s: Scheme) -> None:
     for name, want in (("dx_vocab", dx), ("pr_vocab", pr), ("results", result_labels(m)),
                        ("mdc_letters", list(m["grouping"]["mdc_order"])),
                        ("rule_ids", list(m["adrg_rules"]))):
+        if getattr(c, name) != want:
+            raise CacheRejected(f"{name}: labels differ from the scheme")
+    fields, lits = text_literals(m)
+    for name, want in (("text_fields", fields), ("text_literals", lits)):
         if getattr(c, name) != want:
             raise CacheRejected(f"{name}: labels differ from the scheme")
 
@@ -220,12 +229,25 @@ def check_bounds(c: CompiledScheme) -> None:
     for op_set, arg, hi in (((OP_PDX_IN, OP_ANY_DX_IN, OP_ANY_SDX_IN), a, ndl),
                             ((OP_MAIN_PROC_IN, OP_ANY_PROC_IN, OP_ANY_SPROC_IN), a, npl),
                             ((OP_CMP, OP_PRESENT, OP_NONZERO), a, len(FIELD_INDEX)),
-                            ((OP_CMP, OP_DEPT_CMP), b, ncmp),
-                            ((OP_REGIONS,), a, nt),
-                            ((OP_DEPT_CMP,), a, len(c.dept_literals)),
-                            ((OP_DEPT_PRESENT,), b, 2)):
+                            ((OP_CMP, OP_INT_CMP), b, ncmp),
+                            ((OP_REGIONS,), a, nt)):
         _within(f"prog argument of {'/'.join(OP_NAMES[o] for o in op_set)}",
                 arg[np.isin(ops, op_set)], 0, hi)
+    if np.isin(ops, RETIRED_OPS).any():
+        raise CacheRejected(f"prog: retired opcode {OP_NAMES[OP_DEPT_CMP]} / present(dept)")
+    # text key: one slot per text field, each within 31 bits; an OP_INT_CMP names one of them
+    if len(c.text_literals) != len(c.text_fields) or len(set(c.text_fields)) != len(c.text_fields):
+        raise CacheRejected("text_literals: one list per text field expected")
+    try:
+        slots = {text_slot(*sl) for sl in text_slots(c.text_literals)}
+    except SchemeError as e:
+        raise CacheRejected(f"text_literals: {e.problem}") from None
+    int_a = a[ops == OP_INT_CMP]
+    if not np.isin(int_a, sorted(slots | {-1})).all():
+        raise CacheRejected("prog argument of int_cmp: not the procedure count or a text slot")
+    want = c.text_literals[c.text_fields.index("dept")] if "dept" in c.text_fields else []
+    if c.dept_literals != want:
+        raise CacheRejected("dept_literals: differ from the dept text literals")
 
     def entry(name: str, pc: np.ndarray) -> None:
         _within(name, pc, min(ACCEPT, REJECT), n_instr)

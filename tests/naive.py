@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 
+import pandas as pd
+
 import grouper
 
 _SPLIT = re.compile(r"[|,]")
@@ -32,7 +34,10 @@ class NaiveGrouper:
             self.regions.setdefault(name, {}).setdefault(code, reg)
         self.dx_map = dict(zip(t["dx_map"]["input_code"], t["dx_map"]["grouper_code"]))
         self.pr_map = dict(zip(t["proc_map"]["input_code"], t["proc_map"]["grouper_code"]))
-        self.cc = {c: (lv, ex) for c, lv, ex in zip(t["cc_mcc"]["code"], t["cc_mcc"]["level"], t["cc_mcc"]["exclusion_id"])}
+        # a code may be listed at both levels, one row each: level -> exclusion id per code
+        self.cc: dict[str, dict[str, str]] = {}
+        for c, lv, ex in zip(t["cc_mcc"]["code"], t["cc_mcc"]["level"], t["cc_mcc"]["exclusion_id"]):
+            self.cc.setdefault(c, {})[lv] = ex
         self.pdx_excl = dict(zip(t["pdx_exclusion"]["code"], t["pdx_exclusion"]["exclusion_id"]))
 
     @staticmethod
@@ -78,8 +83,8 @@ class NaiveGrouper:
                 or not dx:
             return ("CHECK_FAILED", *ng)
         f["n_dx"] = float(len(dx))
-        dept = case.get("dept")
-        f["dept"] = None if dept is None or (isinstance(dept, float) and math.isnan(dept)) or dept == "" else str(dept)
+        for k in ("dept", "discharge_mode"):
+            f[k] = self._text(case.get(k))
         r = self._group(dx, pr, f)
         retry = self.meta["grouping"].get("retry")
         if r == self.meta["grouping"].get("no_group_code", "0000") and retry and len(pr) >= retry.get("requires_min_procedures", 2):
@@ -117,12 +122,23 @@ class NaiveGrouper:
         return m["grouping"].get("no_group_code", "0000")
 
     def _severity(self, dx, level) -> bool:
+        # each level consults only its own rows (changzhou-2022 README)
         px = self.pdx_excl.get(dx[0])
         for d in dx[1:]:
-            lv, ex = self.cc.get(d, (None, None))
-            if lv == level and not (px is not None and px != "" and ex == px):
+            rows = self.cc.get(d, {})
+            if level in rows and not (px is not None and px != "" and rows[level] == px):
                 return True
         return False
+
+    @staticmethod
+    def _text(v):
+        """A text field as written (None when missing or empty); a number 2 or 2.0 is '2'."""
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+            return None
+        if isinstance(v, float) and v == int(v):
+            v = int(v)
+        t = str(v)
+        return None if t == "" else t
 
     def ev(self, n, dx, pr, f) -> bool:
         op = n["op"]
@@ -153,6 +169,11 @@ class NaiveGrouper:
         if op == "proc_tag_in":
             tags = self.tags.get(n["list"], {})
             return any(tags.get(p) == n["tag"] for p in pr)
+        if op == "field_in":
+            v = f.get(n["field"])
+            return v is not None and v in n["values"]
+        if n.get("field") == "n_proc":  # the procedures of this attempt (one in a retry)
+            f = {**f, "n_proc": float(len(pr))}
         if op == "cmp":
             v = f.get(n["field"])
             if v is None:

@@ -127,6 +127,6 @@ def test_result_codes_of_a_scheme(tmp_path):
     ({"nope": "x"}, "grouping.result_codes.nope"),
 ])
 def test_bad_result_codes_name_the_key(tmp_path, codes, key):
-    s = _with_result_codes(tmp_path, codes)
+    # validated when the scheme is loaded, before anything is grouped
     with pytest.raises(grouper.SchemeError, match=key.replace(".", r"\.")):
-        grouper.group(_cases([{"procedures": ""}]), s)
+        _with_result_codes(tmp_path, codes)
