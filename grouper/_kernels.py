@@ -102,58 +102,86 @@ def _cmp(x, c, v):
 
 
 @kernel(inline="always")
+def residual(op):
+    """True for a leaf whose answer is not fixed by the case's principal diagnosis class,
+    main procedure class and whether it has procedures (see :mod:`grouper.decision_cache`)."""
+    return op != OP_PDX_IN and op != OP_MAIN_PROC_IN and op != OP_HAS_PROC
+
+
+@kernel(inline="always")
+def leaf(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, usdx, upr,
+         dx_bits, pr_bits, region_of, dx_ids, ds, de):
+    """The answer of the one leaf test ``prog[pc]`` for a case."""
+    op = prog[pc, 0]
+    a = prog[pc, 1]
+    r = False
+    if op == OP_PDX_IN:
+        r = pdx >= 0 and _bit(dx_bits[pdx], a)
+    elif op == OP_ANY_DX_IN:
+        r = _bit(udx, a)
+    elif op == OP_ANY_SDX_IN:
+        r = _bit(usdx, a)
+    elif op == OP_HAS_PROC:
+        r = m >= 1
+    elif op == OP_MAIN_PROC_IN:
+        r = m >= 1 and mainpr >= 0 and _bit(pr_bits[mainpr], a)
+    elif op == OP_ANY_PROC_IN:
+        r = _bit(upr, a)
+    elif op == OP_ANY_SPROC_IN:
+        # upr holds two unions: all procedures, then the secondary ones (see _fold_pr)
+        r = _bit(upr, a + 64 * pr_bits.shape[1])
+    elif op == OP_CMP:
+        x = num[a]
+        r = (not np.isnan(x)) and _cmp(x, prog[pc, 2], prog_val[pc])
+    elif op == OP_PRESENT:
+        r = not np.isnan(num[a])
+    elif op == OP_NONZERO:
+        x = num[a]
+        r = (not np.isnan(x)) and x != 0.0
+    elif op == OP_HAS_MCC:
+        r = mcc
+    elif op == OP_HAS_CC:
+        r = cc
+    elif op == OP_REGIONS:
+        mask = ZERO
+        for k in range(ds, de):
+            d = dx_ids[k]
+            if d >= 0:
+                g = region_of[a, d]
+                if g >= 0:
+                    mask |= ONE << np.uint64(g)
+        cnt = 0
+        while mask != ZERO:
+            mask &= mask - ONE
+            cnt += 1
+        r = cnt >= prog[pc, 2]
+    elif op == OP_DEPT_CMP:
+        if dept != DEPT_MISSING:
+            r = (dept == a) if prog[pc, 2] == 0 else (dept != a)
+    elif op == OP_DEPT_PRESENT:
+        r = dept != DEPT_MISSING
+    return r
+
+
+@kernel(inline="always")
 def eval_program(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, usdx, upr,
-                 dx_bits, pr_bits, region_of, dx_ids, ds, de):
-    """Run the branch program from ``pc``; True when it ends in ACCEPT."""
+                 dx_bits, pr_bits, region_of, dx_ids, ds, de, trace, tn):
+    """Run the branch program from ``pc``; True when it ends in ACCEPT.
+
+    With a non-empty ``trace``, each :func:`residual` leaf tested appends ``pc, answer`` to it
+    (``tn[0]`` = entries used; set to -1 when the trace is full).
+    """
     while pc >= 0:
-        op = prog[pc, 0]
-        a = prog[pc, 1]
-        r = False
-        if op == OP_PDX_IN:
-            r = pdx >= 0 and _bit(dx_bits[pdx], a)
-        elif op == OP_ANY_DX_IN:
-            r = _bit(udx, a)
-        elif op == OP_ANY_SDX_IN:
-            r = _bit(usdx, a)
-        elif op == OP_HAS_PROC:
-            r = m >= 1
-        elif op == OP_MAIN_PROC_IN:
-            r = m >= 1 and mainpr >= 0 and _bit(pr_bits[mainpr], a)
-        elif op == OP_ANY_PROC_IN:
-            r = _bit(upr, a)
-        elif op == OP_ANY_SPROC_IN:
-            # upr holds two unions: all procedures, then the secondary ones (see _fold_pr)
-            r = _bit(upr, a + 64 * pr_bits.shape[1])
-        elif op == OP_CMP:
-            x = num[a]
-            r = (not np.isnan(x)) and _cmp(x, prog[pc, 2], prog_val[pc])
-        elif op == OP_PRESENT:
-            r = not np.isnan(num[a])
-        elif op == OP_NONZERO:
-            x = num[a]
-            r = (not np.isnan(x)) and x != 0.0
-        elif op == OP_HAS_MCC:
-            r = mcc
-        elif op == OP_HAS_CC:
-            r = cc
-        elif op == OP_REGIONS:
-            mask = ZERO
-            for k in range(ds, de):
-                d = dx_ids[k]
-                if d >= 0:
-                    g = region_of[a, d]
-                    if g >= 0:
-                        mask |= ONE << np.uint64(g)
-            cnt = 0
-            while mask != ZERO:
-                mask &= mask - ONE
-                cnt += 1
-            r = cnt >= prog[pc, 2]
-        elif op == OP_DEPT_CMP:
-            if dept != DEPT_MISSING:
-                r = (dept == a) if prog[pc, 2] == 0 else (dept != a)
-        elif op == OP_DEPT_PRESENT:
-            r = dept != DEPT_MISSING
+        r = leaf(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, usdx, upr,
+                 dx_bits, pr_bits, region_of, dx_ids, ds, de)
+        if trace.shape[0] > 0 and tn[0] >= 0 and residual(prog[pc, 0]):
+            k = tn[0]
+            if k + 2 > trace.shape[0]:
+                tn[0] = -1
+            else:
+                trace[k] = pc
+                trace[k + 1] = 1 if r else 0
+                tn[0] = k + 2
         pc = prog[pc, 3] if r else prog[pc, 4]
     return pc == ACCEPT
 
@@ -170,7 +198,7 @@ def _csr_row(off, code, ok):
 def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainpr, m, mcc, cc,
               udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de,
               pdx_off, pdx_steps, main_off, main_steps, open_steps,
-              pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs):
+              pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs, trace, tn):
     """Result id of one case (0 = no group), following the scheme README's loop exactly.
 
     Steps are visited in scheme order, but only those the case's principal diagnosis or main
@@ -199,7 +227,7 @@ def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainp
         else:
             mc += 1
         if not eval_program(mdc[k, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
-                            udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
+                            udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de, trace, tn):
             continue
         lo = mdc[k, 1]
         hi = mdc[k, 2]
@@ -224,16 +252,16 @@ def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainp
                 c += 1
             if steps[st, 0] == STEP_QY:
                 if steps[st, 2] == 1 and eval_program(steps[st, 3], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
-                                                      udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
+                                                      udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de, trace, tn):
                     return steps[st, 4]
                 continue
             rl = steps[st, 1]
             if not eval_program(rules[rl, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
-                                udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
+                                udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de, trace, tn):
                 continue
             for br in range(rules[rl, 1], rules[rl, 2]):
                 if eval_program(branches[br, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
-                                udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
+                                udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de, trace, tn):
                     return branches[br, 1]
             if rules[rl, 3] == NO_BRANCH_ADRG:
                 return rules[rl, 4]
@@ -327,15 +355,33 @@ def _fold_pr(bits, ids, s, e, out):
                     out[nw + w] |= row[w]
 
 
+@kernel(inline="always")
+def case_facts(i, dx_ids, dx_off, pr_ids, pr_off, nums, dx_bits, pr_bits, num, udx, usdx, upr):
+    """Fill one case's numeric fields (``num``) and list-bit unions; (has_mcc, has_cc)."""
+    ds = dx_off[i]
+    de = dx_off[i + 1]
+    for f in range(N_DX):
+        num[f] = nums[f, i]
+    num[N_DX] = de - ds
+    for f in range(N_DX + 1, N_FIELDS):
+        num[f] = nums[f - 1, i]
+    mcc, cc = fold_dx(dx_bits, dx_ids, ds, de, udx, usdx)
+    _fold_pr(pr_bits, pr_ids, pr_off[i], pr_off[i + 1], upr)
+    return mcc, cc
+
+
 @kernel
 def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_bits,
                  cc_level, cc_excl, pdx_excl, region_of, prog, prog_val, mdc, steps, rules,
                  branches, retry, out, pdx_off, pdx_steps, main_off, main_steps, open_steps,
                  pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs):
+    """The interpreter over cases ``lo..hi-1`` (the reference of :mod:`grouper.decision_cache`)."""
     udx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
     usdx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
     upr = np.zeros(2 * pr_bits.shape[1], dtype=np.uint64)
     num = np.empty(N_FIELDS, dtype=np.float64)
+    trace = np.zeros(0, dtype=np.int32)
+    tn = np.zeros(1, dtype=np.int64)
     for i in range(lo, hi):
         if not todo[i]:
             out[i] = -1
@@ -357,7 +403,7 @@ def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_b
         res = group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx, mainpr, m,
                         mcc, cc, udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de,
                         pdx_off, pdx_steps, main_off, main_steps, open_steps,
-                        pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs)
+                        pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs, trace, tn)
         if res == 0 and retry[0] == 1 and m >= retry[1]:
             # Whole-case retry: each later procedure alone, in order; first result wins.
             for j in range(ps + 1, pe):
@@ -366,7 +412,7 @@ def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_b
                                 pr_ids[j], 1, mcc, cc, udx, usdx, upr, dx_bits, pr_bits,
                                 region_of, dx_ids, ds, de, pdx_off, pdx_steps, main_off,
                                 main_steps, open_steps, pdx_mdc_off, pdx_mdcs, main_mdc_off,
-                                main_mdcs, open_mdcs)
+                                main_mdcs, open_mdcs, trace, tn)
                 if res != 0:
                     break
         out[i] = res
