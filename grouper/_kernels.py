@@ -109,72 +109,65 @@ def residual(op):
 
 
 @kernel(inline="always")
-def leaf(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, usdx, upr,
-         dx_bits, pr_bits, region_of, dx_ids, ds, de):
-    """The answer of the one leaf test ``prog[pc]`` for a case."""
-    op = prog[pc, 0]
-    a = prog[pc, 1]
-    r = False
-    if op == OP_PDX_IN:
-        r = pdx >= 0 and _bit(dx_bits[pdx], a)
-    elif op == OP_ANY_DX_IN:
-        r = _bit(udx, a)
-    elif op == OP_ANY_SDX_IN:
-        r = _bit(usdx, a)
-    elif op == OP_HAS_PROC:
-        r = m >= 1
-    elif op == OP_MAIN_PROC_IN:
-        r = m >= 1 and mainpr >= 0 and _bit(pr_bits[mainpr], a)
-    elif op == OP_ANY_PROC_IN:
-        r = _bit(upr, a)
-    elif op == OP_ANY_SPROC_IN:
-        # upr holds two unions: all procedures, then the secondary ones (see _fold_pr)
-        r = _bit(upr, a + 64 * pr_bits.shape[1])
-    elif op == OP_CMP:
-        x = num[a]
-        r = (not np.isnan(x)) and _cmp(x, prog[pc, 2], prog_val[pc])
-    elif op == OP_PRESENT:
-        r = not np.isnan(num[a])
-    elif op == OP_NONZERO:
-        x = num[a]
-        r = (not np.isnan(x)) and x != 0.0
-    elif op == OP_HAS_MCC:
-        r = mcc
-    elif op == OP_HAS_CC:
-        r = cc
-    elif op == OP_REGIONS:
-        mask = ZERO
-        for k in range(ds, de):
-            d = dx_ids[k]
-            if d >= 0:
-                g = region_of[a, d]
-                if g >= 0:
-                    mask |= ONE << np.uint64(g)
-        cnt = 0
-        while mask != ZERO:
-            mask &= mask - ONE
-            cnt += 1
-        r = cnt >= prog[pc, 2]
-    elif op == OP_DEPT_CMP:
-        if dept != DEPT_MISSING:
-            r = (dept == a) if prog[pc, 2] == 0 else (dept != a)
-    elif op == OP_DEPT_PRESENT:
-        r = dept != DEPT_MISSING
-    return r
-
-
-@kernel(inline="always")
 def eval_program(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, usdx, upr,
                  dx_bits, pr_bits, region_of, dx_ids, ds, de, trace, tn):
     """Run the branch program from ``pc``; True when it ends in ACCEPT.
 
-    With a non-empty ``trace``, each :func:`residual` leaf tested appends ``pc, answer`` to it
-    (``tn[0]`` = entries used; set to -1 when the trace is full).
+    With ``trace`` (int32 array; None compiles the check away), each :func:`residual` leaf
+    tested appends ``pc, answer`` to it (``tn[0]`` = entries used; -1 once it is full). With
+    a program whose every jump ends it (:func:`grouper.decision_cache.leaf_program`) this is
+    the answer of the one leaf at ``pc``.
     """
     while pc >= 0:
-        r = leaf(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, usdx, upr,
-                 dx_bits, pr_bits, region_of, dx_ids, ds, de)
-        if trace.shape[0] > 0 and tn[0] >= 0 and residual(prog[pc, 0]):
+        op = prog[pc, 0]
+        a = prog[pc, 1]
+        r = False
+        if op == OP_PDX_IN:
+            r = pdx >= 0 and _bit(dx_bits[pdx], a)
+        elif op == OP_ANY_DX_IN:
+            r = _bit(udx, a)
+        elif op == OP_ANY_SDX_IN:
+            r = _bit(usdx, a)
+        elif op == OP_HAS_PROC:
+            r = m >= 1
+        elif op == OP_MAIN_PROC_IN:
+            r = m >= 1 and mainpr >= 0 and _bit(pr_bits[mainpr], a)
+        elif op == OP_ANY_PROC_IN:
+            r = _bit(upr, a)
+        elif op == OP_ANY_SPROC_IN:
+            # upr holds two unions: all procedures, then the secondary ones (see _fold_pr)
+            r = _bit(upr, a + 64 * pr_bits.shape[1])
+        elif op == OP_CMP:
+            x = num[a]
+            r = (not np.isnan(x)) and _cmp(x, prog[pc, 2], prog_val[pc])
+        elif op == OP_PRESENT:
+            r = not np.isnan(num[a])
+        elif op == OP_NONZERO:
+            x = num[a]
+            r = (not np.isnan(x)) and x != 0.0
+        elif op == OP_HAS_MCC:
+            r = mcc
+        elif op == OP_HAS_CC:
+            r = cc
+        elif op == OP_REGIONS:
+            mask = ZERO
+            for k in range(ds, de):
+                d = dx_ids[k]
+                if d >= 0:
+                    g = region_of[a, d]
+                    if g >= 0:
+                        mask |= ONE << np.uint64(g)
+            cnt = 0
+            while mask != ZERO:
+                mask &= mask - ONE
+                cnt += 1
+            r = cnt >= prog[pc, 2]
+        elif op == OP_DEPT_CMP:
+            if dept != DEPT_MISSING:
+                r = (dept == a) if prog[pc, 2] == 0 else (dept != a)
+        elif op == OP_DEPT_PRESENT:
+            r = dept != DEPT_MISSING
+        if trace is not None and tn[0] >= 0 and residual(op):
             k = tn[0]
             if k + 2 > trace.shape[0]:
                 tn[0] = -1
@@ -291,7 +284,7 @@ def severity(dx_ids, ds, de, cc_level, cc_excl, pdx_excl):
     return mcc, cc
 
 
-@kernel
+@kernel(inline="always")
 def fold_dx(dx_bits, dx_ids, ds, de, udx, usdx):
     """Unions of the list bits of all / secondary diagnoses and (has_mcc, has_cc), one pass.
 
@@ -340,7 +333,7 @@ def _fold(bits, ids, s, e, out):
                 out[w] |= row[w]
 
 
-@kernel
+@kernel(inline="always")
 def _fold_pr(bits, ids, s, e, out):
     """``out[:w]`` = union of the list bits of procedures s..e-1, ``out[w:]`` of s+1..e-1."""
     out[:] = ZERO
@@ -380,8 +373,8 @@ def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_b
     usdx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
     upr = np.zeros(2 * pr_bits.shape[1], dtype=np.uint64)
     num = np.empty(N_FIELDS, dtype=np.float64)
-    trace = np.zeros(0, dtype=np.int32)
-    tn = np.zeros(1, dtype=np.int64)
+    trace = None
+    tn = None
     for i in range(lo, hi):
         if not todo[i]:
             out[i] = -1
