@@ -26,7 +26,7 @@ from ._jit import kernel
 EMPTY = -1  # free table slot
 UNKNOWN = -1  # a root or child not grown yet
 HASH = np.uint64(0x9E3779B97F4A7C15)
-MISS, MISS_RETRY = 1, 2  # why a case went to the interpreter (miss[i]); 0 = decided by the tree
+MISS, MISS_RETRY, SKIPPED = 1, 2, 3  # miss[i]: 0 decided by a tree; 1, 2 by the interpreter; 3 not to group
 GRAFT_OK, GRAFT_FULL, GRAFT_BAD = -1, -2, -3
 
 
@@ -80,6 +80,7 @@ def _decide_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_
         miss[i] = 0
         if not todo[i]:
             out[i] = -1
+            miss[i] = SKIPPED
             continue
         ds = dx_off[i]
         de = dx_off[i + 1]

@@ -141,7 +141,7 @@ class DecisionCache:
                            n_chunks)
         finally:
             self._lock.release_read()
-        counts = np.bincount(miss, minlength=3)
+        counts = np.bincount(miss, minlength=4)
         if counts[D.MISS] and not self.full and self._lock.try_write():
             try:
                 self._graft(cases, s, out, miss)
