@@ -103,9 +103,22 @@ def _cmp(x, c, v):
 
 
 @kernel(inline="always")
+def residual(op):
+    """True for a leaf whose answer is not fixed by the case's principal diagnosis class,
+    main procedure class and whether it has procedures (see :mod:`grouper.decision_cache`)."""
+    return op != OP_PDX_IN and op != OP_MAIN_PROC_IN and op != OP_HAS_PROC
+
+
+@kernel(inline="always")
 def eval_program(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, usdx, upr,
-                 dx_bits, pr_bits, region_of, dx_ids, ds, de):
-    """Run the branch program from ``pc``; True when it ends in ACCEPT."""
+                 dx_bits, pr_bits, region_of, dx_ids, ds, de, trace, tn):
+    """Run the branch program from ``pc``; True when it ends in ACCEPT.
+
+    With ``trace`` (int32 array; None compiles the check away), each :func:`residual` leaf
+    tested appends ``pc, answer`` to it (``tn[0]`` = entries used; -1 once it is full). With
+    a program whose every jump ends it (:func:`grouper.decision_cache.leaf_program`) this is
+    the answer of the one leaf at ``pc``.
+    """
     while pc >= 0:
         op = prog[pc, 0]
         a = prog[pc, 1]
@@ -159,6 +172,14 @@ def eval_program(pc, prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc, udx, us
             # a < 0: number of procedures; else the text-key slot a = shift | width << 5
             x = m if a < 0 else (dept >> (a & 31)) & ((1 << (a >> 5)) - 1)
             r = _cmp(np.float64(x), prog[pc, 2], prog_val[pc])
+        if trace is not None and tn[0] >= 0 and residual(op):
+            k = tn[0]
+            if k + 2 > trace.shape[0]:
+                tn[0] = -1
+            else:
+                trace[k] = pc
+                trace[k + 1] = 1 if r else 0
+                tn[0] = k + 2
         pc = prog[pc, 3] if r else prog[pc, 4]
     return pc == ACCEPT
 
@@ -175,7 +196,7 @@ def _csr_row(off, code, ok):
 def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainpr, m, mcc, cc,
               udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de,
               pdx_off, pdx_steps, main_off, main_steps, open_steps,
-              pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs):
+              pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs, trace, tn):
     """Result id of one case (0 = no group), following the scheme README's loop exactly.
 
     Steps are visited in scheme order, but only those the case's principal diagnosis or main
@@ -204,7 +225,7 @@ def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainp
         else:
             mc += 1
         if not eval_program(mdc[k, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
-                            udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
+                            udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de, trace, tn):
             continue
         lo = mdc[k, 1]
         hi = mdc[k, 2]
@@ -229,16 +250,16 @@ def group_one(prog, prog_val, mdc, steps, rules, branches, num, dept, pdx, mainp
                 c += 1
             if steps[st, 0] == STEP_QY:
                 if steps[st, 2] == 1 and eval_program(steps[st, 3], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
-                                                      udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
+                                                      udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de, trace, tn):
                     return steps[st, 4]
                 continue
             rl = steps[st, 1]
             if not eval_program(rules[rl, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
-                                udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
+                                udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de, trace, tn):
                 continue
             for br in range(rules[rl, 1], rules[rl, 2]):
                 if eval_program(branches[br, 0], prog, prog_val, num, dept, pdx, mainpr, m, mcc, cc,
-                                udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de):
+                                udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de, trace, tn):
                     return branches[br, 1]
             if rules[rl, 3] == NO_BRANCH_ADRG:
                 return rules[rl, 4]
@@ -268,7 +289,7 @@ def severity(dx_ids, ds, de, cc_level, cc_excl, pdx_excl):
     return mcc, cc
 
 
-@kernel
+@kernel(inline="always")
 def fold_dx(dx_bits, dx_ids, ds, de, udx, usdx):
     """Unions of the list bits of all / secondary diagnoses and (has_mcc, has_cc), one pass.
 
@@ -317,7 +338,7 @@ def _fold(bits, ids, s, e, out):
                 out[w] |= row[w]
 
 
-@kernel
+@kernel(inline="always")
 def _fold_pr(bits, ids, s, e, out):
     """``out[:w]`` = union of the list bits of procedures s..e-1, ``out[w:]`` of s+1..e-1."""
     out[:] = ZERO
@@ -332,15 +353,33 @@ def _fold_pr(bits, ids, s, e, out):
                     out[nw + w] |= row[w]
 
 
+@kernel(inline="always")
+def case_facts(i, dx_ids, dx_off, pr_ids, pr_off, nums, dx_bits, pr_bits, num, udx, usdx, upr):
+    """Fill one case's numeric fields (``num``) and list-bit unions; (has_mcc, has_cc)."""
+    ds = dx_off[i]
+    de = dx_off[i + 1]
+    for f in range(N_DX):
+        num[f] = nums[f, i]
+    num[N_DX] = de - ds
+    for f in range(N_DX + 1, N_FIELDS):
+        num[f] = nums[f - 1, i]
+    mcc, cc = fold_dx(dx_bits, dx_ids, ds, de, udx, usdx)
+    _fold_pr(pr_bits, pr_ids, pr_off[i], pr_off[i + 1], upr)
+    return mcc, cc
+
+
 @kernel
 def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_bits, pr_bits,
                  cc_level, cc_excl, pdx_excl, region_of, prog, prog_val, mdc, steps, rules,
                  branches, retry, out, pdx_off, pdx_steps, main_off, main_steps, open_steps,
                  pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs):
+    """The interpreter over cases ``lo..hi-1`` (the reference of :mod:`grouper.decision_cache`)."""
     udx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
     usdx = np.zeros(dx_bits.shape[1], dtype=np.uint64)
     upr = np.zeros(2 * pr_bits.shape[1], dtype=np.uint64)
     num = np.empty(N_FIELDS, dtype=np.float64)
+    trace = None
+    tn = None
     for i in range(lo, hi):
         if not todo[i]:
             out[i] = -1
@@ -362,7 +401,7 @@ def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_b
         res = group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx, mainpr, m,
                         mcc, cc, udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de,
                         pdx_off, pdx_steps, main_off, main_steps, open_steps,
-                        pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs)
+                        pdx_mdc_off, pdx_mdcs, main_mdc_off, main_mdcs, open_mdcs, trace, tn)
         if res == 0 and retry[0] == 1 and m >= retry[1]:
             # Whole-case retry: each later procedure alone, in order; first result wins.
             for j in range(ps + 1, pe):
@@ -371,7 +410,7 @@ def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_b
                                 pr_ids[j], 1, mcc, cc, udx, usdx, upr, dx_bits, pr_bits,
                                 region_of, dx_ids, ds, de, pdx_off, pdx_steps, main_off,
                                 main_steps, open_steps, pdx_mdc_off, pdx_mdcs, main_mdc_off,
-                                main_mdcs, open_mdcs)
+                                main_mdcs, open_mdcs, trace, tn)
                 if res != 0:
                     break
         out[i] = res

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import _kernels
+from . import _kernels, decision_cache
 from ._jit import kernel
 from ._kernels import CaseArrays, SchemeArrays, scheme_arrays
 from .compile import CompiledScheme
@@ -412,11 +412,13 @@ def encode_inputs(diagnoses: pa.Array, procedures: pa.Array, nums: np.ndarray,
     return arrays, status, warns
 
 
-def run_kernel(arrays: dict, scheme: Scheme, threads: int | None = None) -> np.ndarray:
+def run_kernel(arrays: dict, scheme: Scheme, threads: int | None = None, *,
+               interpreter: bool = False) -> np.ndarray:
     """Result ids (int32, -1 where not grouped) for encoded cases.
 
-    One case runs the kernel's serial range function on this thread: the
-    same per-case code as the parallel kernel, without a parallel launch.
+    Cases go through the decision cache (:mod:`grouper.decision_cache`, same answers) unless
+    ``interpreter`` or ``DRGSIM_DECISION_CACHE=0``. One case runs the interpreter's serial
+    range function on this thread, without a parallel launch.
     """
     e = engine_for(scheme)
     n = len(arrays["todo"])
@@ -430,7 +432,10 @@ def run_kernel(arrays: dict, scheme: Scheme, threads: int | None = None) -> np.n
     numba.set_num_threads(min(nt, numba.config.NUMBA_NUM_THREADS))
     try:
         n_chunks = max(1, min(n, 64 * numba.get_num_threads())) if n else 1
-        _kernels.group_cases(cases, e.arrays, out, n_chunks)
+        if interpreter or not decision_cache.ENABLED:
+            _kernels.group_cases(cases, e.arrays, out, n_chunks)
+        else:
+            decision_cache.cache_for(e.c).group(cases, e.arrays, out, n_chunks)
     finally:
         numba.set_num_threads(prev)
     return out
