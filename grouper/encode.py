@@ -178,16 +178,73 @@ class Tokens:
         return pa.LargeStringArray.from_buffers(len(idx), pa.py_buffer(off), pa.py_buffer(out))
 
 
+#: a column of at least this many rows is dictionary-encoded first ...
+DICT_MIN_ROWS = 4096
+#: ... and tokenised once per distinct text when at most this share of its rows are distinct
+DICT_MAX_SHARE = 0.5
+
+
+@kernel
+def _expand(idx, d_ids, d_off, d_start, d_end, accept, ids, row_off, rstart, rend):
+    """Row i takes the tokens of distinct text ``idx[i]``; rejected ones keep their byte range
+    in the dictionary's data. Returns (tokens written, rejected tokens recorded)."""
+    t = 0
+    nb = 0
+    n = idx.shape[0]
+    for i in range(n):
+        row_off[i] = t
+        d = idx[i]
+        for k in range(d_off[d], d_off[d + 1]):
+            x = d_ids[k]
+            ids[t] = x
+            if x < 0 or not accept[x]:
+                rstart[nb] = d_start[k]
+                rend[nb] = d_end[k]
+                nb += 1
+            t += 1
+    row_off[n] = t
+    return t, nb
+
+
+def _text(col: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    if not (pa.types.is_large_string(col.type) or pa.types.is_string(col.type)):
+        col = col.cast(pa.large_string())
+    return col
+
+
 def tokenize(col: pa.Array | pa.ChunkedArray, vocab: Vocab, empty_is_none: bool,
              accept: np.ndarray | None = None) -> Tokens:
     """Split a text column into vocabulary ids (no Python loop per row).
 
     ``accept`` (bool per vocabulary id, default all) marks the ids that need no repair.
+    A long column whose texts repeat (at most ``DICT_MAX_SHARE`` of its rows distinct) is
+    dictionary-encoded by Arrow and each distinct text tokenised once; the result is the
+    same as tokenising every row (a missing text is an empty one either way).
     """
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-    if not (pa.types.is_large_string(col.type) or pa.types.is_string(col.type)):
-        col = col.cast(pa.large_string())
+    col = _text(col)
+    if accept is None:
+        accept = np.ones(max(1, len(vocab.strings)), dtype=np.bool_)
+    n = len(col)
+    if n >= DICT_MIN_ROWS:
+        enc = (col.fill_null("") if col.null_count else col).dictionary_encode()
+        if len(enc.dictionary) <= DICT_MAX_SHARE * n:
+            # accept nothing: every token of the dictionary records its byte range
+            d = _tokenize_rows(enc.dictionary, vocab, empty_is_none, np.zeros(len(accept), np.bool_))
+            idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+            cap = int(np.diff(d.row_off)[idx].sum()) if n else 0
+            ids = np.empty(cap, dtype=np.int32)
+            rstart = np.empty(cap, dtype=np.int64)
+            rend = np.empty(cap, dtype=np.int64)
+            row_off = np.empty(n + 1, dtype=np.int64)
+            t, nb = _expand(idx, d.ids, d.row_off, d.rstart, d.rend, accept, ids, row_off, rstart, rend)
+            return Tokens(ids[:t], row_off, d.data, rstart[:nb].copy(), rend[:nb].copy())
+    return _tokenize_rows(col, vocab, empty_is_none, accept)
+
+
+def _tokenize_rows(col: pa.Array, vocab: Vocab, empty_is_none: bool, accept: np.ndarray) -> Tokens:
+    """:func:`tokenize` row by row over the column's Arrow buffers, read in place."""
     n = len(col)
     # read the offsets in place, 32- or 64-bit (numba compiles one tokenizer for each)
     width = 8 if pa.types.is_large_string(col.type) else 4
@@ -202,8 +259,6 @@ def tokenize(col: pa.Array | pa.ChunkedArray, vocab: Vocab, empty_is_none: bool,
     lo, hi = int(offs[0]), int(offs[-1])
     seps = int(_count_seps(data, lo, hi))
     cap = seps + n + 1
-    if accept is None:
-        accept = np.ones(max(1, len(vocab.strings)), dtype=np.bool_)
     ids = np.empty(cap, dtype=np.int32)
     # untouched pages of these are never faulted in: only rejected tokens are written
     rstart = np.empty(cap, dtype=np.int64)
