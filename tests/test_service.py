@@ -355,7 +355,8 @@ def test_health_version_and_docs(client, engines, scheme, weights_dirs):
     assert v["scheme"]["content_hash"] == scheme.content_hash
     assert v["policy"]["name"] == "zhejiang_drg" and v["policy"]["kind"] == "drg"
     assert len(v["policy"]["content_hash"]) == 64
-    assert v["weights"]["path"] == str(weights_dirs["zhejiang_drg"])
+    assert v["weights"]["file"] == weights_dirs["zhejiang_drg"].name
+    assert str(weights_dirs["zhejiang_drg"].parent) not in str(v)  # no server paths (issue 12)
     assert len(v["weights"]["content_hash"]) == 64
     other = make_client(engines["jinhua_drg"]).get("/v1/version").json()
     assert other["weights"]["content_hash"] != v["weights"]["content_hash"]

@@ -136,7 +136,7 @@ def price_one(prep: Any, yuan_per_point: float, case: CaseIn, status: str, group
         np.array([mode], np.int64), status_codes(np.array([status], dtype=object)),
         yuan_per_point, birth_weight=np.array([_f(case.birth_weight)]),
         age_days=np.array([_f(case.age_days)]), new_tech=np.array([bool(case.new_tech)]),
-        new_tech_cost=np.array([_f(case.new_tech_cost)]))
+        new_tech_cost=np.array([_f(case.new_tech_cost)]), icu=np.array([bool(case.icu)]))
     return Priced(
         group=[group], case_class=[CLASSES[int(out["case_class"][0])]],
         class_reason=[REASONS[int(out["class_reason"][0])]],

@@ -9,6 +9,7 @@ from fastapi.openapi.utils import get_openapi
 
 from . import errors
 from .engine import PreviewEngine
+from .guard import Guard
 from .models import BatchIn, CaseIn
 from .routers import meta, preview
 from .settings import ServiceSettings
@@ -34,7 +35,7 @@ def create_app(settings: ServiceSettings, engine: PreviewEngine | None = None) -
     errors.install(app)
     app.include_router(preview.router)
     app.include_router(meta.router)
-    app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(Guard, settings=settings)
 
     def openapi() -> dict[str, Any]:
         # request bodies are validated by hand (one pydantic JSON pass), so their schemas are

@@ -23,7 +23,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from .engine import NUM_FIELDS, TEXT_FIELDS
+from .engine import BOOL_FIELDS, NUM_FIELDS, TEXT_FIELDS
 
 #: the bounds and lengths of :mod:`drgsim.service.models` (``Int``, ``Num``, ``Text``, ``Code``)
 INT_BOUND = 1_000_000_000
@@ -32,12 +32,12 @@ TEXT_MAX = 200
 CODE_MAX = 64
 
 ID_FIELDS = ("case_id", "hospital_id", "patient_id", "dept", "alliance_id")
-INT_FIELDS = ("hospital_level", "sex", "age", "age_days", "los", "icu_hours", "discharge_mode",
-              "year")
-NUM_ONLY_FIELDS = ("birth_weight", "total_cost", "patient_paid", "new_tech_cost")
+INT_FIELDS = ("hospital_level", "sex", "age", "age_days", "birth_weight", "los", "icu_hours",
+              "discharge_mode", "month", "year")
+NUM_ONLY_FIELDS = ("total_cost", "patient_paid", "new_tech_cost")
 DATE_FIELDS = ("admission_date", "discharge_date")
 ALLOWED = frozenset((*ID_FIELDS, *INT_FIELDS, *NUM_ONLY_FIELDS, *DATE_FIELDS, "diagnoses",
-                     "procedures", "new_tech"))
+                     "procedures", *BOOL_FIELDS))
 REQUIRED = frozenset(("sex", "age", "diagnoses"))
 
 _NONE = type(None)
@@ -52,8 +52,17 @@ class NotPlain(Exception):
     """The body needs the pydantic models (to coerce it or to say what is wrong with it)."""
 
 
-def parse_batch(body: bytes) -> pd.DataFrame:
-    """The canonical case table of a ``{"cases": [...]}`` body; :class:`NotPlain` if unsure.
+class TooMany(Exception):
+    """More cases than the limit (checked before any column is built)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        super().__init__(count)
+
+
+def parse_batch(body: bytes, limit: int | None = None) -> pd.DataFrame:
+    """The canonical case table of a ``{"cases": [...]}`` body; :class:`NotPlain` if unsure,
+    :class:`TooMany` when it holds more than ``limit`` cases.
 
     The table equals ``engine.cases_frame(BatchIn.model_validate_json(body).cases)``.
     """
@@ -64,6 +73,8 @@ def parse_batch(body: bytes) -> pd.DataFrame:
     if type(doc) is not dict or doc.keys() != {"cases"} or type(doc["cases"]) is not list:
         raise NotPlain
     cases: list[Any] = doc["cases"]
+    if limit is not None and len(cases) > limit:
+        raise TooMany(len(cases))
     if cases and set(map(type, cases)) != {dict}:
         raise NotPlain
     if not all(map(ALLOWED.issuperset, cases)):
@@ -149,7 +160,7 @@ def cases_table(cases: list[dict[str, Any]]) -> pd.DataFrame:
     procedures = _codes([c.get("procedures", _EMPTY) for c in cases], required=False)
     diagnoses = _codes([c.get("diagnoses", _MISSING) for c in cases], required=True)
     dates = {f: _dates(_column(cases, f, _STR_TYPES)[0]) for f in DATE_FIELDS}
-    new_tech = _column(cases, "new_tech", _BOOL_TYPES)[0]
+    flags = {f: _column(cases, f, _BOOL_TYPES)[0] for f in BOOL_FIELDS}
 
     # the same columns, dtypes and order as engine.cases_frame
     cols: dict[str, Any] = {
@@ -163,5 +174,5 @@ def cases_table(cases: list[dict[str, Any]]) -> pd.DataFrame:
     cols["procedures"] = procedures
     for f in DATE_FIELDS:
         cols[f] = pd.array(dates[f], dtype="str")
-    cols["new_tech"] = new_tech
+    cols.update(flags)
     return pd.DataFrame(cols)

@@ -14,7 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ..columnar import NotPlain, parse_batch
+from ..columnar import NotPlain, TooMany, parse_batch
 from ..engine import PreviewEngine, cases_frame
 from ..errors import BadRequest, validation_failure
 from ..models import BatchIn, BatchOut, CaseIn, ErrorOut, PreviewOut
@@ -68,8 +68,14 @@ async def preview_batch(request: Request, explain: Explain = False,
     settings: ServiceSettings = request.app.state.settings
     body = await request.body()
     # a batch is tens of milliseconds: off the event loop so health checks stay answered
-    return await run_in_threadpool(_batch, body, engine, settings.batch_limit, explain,
-                                   format == "columns")
+    limit = settings.explain_limit if explain else settings.batch_limit
+    return await run_in_threadpool(_batch, body, engine, limit, explain, format == "columns")
+
+
+def _too_many(limit: int, n: int, explain: bool) -> BadRequest:
+    what = "with explain=true " if explain else ""
+    return BadRequest(422, "invalid request", [{
+        "field": "cases", "problem": f"at most {limit} cases per request {what}(got {n})"}])
 
 
 def _batch(body: bytes, engine: PreviewEngine, limit: int, explain: bool,
@@ -78,17 +84,17 @@ def _batch(body: bytes, engine: PreviewEngine, limit: int, explain: bool,
     try:
         if explain:  # the trace needs each case's model
             raise NotPlain
-        frame = parse_batch(body)
+        frame = parse_batch(body, limit)
     except NotPlain:
         try:
             cases = _BATCH.validate_json(body).cases
         except ValidationError as exc:
             raise validation_failure(exc) from None
+        if len(cases) > limit:
+            raise _too_many(limit, len(cases), explain) from None
         frame = cases_frame(cases)
-    if len(frame) > limit:
-        raise BadRequest(422, "invalid request", [{
-            "field": "cases", "problem": f"at most {limit} cases per request, "
-            f"got {len(frame)}"}])
+    except TooMany as exc:
+        raise _too_many(limit, exc.count, explain) from None
     cols = engine.preview_columns(frame)
     if columns:
         if explain and cases is not None:
