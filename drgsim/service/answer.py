@@ -187,6 +187,11 @@ def finite(a: Any, missing: float | None = None) -> list[Any]:
     ``finite(a)[k] == clean(a[k])`` and ``finite(a, 0.0)[k] == (clean(a[k]) or 0.0)``.
     """
     a = np.asarray(a, dtype=np.float64)
+    if a.size <= 4:  # one case: plain floats beat a round of numpy calls
+        isf = math.isfinite
+        if missing == 0.0:
+            return [v if v and isf(v) else 0.0 for v in a.tolist()]
+        return [v if isf(v) else missing for v in a.tolist()]
     ok = np.isfinite(a)
     if missing == 0.0:
         ok &= a != 0.0  # `x or 0.0` turns -0.0 into 0.0 too
@@ -198,8 +203,16 @@ def finite(a: Any, missing: float | None = None) -> list[Any]:
 
 
 def money(x: np.ndarray) -> list[float | None]:
-    """Yuan rounded to the cent for display (thresholds are estimates, not payments)."""
-    return [None if v is None else round(v, 2) for v in finite(x)]
+    """Yuan rounded to the cent for display (thresholds are estimates, not payments).
+
+    ``round(v, 2)`` (Python's, exact on the decimal value) once per distinct value: the
+    thresholds repeat per group."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.size <= 4:
+        return [None if v is None else round(v, 2) for v in finite(x)]
+    uniq, inv = np.unique(x, return_inverse=True)  # nan sorts last, kept once per nan
+    vals = np.array([None if v is None else round(v, 2) for v in finite(uniq)], dtype=object)
+    return vals[inv.ravel()].tolist()
 
 
 # ---- the answer ----------------------------------------------------------------------------------
