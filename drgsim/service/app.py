@@ -11,6 +11,7 @@ from . import errors
 from .engine import PreviewEngine
 from .guard import Guard
 from .models import BatchIn, CaseIn
+from .patient import PatientPreviewIn
 from .routers import meta, preview
 from .settings import ServiceSettings
 
@@ -44,7 +45,7 @@ def create_app(settings: ServiceSettings, engine: PreviewEngine | None = None) -
             schema = get_openapi(title=app.title, version=app.version,
                                  description=app.description, routes=app.routes)
             comps = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (CaseIn, BatchIn):
+            for model in (CaseIn, BatchIn, PatientPreviewIn):
                 js = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 comps.update(js.pop("$defs", {}))
                 comps[model.__name__] = js

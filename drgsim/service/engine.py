@@ -112,6 +112,8 @@ class PreviewEngine:
     kernel_threads: int = 1
     #: the DIP catalogue (:class:`grouper.dip.Catalogue`) a DIP policy groups into
     catalogue: Any = None
+    #: the benefit policy (§9, :func:`payment.load_benefit_policy`) for the patient's share
+    benefits: Any = None
 
     def __post_init__(self) -> None:
         from payment.prepared import PreparedPrices
@@ -193,8 +195,15 @@ class PreviewEngine:
         elif settings.catalogue is not None:
             raise StartupError("--catalogue needs a DIP policy (--policy national_dip or a DIP "
                                "policy file)")
+        benefits = None
+        if settings.benefits is not None:
+            try:
+                benefits = payment.load_benefit_policy(settings.benefits)
+            except Exception as exc:
+                raise StartupError(f"invalid benefit policy {settings.benefits}: "
+                                   f"{_one_line(exc)}") from None
         return cls(scheme, policy, weights, settings.weights, note, settings.kernel_threads,
-                   catalogue)
+                   catalogue, benefits)
 
     def identity(self) -> dict[str, Any]:
         """Scheme, policy and weights identities for ``/v1/version``."""

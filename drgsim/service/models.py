@@ -139,6 +139,22 @@ class DipOut(BaseModel):
     final_score: float | None
 
 
+class PatientShareOut(BaseModel):
+    """The case's layers under the benefit policy (yuan, to the cent); total_cost = basic +
+    critical + assistance + safety_net + oop exactly."""
+
+    policy: str
+    compliant: float = Field(description="policy-scope (compliant) cost, yuan")
+    deductible: float = Field(description="deductible charged on this stay, yuan")
+    basic: float = Field(description="basic medical insurance fund, yuan")
+    critical: float = Field(description="critical-illness insurance (大病保险), yuan")
+    assistance: float = Field(description="medical assistance (医疗救助), yuan")
+    safety_net: float = Field(description="safety net (兜底), yuan")
+    oop: float = Field(description="the patient's out-of-pocket, yuan")
+    ratio: float = Field(description="basic-fund ratio applied")
+    reasons: list[str] = Field(description="referral applied, out-of-area cut, cap reached …")
+
+
 class PreviewOut(BaseModel):
     """The preview of one case."""
 
@@ -152,6 +168,8 @@ class PreviewOut(BaseModel):
     dip: DipOut | None = Field(None, description="only under a DIP policy; status is then the "
                                "DIP grouper's")
     explanation: dict[str, Any] | None = Field(None, description="only with ?explain=true")
+    patient_share: PatientShareOut | None = Field(
+        None, description="only from /v1/preview/patient (a service started with --benefits)")
 
 
 class BatchOut(BaseModel):

@@ -48,7 +48,7 @@ class ServiceSettings(BaseSettings):
     #: published weights: the hospital ids the coefficient is for
     hospitals: list[str] = Field(default_factory=list)
     catalogue: Path | None = None
-    benefits: Path | None = None
+    benefits: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     api_key: SecretStr | None = None

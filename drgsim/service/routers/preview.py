@@ -18,6 +18,7 @@ from ..columnar import NotPlain, TooMany, parse_batch
 from ..engine import PreviewEngine, cases_frame
 from ..errors import BadRequest, validation_failure
 from ..models import BatchIn, BatchOut, CaseIn, ErrorOut, PreviewOut
+from ..patient import PatientPreviewIn, patient_share
 from ..settings import ServiceSettings
 
 router = APIRouter(prefix="/v1/preview", tags=["preview"])
@@ -105,3 +106,30 @@ def _batch(body: bytes, engine: PreviewEngine, limit: int, explain: bool,
         for res, case in zip(results, cases, strict=True):
             res["explanation"] = engine.explain(case)
     return _json({"count": len(results), "results": results})
+
+
+_PATIENT = TypeAdapter(PatientPreviewIn)
+
+
+@router.post("/patient", response_model=PreviewOut, responses=_ERRORS,
+             openapi_extra=_body("PatientPreviewIn"))
+async def preview_patient(request: Request) -> Response:
+    """The preview of one case plus the patient's share across the insurance layers (basic
+    fund, critical illness, medical assistance, safety net, out-of-pocket) under the service's
+    benefit policy, with the person-year's earlier stays in ``history``. Needs a service
+    started with ``--benefits``."""
+    engine: PreviewEngine = request.app.state.engine
+    if engine.benefits is None:
+        raise BadRequest(404, "this service has no benefit policy (start it with --benefits)")
+    try:
+        req = _PATIENT.validate_json(await request.body())
+    except ValidationError as exc:
+        raise validation_failure(exc) from None
+    try:
+        share = patient_share(engine.benefits, req)
+    except ValueError as exc:  # PatientInputError, payment.CostSharingInputError
+        raise BadRequest(422, "invalid request", [{"field": "case", "problem": str(exc)}]
+                         ) from None
+    out = engine.preview_one(req.case, req.case.case_id or "0")
+    out["patient_share"] = share
+    return _json(out)
