@@ -264,14 +264,16 @@ class PreviewEngine:
                 res["explanation"] = self.explain(cases[k])
         return results
 
-    def preview_columns(self, frame: pd.DataFrame) -> dict[str, list[Any]]:
+    def preview_columns(self, frame: pd.DataFrame, arrays: bool = False) -> dict[str, Any]:
         """Every answer field of a case table as one list per field, in input order.
 
         ``frame`` is the canonical case table (:func:`cases_frame`, or
         :func:`drgsim.service.columnar.parse_batch`). Keys are the answer's fields, dotted
         below the top level (``group.drg``, ``payment.points``, ``thresholds.high_cost``); the
         pricing keys are absent when the service has no weights. Values are JSON-ready
-        (``None`` for a missing or non-finite number), exactly as in :meth:`preview_one`.
+        (``None`` for a missing or non-finite number), exactly as in :meth:`preview_one`;
+        ``arrays``: the plain float fields as float64 arrays, to be written by
+        ``orjson.dumps(..., option=orjson.OPT_SERIALIZE_NUMPY)`` (nan / inf -> null).
         """
         _threads(self.kernel_threads)
         g = A.group_frame(self.scheme, frame, self.kernel_threads)
@@ -279,7 +281,7 @@ class PreviewEngine:
         st, grp = (d.status, d.dip_group) if d is not None else (g.status, g.drg)
         pr = A.price_frame(self.prepared, frame, st, grp) if self.pricing else None
         return A.answer_columns(g, self.names, self.policy, self.prepared, self.rw, pr,
-                                self.yuan_per_point, d)
+                                self.yuan_per_point, d, arrays)
 
     def rows(self, cols: dict[str, list[Any]]) -> list[dict[str, Any]]:
         """The per-case answers (the shape of :meth:`preview_one`) from :meth:`preview_columns`.
