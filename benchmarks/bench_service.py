@@ -25,6 +25,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 N = int(os.environ.get("DRGSIM_BENCH_PREVIEW_N", "200"))
+#: cases per request body in the batch-route benchmarks (sample cases repeated)
+BATCH_N = int(os.environ.get("DRGSIM_BENCH_BATCH_N", "2000"))
 POLICY = os.environ.get("DRGSIM_BENCH_PREVIEW_POLICY", "zhejiang_drg")
 
 
@@ -38,13 +40,17 @@ def setup(tmp_path_factory):
     from drgsim.service.models import CaseIn
 
     out = tmp_path_factory.mktemp("w")
-    bodies, _ = prepare(POLICY, out)
+    bodies, docs = prepare(POLICY, out)
     cases = [CaseIn.model_validate_json(b) for b in bodies[:N]]
     engine = PreviewEngine.load(ServiceSettings(scheme=grouper.demo_scheme_path(),
                                                 policy=POLICY, weights=out))
     for c in cases[:5]:  # compile outside the timings
         engine.preview_one(c, "x")
     engine.preview_batch(cases[:5])
+    global BATCH_BODY
+    import orjson
+
+    BATCH_BODY = orjson.dumps({"cases": (docs * (BATCH_N // len(docs) + 1))[:BATCH_N]})
     return engine, cases, cases_frame
 
 
@@ -82,3 +88,18 @@ def test_group_price_table(benchmark, setup):
 
     benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
     benchmark.extra_info["us_per_case"] = benchmark.stats.stats.median / len(frames) * 1e6
+
+
+BATCH_BODY = b""
+
+
+@pytest.mark.parametrize("fmt", ["rows", "columns"])
+def test_batch_route(benchmark, setup, fmt):
+    """The whole batch route off the event loop: request bytes -> answer bytes
+    (``routers.preview._batch``: parse, group, price, answer, serialise), ``BATCH_N`` cases."""
+    from drgsim.service.routers.preview import _batch
+
+    engine = setup[0]
+    benchmark.pedantic(_batch, args=(BATCH_BODY, engine, 10**9, False, fmt == "columns"),
+                       rounds=5, iterations=1, warmup_rounds=1)
+    benchmark.extra_info["cases_per_s"] = BATCH_N / benchmark.stats.stats.median

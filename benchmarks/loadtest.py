@@ -67,14 +67,15 @@ def prepare(policy: str, out: Path) -> tuple[list[bytes], list[dict]]:
     for row in now.to_dict("records"):
         doc: dict = {}
         for k, v in row.items():
-            if k == "new_tech" or (not isinstance(v, str) and pd.isna(v)) or v == "":
+            if (k in ("new_tech", "read_status", "read_warnings")
+                    or (not isinstance(v, str) and pd.isna(v)) or v == ""):
                 continue
             if k in ("diagnoses", "procedures"):
                 doc[k] = str(v).split("|")
             elif k.endswith("_date"):
                 doc[k] = str(v)[:10]
-            elif k in ("hospital_level", "sex", "age", "age_days", "los", "discharge_mode",
-                       "year"):
+            elif k in ("hospital_level", "sex", "age", "age_days", "birth_weight", "los",
+                       "discharge_mode", "year", "month"):
                 doc[k] = int(v)
             elif isinstance(v, (int, float, np.integer, np.floating)):
                 doc[k] = float(v)

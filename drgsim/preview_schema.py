@@ -71,6 +71,17 @@ PREVIEW_COLUMNS: tuple[Column, ...] = (
     Column("dip.aux_coefficient", "float", False, "auxiliary-catalogue coefficient", zh="辅助目录系数"),
     Column("dip.final_score", "float", False, "score × auxiliary coefficient", "points", zh="最终分值"),
     Column("explanation", "object", False, "the grouping trace (only with ?explain=true)", zh="分组路径"),
+    # the patient's share (issue 14; POST /v1/preview/patient, a service with --benefits)
+    Column("patient_share.policy", "text", True, "benefit policy name", zh="待遇政策"),
+    Column("patient_share.compliant", "float", True, "policy-scope (compliant) cost", "yuan", zh="政策范围内费用"),
+    Column("patient_share.deductible", "float", True, "deductible charged on this stay", "yuan", zh="起付线"),
+    Column("patient_share.basic", "float", True, "basic medical insurance fund", "yuan", zh="基本医保统筹支付"),
+    Column("patient_share.critical", "float", True, "critical-illness insurance (大病保险)", "yuan", zh="大病保险支付"),
+    Column("patient_share.assistance", "float", True, "medical assistance (医疗救助)", "yuan", zh="医疗救助支付"),
+    Column("patient_share.safety_net", "float", True, "safety net (兜底)", "yuan", zh="兜底保障支付"),
+    Column("patient_share.oop", "float", True, "the patient's out-of-pocket", "yuan", zh="个人负担"),
+    Column("patient_share.ratio", "float", True, "basic-fund ratio applied", zh="统筹支付比例"),
+    Column("patient_share.reasons", "list", True, "referral applied, out-of-area cut, cap reached …", zh="待遇说明"),
 )
 
 __all__ = ["PREVIEW_COLUMNS", "REQUEST_COLUMNS"]

@@ -30,11 +30,7 @@ service_engine = pytest.importorskip("drgsim.service.engine")
 CASES = ROOT / "sample_cases" / "cases.csv"
 
 #: declared case columns the service's request does not accept or types differently (reported)
-SERVICE_DRIFT = {
-    "icu": "CaseIn has no icu field (the fast path hard-codes icu false, issue 10)",
-    "month": "CaseIn has no month field (pricing reads it when there is no discharge date)",
-    "birth_weight": "CaseIn types birth_weight as a float (Num), the declaration as int grams",
-}
+SERVICE_DRIFT: dict[str, str] = {}
 #: differences that are the service's contract, not drift
 SERVICE_BY_DESIGN = {
     "case_id": "optional in a request: the position stands in when absent",

@@ -28,7 +28,8 @@ POLICIES = ("zhejiang_drg", "jinhua_drg")
 CASE_FIELDS = ("case_id", "hospital_id", "hospital_level", "patient_id", "sex", "age", "age_days",
                "birth_weight", "dept", "los", "discharge_mode", "total_cost", "admission_date",
                "discharge_date", "year", "patient_paid", "new_tech_cost", "alliance_id")
-INT_FIELDS = {"hospital_level", "sex", "age", "age_days", "los", "discharge_mode", "year"}
+INT_FIELDS = {"hospital_level", "sex", "age", "age_days", "birth_weight", "los", "discharge_mode",
+              "year"}
 
 
 # ---- fixtures ------------------------------------------------------------------------------------
@@ -107,7 +108,7 @@ def edge_cases(sample: pd.DataFrame) -> list[dict[str, Any]]:
         {"los": 1}, {"los": 75}, {"discharge_mode": 2}, {"discharge_mode": 4},
         {"total_cost": 1.0}, {"total_cost": 5_000_000.0}, {"total_cost": None},
         {"total_cost": -5.0}, {"new_tech": True}, {"new_tech_cost": 800.0},
-        {"age": 0, "age_days": 3, "birth_weight": 1200.0, "total_cost": 400_000.0},
+        {"age": 0, "age_days": 3, "birth_weight": 1200, "total_cost": 400_000.0},
         {"hospital_id": "H999"}, {"hospital_level": None}, {"procedures": ["00.0000"]},
         {"dept": "NOSUCH"}, {"case_id": None},
     ]
@@ -355,7 +356,8 @@ def test_health_version_and_docs(client, engines, scheme, weights_dirs):
     assert v["scheme"]["content_hash"] == scheme.content_hash
     assert v["policy"]["name"] == "zhejiang_drg" and v["policy"]["kind"] == "drg"
     assert len(v["policy"]["content_hash"]) == 64
-    assert v["weights"]["path"] == str(weights_dirs["zhejiang_drg"])
+    assert v["weights"]["file"] == weights_dirs["zhejiang_drg"].name
+    assert str(weights_dirs["zhejiang_drg"].parent) not in str(v)  # no server paths (issue 12)
     assert len(v["weights"]["content_hash"]) == 64
     other = make_client(engines["jinhua_drg"]).get("/v1/version").json()
     assert other["weights"]["content_hash"] != v["weights"]["content_hash"]
@@ -533,7 +535,7 @@ def test_fuzz_fast_path_equals_table_path(engines, scheme, data):
         "hospital_level": st.integers(1, 3), "los": st.integers(0, 90),
         "discharge_mode": st.sampled_from([1, 2, 3, 4, 5, 9]),
         "total_cost": st.floats(0, 2e6, allow_nan=False), "age_days": st.integers(0, 40),
-        "birth_weight": st.floats(300, 5000), "new_tech": st.booleans(),
+        "birth_weight": st.integers(300, 5000), "new_tech": st.booleans(),
         "dept": st.sampled_from(["NEO", "ICU", "CARD", "X"]),
     }))
     from drgsim.service.models import CaseIn

@@ -136,7 +136,7 @@ def price_one(prep: Any, yuan_per_point: float, case: CaseIn, status: str, group
         np.array([mode], np.int64), status_codes(np.array([status], dtype=object)),
         yuan_per_point, birth_weight=np.array([_f(case.birth_weight)]),
         age_days=np.array([_f(case.age_days)]), new_tech=np.array([bool(case.new_tech)]),
-        new_tech_cost=np.array([_f(case.new_tech_cost)]))
+        new_tech_cost=np.array([_f(case.new_tech_cost)]), icu=np.array([bool(case.icu)]))
     return Priced(
         group=[group], case_class=[CLASSES[int(out["case_class"][0])]],
         class_reason=[REASONS[int(out["class_reason"][0])]],
@@ -187,6 +187,11 @@ def finite(a: Any, missing: float | None = None) -> list[Any]:
     ``finite(a)[k] == clean(a[k])`` and ``finite(a, 0.0)[k] == (clean(a[k]) or 0.0)``.
     """
     a = np.asarray(a, dtype=np.float64)
+    if a.size <= 4:  # one case: plain floats beat a round of numpy calls
+        isf = math.isfinite
+        if missing == 0.0:
+            return [v if v and isf(v) else 0.0 for v in a.tolist()]
+        return [v if isf(v) else missing for v in a.tolist()]
     ok = np.isfinite(a)
     if missing == 0.0:
         ok &= a != 0.0  # `x or 0.0` turns -0.0 into 0.0 too
@@ -197,9 +202,26 @@ def finite(a: Any, missing: float | None = None) -> list[Any]:
     return obj.tolist()
 
 
+def finite_array(a: Any, missing: float | None = None) -> np.ndarray:
+    """:func:`finite` as a float64 array for orjson (nan / inf are written as null): with
+    ``missing=0.0`` non-finite values and -0.0 become 0.0, as ``finite`` gives."""
+    a = np.asarray(a, dtype=np.float64)
+    if missing == 0.0:
+        return np.where(np.isfinite(a) & (a != 0.0), a, 0.0)
+    return a
+
+
 def money(x: np.ndarray) -> list[float | None]:
-    """Yuan rounded to the cent for display (thresholds are estimates, not payments)."""
-    return [None if v is None else round(v, 2) for v in finite(x)]
+    """Yuan rounded to the cent for display (thresholds are estimates, not payments).
+
+    ``round(v, 2)`` (Python's, exact on the decimal value) once per distinct value: the
+    thresholds repeat per group."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.size <= 4:
+        return [None if v is None else round(v, 2) for v in finite(x)]
+    uniq, inv = np.unique(x, return_inverse=True)  # nan sorts last, kept once per nan
+    vals = np.array([None if v is None else round(v, 2) for v in finite(uniq)], dtype=object)
+    return vals[inv.ravel()].tolist()
 
 
 # ---- the answer ----------------------------------------------------------------------------------
@@ -207,13 +229,16 @@ def money(x: np.ndarray) -> list[float | None]:
 
 def answer_columns(g: Grouping, names: Any, policy: Any = None, prep: Any = None,
                    rw: dict[str, Any] | None = None, pr: Priced | None = None,
-                   yuan_per_point: float = NAN, dip: DipGrouping | None = None
-                   ) -> dict[str, list[Any]]:
+                   yuan_per_point: float = NAN, dip: DipGrouping | None = None,
+                   arrays: bool = False) -> dict[str, Any]:
     """Every answer field as one list per field, in input order (dotted below the top level:
     ``group.drg``, ``payment.points``, ``thresholds.high_cost``); the pricing keys only with
     ``pr``, the ``dip.*`` keys only with ``dip`` (whose status is then the answer's).
-    Values are JSON-ready (``None`` for a missing or non-finite number)."""
+    Values are JSON-ready (``None`` for a missing or non-finite number); with ``arrays`` the
+    plain float fields stay float64 arrays (for ``orjson.OPT_SERIALIZE_NUMPY``, which writes
+    nan and inf as null: the same JSON, without a Python float per case)."""
     nm = names
+    fin = finite_array if arrays else finite
     out: dict[str, list[Any]] = {
         "case_id": g.case_id, "status": g.status,
         "group.mdc": g.mdc, "group.mdc_name": [nm.mdc.get(x) for x in g.mdc],
@@ -225,9 +250,9 @@ def answer_columns(g: Grouping, names: Any, policy: Any = None, prep: Any = None
         out["status"] = dip.status
         out.update({
             "dip.dip_group": dip.dip_group, "dip.dip_type": dip.dip_type,
-            "dip.score": finite(dip.score), "dip.aux_level": dip.aux_level,
-            "dip.aux_coefficient": finite(dip.aux_coefficient),
-            "dip.final_score": finite(dip.final_score),
+            "dip.score": fin(dip.score), "dip.aux_level": dip.aux_level,
+            "dip.aux_coefficient": fin(dip.aux_coefficient),
+            "dip.final_score": fin(dip.final_score),
         })
     if pr is None:
         return out
@@ -239,15 +264,15 @@ def answer_columns(g: Grouping, names: Any, policy: Any = None, prep: Any = None
         "payment.policy": [p.name] * n,
         "payment.case_class": pr.case_class,
         "payment.class_reason": pr.class_reason,
-        "payment.r": finite(pr.r),
+        "payment.r": fin(pr.r),
         "payment.weight": [weight[d] for d in pr.group],
-        "payment.base_points": finite(pr.base_points),
-        "payment.coefficient": finite(pr.coefficient),
-        "payment.points": finite(pr.points, 0.0),
+        "payment.base_points": fin(pr.base_points),
+        "payment.coefficient": fin(pr.coefficient),
+        "payment.points": fin(pr.points, 0.0),
         "payment.point_value": [clean(yuan_per_point)] * n,
         "payment.point_value_source": [p.point_value.source] * n,
-        "payment.payment": finite(pr.payment, 0.0),
-        "payment.gain": finite(pr.gain, 0.0),
+        "payment.payment": fin(pr.payment, 0.0),
+        "payment.gain": fin(pr.gain, 0.0),
         "payment.small_group": pr.small_group,
     })
     # thresholds: null for a case whose group has no finite comparison mean

@@ -9,7 +9,9 @@ from fastapi.openapi.utils import get_openapi
 
 from . import errors
 from .engine import PreviewEngine
+from .guard import Guard
 from .models import BatchIn, CaseIn
+from .patient import PatientPreviewIn
 from .routers import meta, preview
 from .settings import ServiceSettings
 
@@ -34,7 +36,7 @@ def create_app(settings: ServiceSettings, engine: PreviewEngine | None = None) -
     errors.install(app)
     app.include_router(preview.router)
     app.include_router(meta.router)
-    app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(Guard, settings=settings)
 
     def openapi() -> dict[str, Any]:
         # request bodies are validated by hand (one pydantic JSON pass), so their schemas are
@@ -43,7 +45,7 @@ def create_app(settings: ServiceSettings, engine: PreviewEngine | None = None) -
             schema = get_openapi(title=app.title, version=app.version,
                                  description=app.description, routes=app.routes)
             comps = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (CaseIn, BatchIn):
+            for model in (CaseIn, BatchIn, PatientPreviewIn):
                 js = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 comps.update(js.pop("$defs", {}))
                 comps[model.__name__] = js

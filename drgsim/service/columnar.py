@@ -23,7 +23,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from .engine import NUM_FIELDS, TEXT_FIELDS
+from .engine import BOOL_FIELDS, NUM_FIELDS, TEXT_FIELDS
 
 #: the bounds and lengths of :mod:`drgsim.service.models` (``Int``, ``Num``, ``Text``, ``Code``)
 INT_BOUND = 1_000_000_000
@@ -32,12 +32,12 @@ TEXT_MAX = 200
 CODE_MAX = 64
 
 ID_FIELDS = ("case_id", "hospital_id", "patient_id", "dept", "alliance_id")
-INT_FIELDS = ("hospital_level", "sex", "age", "age_days", "los", "icu_hours", "discharge_mode",
-              "year")
-NUM_ONLY_FIELDS = ("birth_weight", "total_cost", "patient_paid", "new_tech_cost")
+INT_FIELDS = ("hospital_level", "sex", "age", "age_days", "birth_weight", "los", "icu_hours",
+              "discharge_mode", "month", "year")
+NUM_ONLY_FIELDS = ("total_cost", "patient_paid", "new_tech_cost")
 DATE_FIELDS = ("admission_date", "discharge_date")
 ALLOWED = frozenset((*ID_FIELDS, *INT_FIELDS, *NUM_ONLY_FIELDS, *DATE_FIELDS, "diagnoses",
-                     "procedures", "new_tech"))
+                     "procedures", *BOOL_FIELDS))
 REQUIRED = frozenset(("sex", "age", "diagnoses"))
 
 _NONE = type(None)
@@ -52,8 +52,17 @@ class NotPlain(Exception):
     """The body needs the pydantic models (to coerce it or to say what is wrong with it)."""
 
 
-def parse_batch(body: bytes) -> pd.DataFrame:
-    """The canonical case table of a ``{"cases": [...]}`` body; :class:`NotPlain` if unsure.
+class TooMany(Exception):
+    """More cases than the limit (checked before any column is built)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        super().__init__(count)
+
+
+def parse_batch(body: bytes, limit: int | None = None) -> pd.DataFrame:
+    """The canonical case table of a ``{"cases": [...]}`` body; :class:`NotPlain` if unsure,
+    :class:`TooMany` when it holds more than ``limit`` cases.
 
     The table equals ``engine.cases_frame(BatchIn.model_validate_json(body).cases)``.
     """
@@ -64,6 +73,8 @@ def parse_batch(body: bytes) -> pd.DataFrame:
     if type(doc) is not dict or doc.keys() != {"cases"} or type(doc["cases"]) is not list:
         raise NotPlain
     cases: list[Any] = doc["cases"]
+    if limit is not None and len(cases) > limit:
+        raise TooMany(len(cases))
     if cases and set(map(type, cases)) != {dict}:
         raise NotPlain
     if not all(map(ALLOWED.issuperset, cases)):
@@ -78,9 +89,36 @@ class _Missing:
 _MISSING = _Missing()
 
 
+_FIELDS = tuple(sorted(ALLOWED))
+
+
+def _transposed(cases: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Every allowed field as a list (``None`` when absent): one pass over the cases, the
+    per-field lookups in C (``map``) rather than one Python loop per field."""
+    if not cases:
+        return {f: [] for f in _FIELDS}
+    return dict(zip(_FIELDS, map(list, zip(*[tuple(map(c.get, _FIELDS)) for c in cases],
+                                          strict=True)), strict=True))
+
+
+def _with_default(cases: list[dict[str, Any]], col: list[Any], field: str, default: Any
+                  ) -> list[Any]:
+    """``col`` with ``default`` where the case has no ``field`` key (``None`` stays for an
+    explicit null); only the ``None`` entries are looked at again."""
+    holes = [k for k, v in enumerate(col) if v is None and field not in cases[k]]
+    if holes:
+        col = list(col)
+        for k in holes:
+            col[k] = default
+    return col
+
+
 def _column(cases: list[dict[str, Any]], field: str, types: frozenset[type],
-            default: Any = None) -> tuple[list[Any], set[type]]:
-    col = [c.get(field, default) for c in cases]
+            default: Any = None, got: dict[str, list[Any]] | None = None
+            ) -> tuple[list[Any], set[type]]:
+    col = got[field] if got is not None else [c.get(field) for c in cases]
+    if default is not None:
+        col = _with_default(cases, col, field, default)
     seen = set(map(type, col))
     if not types.issuperset(seen):
         raise NotPlain
@@ -140,16 +178,19 @@ def _dates(col: list[Any]) -> list[str | None]:
 
 def cases_table(cases: list[dict[str, Any]]) -> pd.DataFrame:
     """The case table of plain case dicts (see :func:`parse_batch`); :class:`NotPlain` if not."""
-    raw = {f: _texts(*_column(cases, f, _STR_TYPES)) for f in ID_FIELDS}
-    nums = {f: _floats(*_column(cases, f, _INT_TYPES, _MISSING if f in REQUIRED else None),
-                       INT_BOUND) for f in INT_FIELDS}
-    nums.update({f: _floats(*_column(cases, f, _NUM_TYPES), NUM_BOUND)
+    got = _transposed(cases)
+    raw = {f: _texts(*_column(cases, f, _STR_TYPES, got=got)) for f in ID_FIELDS}
+    nums = {f: _floats(*_column(cases, f, _INT_TYPES, _MISSING if f in REQUIRED else None,
+                                got), INT_BOUND) for f in INT_FIELDS}
+    nums.update({f: _floats(*_column(cases, f, _NUM_TYPES, got=got), NUM_BOUND)
                  for f in NUM_ONLY_FIELDS})
     # absent is an empty list; an explicit null is for the models to reject
-    procedures = _codes([c.get("procedures", _EMPTY) for c in cases], required=False)
-    diagnoses = _codes([c.get("diagnoses", _MISSING) for c in cases], required=True)
-    dates = {f: _dates(_column(cases, f, _STR_TYPES)[0]) for f in DATE_FIELDS}
-    new_tech = _column(cases, "new_tech", _BOOL_TYPES)[0]
+    procedures = _codes(_with_default(cases, got["procedures"], "procedures", _EMPTY),
+                        required=False)
+    diagnoses = _codes(_with_default(cases, got["diagnoses"], "diagnoses", _MISSING),
+                       required=True)
+    dates = {f: _dates(_column(cases, f, _STR_TYPES, got=got)[0]) for f in DATE_FIELDS}
+    flags = {f: _column(cases, f, _BOOL_TYPES, got=got)[0] for f in BOOL_FIELDS}
 
     # the same columns, dtypes and order as engine.cases_frame
     cols: dict[str, Any] = {
@@ -163,5 +204,5 @@ def cases_table(cases: list[dict[str, Any]]) -> pd.DataFrame:
     cols["procedures"] = procedures
     for f in DATE_FIELDS:
         cols[f] = pd.array(dates[f], dtype="str")
-    cols["new_tech"] = new_tech
+    cols.update(flags)
     return pd.DataFrame(cols)

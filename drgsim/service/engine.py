@@ -11,6 +11,7 @@ import hashlib
 import math
 import os
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,8 @@ from .settings import ServiceSettings
 
 TEXT_FIELDS = ("hospital_id", "patient_id", "dept", "alliance_id")
 NUM_FIELDS = ("hospital_level", "sex", "age", "age_days", "birth_weight", "los", "icu_hours",
-              "discharge_mode", "total_cost", "year", "patient_paid", "new_tech_cost")
+              "discharge_mode", "total_cost", "month", "year", "patient_paid", "new_tech_cost")
+BOOL_FIELDS = ("new_tech", "icu")
 
 
 class StartupError(Exception):
@@ -93,7 +95,8 @@ def cases_frame(cases: Sequence[CaseIn]) -> pd.DataFrame:
     for f in ("admission_date", "discharge_date"):
         cols[f] = pd.array([None if (d := getattr(c, f)) is None else d.isoformat()
                             for c in cases], dtype="str")
-    cols["new_tech"] = [c.new_tech for c in cases]
+    for f in BOOL_FIELDS:
+        cols[f] = [getattr(c, f) for c in cases]
     return pd.DataFrame(cols)
 
 
@@ -109,6 +112,8 @@ class PreviewEngine:
     kernel_threads: int = 1
     #: the DIP catalogue (:class:`grouper.dip.Catalogue`) a DIP policy groups into
     catalogue: Any = None
+    #: the benefit policy (§9, :func:`payment.load_benefit_policy`) for the patient's share
+    benefits: Any = None
 
     def __post_init__(self) -> None:
         from payment.prepared import PreparedPrices
@@ -160,11 +165,15 @@ class PreviewEngine:
                 policy = policy.with_overrides({"point_value": {"source": "history"}},
                                                f"{policy.source} (preview: history point value)")
                 note = "budget point value replaced by the weights' history point value"
+        if settings.weights is None and (settings.coefficient is not None
+                                         or settings.point_value is not None):
+            raise StartupError("--coefficient / --point-value go with a published table as "
+                               "--weights")
         if settings.weights is not None:
             if policy is None:
                 raise StartupError("--weights needs --policy (weights are priced under a policy)")
             try:
-                weights = payment.load_weights(settings.weights)
+                weights = load_service_weights(settings, policy)
             except Exception as exc:
                 raise StartupError(f"cannot load weights {settings.weights}: {_one_line(exc)}"
                                    ) from None
@@ -186,8 +195,15 @@ class PreviewEngine:
         elif settings.catalogue is not None:
             raise StartupError("--catalogue needs a DIP policy (--policy national_dip or a DIP "
                                "policy file)")
+        benefits = None
+        if settings.benefits is not None:
+            try:
+                benefits = payment.load_benefit_policy(settings.benefits)
+            except Exception as exc:
+                raise StartupError(f"invalid benefit policy {settings.benefits}: "
+                                   f"{_one_line(exc)}") from None
         return cls(scheme, policy, weights, settings.weights, note, settings.kernel_threads,
-                   catalogue)
+                   catalogue, benefits)
 
     def identity(self) -> dict[str, Any]:
         """Scheme, policy and weights identities for ``/v1/version``."""
@@ -197,21 +213,21 @@ class PreviewEngine:
         out: dict[str, Any] = {
             "drgsim": __version__,
             "scheme": {"id": s.id, "name": s.name, "version": str(s.meta["scheme"].get(
-                "version", "")), "content_hash": s.content_hash, "path": str(s.path)},
+                "version", "")), "content_hash": s.content_hash},
             "policy": None, "weights": None,
         }
         if self.policy is not None:
             p = self.policy
             out["policy"] = {
                 "name": p.name, "region": p.region, "kind": p.kind, "method": p.method,
-                "source": p.source, "content_hash": hashlib.sha256(
+                "source": _no_path(p.source), "content_hash": hashlib.sha256(
                     p.model_dump_json().encode()).hexdigest(),
                 "point_value_source": p.point_value.source, "note": self.policy_note or None,
             }
         if self.weights is not None:
             w = self.weights
             out["weights"] = {
-                "path": str(self.weights_path) if self.weights_path else None,
+                "file": self.weights_path.name if self.weights_path else None,
                 "content_hash": self.weights_hash, "kind": w.kind, "years": w.years,
                 "groups": len(w.groups), "region_mean_cost": _clean(w.region_mean_cost),
                 "point_value": _clean(self.yuan_per_point) if self.prepared
@@ -248,14 +264,16 @@ class PreviewEngine:
                 res["explanation"] = self.explain(cases[k])
         return results
 
-    def preview_columns(self, frame: pd.DataFrame) -> dict[str, list[Any]]:
+    def preview_columns(self, frame: pd.DataFrame, arrays: bool = False) -> dict[str, Any]:
         """Every answer field of a case table as one list per field, in input order.
 
         ``frame`` is the canonical case table (:func:`cases_frame`, or
         :func:`drgsim.service.columnar.parse_batch`). Keys are the answer's fields, dotted
         below the top level (``group.drg``, ``payment.points``, ``thresholds.high_cost``); the
         pricing keys are absent when the service has no weights. Values are JSON-ready
-        (``None`` for a missing or non-finite number), exactly as in :meth:`preview_one`.
+        (``None`` for a missing or non-finite number), exactly as in :meth:`preview_one`;
+        ``arrays``: the plain float fields as float64 arrays, to be written by
+        ``orjson.dumps(..., option=orjson.OPT_SERIALIZE_NUMPY)`` (nan / inf -> null).
         """
         _threads(self.kernel_threads)
         g = A.group_frame(self.scheme, frame, self.kernel_threads)
@@ -263,7 +281,7 @@ class PreviewEngine:
         st, grp = (d.status, d.dip_group) if d is not None else (g.status, g.drg)
         pr = A.price_frame(self.prepared, frame, st, grp) if self.pricing else None
         return A.answer_columns(g, self.names, self.policy, self.prepared, self.rw, pr,
-                                self.yuan_per_point, d)
+                                self.yuan_per_point, d, arrays)
 
     def rows(self, cols: dict[str, list[Any]]) -> list[dict[str, Any]]:
         """The per-case answers (the shape of :meth:`preview_one`) from :meth:`preview_columns`.
@@ -284,13 +302,58 @@ class PreviewEngine:
         return _jsonable(fn(row, self.scheme).to_dict())
 
 
+PUBLISHED_SUFFIXES = (".csv", ".xlsx", ".xls", ".parquet")
+
+
+def load_service_weights(settings: ServiceSettings, policy: Any) -> Any:
+    """A weights folder (``Weights.save``), or a bureau's published table (.csv / .xlsx /
+    .parquet: group code, RW or base points, average cost and LOS) made into weights with the
+    hospital's ``coefficient`` (default 1) for ``hospitals`` and the published ``point_value``
+    (yuan per point), as ``drgsim price -w`` does."""
+    import payment
+    from grouper.cases import read_raw
+    from payment.published import published_weights
+
+    path = settings.weights
+    if path.is_dir():
+        if settings.coefficient is not None or settings.point_value is not None:
+            raise ValueError("--coefficient / --point-value go with a published table, not a "
+                             "weights folder")
+        return payment.load_weights(path)
+    if path.suffix.lower() not in PUBLISHED_SUFFIXES:
+        raise ValueError(f"neither a weights folder nor a published table "
+                         f"({', '.join(PUBLISHED_SUFFIXES)})")
+    if settings.point_value is None:
+        raise ValueError("a published table needs the published point value (--point-value)")
+    if settings.coefficient is not None and not settings.hospitals:
+        raise ValueError("--coefficient needs the hospital(s) it is for (--hospital ID)")
+    return published_weights(
+        read_raw(path), coefficients=1.0 if settings.coefficient is None
+        else settings.coefficient, hospitals=settings.hospitals,
+        point_value=settings.point_value, kind=policy.kind,
+        points_scale=policy.weights.points_scale, source=path.name)
+
+
+def _no_path(text: str) -> str:
+    """``text`` with every filesystem path cut to its last part (``/srv/x/policy.toml`` ->
+    ``policy.toml``): ``/v1/version`` tells what was loaded, not where the server keeps it."""
+    return re.sub(r"(?:[A-Za-z]:)?(?:[^\s/\\()]*[/\\])+([^\s/\\()]*)", r"\1", text)
+
+
+_THREAD_SETTING = threading.local()
+
+
 def _threads(n: int) -> None:
-    """Numba threads for kernels called from this thread (numba keeps the setting per thread)."""
+    """Numba threads for kernels called from this thread (numba keeps the setting per thread;
+    so do we, since asking numba costs tens of microseconds, a tenth of a one-case preview)."""
+    if getattr(_THREAD_SETTING, "n", None) == n:
+        return
     import numba
 
-    n = min(n, numba.config.NUMBA_NUM_THREADS)
-    if numba.get_num_threads() != n:
-        numba.set_num_threads(n)
+    m = min(n, numba.config.NUMBA_NUM_THREADS)
+    if numba.get_num_threads() != m:
+        numba.set_num_threads(m)
+    _THREAD_SETTING.n = n
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,4 +1,4 @@
-"""Error answers: one JSON shape, never a stack trace; and the body-size limit (413)."""
+"""Error answers: one JSON shape, never a stack trace (the limits are :mod:`.guard`'s)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("drgsim.service")
 
@@ -83,64 +82,3 @@ def install(app: FastAPI) -> None:
         # the trace goes to the server log only; the client learns nothing about internals
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return error_response(500, "internal error")
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class BodyLimit:
-    """ASGI middleware: bodies over ``limit`` bytes get 413 before anything parses them.
-
-    Checks ``Content-Length`` up front and counts streamed (chunked) bytes as they arrive.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                try:
-                    size = int(value)
-                except ValueError:
-                    await _send(send, error_response(400, "invalid Content-Length header"))
-                    return
-                if size > self.limit:
-                    await _send(send, self._too_large())
-                    return
-        seen = 0
-        started = False
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counted, tracked)
-        except _TooLarge:
-            if not started:
-                await _send(send, self._too_large())
-
-    def _too_large(self) -> Response:
-        return error_response(413, f"request body larger than {self.limit} bytes")
-
-
-async def _send(send: Send, response: Response) -> None:
-    await send({"type": "http.response.start", "status": response.status_code,
-                "headers": response.raw_headers})
-    await send({"type": "http.response.body", "body": response.body})

@@ -40,10 +40,11 @@ class CaseIn(BaseModel):
     sex: Int | None = Field(..., description="1 male, 2 female")
     age: Int | None = Field(..., description="age in completed years")
     age_days: Int | None = Field(None, description="age in days (newborns)")
-    birth_weight: Num | None = Field(None, description="birth weight in grams")
+    birth_weight: Int | None = Field(None, description="birth weight in grams")
     dept: Text | None = Field(None, description="department code")
     los: Int | None = Field(None, description="length of stay in days")
     icu_hours: Int | None = Field(None, description="hours in intensive care (regional field)")
+    icu: bool | None = Field(None, description="intensive-care stay flag (a special-review reason)")
     discharge_mode: Int | None = Field(
         None, description="1 home, 2 transfer, 3 community, 4 death, 5 against advice, 9 other")
     diagnoses: list[Code] = Field(..., min_length=1, description="diagnosis codes, principal first")
@@ -51,6 +52,8 @@ class CaseIn(BaseModel):
     total_cost: Num | None = Field(None, description="total cost so far, yuan")
     admission_date: dt.date | None = None
     discharge_date: dt.date | None = Field(None, description="(expected) discharge date")
+    month: Int | None = Field(None, description="discharge month 1-12 (when there is no "
+                              "discharge date)")
     year: Int | None = None
     patient_paid: Num | None = Field(None, description="amount paid by the patient, yuan")
     new_tech_cost: Num | None = Field(None, description="new drug / device / technology cost")
@@ -136,6 +139,22 @@ class DipOut(BaseModel):
     final_score: float | None
 
 
+class PatientShareOut(BaseModel):
+    """The case's layers under the benefit policy (yuan, to the cent); total_cost = basic +
+    critical + assistance + safety_net + oop exactly."""
+
+    policy: str
+    compliant: float = Field(description="policy-scope (compliant) cost, yuan")
+    deductible: float = Field(description="deductible charged on this stay, yuan")
+    basic: float = Field(description="basic medical insurance fund, yuan")
+    critical: float = Field(description="critical-illness insurance (大病保险), yuan")
+    assistance: float = Field(description="medical assistance (医疗救助), yuan")
+    safety_net: float = Field(description="safety net (兜底), yuan")
+    oop: float = Field(description="the patient's out-of-pocket, yuan")
+    ratio: float = Field(description="basic-fund ratio applied")
+    reasons: list[str] = Field(description="referral applied, out-of-area cut, cap reached …")
+
+
 class PreviewOut(BaseModel):
     """The preview of one case."""
 
@@ -149,6 +168,8 @@ class PreviewOut(BaseModel):
     dip: DipOut | None = Field(None, description="only under a DIP policy; status is then the "
                                "DIP grouper's")
     explanation: dict[str, Any] | None = Field(None, description="only with ?explain=true")
+    patient_share: PatientShareOut | None = Field(
+        None, description="only from /v1/preview/patient (a service started with --benefits)")
 
 
 class BatchOut(BaseModel):
