@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import grouper
-from grouper.cases import read_raw
+from drgsim.cli.headers import read_output
 from grouper.dip.synth import synthetic_history
 
 try:
@@ -82,7 +82,7 @@ def test_every_row_once_with_status_and_reason(files, out_name):
     r = runner.invoke(dip_app, ["group", str(d / "messy.csv"), "--catalogue", str(d / "cat"), "-o",
                                 str(d / out_name), "-q"])
     assert r.exit_code == 0, r.output
-    out = read_raw(d / out_name).astype(str).replace({"<NA>": "", "nan": "", "None": ""})
+    out = read_output(d / out_name).astype(str).replace({"<NA>": "", "nan": "", "None": ""})
     assert list(out["case_id"]) == list(h["case_id"])
     assert out["status"].iloc[4] == "CHECK_FAILED" and out["read_status"].iloc[4] == "BAD_VALUE"
     assert "age 'abc' is not a number, treated as missing (row 6)" in out["warnings"].iloc[4]
