@@ -69,12 +69,14 @@ GROUPED_COLUMNS: tuple[Column, ...] = (
 DIP_GROUPED_COLUMNS: tuple[Column, ...] = (
     Column("case_id", "text", True, "case identifier", zh="病案号"),
     Column("status", "text", True, "DIP grouping status", zh="分组状态"),
+    Column("read_status", "text", False, "the reader's row status (only when the cases were read from a file)", zh="读取状态"),
     Column("dip_group", "text", True, "DIP group code (empty when unmatched)", zh="病种编码"),
     Column("dip_type", "text", True, "core, comprehensive or unmatched", zh="病种类型"),
     Column("score", "float", True, "the group's score", zh="病种分值"),
     Column("aux_level", "text", True, "auxiliary-catalogue level", zh="辅助目录等级"),
     Column("aux_coefficient", "float", True, "auxiliary-catalogue coefficient", zh="辅助目录系数"),
     Column("final_score", "float", True, "score × auxiliary coefficient", zh="最终分值"),
+    Column("warnings", "text", True, "why the row has its status: unreadable cells, code repairs, rejected codes, failed check, unmatched", zh="警告"),
 )
 
 #: Canonical columns :func:`grouper.group` reads (column pruning of streamed inputs); ``weight`` is

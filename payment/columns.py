@@ -47,7 +47,15 @@ PRICED_COLUMNS: tuple[Column, ...] = (
     Column("sr_gain", "float", True, "re-priced amount − payment at the budget point value, after the deduction", unit="yuan", zh="特例单议增量"),
 )
 
-PRICED_BY_NAME = {c.name: c for c in PRICED_COLUMNS}
+#: The per-case final amount the command line adds after ``sr_gain`` (payment.hospital_analysis.final_amounts):
+#: what the hospital is paid for the case, special-review money included.
+FINAL_AMOUNT = Column("final_amount", "float", True, "the re-priced special-review amount when approved, else payment",
+                      unit="yuan", zh="最终支付金额")
+
+#: The columns of ``drgsim price`` output (the priced table, then the final amount).
+PRICED_OUTPUT_COLUMNS: tuple[Column, ...] = (*PRICED_COLUMNS, FINAL_AMOUNT)
+
+PRICED_BY_NAME = {c.name: c for c in PRICED_OUTPUT_COLUMNS}
 
 #: the case columns at the head of the priced table, carried from the input
 PRICED_CASE_COLUMNS: tuple[str, ...] = tuple(c.name for c in PRICED_COLUMNS[:7])
@@ -67,8 +75,8 @@ def names() -> tuple[str, ...]:
 
 def chinese_headers() -> dict[str, str]:
     """Priced column name -> Chinese header for outputs."""
-    return {c.name: c.header_zh for c in PRICED_COLUMNS}
+    return {c.name: c.header_zh for c in PRICED_OUTPUT_COLUMNS}
 
 
-__all__ = ["PRICED_BY_NAME", "PRICED_CASE_COLUMNS", "PRICED_COLUMNS", "PRICE_INPUT_COLUMNS", "Column", "chinese_headers",
+__all__ = ["FINAL_AMOUNT", "PRICED_BY_NAME", "PRICED_OUTPUT_COLUMNS", "PRICED_CASE_COLUMNS", "PRICED_COLUMNS", "PRICE_INPUT_COLUMNS", "Column", "chinese_headers",
            "names"]

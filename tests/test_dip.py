@@ -95,8 +95,13 @@ def test_grouping_new_cases_by_hand():
         ("K80.200,E11.900", "", 0),                        # comma separator → K80/conservative
     ])
     out = group(new, cat, SCHEME)
-    assert list(out.columns) == ["case_id", "status", "dip_group", "dip_type", "score", "aux_level", "aux_coefficient", "final_score"]
+    assert list(out.columns) == ["case_id", "status", "dip_group", "dip_type", "score", "aux_level", "aux_coefficient",
+                                 "final_score", "warnings"]
     assert list(out["case_id"]) == [f"c{i}" for i in range(1, 7)]
+    # every row says why it has its type: only the unmatched ones carry a reason here
+    assert list(out["warnings"] == "") == [True, True, True, False, False, True]
+    assert out["warnings"].iloc[3].startswith("unmatched: ") and "K80/diagnostic" in out["warnings"].iloc[3]
+    assert "K35/conservative" in out["warnings"].iloc[4]
     assert list(out["status"]) == ["SUCCESS"] * 6
     assert list(out["dip_group"]) == ["K80.1/51.2300", "K80.1/51.2300+99.0401", "K80/surgery", "", "", "K80/conservative"]
     assert list(out["dip_type"]) == ["core", "core", "comprehensive", "unmatched", "unmatched", "comprehensive"]

@@ -16,6 +16,7 @@ from rich.table import Table
 from ..outputs import staged, write_table
 from ._app import App, app
 from ._app import fail as _fail
+from .headers import LANG_HELP, check_lang, effective_lang, labelled
 
 dip_app = App(help="DIP (按病种分值付费): build a disease-score catalogue and group cases into it.", no_args_is_help=True)
 app.add_typer(dip_app, name="dip")
@@ -118,6 +119,7 @@ def group_cmd(
     keep_columns: Annotated[bool, typer.Option(help="Write the input columns before the DIP columns.")] = False,
     strict: Annotated[bool, typer.Option(help="Exact codes only (no repairs of case, spaces, dots), as `drgsim group --strict`.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    lang: Annotated[str | None, typer.Option("--lang", help=LANG_HELP)] = None,
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per chunk when streaming Parquet / CSV to Parquet / CSV.")] = 500_000,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="Numba threads (default: all cores).")] = None,
 ) -> None:
@@ -128,11 +130,12 @@ def group_cmd(
     from grouper.dip import group, load_catalogue
     from grouper.dip.catalogue import as_frame
 
+    check_lang(lang)
     if threads is not None:
         import numba
 
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    if (cases.is_dir() or cases.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES)) \
+    if lang is None and (cases.is_dir() or cases.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES)) \
             and output.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES):
         # chunk by chunk with bounded memory; the summary keeps three category columns
         parts: list[pd.DataFrame] = []
@@ -160,7 +163,7 @@ def group_cmd(
                             progress=lambda done, total: bar.update(task, completed=done, total=total))
                 if keep_columns:
                     out = pd.concat([df.reset_index(drop=True), out.drop(columns=["case_id"])], axis=1)
-                write_table(out, output)
+                write_table(labelled(out, effective_lang(lang, output)), output)
             except Exception as e:  # noqa: BLE001 - shown to the user as one line, exit code 2
                 _fail(e)
     n = len(out)

@@ -20,6 +20,7 @@ from rich.table import Table
 from ..outputs import check_table_suffix, staged, write_table
 from ._app import app
 from ._app import fail as _fail
+from .headers import LANG_HELP, check_lang, effective_lang, labelled
 
 _err = Console(stderr=True)
 _out = Console()
@@ -83,6 +84,7 @@ def group_cmd(
         "--keep-columns/--no-keep-columns", help="Write the input columns too (default: yes, "
         "so `drgsim price` can price the output).")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    lang: Annotated[str | None, typer.Option("--lang", help=LANG_HELP)] = None,
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per chunk when streaming Parquet / CSV input to Parquet / CSV output (memory is bounded by this).")] = 500_000,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="Cores for the grouping kernel (default: all).")] = None,
 ) -> None:
@@ -94,12 +96,13 @@ def group_cmd(
     import grouper
     from drgsim import stream
 
+    check_lang(lang)
     try:
         t0 = time.perf_counter()
         check_table_suffix(output, folder=True)
         sch = grouper.load_scheme(grouper.resolve_scheme(scheme))
         streamable = (input.is_dir() or input.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES)) \
-            and output.suffix.lower() != ".xlsx"
+            and output.suffix.lower() != ".xlsx" and lang is None
         if streamable:
             # only the summary's columns are kept (about 4 bytes a case), as category codes
             parts: list[pd.DataFrame] = []
@@ -126,7 +129,7 @@ def group_cmd(
             res = group_frame(cases, sch, strict=strict, mapping=not no_mapping, keep=keep_columns, quiet=quiet)
         secs = time.perf_counter() - t0
         if not streamable:
-            write_table(res, output)
+            write_table(labelled(res, effective_lang(lang, output)), output)
     except grouper.DrgsimError as e:
         _fail(e)
     if not quiet:

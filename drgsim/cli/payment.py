@@ -19,6 +19,7 @@ import grouper
 from ..outputs import check_table_suffix, staged, write_table
 from ._app import app
 from ._app import fail as _fail
+from .headers import LANG_HELP, check_lang, effective_lang, labelled, read_output
 
 _console = Console(stderr=True)
 
@@ -27,6 +28,7 @@ PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="Policy TOML path
 SchemeOpt = Annotated[Path | None, typer.Option("--scheme", "-s", help="Scheme folder or name: group the cases first when "
                                                 "the file has no group column (DRG only).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")]
+LangOpt = Annotated[str | None, typer.Option("--lang", help=LANG_HELP)]
 
 
 
@@ -35,7 +37,7 @@ def _load_cases(path: Path, group_col: str, scheme: Path | None) -> pd.DataFrame
     """Read cases with the one reader; group them with ``grouper`` when they lack the group column."""
     from payment.columns import PRICED_BY_NAME
 
-    df = grouper.read_table(path, kinds=PRICED_BY_NAME)
+    df = read_output(path, kinds=PRICED_BY_NAME)
     if group_col in df.columns:
         return df
     if scheme is None:
@@ -49,9 +51,10 @@ def _load_cases(path: Path, group_col: str, scheme: Path | None) -> pd.DataFrame
     return grouper.group(df, grouper.load_scheme(grouper.resolve_scheme(scheme)), keep_columns=True)
 
 
-def load_any_weights(weights: Path, cases: Path, pol, coefficient: float | None,
+def load_any_weights(weights: Path, cases: Path | pd.DataFrame, pol, coefficient: float | None,
                      point_value: float | None, base_rate: float | None):
-    """A weights folder, or a published table made into weights for the hospitals of ``cases``."""
+    """A weights folder, or a published table made into weights for the hospitals of ``cases``
+    (a case file, or the frame already read from it: then the file is not read again)."""
     import payment
     from payment.published import published_weights
 
@@ -63,11 +66,35 @@ def load_any_weights(weights: Path, cases: Path, pol, coefficient: float | None,
     from grouper.cases import read_raw
 
     table = read_raw(weights)  # the bureau's headers as written; published_weights maps them
-    ids = grouper.read_table(cases)["hospital_id"].astype(str).unique() if not cases.is_dir() else []
+    if isinstance(cases, pd.DataFrame):
+        frame = cases
+    else:
+        frame = grouper.read_table(cases) if not cases.is_dir() else pd.DataFrame()
+    ids = frame["hospital_id"].astype(str).unique() if "hospital_id" in frame.columns else []
     return published_weights(table, coefficients=1.0 if coefficient is None else coefficient,
                              hospitals=ids, point_value=point_value, base_rate=base_rate,
                              kind=pol.kind, points_scale=pol.weights.points_scale,
                              source=str(weights))
+
+
+def _weights_workbook(w, path: Path, lang: str) -> None:
+    """The weights tables as one workbook with ``lang`` headers (for people; price reads the CSVs)."""
+    names = {"groups": ("病组权重", "groups"), "hospital_groups": ("医院病组系数", "hospital × group"),
+             "level_groups": ("等级病组系数", "level × group"), "hospitals": ("医院", "hospitals")}
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        for name, (zh, en) in names.items():
+            table = getattr(w, name)
+            labelled(table, lang).to_excel(xw, sheet_name=zh if lang == "zh" else en, index=False)
+
+
+def missing_hospitals(df: pd.DataFrame, w, pol) -> list[str]:
+    """Hospital ids of the cases that the weights hold no coefficient for, under a policy with
+    hospital coefficients (they are priced with the policy's ``new_group`` coefficient)."""
+    if pol.coefficients.mode != "hospital" or "hospital_id" not in df.columns:
+        return []
+    known = set(w.hospital_groups["hospital_id"].astype(str)) | set(w.hospitals["hospital_id"].astype(str))
+    ids = df["hospital_id"].astype("string").dropna()
+    return sorted(set(ids[ids != ""].unique()) - known)
 
 
 @app.command("weights")
@@ -78,10 +105,14 @@ def weights_cmd(
     output: Annotated[Path, typer.Option("-o", "--output", help="Weights directory to write.")],
     scheme: SchemeOpt = None,
     quiet: QuietOpt = False,
+    lang: Annotated[str | None, typer.Option("--lang", help="zh or en: also write weights.xlsx "
+                                             "in the folder, its headers in that language (the "
+                                             "CSVs keep the column names `drgsim price` reads).")] = None,
 ) -> None:
     """Compute weights (RW / DIP scores), coefficients and CMI from history."""
     import payment
 
+    check_lang(lang)
     try:
         pol = payment.load_policy(policy)
         hist = _load_cases(history, pol.group_col, scheme)
@@ -91,6 +122,8 @@ def weights_cmd(
         w = payment.compute_weights(hist, pol)
         with staged(output) as tmp:
             w.save(tmp)
+            if lang is not None:
+                _weights_workbook(w, tmp / "weights.xlsx", lang)
     except (payment.PolicyError, ValueError, KeyError, OSError) as e:
         _fail(e)
         return
@@ -112,6 +145,7 @@ def price_cmd(
     scheme: SchemeOpt = None,
     special_review: Annotated[bool, typer.Option(help="Run special case review.")] = True,
     quiet: QuietOpt = False,
+    lang: LangOpt = None,
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per chunk when "
                                             "streaming Parquet / CSV to Parquet / CSV.")] = 500_000,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="Cores for grouping "
@@ -134,19 +168,25 @@ def price_cmd(
     """
     import payment
     from drgsim import stream
+    from payment.hospital_analysis import final_amounts
 
+    check_lang(lang)
     try:
         check_table_suffix(output, folder=True)
         pol = payment.load_policy(policy)
-        w = load_any_weights(weights, cases, pol, coefficient, point_value, base_rate)
+        streamable = (cases.is_dir() or cases.suffix.lower() in (*stream.PARQUET_SUFFIXES,
+                                                                  *stream.CSV_SUFFIXES)) \
+            and output.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES) \
+            and lang is None
+        # in memory the cases are read once: a published table takes its hospitals from them
+        df = None if streamable else _load_cases(cases, pol.group_col, scheme)
+        w = load_any_weights(weights, cases if df is None else df, pol, coefficient, point_value,
+                             base_rate)
         if w.kind != pol.kind:
             raise ValueError(f"{weights}: weights of kind {w.kind!r} (computed with a {w.kind.upper()} "
                              f"policy), but the policy {policy} is of kind {pol.kind!r}; compute "
                              f"weights with a {pol.kind.upper()} policy (`drgsim weights -p`) or "
                              f"price with a {w.kind.upper()} policy")
-        streamable = (cases.is_dir() or cases.suffix.lower() in (*stream.PARQUET_SUFFIXES,
-                                                                  *stream.CSV_SUFFIXES)) \
-            and output.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES)
         if streamable:
             # chunk by chunk, bounded memory; exact (readmission, a budget point value and
             # special review as extra passes over compact facts)
@@ -164,9 +204,17 @@ def price_cmd(
                 _console.print(f"{st.rows:,} cases priced in {st.seconds:.1f} s "
                                f"({st.rate:,.0f} cases/s) -> {output}")
             return
-        df = _load_cases(cases, pol.group_col, scheme)
+        assert df is not None
+        missing = missing_hospitals(df, w, pol)
+        if missing:
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5:,} more" if len(missing) > 5 else "")
+            _console.print(f"[yellow]warning:[/yellow] {len(missing):,} hospital(s) of {cases} have no "
+                           f"coefficient in the weights {weights} ({shown}); their cases are priced "
+                           f"with the new-group coefficient {pol.coefficients.new_group:g}",
+                           soft_wrap=True, highlight=False)
         priced = payment.price(df, w, pol, special_review=special_review)
-        write_table(priced, output)
+        priced["final_amount"] = final_amounts(priced)
+        write_table(labelled(priced, effective_lang(lang, output)), output)
     except (payment.PolicyError, ValueError, KeyError, OSError) as e:
         _fail(e)
         return

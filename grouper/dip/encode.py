@@ -12,7 +12,7 @@ without maps, a code of ``diagnoses`` / ``procedures``) and is replaced by its m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +203,14 @@ def _num(df: pd.DataFrame, name: str) -> np.ndarray:
     return pd.to_numeric(s.astype("str").str.strip(), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
+def reader_notes(df: pd.DataFrame) -> dict[int, list[str]]:
+    """row -> the reader's notes on cells it could not read (``read_warnings``), if any."""
+    if "read_warnings" not in df.columns:
+        return {}
+    rw = df["read_warnings"].astype("string").fillna("")
+    return {int(r): [str(rw.iloc[r])] for r in np.flatnonzero((rw != "").to_numpy(dtype=bool))}
+
+
 def check_failed(df: pd.DataFrame) -> np.ndarray:
     """CHECK_FAILED mask (scheme README step 4): sex missing or not 1/2; age missing; age 0
     without age_days; age 0 and age_days ≤ 28 without birth weight. Unreadable numbers count
@@ -238,6 +246,8 @@ class CaseFeatures:
     key2: np.ndarray     # uint64 independent second hash
     dx: Tokens
     pr: Tokens
+    #: row -> notes (the reader's unreadable cells, code repairs, codes the scheme rejects)
+    notes: dict[int, list[str]] = field(default_factory=dict)
 
 
 def check_columns(df: pd.DataFrame, extra: tuple[str, ...] = ()) -> None:
@@ -277,7 +287,8 @@ def encode_cases(
     status[check_failed(df)] = CHECK_FAILED
     status[bad_pr] = SS_NOT_MAPPING
     status[bad_dx] = ZD_NOT_MAPPING
-    return CaseFeatures(status, dxkey, cat, ttype, sev, age_bands(df, config), key, key2, dx, pr)
+    return CaseFeatures(status, dxkey, cat, ttype, sev, age_bands(df, config), key, key2, dx, pr,
+                        reader_notes(df))
 
 
 def _encode_shared(
@@ -289,7 +300,7 @@ def _encode_shared(
     from ..engine import encode_cases as drg_encode
     from ._kernels import case_features
 
-    arrays, st, _warnings = drg_encode(df, vocab.shared, strict=strict)
+    arrays, st, notes = drg_encode(df, vocab.shared, strict=strict)
     dx = Tokens(off=arrays["dx_off"].astype(np.int64), tok=arrays["dx_ids"].astype(np.int64),
                 empty=np.diff(arrays["dx_off"]) == 0)
     pr = Tokens(off=arrays["pr_off"].astype(np.int64), tok=arrays["pr_ids"].astype(np.int64),
@@ -304,4 +315,5 @@ def _encode_shared(
     status[st == ST_CHECK] = CHECK_FAILED
     status[st == ST_SS] = SS_NOT_MAPPING
     status[st == ST_ZD] = ZD_NOT_MAPPING
-    return CaseFeatures(status, dxkey, cat, ttype, sev, age_bands(df, config), key, key2, dx, pr)
+    return CaseFeatures(status, dxkey, cat, ttype, sev, age_bands(df, config), key, key2, dx, pr,
+                        notes)

@@ -10,6 +10,10 @@ aux_level, aux_coefficient, final_score``, one row per input row, input order.
   fail validation have ``dip_type`` and ``dip_group`` empty and NaN numbers.
 * ``aux_level``: ``S<severity>-<age band>`` (e.g. ``S2-elderly``) for every valid case.
 * ``final_score = score × aux_coefficient`` (severity coefficient × age coefficient).
+* ``warnings``: why a row has its status, as the DRG grouper's column: the reader's notes on
+  unreadable cells first, then code repairs and codes the scheme rejects, then (when nothing
+  else explains it) the failed input check or why a valid case is ``unmatched``.
+* ``read_status`` (after ``status``) when the cases were read from a file (they carry it).
 """
 
 from __future__ import annotations
@@ -26,9 +30,19 @@ import pyarrow.compute as pc
 from ._kernels import match, set_keys
 from .catalogue import Catalogue, as_frame
 from .config import AGE_BANDS, TREATMENTS, DipConfig
-from .encode import STATUS_NAMES, SUCCESS, Vocab, build_vocab, encode_cases
+from .encode import (
+    CHECK_FAILED,
+    SS_NOT_MAPPING,
+    STATUS_NAMES,
+    SUCCESS,
+    ZD_NOT_MAPPING,
+    Vocab,
+    build_vocab,
+    encode_cases,
+)
 
-OUTPUT_COLUMNS = ("case_id", "status", "dip_group", "dip_type", "score", "aux_level", "aux_coefficient", "final_score")
+OUTPUT_COLUMNS = ("case_id", "status", "dip_group", "dip_type", "score", "aux_level", "aux_coefficient", "final_score",
+                  "warnings")
 DIP_TYPES = ("", "core", "comprehensive", "unmatched")
 
 
@@ -125,6 +139,40 @@ def _aux_labels(cfg: DipConfig) -> pa.Array:
     return pa.array([f"S{s}-{a}" for s in range(cfg.severity_cap + 1) for a in AGE_BANDS], pa.large_string())
 
 
+_CHECK_REASON = ("input check failed: sex must be 1 or 2, age given (age_days when age is 0, "
+                 "birth weight for a newborn of 28 days or less), a principal diagnosis given")
+_MAP_REASON = {ZD_NOT_MAPPING: "a diagnosis is not a code of the scheme",
+               SS_NOT_MAPPING: "a procedure is not a code of the scheme"}
+
+
+def _reasons(f: Any, cc: CompiledCatalogue, dtype: np.ndarray) -> pd.Series:
+    """The ``warnings`` column: the encoder's notes, else the reason of the status / type."""
+    notes = {r: list(m) for r, m in f.notes.items()}
+    for r in np.flatnonzero(f.status == CHECK_FAILED).tolist():
+        notes.setdefault(r, []).append(_CHECK_REASON)
+    for code, why in _MAP_REASON.items():
+        for r in np.flatnonzero(f.status == code).tolist():
+            notes.setdefault(r, [why])
+    un = np.flatnonzero(dtype == 3)
+    if len(un):
+        first = f.dx.off[un]
+        has = (first < f.dx.off[un + 1])
+        tok = np.where(has, f.dx.tok[np.minimum(first, max(len(f.dx.tok) - 1, 0))] if len(f.dx.tok) else -1, -1)
+        cats = cc.vocab.dx_cats.to_numpy(dtype=object)
+        for r, t, tt in zip(un.tolist(), tok.tolist(), f.ttype[un].tolist()):
+            cat = cats[t] if 0 <= t < len(cats) else "?"
+            notes.setdefault(r, []).append(
+                f"unmatched: no core group for its combination and no comprehensive group "
+                f"{cat}/{TREATMENTS[tt]} in the catalogue (score left empty)")
+    n = len(f.status)
+    if not notes:
+        return pd.Series(np.full(n, "", dtype=object), dtype="str")
+    text = np.full(n, "", dtype=object)
+    for r, m in notes.items():
+        text[r] = "; ".join(m)
+    return pd.Series(text, dtype="str")
+
+
 def group_frame(df: pd.DataFrame, cc: CompiledCatalogue, strict: bool = False) -> pd.DataFrame:
     """Group one case table with a compiled catalogue (see the module docstring)."""
     f = encode_cases(df, cc.vocab, cc.config, cc.dx_key, cc.dx_cat, cc.pr_key, strict=strict)
@@ -137,7 +185,7 @@ def group_frame(df: pd.DataFrame, cc: CompiledCatalogue, strict: bool = False) -
     coef = np.where(hit, cc.sev_coef[r, f.sev] * cc.age_coef[r, f.age] if len(cc.score) else np.nan, np.nan)
     dtype = np.where(ok, np.where(hit, np.where(is_core, 1, 2), 3), 0).astype(np.int8)
     aux_idx = np.where(ok, f.sev.astype(np.int64) * len(AGE_BANDS) + f.age, -1)
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "case_id": df["case_id"].astype("str").reset_index(drop=True),
         "status": _text(pa.array(STATUS_NAMES, pa.large_string()).take(pa.array(f.status))),
         "dip_group": _text(pc.fill_null(cc.codes.take(pa.array(row, mask=~hit)), "")),
@@ -146,7 +194,11 @@ def group_frame(df: pd.DataFrame, cc: CompiledCatalogue, strict: bool = False) -
         "aux_level": _text(pc.fill_null(_aux_labels(cc.config).take(pa.array(aux_idx, mask=~ok)), "")),
         "aux_coefficient": coef,
         "final_score": score * coef,
+        "warnings": _reasons(f, cc, dtype),
     })
+    if "read_status" in df.columns:  # the reader's row status rides along, as in grouper.group
+        out.insert(2, "read_status", df["read_status"].astype("str").to_numpy())
+    return out
 
 
 def group(

@@ -1,0 +1,92 @@
+"""Output headers in Chinese or English (``--lang``) for ``group``, ``price``, ``weights`` and
+``dip group``, and reading such outputs back.
+
+Headers come from the declarations: :mod:`grouper.schema` (cases, read status, grouped and DIP
+grouped columns) and :mod:`payment.columns` (priced columns) for Chinese, then
+:mod:`payment.labels` (English labels, and Chinese for the other payment tables). A column no
+declaration names keeps its own name. As in ``drgsim simulate``: without ``--lang`` an Excel
+output gets Chinese headers (for people), CSV and Parquet keep the column names (for scripts);
+with ``--lang`` every output gets that language. A table drgsim wrote with either language is
+read back by :func:`read_output` (the headers are mapped to the column names first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+import typer
+
+LANG_HELP = ("zh or en: output headers (default: Chinese in .xlsx, column names in .csv / "
+             ".parquet, for scripts).")
+
+
+def check_lang(lang: str | None) -> None:
+    """``typer.BadParameter`` for anything but None, zh, en."""
+    if lang not in (None, "zh", "en"):
+        raise typer.BadParameter(f"{lang!r}; allowed: zh, en", param_hint="--lang")
+
+
+def effective_lang(lang: str | None, output: str | Path) -> str | None:
+    """The language of ``output``'s headers: ``lang``, else zh for .xlsx, else None (names)."""
+    if lang is not None:
+        return lang
+    return "zh" if Path(output).suffix.lower() == ".xlsx" else None
+
+
+def _zh_declared() -> dict[str, str]:
+    from grouper.schema import chinese_headers as grouper_zh
+    from payment.columns import chinese_headers as priced_zh
+
+    return {**grouper_zh(), **priced_zh()}
+
+
+def header(col: str, lang: str) -> str:
+    """The ``lang`` header of column ``col``."""
+    from payment.labels import COLUMNS, column_label
+
+    if lang == "zh":
+        return _zh_declared().get(col) or column_label(col, "zh")
+    if col in COLUMNS:
+        return column_label(col, "en")
+    return col
+
+
+def labelled(df: pd.DataFrame, lang: str | None) -> pd.DataFrame:
+    """``df`` with headers in ``lang`` (None: unchanged); two columns never share a header."""
+    if lang is None:
+        return df
+    heads: list[str] = []
+    for c in df.columns:
+        h = header(str(c), lang)
+        heads.append(h if h not in heads else f"{h} ({c})")
+    return df.set_axis(heads, axis=1)
+
+
+def reverse_headers() -> dict[str, str]:
+    """Header (zh or en) drgsim writes -> column name, for the columns no case alias covers."""
+    from grouper.schema import KNOWN_COLUMNS, alias_map
+    from payment.columns import PRICED_OUTPUT_COLUMNS
+
+    aliases = alias_map()
+    names = list(dict.fromkeys([*KNOWN_COLUMNS, *(c.name for c in PRICED_OUTPUT_COLUMNS)]))
+    out: dict[str, str] = {}
+    for lang in ("zh", "en"):
+        for n in names:
+            h = header(n, lang)
+            if h != n and h not in aliases and h not in out:
+                out[h] = n
+    return out
+
+
+def read_output(path: str | Path, *, required: tuple[str, ...] = (),
+                kinds: Mapping | None = None) -> pd.DataFrame:
+    """:func:`grouper.read_table` that also reads headers drgsim wrote with ``--lang``."""
+    from grouper.cases import canonicalise, read_raw
+
+    raw = read_raw(path)
+    rev = reverse_headers()
+    ren = {c: rev[str(c).strip()] for c in raw.columns if str(c).strip() in rev
+           and rev[str(c).strip()] not in raw.columns}
+    return canonicalise(raw.rename(columns=ren), str(path), required=required, kinds=kinds)
