@@ -30,7 +30,7 @@ from payment.report_format import CJK_FONTS
 from payment.settlement import resolve_policy
 
 from .export import export_scenario, report_bytes, scenario_toml
-from .levers import GROUPS, lever_table
+from .levers import ALLIANCE_FIELDS, ALLIANCE_PREFIX, GROUPS, lever_table
 from .state import Dashboard, Settings
 
 __all__ = ["create_app", "plotly_js_path"]
@@ -69,6 +69,7 @@ def _base_levers(dash: Dashboard) -> dict[str, Any]:
         "point_value.reimbursement_ratio": pvk.reimbursement_ratio,
         "settlement.point_value_mode": spol.point_value_mode,
         "settlement.advance_ratio": spol.advance_ratio,
+        "point_value.decimals": pvk.decimals,
         "settlement.tier_ratio_base": spol.tier_ratio_base,
         "settlement.assessment.deposit_rate": spol.assessment.deposit_rate,
         "settlement.assessment.mapping": spol.assessment.mapping,
@@ -87,6 +88,13 @@ def _base_levers(dash: Dashboard) -> dict[str, Any]:
     ol = getattr(pol, "outliers", None)
     if ol is not None:
         out["outliers.low_multiple"] = ol.low_multiple
+    ex = getattr(pol, "exclusions", None)
+    if ex is not None:
+        out["exclusions.los_min"] = ex.los_min
+        out["exclusions.los_max"] = ex.los_max
+    for a in dash.alliances:
+        for fld in ALLIANCE_FIELDS:
+            out[f"{ALLIANCE_PREFIX}{a['id']}.{fld}"] = a[fld]
     return out
 
 
@@ -119,7 +127,8 @@ def create_app(dash: Dashboard) -> FastAPI:
     @app.get("/api/meta")
     def meta() -> dict[str, Any]:
         return {"name": dash.scenario.name, "groups": [list(g) for g in GROUPS],
-                "levers": lever_table(), "base": _base_levers(dash),
+                "levers": lever_table([a["id"] for a in dash.alliances]),
+                "base": _base_levers(dash),
                 "tiers": _tiers_json(dash), "can_reprice": dash.can_reprice,
                 "hospitals": [str(h) for h in dash.base.cells.inputs.hospital_ids],
                 "n_cases": len(dash.base.priced),

@@ -37,8 +37,9 @@ const T = {
   mc_done: ["次抽样，种子", "draws, seed"],
   mc_pv: ["结算点值分布", "Point value over draws"], mc_bands: ["各医院结果区间（元）", "Hospital result bands (yuan)"],
   patients_h: ["患者负担与各层支付（按医院等级）", "Patients' out-of-pocket and each layer's outlay (by hospital level)"],
-  whatif_note: ["注：情景假设只改变总览指标与结余/超支；清算单为无情景假设时的金额。",
-                "Note: what-ifs change the headline and each hospital's result; statements are at no what-if."],
+  whatif_note: ["注：台账与各医院清算单按情景假设计算；“基准盈亏”为无情景假设时的金额。",
+                "Note: the ledger and each hospital's statement follow the what-ifs; \"baseline result\" is at no what-if."],
+  base_result: ["基准盈亏（无情景假设，元）", "Baseline result (no what-if, yuan)"],
 };
 const CFG = { displayModeBar: false, responsive: true };
 const S = { meta: null, lang: "zh", levers: {}, tiers: null, tiersDirty: false, answer: null,
@@ -227,8 +228,8 @@ function render() {
     `<tr><td>${esc(phrase(r.item))}</td><td class="num">${yuan(r.yuan)}</td></tr>`).join("") +
     (a.whatif_summary ? `<tr><td colspan="2">${esc(t("whatif_note"))}</td></tr>` : "");
   const cols = ["hospital_id", "level", "cases", "ffs_amount", "entitlement", "final_amount", "result"];
-  if (a.whatif_summary) cols.push("whatif_result");
-  const head = cols.map((c) => `<th>${esc(c === "level" ? col("hospital_level") : c === "whatif_result" ? t("whatif_chart") : col(c))}</th>`).join("");
+  if (a.whatif_summary) cols.push("base_result");
+  const head = cols.map((c) => `<th>${esc(c === "level" ? col("hospital_level") : c === "base_result" ? t("base_result") : col(c))}</th>`).join("");
   $("hospitals").innerHTML = `<tr>${head}</tr>` + a.hospitals.map((h) => `<tr>` + cols.map((c) => {
     const v = h[c];
     if (c === "hospital_id" || c === "level" || c === "cases") return `<td>${esc(v)}</td>`;
@@ -236,7 +237,7 @@ function render() {
     return `<td class="${cls}" id="${c}-${esc(h.hospital_id)}" data-value="${v}">${yuan(v)}</td>`;
   }).join("") + `</tr>`).join("");
   renderPatients(a.patients);
-  const key = a.whatif_summary ? "whatif_result" : "result";
+  const key = "result";
   const rows = [...a.hospitals].sort((x, y) => x[key] - y[key]);
   Plotly.react("chart-result", [{
     type: "bar", x: rows.map((h) => h.hospital_id), y: rows.map((h) => h[key]),
