@@ -7,6 +7,8 @@ Routes (JSON bodies are ``{"levers": {key: value}, "tiers": [[lower, upper, shar
 * ``GET /api/meta`` levers, groups, the base tier table, whether re-pricing is available;
 * ``POST /api/answer`` headline, ledger, per-hospital amounts and the time taken (ms);
 * ``POST /api/hospital/{id}`` a hospital's statement, advances and case-class mix;
+* ``POST /api/cashflow`` the fund month by month per fund (body ``{"levers": {prepayment_months,
+  recovery, income_growth, spending_growth}}``; 404 without a cash-flow scenario);
 * ``POST /api/montecarlo`` percentile bands (body adds ``"spec"``: a Monte Carlo spec);
 * ``POST /api/scenarios/{name}`` save, ``GET /api/scenarios`` list,
   ``GET /api/compare?a=&b=`` two saved scenarios side by side (``payment.comparison``),
@@ -29,6 +31,7 @@ from payment.monte_carlo import MonteCarloSpec
 from payment.report_format import CJK_FONTS
 from payment.settlement import resolve_policy
 
+from .cashflow import CASHFLOW_LEVERS
 from .export import export_scenario, report_bytes, scenario_toml
 from .levers import ALLIANCE_FIELDS, ALLIANCE_PREFIX, GROUPS, lever_table
 from .state import Dashboard, Settings
@@ -134,7 +137,27 @@ def create_app(dash: Dashboard) -> FastAPI:
                 "n_cases": len(dash.base.priced),
                 "monte_carlo": dash.mc_spec.model_dump(), "fonts": CJK_FONTS,
                 "columns": {k: list(v) for k, v in COLUMNS.items()}, "phrases": TEXT,
-                "patients": dash.patients is not None, "patients_note": dash.patients_note}
+                "patients": dash.patients is not None, "patients_note": dash.patients_note,
+                "cashflow": None if dash.cashflow is None else {
+                    "name": dash.cashflow.name, "levers": list(CASHFLOW_LEVERS),
+                    "base": dash.cashflow.base_levers()},
+                "cashflow_note": dash.cashflow_note}
+
+    @app.post("/api/cashflow")
+    def cashflow(body: dict[str, Any] | None = Body(None)) -> dict[str, Any]:
+        if dash.cashflow is None:
+            raise HTTPException(404, f"no cash-flow view: {dash.cashflow_note}")
+        body = dict(body or {})
+        extra = set(body) - {"levers"}
+        if extra:
+            raise _bad(ValueError(f"unknown fields {sorted(extra)}; allowed: levers"))
+        levers = body.get("levers") or {}
+        if not isinstance(levers, dict):
+            raise _bad(ValueError("levers must be an object {key: value}"))
+        try:
+            return dash.cashflow.answer(levers)
+        except ValueError as exc:
+            raise _bad(exc) from None
 
     @app.post("/api/answer")
     def answer(body: dict[str, Any] | None = Body(None)) -> dict[str, Any]:

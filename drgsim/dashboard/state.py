@@ -177,13 +177,16 @@ class Dashboard:
 
     def __init__(self, scenario: Scenario, *, policy: Any = None, cache_size: int = 4,
                  grouped: pd.DataFrame | None = None, patients: Any = None,
-                 patients_note: str = "") -> None:
+                 patients_note: str = "", cashflow: Any = None,
+                 cashflow_note: str = "") -> None:
         self.scenario = scenario.model_copy(update={"sweep": {}})
         self.base_policy = load_base_policy(self.scenario) if policy is None else policy
         self.mc_spec = scenario.monte_carlo or DEFAULT_MC
         self.grouped: pd.DataFrame | None = grouped
         self.patients = patients  # drgsim.dashboard.patients.Patients or None
         self.patients_note = patients_note
+        self.cashflow = cashflow  # drgsim.dashboard.cashflow.CashflowView or None
+        self.cashflow_note = cashflow_note
         if grouped is None and scenario.priced_cases is None:
             scheme = grouper.load_scheme(scenario.path(scenario.scheme) if scenario.scheme
                                          else grouper.demo_scheme_path())
