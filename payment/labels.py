@@ -138,6 +138,29 @@ for _c in ("cases", "total_cost", "oop", "actual_ratio", "policy_ratio"):
         COLUMNS[f"{_c}_{_suf}"] = _L(f"{_base.zh} {_zh}", f"{_base.en} {_en}", _base.kind)
 COLUMNS["final_amount_diff_pct"] = _L("年度清算应付变化率", "final amount change", "ratio")
 
+# the fund month by month (§8a; drgsim cashflow, the dashboard's cash-flow view)
+COLUMNS.update({
+    "fund": _L("基金", "fund", "text"),
+    "month": _L("月份", "month", "text"),
+    "opening": _L("期初余额(元)", "opening balance (yuan)", "yuan"),
+    "income": _L("收入(元)", "income (yuan)", "yuan"),
+    "prepayment": _L("预付金(元)", "prepayment (yuan)", "yuan"),
+    "deductions": _L("预付金扣回(元)", "prepayment deducted (yuan)", "yuan"),
+    "special_review": _L("特例单议(元)", "special review (yuan)", "yuan"),
+    "other_spending": _L("其他支出(元)", "other spending (yuan)", "yuan"),
+    "expenditure": _L("支出合计(元)", "expenditure (yuan)", "yuan"),
+    "closing": _L("期末余额(元)", "closing balance (yuan)", "yuan"),
+    "months_of_reserve": _L("可支付月数", "months of reserve", "index"),
+    "low_reserve_alert": _L("低于预警", "below the alert", "text"),
+    "outstanding": _L("未扣回预付金(元)", "prepayment outstanding (yuan)", "yuan"),
+    "cum_received": _L("累计到账(元)", "cumulative received (yuan)", "yuan"),
+    "cum_entitlement": _L("累计应得(元)", "cumulative entitlement (yuan)", "yuan"),
+    "position": _L("资金头寸(元)", "cash position (yuan)", "yuan"),
+    "lowest_months_of_reserve": _L("最低可支付月数", "lowest months of reserve", "index"),
+    "prepayment_eligible": _L("可预付", "prepayment allowed", "text"),
+    "projected_deficit": _L("预计赤字", "projected deficit", "text"),
+})
+
 # supervision (§10 indices and signals; drgsim supervise)
 COLUMNS.update({
     "grouping_rate": _L("入组率", "grouping rate", "ratio"),

@@ -11,7 +11,7 @@ level's mean coefficient and cost per base point.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -22,15 +22,17 @@ from .overrides import override_policy
 from .settlement import (
     SettlementInputs,
     SettlementParams,
+    SettlementResult,
     _decision_month,
     encode,
     prepare,
     resolve_policy,
+    settle_inputs,
 )
 from .settlement_policy import SettlementPolicy
 
 __all__ = ["SUMMARY_COLUMNS", "WHATIF_BOUNDS", "WHATIF_KEYS", "WhatIfCells", "build_cells",
-           "demo_whatif", "run_whatifs"]
+           "demo_whatif", "run_whatifs", "whatif_statement"]
 
 WHATIF_KEYS = {
     "whatif.volume_growth": K.W_VOLUME,
@@ -256,6 +258,26 @@ def run_whatifs(cells: WhatIfCells, params: SettlementParams,
         i.member_of, params.scores, params.p, params.tiers, params.ntiers, params.rel,
         params.nrel, params.al_budget, params.al_tiers, params.al_nt)
     return _summary_frame(out, i), res
+
+
+def whatif_statement(cells: WhatIfCells, params: SettlementParams,
+                     whatif: np.ndarray) -> SettlementResult:
+    """One what-if row settled in full: statement, advances, alliances and ledger (yuan).
+
+    The basis sums are recombined by the same kernel step as :func:`run_whatifs`
+    (``whatif_aggregates``) and settled by :func:`payment.settlement.settle_inputs`, so its
+    summary and each hospital's final − fee-for-service amount equal ``run_whatifs``'s row to
+    the cent. Case counts (``cases``, ``sr_cases``) stay those of the priced cases.
+    """
+    w = np.ascontiguousarray(np.atleast_2d(whatif), dtype=np.float64)
+    if w.shape[0] != 1:
+        raise ValueError("whatif_statement settles one what-if row")
+    _check_whatifs(w)
+    i = cells.inputs
+    hd, md, ad = np.zeros_like(i.hd), np.zeros_like(i.md), np.zeros_like(i.ad)
+    K.whatif_aggregates(cells.B, cells.BH, cells.SR, cells.SRD, cells.dest_w, cells.h_pts_f,
+                        cells.h_cost_f, w[0], hd, md, ad)
+    return settle_inputs(replace(i, hd=hd, md=md, ad=ad), params)
 
 
 # ------------------------------------------------------------------------------ demo

@@ -60,8 +60,11 @@ def _free_port() -> int:
 def dash() -> Dashboard:
     from drgsim.dashboard.patients import load_patients
 
+    from drgsim.dashboard.cashflow import load_cashflow_view
+
     patients, _ = load_patients(None, None, demo=True)
-    return Dashboard(scenario_from_args(None, None, None), patients=patients)
+    cash, _ = load_cashflow_view(None, demo=True)
+    return Dashboard(scenario_from_args(None, None, None), patients=patients, cashflow=cash)
 
 
 @pytest.fixture(scope="module")
@@ -213,4 +216,42 @@ def test_dashboard_in_chromium(server: str, browser, dash: Dashboard, tmp_path) 
         " && !e.getAttribute('aria-label')).map(e => e.id)")
     assert unlabelled == []
     assert drv.execute_script("return document.documentElement.scrollWidth") <= 1366
+    assert _errors(drv) == []
+
+
+def test_cashflow_view_in_chromium(server: str, browser, dash: Dashboard) -> None:
+    """The cash-flow view renders its charts and ledger, moves with k and the recovery rule
+    (a month held to payment.cashflow.run_fund to the cent), with no console errors."""
+    from selenium.webdriver.support.ui import Select
+
+    from payment.cashflow import run_fund
+
+    drv = browser
+    drv.get(server + "/")
+    _wait(drv, lambda d: _value(d, "pv") not in (None, ""))
+    drv.find_element(By.ID, "tab-cashflow").click()
+    _wait(drv, lambda d: _value(d, "cf-closing-1") not in (None, ""))
+    _wait(drv, lambda d: d.find_elements(By.CSS_SELECTOR, "#chart-cf-fund .bars"))
+    _wait(drv, lambda d: d.find_elements(By.CSS_SELECTOR, "#chart-cf-cash .scatterlayer .trace"))
+    assert drv.find_element(By.ID, "tab-cashflow").text == "现金流"
+    _set(drv, "cf-prepayment_months", "2")
+    Select(drv.find_element(By.ID, "cf-recovery")).select_by_value("monthly")
+    view = dash.cashflow
+    fi = next(iter(view.inputs.values()))
+    fl = run_fund(fi, view.cs.cashflow, year=view.cs.scenario.year, prepayment_months=2.0,
+                  recovery="monthly")
+    want = round(float(fl.ledger["closing"].iloc[2]) * 100)
+    _wait(drv, lambda d: round(float(_value(d, "cf-closing-3") or "nan") * 100) == want
+          if _value(d, "cf-closing-3") else False)
+    dd = round(float(fl.ledger["deductions"].iloc[0]) * 100)
+    assert round(float(_value(drv, "cf-deductions-1")) * 100) == dd > 0
+    drv.save_screenshot(str(ARTIFACTS / "dashboard_cashflow.png"))
+    drv.find_element(By.ID, "lang").click()
+    _wait(drv, lambda d: d.find_element(By.ID, "tab-cashflow").text == "Cash flow")
+    assert "months of reserve" in drv.find_element(By.ID, "cf-ledger").text
+    drv.save_screenshot(str(ARTIFACTS / "dashboard_cashflow_english.png"))
+    unlabelled = drv.execute_script(
+        "return [...document.querySelectorAll('#view-cashflow input,#view-cashflow select')]"
+        ".filter(e => !e.labels?.length && !e.getAttribute('aria-label')).map(e => e.id)")
+    assert unlabelled == []
     assert _errors(drv) == []

@@ -32,6 +32,10 @@ def dashboard(
         "--benefit-cases", help="Patient-side inputs (§9 columns: insurance, category, "
         "self_pay …); the demo region uses sample_cases/benefits.csv.",
         dir_okay=False)] = None,
+    cashflow: Annotated[Path | None, typer.Option(
+        "--cashflow", help="Cash-flow scenario TOML (a [cashflow] table, as `drgsim cashflow` "
+        "reads) for the fund-by-month view; the demo region uses "
+        "sample_cases/cashflow_demo.toml.", dir_okay=False)] = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1,
                                       max=65535)] = 8050,
@@ -42,13 +46,16 @@ def dashboard(
     from ..dashboard import Dashboard, create_app, scenario_from_args
 
     try:
+        from ..dashboard.cashflow import load_cashflow_view
         from ..dashboard.patients import load_patients
 
         scn = scenario_from_args(scenario, priced, policy)
         patients, note = load_patients(benefits, benefit_cases,
                                        demo=scenario is None and priced is None)
         typer.echo(f"drgsim dashboard: loading {scn.name} …", err=True)
-        application = create_app(Dashboard(scn, patients=patients, patients_note=note))
+        cash, cash_note = load_cashflow_view(cashflow, demo=scenario is None and priced is None)
+        application = create_app(Dashboard(scn, patients=patients, patients_note=note,
+                                           cashflow=cash, cashflow_note=cash_note))
     except (ValueError, KeyError, FileNotFoundError) as exc:
         _fail(exc)
     typer.echo(f"drgsim dashboard: open http://{host}:{port}/ (Ctrl+C to stop)")

@@ -7,6 +7,8 @@ Routes (JSON bodies are ``{"levers": {key: value}, "tiers": [[lower, upper, shar
 * ``GET /api/meta`` levers, groups, the base tier table, whether re-pricing is available;
 * ``POST /api/answer`` headline, ledger, per-hospital amounts and the time taken (ms);
 * ``POST /api/hospital/{id}`` a hospital's statement, advances and case-class mix;
+* ``POST /api/cashflow`` the fund month by month per fund (body ``{"levers": {prepayment_months,
+  recovery, income_growth, spending_growth}}``; 404 without a cash-flow scenario);
 * ``POST /api/montecarlo`` percentile bands (body adds ``"spec"``: a Monte Carlo spec);
 * ``POST /api/scenarios/{name}`` save, ``GET /api/scenarios`` list,
   ``GET /api/compare?a=&b=`` two saved scenarios side by side (``payment.comparison``),
@@ -29,8 +31,9 @@ from payment.monte_carlo import MonteCarloSpec
 from payment.report_format import CJK_FONTS
 from payment.settlement import resolve_policy
 
+from .cashflow import CASHFLOW_LEVERS
 from .export import export_scenario, report_bytes, scenario_toml
-from .levers import GROUPS, lever_table
+from .levers import ALLIANCE_FIELDS, ALLIANCE_PREFIX, GROUPS, lever_table
 from .state import Dashboard, Settings
 
 __all__ = ["create_app", "plotly_js_path"]
@@ -69,6 +72,7 @@ def _base_levers(dash: Dashboard) -> dict[str, Any]:
         "point_value.reimbursement_ratio": pvk.reimbursement_ratio,
         "settlement.point_value_mode": spol.point_value_mode,
         "settlement.advance_ratio": spol.advance_ratio,
+        "point_value.decimals": pvk.decimals,
         "settlement.tier_ratio_base": spol.tier_ratio_base,
         "settlement.assessment.deposit_rate": spol.assessment.deposit_rate,
         "settlement.assessment.mapping": spol.assessment.mapping,
@@ -87,6 +91,13 @@ def _base_levers(dash: Dashboard) -> dict[str, Any]:
     ol = getattr(pol, "outliers", None)
     if ol is not None:
         out["outliers.low_multiple"] = ol.low_multiple
+    ex = getattr(pol, "exclusions", None)
+    if ex is not None:
+        out["exclusions.los_min"] = ex.los_min
+        out["exclusions.los_max"] = ex.los_max
+    for a in dash.alliances:
+        for fld in ALLIANCE_FIELDS:
+            out[f"{ALLIANCE_PREFIX}{a['id']}.{fld}"] = a[fld]
     return out
 
 
@@ -119,13 +130,34 @@ def create_app(dash: Dashboard) -> FastAPI:
     @app.get("/api/meta")
     def meta() -> dict[str, Any]:
         return {"name": dash.scenario.name, "groups": [list(g) for g in GROUPS],
-                "levers": lever_table(), "base": _base_levers(dash),
+                "levers": lever_table([a["id"] for a in dash.alliances]),
+                "base": _base_levers(dash),
                 "tiers": _tiers_json(dash), "can_reprice": dash.can_reprice,
                 "hospitals": [str(h) for h in dash.base.cells.inputs.hospital_ids],
                 "n_cases": len(dash.base.priced),
                 "monte_carlo": dash.mc_spec.model_dump(), "fonts": CJK_FONTS,
                 "columns": {k: list(v) for k, v in COLUMNS.items()}, "phrases": TEXT,
-                "patients": dash.patients is not None, "patients_note": dash.patients_note}
+                "patients": dash.patients is not None, "patients_note": dash.patients_note,
+                "cashflow": None if dash.cashflow is None else {
+                    "name": dash.cashflow.name, "levers": list(CASHFLOW_LEVERS),
+                    "base": dash.cashflow.base_levers()},
+                "cashflow_note": dash.cashflow_note}
+
+    @app.post("/api/cashflow")
+    def cashflow(body: dict[str, Any] | None = Body(None)) -> dict[str, Any]:
+        if dash.cashflow is None:
+            raise HTTPException(404, f"no cash-flow view: {dash.cashflow_note}")
+        body = dict(body or {})
+        extra = set(body) - {"levers"}
+        if extra:
+            raise _bad(ValueError(f"unknown fields {sorted(extra)}; allowed: levers"))
+        levers = body.get("levers") or {}
+        if not isinstance(levers, dict):
+            raise _bad(ValueError("levers must be an object {key: value}"))
+        try:
+            return dash.cashflow.answer(levers)
+        except ValueError as exc:
+            raise _bad(exc) from None
 
     @app.post("/api/answer")
     def answer(body: dict[str, Any] | None = Body(None)) -> dict[str, Any]:

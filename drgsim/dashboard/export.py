@@ -82,7 +82,7 @@ def export_scenario(dash: Dashboard, s: Settings, name: str) -> Scenario:
         name=name, description=f"exported from the drgsim dashboard ({scn.name})",
         policy=pol, cases=_abs(scn, scn.cases) if scn.priced_cases is None else None,
         priced_cases=_abs(scn, scn.priced_cases), scheme=_abs(scn, scn.scheme), year=scn.year,
-        prior_year_actual=scn.prior_year_actual, overrides=merged_overrides(scn, s),
+        prior_year_actual=scn.prior_year_actual, overrides=merged_overrides(scn, s, dash.alliances),
         sweep=sweep, base_dir=Path("/"),
     )
 

@@ -2,7 +2,10 @@
 
 A benefit lever (``benefits.deductible.<insurance>.<level>``, ``benefits.ratio.<insurance>.
 <level>``) re-runs :func:`payment.cost_sharing` (one numba walk over the held cases) under the
-base benefit policy with that entry replaced, and sums the layers by hospital level with
+base benefit policy with that entry replaced; the tiered-care levers
+(``tiered_care.shift.share|from_level|to_level``) first move cases between levels with
+:func:`payment.tiered_care.shift_cases` (a :class:`~payment.tiered_care.LevelShift`, default
+from level 3 to level 1, cost factor from the data), and sums the layers by hospital level with
 :func:`payment.benefit_summary.summarise`. The DRG settlement does not follow it: settlement
 reads the cases' own ``patient_paid`` (linking it to the basic fund is not done here).
 """
@@ -19,8 +22,15 @@ import pandas as pd
 from payment.benefit_policy import BenefitPolicy, load_benefit_policy, validate_benefit_policy
 from payment.benefit_summary import benefit_inputs, summarise
 from payment.cost_sharing import cost_sharing
+from payment.tiered_care import LevelShift, shift_cases
+
+from .levers import SHIFT_PREFIX
 
 __all__ = ["Patients", "load_patients"]
+
+#: The tiered-care levers' base values: no shift (share 0) from level 3 to level 1.
+SHIFT_DEFAULT = {SHIFT_PREFIX + "share": 0.0, SHIFT_PREFIX + "from_level": 3,
+                 SHIFT_PREFIX + "to_level": 1}
 
 DEMO_BENEFITS = Path(__file__).resolve().parents[2] / "sample_cases" / "benefits.csv"
 
@@ -42,10 +52,20 @@ class Patients:
             for ins in ("resident", "employee"):
                 for i, v in enumerate(getattr(t, ins), start=1):
                     out[f"benefits.{table}.{ins}.{i}"] = float(v)
+        out.update({k: v for k, v in SHIFT_DEFAULT.items()})
         return out
+
+    def shift_for(self, over: dict[str, Any]) -> LevelShift | None:
+        """The tiered-care shift of the levers (None when no shift lever is set; validated)."""
+        keys = {k[len(SHIFT_PREFIX):]: v for k, v in over.items() if k.startswith(SHIFT_PREFIX)}
+        if not keys:
+            return None
+        base = {k[len(SHIFT_PREFIX):]: v for k, v in SHIFT_DEFAULT.items()}
+        return LevelShift.model_validate({**base, **keys})
 
     def policy_for(self, over: dict[str, float]) -> BenefitPolicy:
         """The base benefit policy with lever entries replaced (validated; errors name keys)."""
+        over = {k: v for k, v in over.items() if not k.startswith(SHIFT_PREFIX)}
         if not over:
             return self.policy
         data = copy.deepcopy(self.policy.model_dump())
@@ -62,9 +82,12 @@ class Patients:
             return hit
         from .state import records
 
-        shares = cost_sharing(self.cases, self.policy_for(over))
-        out = {"by_level": records(summarise(self.cases, shares, by="hospital_level")),
-               "total": records(summarise(self.cases, shares))[0], "source": self.source}
+        shift = self.shift_for(over)
+        cases, moved = (self.cases, None) if shift is None else shift_cases(self.cases, shift)
+        shares = cost_sharing(cases, self.policy_for(over))
+        out = {"by_level": records(summarise(cases, shares, by="hospital_level")),
+               "total": records(summarise(cases, shares))[0], "source": self.source,
+               "moved": 0 if moved is None else int(moved.sum())}
         if len(self._cache) > 16:
             self._cache.clear()
         self._cache[key] = out

@@ -4,12 +4,13 @@
 base policy and sums them into what-if cells once. An answer then takes the cheapest exact
 path: settlement levers encode the policy and run the cents kernel on the prepared aggregates
 (``payment.settlement.encode`` + ``settle_inputs``); what-if levers run
-``payment.whatif.run_whatifs`` on the cells; pricing levers re-price the held grouped cases
+``payment.whatif.whatif_statement`` on the cells (the statement follows the what-ifs); pricing levers re-price the held grouped cases
 (weights + ``payment.price`` via :func:`drgsim.pipeline.price_grouped`), cached per setting.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections import OrderedDict
@@ -31,11 +32,11 @@ from payment.overrides import (
 from payment.policy import merge_overrides
 from payment.report import case_class_mix
 from payment.scenario import Scenario, load_base_policy, read_priced_cases
-from payment.settlement import encode, settle_inputs
-from payment.whatif import WHATIF_KEYS, WhatIfCells, build_cells, run_whatifs
+from payment.settlement import encode, resolve_policy, settle_inputs
+from payment.whatif import WHATIF_KEYS, WhatIfCells, build_cells, whatif_statement
 
 from ..pipeline import CARRIED_COLUMNS, price_grouped
-from .levers import BY_KEY, TIERS_KEY, check_value
+from .levers import TIERS_KEY, alliance_key, check_value, lever_of
 
 #: Policy tables compute_weights reads (payment/weights.py); a pricing override outside them
 #: re-prices with the held weights, which are then the same as re-weighing would give.
@@ -85,10 +86,25 @@ class Settings:
             rows = tuple(rows)
         return cls(levers, rows)
 
-    def policy_overrides(self) -> dict[str, Any]:
-        """The dotted policy overrides (what-ifs excluded), tiers included."""
+    def policy_overrides(self, alliances: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The dotted policy overrides (what-ifs excluded), tiers included.
+
+        Alliance levers (``settlement.alliances.<id>.per_capita|population``) replace those
+        fields in ``alliances`` (the base policy's alliance tables) and give the whole list as
+        ``settlement.alliances``; an id not among them is a ``ValueError`` naming the allowed.
+        """
         over = {k: v for k, v in self.levers.items()
-                if k not in WHATIF_KEYS and BY_KEY[k].kind != "benefit"}
+                if k not in WHATIF_KEYS and lever_of(k).kind != "benefit"
+                and alliance_key(k) is None}
+        al = {alliance_key(k): v for k, v in self.levers.items() if alliance_key(k) is not None}
+        if al:
+            rows = {a["id"]: dict(a) for a in copy.deepcopy(list(alliances or []))}
+            for (aid, fld), v in al.items():
+                if aid not in rows:
+                    raise ValueError(f"settlement.alliances.{aid}: no alliance {aid!r} in the "
+                                     f"policy; allowed: {', '.join(rows) or '(none)'}")
+                rows[aid][fld] = v
+            over["settlement.alliances"] = list(rows.values())
         if self.tiers is not None:
             over[TIERS_KEY] = [{"lower": lo, "upper": up, "fund_share": sh}
                                for lo, up, sh in self.tiers]
@@ -96,11 +112,11 @@ class Settings:
 
     def benefit_overrides(self) -> dict[str, Any]:
         """The patients' levers (deductibles, ratios by insurance and level)."""
-        return {k: v for k, v in self.levers.items() if BY_KEY[k].kind == "benefit"}
+        return {k: v for k, v in self.levers.items() if lever_of(k).kind == "benefit"}
 
     def pricing_overrides(self) -> dict[str, Any]:
         """Only the overrides pricing reads (the re-pricing cache key)."""
-        return {k: v for k, v in self.levers.items() if BY_KEY[k].kind == "pricing"}
+        return {k: v for k, v in self.levers.items() if lever_of(k).kind == "pricing"}
 
     def whatifs(self) -> np.ndarray:
         """The what-if row (columns W_* of the settlement kernels)."""
@@ -161,13 +177,16 @@ class Dashboard:
 
     def __init__(self, scenario: Scenario, *, policy: Any = None, cache_size: int = 4,
                  grouped: pd.DataFrame | None = None, patients: Any = None,
-                 patients_note: str = "") -> None:
+                 patients_note: str = "", cashflow: Any = None,
+                 cashflow_note: str = "") -> None:
         self.scenario = scenario.model_copy(update={"sweep": {}})
         self.base_policy = load_base_policy(self.scenario) if policy is None else policy
         self.mc_spec = scenario.monte_carlo or DEFAULT_MC
         self.grouped: pd.DataFrame | None = grouped
         self.patients = patients  # drgsim.dashboard.patients.Patients or None
         self.patients_note = patients_note
+        self.cashflow = cashflow  # drgsim.dashboard.cashflow.CashflowView or None
+        self.cashflow_note = cashflow_note
         if grouped is None and scenario.priced_cases is None:
             scheme = grouper.load_scheme(scenario.path(scenario.scheme) if scenario.scheme
                                          else grouper.demo_scheme_path())
@@ -178,6 +197,9 @@ class Dashboard:
         self._cache: OrderedDict[str, Priced] = OrderedDict()
         self._cache_size = cache_size
         self.saved: dict[str, Settings] = {}
+        spol, _ = resolve_policy(self.base_policy)
+        #: the base policy's alliance tables (the alliance levers edit their budgets)
+        self.alliances = [a.model_dump() for a in spol.alliances]
         self.base = self.priced_for({})
 
     # ------------------------------------------------------------------ pricing
@@ -226,22 +248,23 @@ class Dashboard:
 
     def policy_for(self, s: Settings) -> Any:
         """The base policy with the setting's overrides (validated; errors name the key)."""
-        over = s.policy_overrides()
+        over = s.policy_overrides(self.alliances)
         return override_policy(self.base_policy, over) if over else self.base_policy
 
     # ------------------------------------------------------------------ answers
 
     def settle(self, s: Settings) -> tuple[Any, Any, Priced, Any]:
-        """(settlement result, what-if summary or None, priced state, policy) for ``s``."""
+        """(settlement result, what-if settlement or None, priced state, policy) for ``s``.
+
+        The what-if settlement (:func:`payment.whatif.whatif_statement`) is the full result
+        under the setting's what-ifs: its statement moves with them.
+        """
         pol = self.policy_for(s)
         pr = self.priced_for(s.pricing_overrides())
         params = encode(pr.cells.inputs, pol, prior_year_actual=self.scenario.prior_year_actual)
         res = settle_inputs(pr.cells.inputs, params)
         w = s.whatifs()
-        wi = None
-        if w.any():
-            summ, hres = run_whatifs(pr.cells, params, w)
-            wi = (summ.iloc[0].to_dict(), hres[0])
+        wi = whatif_statement(pr.cells, params, w) if w.any() else None
         return res, wi, pr, pol
 
     def answer(self, s: Settings) -> dict[str, Any]:
@@ -250,7 +273,8 @@ class Dashboard:
         path = ("repricing" if s.pricing_overrides() else
                 "whatif" if s.whatifs().any() else "settlement")
         res, wi, pr, _ = self.settle(s)
-        st = res.statement
+        shown = res if wi is None else wi
+        st = shown.statement
         hosp = pd.DataFrame({
             "hospital_id": st["hospital_id"].astype(str), "level": st["hospital_level"],
             "cases": st["cases"], "ffs_amount": st["ffs_amount"],
@@ -258,12 +282,14 @@ class Dashboard:
             "result": st["result"],
         })
         summary = {k: _clean(v) for k, v in res.summary.items()}
-        ledger = [{"item": r.item, "yuan": _money(r.yuan)} for r in res.ledger.itertuples()]
+        # The ledger and the hospitals follow the what-ifs; ``summary`` stays the baseline.
+        ledger = [{"item": r.item, "yuan": _money(r.yuan)} for r in shown.ledger.itertuples()]
         out: dict[str, Any] = {"path": path, "summary": summary, "ledger": ledger}
         if wi is not None:
-            wsum, hres = wi
-            out["whatif_summary"] = {k: _clean(v) for k, v in wsum.items()}
-            hosp["whatif_result"] = np.round(hres, 2)
+            out["whatif_summary"] = {k: _clean(v) for k, v in wi.summary.items()}
+            hosp["whatif_result"] = hosp["result"]
+            hosp["base_final_amount"] = res.statement["final_amount"].to_numpy()
+            hosp["base_result"] = res.statement["result"].to_numpy()
         out["hospitals"] = records(hosp)
         if self.patients is not None:
             out["patients"] = self.patients.answer(s.benefit_overrides())
@@ -273,8 +299,10 @@ class Dashboard:
         return out
 
     def statement(self, hospital_id: str, s: Settings) -> dict[str, Any]:
-        """One hospital's statement, monthly advances and case-class mix (``KeyError`` if none)."""
-        res, _, pr, _ = self.settle(s)
+        """One hospital's statement, monthly advances and case-class mix (``KeyError`` if none);
+        under what-ifs the statement and advances are the what-if settlement's."""
+        res, wi, pr, _ = self.settle(s)
+        res = res if wi is None else wi
         st = res.statement
         row = st[st["hospital_id"].astype(str) == hospital_id]
         if row.empty:
@@ -365,7 +393,9 @@ def demo_scenario_path() -> Path:
     return Path(__file__).resolve().parents[2] / "sample_cases" / "scenario_demo.toml"
 
 
-def merged_overrides(scn: Scenario, s: Settings) -> dict[str, Any]:
-    """The scenario's overrides with the setting's overrides merged in (nested)."""
-    return merge_overrides(nest(dict(scn.overrides)), nest(s.policy_overrides()))
+def merged_overrides(scn: Scenario, s: Settings,
+                     alliances: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The scenario's overrides with the setting's overrides merged in (nested); ``alliances``
+    are the base policy's alliance tables the alliance levers edit."""
+    return merge_overrides(nest(dict(scn.overrides)), nest(s.policy_overrides(alliances)))
 

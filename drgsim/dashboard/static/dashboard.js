@@ -37,9 +37,21 @@ const T = {
   mc_done: ["次抽样，种子", "draws, seed"],
   mc_pv: ["结算点值分布", "Point value over draws"], mc_bands: ["各医院结果区间（元）", "Hospital result bands (yuan)"],
   patients_h: ["患者负担与各层支付（按医院等级）", "Patients' out-of-pocket and each layer's outlay (by hospital level)"],
-  whatif_note: ["注：情景假设只改变总览指标与结余/超支；清算单为无情景假设时的金额。",
-                "Note: what-ifs change the headline and each hospital's result; statements are at no what-if."],
+  whatif_note: ["注：台账与各医院清算单按情景假设计算；“基准盈亏”为无情景假设时的金额。",
+                "Note: the ledger and each hospital's statement follow the what-ifs; \"baseline result\" is at no what-if."],
+  base_result: ["基准盈亏（无情景假设，元）", "Baseline result (no what-if, yuan)"],
 };
+Object.assign(T, {
+  cashflow: ["现金流", "Cash flow"], cf_fund: ["基金", "Fund"], cf_ledger: ["基金月度收支", "Fund ledger by month"],
+  cf_balance: ["期末余额（元）", "Closing balance (yuan)"], cf_mor: ["可支付月数", "Months of reserve"],
+  cf_alert: ["预警线", "Alert line"], cf_fund_title: ["月度期末余额与可支付月数", "Closing balance and months of reserve by month"],
+  cf_cash_title: ["医院资金头寸：累计到账 − 累计应得（元）", "Hospitals' cash position: cumulative received − entitlement (yuan)"],
+  cf_lowest: ["最低可支付月数", "Lowest months of reserve"], cf_prepay: ["预付金合计（元）", "Prepayment (yuan)"],
+  cf_eligible: ["可预付", "Prepayment allowed"], cf_alerts: ["预警", "Alerts"], yes: ["是", "yes"], no: ["否", "no"],
+  at_clearing: ["年终清算时扣回", "at the clearing"], monthly: ["按月等额扣回", "monthly deductions"], rollover: ["滚动至下年", "rolled over"],
+  cf_none: ["未提供现金流情景（--cashflow）", "no cash-flow scenario (--cashflow)"],
+});
+const CF = { levers: null, answer: null, timer: null, seq: 0 };
 const CFG = { displayModeBar: false, responsive: true };
 const S = { meta: null, lang: "zh", levers: {}, tiers: null, tiersDirty: false, answer: null,
             hospital: null, timer: null, seq: 0 };
@@ -227,8 +239,8 @@ function render() {
     `<tr><td>${esc(phrase(r.item))}</td><td class="num">${yuan(r.yuan)}</td></tr>`).join("") +
     (a.whatif_summary ? `<tr><td colspan="2">${esc(t("whatif_note"))}</td></tr>` : "");
   const cols = ["hospital_id", "level", "cases", "ffs_amount", "entitlement", "final_amount", "result"];
-  if (a.whatif_summary) cols.push("whatif_result");
-  const head = cols.map((c) => `<th>${esc(c === "level" ? col("hospital_level") : c === "whatif_result" ? t("whatif_chart") : col(c))}</th>`).join("");
+  if (a.whatif_summary) cols.push("base_result");
+  const head = cols.map((c) => `<th>${esc(c === "level" ? col("hospital_level") : c === "base_result" ? t("base_result") : col(c))}</th>`).join("");
   $("hospitals").innerHTML = `<tr>${head}</tr>` + a.hospitals.map((h) => `<tr>` + cols.map((c) => {
     const v = h[c];
     if (c === "hospital_id" || c === "level" || c === "cases") return `<td>${esc(v)}</td>`;
@@ -236,7 +248,7 @@ function render() {
     return `<td class="${cls}" id="${c}-${esc(h.hospital_id)}" data-value="${v}">${yuan(v)}</td>`;
   }).join("") + `</tr>`).join("");
   renderPatients(a.patients);
-  const key = a.whatif_summary ? "whatif_result" : "result";
+  const key = "result";
   const rows = [...a.hospitals].sort((x, y) => x[key] - y[key]);
   Plotly.react("chart-result", [{
     type: "bar", x: rows.map((h) => h.hospital_id), y: rows.map((h) => h[key]),
@@ -357,6 +369,84 @@ async function runMC() {
   } catch (e) { status(e.message, true); }
 }
 
+/* ---------------------------------------------------------------- cash flow (§8a) */
+
+function buildCashflowLevers() {
+  const bar = $("cf-levers"); bar.innerHTML = "";
+  const m = S.meta.cashflow;
+  if (!m) { $("cf-note").textContent = t("cf_none") + (S.meta.cashflow_note ? ": " + S.meta.cashflow_note : ""); return; }
+  $("cf-note").textContent = m.name;
+  for (const lv of m.levers) {
+    const id = "cf-" + lv.key;
+    const lab = document.createElement("label"); lab.htmlFor = id; lab.textContent = S.lang === "zh" ? lv.zh : lv.en;
+    let ctl;
+    if (lv.options.length) {
+      ctl = document.createElement("select");
+      for (const o of lv.options) { const opt = document.createElement("option"); opt.value = o; opt.textContent = t(o); ctl.appendChild(opt); }
+    } else {
+      ctl = document.createElement("input"); ctl.type = "number"; ctl.min = lv.min; ctl.max = lv.max; ctl.step = lv.step;
+    }
+    ctl.id = id; ctl.value = CF.levers[lv.key];
+    const unit = document.createElement("span"); unit.className = "unit"; unit.id = id + "-unit";
+    const u = S.lang === "zh" ? lv.unit_zh : lv.unit_en;
+    unit.textContent = lv.options.length ? "" : `${u ? u + "；" : ""}${lv.min} – ${lv.max}`;
+    ctl.setAttribute("aria-describedby", unit.id);
+    ctl.addEventListener("change", () => {
+      if (lv.options.length) CF.levers[lv.key] = ctl.value;
+      else {
+        const x = ctl.value === "" ? m.base[lv.key] : Number(ctl.value);
+        if (x < lv.min || x > lv.max) { status(`${lab.textContent}: ${lv.min} – ${lv.max}`, true); ctl.setAttribute("aria-invalid", "true"); return; }
+        ctl.removeAttribute("aria-invalid"); CF.levers[lv.key] = x;
+      }
+      clearTimeout(CF.timer); CF.timer = setTimeout(loadCashflow, 120);
+    });
+    bar.append(lab, ctl, unit);
+  }
+}
+
+async function loadCashflow() {
+  if (!S.meta.cashflow) return;
+  const seq = ++CF.seq;
+  try {
+    const d = await api("POST", "/api/cashflow", { levers: CF.levers });
+    if (seq !== CF.seq) return;
+    CF.answer = d;
+    const sel = $("cf-fund"), cur = sel.value;
+    sel.innerHTML = d.funds.map((f) => `<option value="${esc(f.fund)}">${esc(f.label)}</option>`).join("");
+    if (d.funds.some((f) => f.fund === cur)) sel.value = cur;
+    renderCashflow();
+  } catch (e) { status(e.message, true); }
+}
+
+function renderCashflow() {
+  const d = CF.answer; if (!d) return;
+  const f = d.funds.find((x) => x.fund === $("cf-fund").value) || d.funds[0];
+  const low = f.lowest_months_of_reserve;
+  $("cf-cards").innerHTML =
+    card("cf-lowest", t("cf_lowest"), low === null ? "" : `${low.toFixed(2)} (${f.lowest_month})`, low) +
+    card("cf-prepayment", t("cf_prepay"), yuan(f.prepayment), f.prepayment) +
+    card("cf-eligible", t("cf_eligible"), t(f.eligible ? "yes" : "no") + " · " + f.eligibility, f.eligible) +
+    card("cf-alerts", t("cf_alerts"), String(f.alerts.length), f.alerts.length);
+  const months = f.ledger.map((r) => r.month);
+  Plotly.react("chart-cf-fund", [
+    { type: "bar", x: months, y: f.ledger.map((r) => r.closing), name: t("cf_balance"), marker: { color: "#1f4e79" } },
+    { type: "scatter", mode: "lines+markers", x: months, y: f.ledger.map((r) => r.months_of_reserve), name: t("cf_mor"), yaxis: "y2",
+      marker: { color: f.ledger.map((r) => (r.low_reserve_alert ? "#c0392b" : "#f5a623")) }, line: { color: "#f5a623" } },
+    { type: "scatter", mode: "lines", x: [months[0], months[months.length - 1]], y: [d.alert_months, d.alert_months], name: `${t("cf_alert")} ${d.alert_months}`,
+      yaxis: "y2", line: { color: "#c0392b", dash: "dash" } },
+  ], { ...layout(`${f.label}: ${t("cf_fund_title")}`), yaxis: { title: { text: t("cf_balance") } },
+       yaxis2: { title: { text: t("cf_mor") }, overlaying: "y", side: "right", rangemode: "tozero" },
+       legend: { orientation: "h", y: -0.2 }, margin: { l: 80, r: 60, t: 36, b: 70 } }, CFG);
+  Plotly.react("chart-cf-cash", f.cash.hospitals.map((h, i) => ({
+    type: "scatter", mode: "lines", x: f.cash.months, y: f.cash.position[i], name: h, line: { width: 1 } })),
+    { ...layout(`${f.label}: ${t("cf_cash_title")}`), showlegend: false }, CFG);
+  const cols = ["month", "opening", "income", "prepayment", "advances", "deductions", "special_review", "other_spending",
+                "clearing", "expenditure", "closing", "months_of_reserve"];
+  $("cf-ledger").innerHTML = `<tr>${cols.map((c) => `<th>${esc(col(c))}</th>`).join("")}</tr>` + f.ledger.map((r, i) =>
+    `<tr${r.low_reserve_alert ? ' class="alert"' : ""}>${cols.map((c) => c === "month" ? `<td>${esc(r[c])}</td>`
+      : `<td class="num" id="cf-${c}-${i + 1}" data-value="${r[c]}">${c === "months_of_reserve" ? (r[c] === null ? "" : r[c].toFixed(2)) : yuan(r[c])}</td>`).join("")}</tr>`).join("");
+}
+
 /* ---------------------------------------------------------------- views, language */
 
 function showView(v) {
@@ -365,6 +455,7 @@ function showView(v) {
   if (v === "hospital") loadHospital();
   if (v === "scenarios") listScenarios();
   if (v === "overview") render();
+  if (v === "cashflow") { if (CF.answer) renderCashflow(); else loadCashflow(); }
   window.dispatchEvent(new Event("resize"));
 }
 
@@ -374,8 +465,10 @@ function applyLang() {
   $("lang").textContent = S.lang === "zh" ? "English" : "中文";
   document.title = t("title");
   buildLevers();
+  buildCashflowLevers();
   render();
   if (!$("view-hospital").hidden) loadHospital();
+  if (!$("view-cashflow").hidden) renderCashflow();
 }
 
 async function init() {
@@ -393,7 +486,10 @@ async function init() {
   $("save").addEventListener("click", saveScenario);
   $("compare").addEventListener("click", compare);
   $("mc-run").addEventListener("click", runMC);
+  $("cf-fund").addEventListener("change", renderCashflow);
+  if (S.meta.cashflow) CF.levers = { ...S.meta.cashflow.base };
   buildLevers();
+  buildCashflowLevers();
   await refresh();
 }
 
