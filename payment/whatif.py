@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from . import _settle_kernels as K
-from .overrides import override_policy
 from ._settle_prepare import _convert_sr, provisional_values
+from .overrides import override_policy
 from .settlement import (
     SettlementInputs,
     SettlementParams,
