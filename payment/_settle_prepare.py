@@ -33,6 +33,18 @@ def _decision_month(values: pd.Series, period: str) -> np.ndarray:
     return m
 
 
+def provisional_values(pts: np.ndarray, pay: np.ndarray, attrs: dict[str, Any]
+                       ) -> tuple[np.ndarray, float]:
+    """Each case's provisional value before special review for the monthly advances (§13):
+    unrounded points × the pricing's yuan per point (``attrs['yuan_per_point']``), yuan; the
+    ``payment`` column when that is unknown (hand-made tables). Also returns that yuan per
+    point (NaN when unknown). The one rule settlement and the what-if basis share."""
+    ypp = float(attrs.get("yuan_per_point", np.nan))
+    if not (np.isfinite(ypp) and ypp > 0):
+        ypp = float("nan")
+    return (pts * ypp if np.isfinite(ypp) else pay), ypp
+
+
 def _column(df: pd.DataFrame, name: str, default: float = 0.0) -> np.ndarray:
     if name not in df.columns:
         return np.full(len(df), default)

@@ -73,6 +73,7 @@ from ._settle_prepare import (
     _decision_month,
     _hospital_codes,
     _rw_by_hospital,
+    provisional_values,
 )
 from .settlement_policy import MAX_YUAN, SettlementPolicy
 
@@ -217,12 +218,8 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     _check_cases(pts, pay, tc, np.where(sr, sr_amt, 0.0), pp)
     mf = _column(df, "month", 0.0)
     month = np.where(np.isfinite(mf) & (mf >= 1) & (mf < 13), mf, 0.0).astype(np.int64)
-    ypp = float(attrs.get("yuan_per_point", np.nan))
-    if not (np.isfinite(ypp) and ypp > 0):
-        ypp = float("nan")
-    # provisional value of each case before special review (§13 advances): unrounded points ×
-    # the pricing's yuan per point; without it (hand-made tables) the payment column
-    prov = pts * ypp if np.isfinite(ypp) else pay
+    # provisional value of each case before special review (§13 advances), the one rule
+    prov, ypp = provisional_values(pts, pay, attrs)
     pts, pay, sr_amt = _convert_sr(pts, pay, sr_amt, sr, pvk.conversion, ypp, attrs, scale)
 
     hd = np.zeros((nh, K.HD))

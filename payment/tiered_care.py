@@ -7,7 +7,7 @@ cases move whatever the row order or chunking. A moved case goes to the destinat
 hospital of its alliance (the one with most cases), else to the destination level's busiest
 hospital; its costs (total, self-pay, partial self-pay) are scaled by ``cost_factor`` (the
 destination level's mean cost per case ÷ the origin's, in the data, when not given) and
-rounded half-up to the cent. Persons keep their stays and order, so the person-year
+rounded half-up to the cent (a recorded ``patient_paid`` too). Persons keep their stays and order, so the person-year
 accumulation of §9 runs again on the shifted year.
 """
 
@@ -100,7 +100,7 @@ def shift_cases(cases: pd.DataFrame, shift: LevelShift) -> tuple[pd.DataFrame, n
     out["hospital_level"] = level.to_numpy()
     out.loc[moved, "hospital_level"] = shift.to_level
     out["hospital_level"] = out["hospital_level"].astype(np.int64)
-    for col in ("total_cost", "self_pay", "partial_self_pay"):
+    for col in ("total_cost", "self_pay", "partial_self_pay", "patient_paid"):
         if col in out.columns:
             v = np.array(pd.to_numeric(out[col], errors="coerce"), dtype=np.float64)
             v[moved] = round_half_up_cents(v[moved] * factor) / 100

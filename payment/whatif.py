@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import _settle_kernels as K
+from ._settle_prepare import _convert_sr, provisional_values
 from .overrides import override_policy
 from .settlement import (
     SettlementInputs,
@@ -32,7 +33,7 @@ from .settlement import (
 from .settlement_policy import SettlementPolicy
 
 __all__ = ["SUMMARY_COLUMNS", "WHATIF_BOUNDS", "WHATIF_KEYS", "WhatIfCells", "build_cells",
-           "demo_whatif", "run_whatifs", "whatif_statement"]
+           "demo_whatif", "run_whatifs", "settle_whatif", "whatif_inputs", "whatif_statement"]
 
 WHATIF_KEYS = {
     "whatif.volume_growth": K.W_VOLUME,
@@ -115,8 +116,9 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
     the next severity of its ADRG when the scheme has it, at the ratio of the two groups' mean
     base points.
     """
-    spol, _ = resolve_policy(policy)
+    spol, pvk = resolve_policy(policy)
     inputs = prepare(priced, policy)
+    attrs = getattr(priced, "attrs", {}) or {}
     df = priced
     if "case_class" in df.columns and spol.exclude_classes:
         keep = ~df["case_class"].astype("string").isin(list(spol.exclude_classes)).to_numpy(
@@ -141,10 +143,6 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
     month[(month < 1) | (month > 12)] = 0
     sr = (df["sr_approved"].fillna(False).to_numpy(dtype=bool) if "sr_approved" in df.columns
           else np.zeros(n, dtype=bool))
-    srm = np.zeros(n, dtype=np.int64)
-    if sr.any() and "sr_quarter" in df.columns:
-        period = getattr(getattr(policy, "special_review", None), "quota_period", "quarter")
-        srm = np.where(sr, _decision_month(df["sr_quarter"], str(period)), 0)
     na = len(inputs.alliance_ids)
     if na and "alliance_id" in df.columns:
         acol = df["alliance_id"].astype("string").fillna("").to_numpy(dtype=object)
@@ -157,6 +155,20 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
     pp = num("patient_paid") if inputs.has_patient_paid else np.zeros(n)
     bp = num("base_points")
     pts, pay, tc = num("points"), num("payment"), num("total_cost")
+    # The advance basis is settlement's own rule (§13: unrounded points before special review
+    # × the pricing's yuan per point, one rounding per month), not the per-case cents; approved
+    # amounts converted to points as settlement converts them (special_review.conversion).
+    prov, ypp = provisional_values(pts, pay, attrs)
+    scale = float(attrs.get("points_scale", pvk.points_scale))
+    pts, pay, sr_amt = _convert_sr(pts, pay, num("sr_amount"), sr, pvk.conversion, ypp, attrs,
+                                   scale)
+    if pvk.conversion != "settlement_pv":
+        sr = np.zeros(n, dtype=bool)  # converted to points: settled like other cases
+
+    srm = np.zeros(n, dtype=np.int64)
+    if sr.any() and "sr_quarter" in df.columns:
+        period = getattr(getattr(policy, "special_review", None), "quota_period", "quarter")
+        srm = np.where(sr, _decision_month(df["sr_quarter"], str(period)), 0)
 
     # Per group: mean base points → severity ratios and the "simple" flag.
     ng = len(groups)
@@ -176,7 +188,7 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
     cell = ((h * 13 + month) * (na + 1) + slot)[nsr]
     size = nh * 13 * (na + 1)
     B = np.zeros((size, K.Q, K.T))
-    for q, v in ((K.Q_PTS, pts), (K.Q_PAY, pay), (K.Q_TC, tc), (K.Q_PP, pp)):
+    for q, v in ((K.Q_PTS, pts), (K.Q_PAY, prov), (K.Q_TC, tc), (K.Q_PP, pp)):
         v = v[nsr]
         terms = [(K.T_ONE, v), (K.T_SHIFT, v * mover[nsr])]
         if q in (K.Q_PTS, K.Q_PAY):
@@ -188,10 +200,10 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
     SRD = np.zeros((size, 2))
     if sr.any():
         c_sr = ((h * 13 + month) * (na + 1) + slot)[sr]
-        for q, v in ((K.Q_PAY, pay), (K.Q_TC, tc), (K.Q_PP, pp)):
+        for q, v in ((K.Q_PAY, prov), (K.Q_TC, tc), (K.Q_PP, pp)):
             SR[:, q] = np.bincount(c_sr, weights=v[sr], minlength=size)
         c_dec = ((h * 13 + srm) * (na + 1) + slot)[sr]
-        SRD[:, 0] = np.bincount(c_dec, weights=num("sr_amount")[sr], minlength=size)
+        SRD[:, 0] = np.bincount(c_dec, weights=sr_amt[sr], minlength=size)
         SRD[:, 1] = np.bincount(c_dec, weights=pay[sr], minlength=size)
 
     # Per level: mean coefficient (points ÷ base points) and cost per base point.
@@ -260,24 +272,38 @@ def run_whatifs(cells: WhatIfCells, params: SettlementParams,
     return _summary_frame(out, i), res
 
 
+def whatif_inputs(cells: WhatIfCells, whatif: np.ndarray | None = None) -> SettlementInputs:
+    """The settlement aggregates after one what-if row (``W_*`` columns; None = no change):
+    :func:`payment.settlement.prepare`'s inputs with ``hd``, ``md``, ``ad`` recombined from the
+    basis. With no change they equal ``prepare``'s own up to float summation order."""
+    w = np.zeros(K.W) if whatif is None else np.asarray(whatif, dtype=np.float64).reshape(K.W)
+    _check_whatifs(w[None, :])
+    i = cells.inputs
+    hd = np.zeros_like(i.hd)
+    md = np.zeros_like(i.md)
+    ad = np.zeros_like(i.ad)
+    K.whatif_aggregates(cells.B, cells.BH, cells.SR, cells.SRD, cells.dest_w, cells.h_pts_f,
+                        cells.h_cost_f, w, hd, md, ad)
+    return replace(i, hd=hd, md=md, ad=ad)
+
+
+def settle_whatif(cells: WhatIfCells, policy: Any, whatif: np.ndarray | None = None,
+                  **encode_kw: Any) -> SettlementResult:
+    """The full settlement (statement, monthly advances, ledger; yuan) of one what-if row on the
+    basis; with no change it equals ``payment.settle`` of the same priced cases to the cent."""
+    inputs = whatif_inputs(cells, whatif)
+    return settle_inputs(inputs, encode(cells.inputs, policy, **encode_kw))
+
+
 def whatif_statement(cells: WhatIfCells, params: SettlementParams,
                      whatif: np.ndarray) -> SettlementResult:
-    """One what-if row settled in full: statement, advances, alliances and ledger (yuan).
-
-    The basis sums are recombined by the same kernel step as :func:`run_whatifs`
-    (``whatif_aggregates``) and settled by :func:`payment.settlement.settle_inputs`, so its
-    summary and each hospital's final − fee-for-service amount equal ``run_whatifs``'s row to
-    the cent. Case counts (``cases``, ``sr_cases``) stay those of the priced cases.
-    """
-    w = np.ascontiguousarray(np.atleast_2d(whatif), dtype=np.float64)
+    """One what-if row settled in full with already encoded ``params`` (the dashboard's call):
+    :func:`whatif_inputs` then :func:`payment.settlement.settle_inputs`, so its summary and each
+    hospital's final − fee-for-service amount equal ``run_whatifs``'s row to the cent."""
+    w = np.atleast_2d(np.asarray(whatif, dtype=np.float64))
     if w.shape[0] != 1:
         raise ValueError("whatif_statement settles one what-if row")
-    _check_whatifs(w)
-    i = cells.inputs
-    hd, md, ad = np.zeros_like(i.hd), np.zeros_like(i.md), np.zeros_like(i.ad)
-    K.whatif_aggregates(cells.B, cells.BH, cells.SR, cells.SRD, cells.dest_w, cells.h_pts_f,
-                        cells.h_cost_f, w[0], hd, md, ad)
-    return settle_inputs(replace(i, hd=hd, md=md, ad=ad), params)
+    return settle_inputs(whatif_inputs(cells, w[0]), params)
 
 
 # ------------------------------------------------------------------------------ demo
