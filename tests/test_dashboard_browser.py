@@ -58,9 +58,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def dash() -> Dashboard:
-    from drgsim.dashboard.patients import load_patients
-
     from drgsim.dashboard.cashflow import load_cashflow_view
+    from drgsim.dashboard.patients import load_patients
 
     patients, _ = load_patients(None, None, demo=True)
     cash, _ = load_cashflow_view(None, demo=True)
