@@ -15,8 +15,15 @@ import pandas as pd
 
 import grouper
 import payment
-from payment.scenario import Scenario, SimulationResult, load_base_policy, read_priced_cases
+from payment.scenario import (
+    Scenario,
+    SimulationResult,
+    load_base_policy,
+    load_benefits,
+    read_priced_cases,
+)
 from payment.scenario import simulate as simulate_priced
+from payment.tiered_settlement import with_patient_paid
 
 __all__ = ["PricedYear", "price_grouped", "price_scenario_cases", "simulate_scenario"]
 
@@ -57,6 +64,34 @@ def price_grouped(grouped: pd.DataFrame, policy: Any, year: int | None = None,
     return PricedYear(year, weights, priced)
 
 
+#: the §9 inputs carried onto priced cases when a scenario has a benefit policy
+BENEFIT_COLUMNS = ("patient_id", "discharge_date", "year", "insurance", "category", "referral",
+                   "out_of_area", "self_pay", "partial_self_pay")
+
+
+def _with_benefits(grouped: pd.DataFrame, benefits: Any, year: int | None) -> pd.DataFrame:
+    """``patient_paid`` of the settlement year's cases from the §9 engine (other years keep
+    theirs): the year's cases are cost-shared as one person-year table."""
+    years = pd.to_numeric(grouped["year"], errors="coerce")
+    y = int(years.max()) if year is None else year
+    cur = (years == y).to_numpy()
+    out = grouped.copy()
+    shared = with_patient_paid(grouped.loc[cur], benefits)
+    if "patient_paid" not in out.columns:
+        out["patient_paid"] = float("nan")
+    out.loc[cur, "patient_paid"] = shared["patient_paid"].to_numpy()
+    return out
+
+
+def _carry_benefit_inputs(priced: pd.DataFrame, grouped: pd.DataFrame, year: int
+                          ) -> pd.DataFrame:
+    current = grouped[pd.to_numeric(grouped["year"], errors="coerce") == year]
+    for col in BENEFIT_COLUMNS:
+        if col not in priced.columns and col in current.columns:
+            priced[col] = current[col].to_numpy()
+    return priced
+
+
 def _scheme(scn: Scenario) -> Any:
     return grouper.load_scheme(scn.path(scn.scheme) if scn.scheme
                                else grouper.demo_scheme_path())
@@ -92,9 +127,13 @@ def simulate_scenario(scn: Scenario, *, policy: Any = None,
         reprice = None
     else:
         grouped = _group_cases(scn, _scheme(scn))
+        benefits = load_benefits(scn)
+        if benefits is not None:  # §9 patient payments into settlement (payment's rule)
+            grouped = _with_benefits(grouped, benefits, scn.year)
 
         def reprice(pol: Any) -> pd.DataFrame:
-            return price_grouped(grouped, pol, scn.year, label=scn.name).priced
+            py = price_grouped(grouped, pol, scn.year, label=scn.name)
+            return _carry_benefit_inputs(py.priced, grouped, py.year) if benefits else py.priced
 
         priced = reprice(policy)
     return simulate_priced(scn, priced=priced, policy=policy, reprice=reprice, progress=progress)

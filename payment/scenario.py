@@ -73,6 +73,7 @@ __all__ = [
     "WHATIF_KEYS",
     "SimulationResult",
     "load_base_policy",
+    "load_benefits",
     "read_priced_cases",
     "simulate",
 ]
@@ -262,6 +263,9 @@ class Scenario(BaseModel):
     overrides: dict[str, Any] = Field(default_factory=dict)
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
     monte_carlo: MonteCarloSpec | None = None
+    #: benefit policy (preset name or TOML path): settlement's patient payments are then the §9
+    #: engine's (total_cost − basic), so one scenario shows both sides (domain.md §9)
+    benefits: str | None = None
     base_dir: Path = Path(".")
 
     @model_validator(mode="after")
@@ -293,6 +297,16 @@ def load_scenario(path: str | Path) -> Scenario:
     except ValidationError as exc:
         # one line per problem naming the file, the dotted key and what is allowed
         raise validation_error(exc, str(path), Scenario) from None
+
+
+def load_benefits(scn: Scenario) -> Any:
+    """The scenario's benefit policy (``benefits``: preset name or path), or None."""
+    if scn.benefits is None:
+        return None
+    from .benefit_policy import load_benefit_policy
+
+    cand = scn.path(scn.benefits)
+    return load_benefit_policy(cand if cand.suffix == ".toml" and cand.exists() else scn.benefits)
 
 
 def load_base_policy(scn: Scenario) -> Any:
@@ -336,6 +350,8 @@ class SimulationResult:
     scenarios: pd.DataFrame  # one summary row per scenario (baseline first, then the grid)
     sweep: pd.DataFrame
     monte_carlo: MonteCarloResult | None
+    #: the patient side (§9 summaries by name) when the scenario has ``benefits``
+    benefits: dict[str, pd.DataFrame] | None = None
 
 
 def simulate(scn: Scenario, *, priced: pd.DataFrame | None = None, policy: Any = None,
@@ -356,9 +372,19 @@ def simulate(scn: Scenario, *, priced: pd.DataFrame | None = None, policy: Any =
 
     policy = load_base_policy(scn) if policy is None else policy
     tick("pricing", 0, 1)
+    benefits = load_benefits(scn)
     if priced is None:
         priced = read_priced_cases(scn)
+        if benefits is not None:  # a priced file with the §9 inputs: patient payments from §9
+            from .tiered_settlement import with_patient_paid
+
+            priced = with_patient_paid(priced, benefits)
     tick("pricing", 1, 1)
+    patient_side = None
+    if benefits is not None:
+        from .benefit_summary import summaries
+
+        patient_side = summaries(priced, _shares(priced, benefits))
     mc = scn.monte_carlo
     cells = build_cells(priced, policy,
                         simple_max_points=mc.simple_max_points if mc else 100.0)
@@ -398,4 +424,10 @@ def simulate(scn: Scenario, *, priced: pd.DataFrame | None = None, policy: Any =
             tick("monte carlo", mdone[0], mc.draws)
 
         result_mc = monte_carlo(cells, params, mc, chunk=step, progress=mc_tick)
-    return SimulationResult(scn, priced, baseline, scenarios, grid, result_mc)
+    return SimulationResult(scn, priced, baseline, scenarios, grid, result_mc, patient_side)
+
+
+def _shares(priced: pd.DataFrame, benefits: Any) -> pd.DataFrame:
+    from .cost_sharing import cost_sharing
+
+    return cost_sharing(priced, benefits)
