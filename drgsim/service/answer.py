@@ -95,7 +95,8 @@ def group_one(scheme: Any, case: CaseIn, case_id: str) -> Grouping:
     dx = pa.array(["|".join(case.diagnoses)], pa.large_string())
     pr = pa.array(["|".join(case.procedures)], pa.large_string())
     nums = np.array([[_f(getattr(case, f))] for f in NUM_FIELDS], dtype=np.float64)
-    arrays, status, warns = encode_inputs(dx, pr, nums, dept_ids([case.dept], scheme), scheme)
+    arrays, status, warns = encode_inputs(dx, pr, nums, dept_ids([case.dept], scheme, [case.discharge_mode]),
+                                        scheme)
     return _grouping(scheme, [case_id], arrays, status, warns, 1)
 
 
