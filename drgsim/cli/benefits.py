@@ -100,6 +100,9 @@ def benefits_cmd(
                 head(per_case).to_csv(tmp / "cases.csv", index=False, encoding=enc)
             for name, t in tables.items():
                 head(t).to_csv(tmp / f"{name}.csv", index=False, encoding=enc)
+    if len(tables["overall"]) == 0:  # a header-only file: empty tables with their columns
+        _out.print(f"0 cases; wrote {output}")
+        return
     ov = tables["overall"].iloc[0]
     t = Table(title=f"{len(df):,} cases, {len(tables['person_years']):,} person-years "
               f"({policy})", title_justify="left")
