@@ -381,6 +381,12 @@ def canonicalise(df: pd.DataFrame, source: str = "<cases>", *,
     df = df.rename(columns=lambda c: str(c).strip().lstrip("\ufeff"))
     aliases = alias_map()
     ren = {c: aliases[c] for c in df.columns if c in aliases and aliases[c] != c}
+    # A table drgsim wrote has Chinese headers on its output columns too (读取状态, DRG编码 …):
+    # they read back as their names, unless the file also has the name itself.
+    for spec in {**(kinds or {}), **KNOWN_COLUMNS}.values():
+        zh = spec.header_zh
+        if zh in df.columns and zh not in aliases and zh not in ren and spec.name not in df.columns:
+            ren[zh] = spec.name
     header_of = {v: k for k, v in ren.items()}
     cn_cols = set(ren.values())
     dups = [v for v in set(ren.values()) if v in df.columns or list(ren.values()).count(v) > 1]
