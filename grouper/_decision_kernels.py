@@ -238,7 +238,7 @@ def graft(start, cases, s, dx_class, pr_class, n_pc, n_mc, table, nodes, meta, o
         K._fold_pr(pr_bits, pr_ids, ps, pe, upr)
         m = pe - ps
         pdx = dx_ids[ds] if de > ds else -1
-        mainpr = pr_ids[ps] if m > 0 else -1
+        mainpr = np.int64(pr_ids[ps]) if m > 0 else np.int64(-1)
         tn[0] = 0
         res = K.group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx, mainpr,
                           m, mcc, cc, udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds,

@@ -324,7 +324,9 @@ def fold_dx(dx_bits, dx_ids, ds, de, udx, usdx):
                 cc = True
     for w in range(nw):
         udx[w] |= usdx[w]
-    return mcc, cc
+    # np.bool_ keeps the type plain bool: a Literal[bool](False) here would make each caller
+    # compile group_one again for the literal (about 10 s per copy on a cold cache).
+    return np.bool_(mcc), np.bool_(cc)
 
 
 @kernel
@@ -397,7 +399,7 @@ def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_b
         mcc, cc = fold_dx(dx_bits, dx_ids, ds, de, udx, usdx)
         _fold_pr(pr_bits, pr_ids, ps, pe, upr)
         m = pe - ps
-        mainpr = pr_ids[ps] if m > 0 else -1
+        mainpr = np.int64(pr_ids[ps]) if m > 0 else np.int64(-1)
         res = group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx, mainpr, m,
                         mcc, cc, udx, usdx, upr, dx_bits, pr_bits, region_of, dx_ids, ds, de,
                         pdx_off, pdx_steps, main_off, main_steps, open_steps,
@@ -407,7 +409,7 @@ def _group_range(lo, hi, dx_ids, dx_off, pr_ids, pr_off, nums, depts, todo, dx_b
             for j in range(ps + 1, pe):
                 _fold_pr(pr_bits, pr_ids, j, j + 1, upr)
                 res = group_one(prog, prog_val, mdc, steps, rules, branches, num, depts[i], pdx,
-                                pr_ids[j], 1, mcc, cc, udx, usdx, upr, dx_bits, pr_bits,
+                                np.int64(pr_ids[j]), np.int64(1), mcc, cc, udx, usdx, upr, dx_bits, pr_bits,
                                 region_of, dx_ids, ds, de, pdx_off, pdx_steps, main_off,
                                 main_steps, open_steps, pdx_mdc_off, pdx_mdcs, main_mdc_off,
                                 main_mdcs, open_mdcs, trace, tn)
