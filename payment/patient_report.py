@@ -60,6 +60,9 @@ def shift_tables(shift: Any) -> dict[str, pd.DataFrame]:
     h = shift.hospitals
     cols = [f"{c}_{s}" for c in SHIFT_COLUMNS for s in ("baseline", "variant", "diff")]
     hosp = h[["hospital_id", *cols]].copy()
+    for c in cols:
+        if not c.startswith("cases"):  # yuan to the cent (the sums carry float noise)
+            hosp[c] = np.round(hosp[c].to_numpy(dtype=np.float64), 2)
     tot: dict[str, Any] = {"hospital_id": "total"}
     for c in cols:
         if c.startswith("cases"):

@@ -165,3 +165,31 @@ def test_tiered_shift_needs_raw_cases(tmp_path):
                  'to_level = 1\n', encoding="utf-8")
     with pytest.raises(ValueError, match="raw `cases`"):
         load_scenario(p)
+
+
+def test_sample_region_shift_baseline_is_the_scenario_baseline(tmp_path):
+    """On the sample region (demo scenario, alliances and tiers): the shift's baseline is the
+    scenario's baseline settlement hospital by hospital, and each side's hospitals add up to
+    what the fund pays, to the cent."""
+    demo = Path(__file__).resolve().parents[1] / "sample_cases"
+    text = (demo / "scenario_demo.toml").read_text(encoding="utf-8")
+    text = text[: text.index("[sweep]")].replace('cases = "cases.csv"',
+                                                 f'cases = "{demo / "cases.csv"}"')
+    text += '\n[tiered_shift]\nshare = 0.2\nfrom_level = 3\nto_level = 2\ngroups = ["ES", "FR"]\n'
+    (tmp_path / "s.toml").write_text(text, encoding="utf-8")
+    sim = simulate_scenario(load_scenario(tmp_path / "s.toml"))
+    assert 0 < sim.tiered_shift.moved < 400
+    t = shift_tables(sim.tiered_shift)
+    h = t["tiered_shift_hospitals"].set_index("hospital_id")
+    st = sim.baseline.statement.set_index("hospital_id")
+    body = h.drop(index="total")
+    np.testing.assert_array_equal(body["final_amount_baseline"].to_numpy(),
+                                  st["final_amount"].reindex(body.index).to_numpy())
+    f = t["tiered_shift_fund"].set_index("item")
+    assert f.loc["paid to hospitals", "baseline"] == sim.baseline.summary["paid"]
+    for side in ("baseline", "variant"):
+        cents = int(np.round(body[f"final_amount_{side}"] * 100).sum())
+        assert cents == round(f.loc["paid to hospitals", side] * 100)
+        assert round(h.loc["total", f"final_amount_{side}"] * 100) == cents
+    assert h.loc["total", "cases_diff"] == 0  # cases move, none is lost
+    assert (h["total_cost_baseline"] == h["total_cost_baseline"].round(2)).all()
