@@ -23,7 +23,12 @@ from payment.scenario import (
     read_priced_cases,
 )
 from payment.scenario import simulate as simulate_priced
-from payment.tiered_settlement import ShiftSettlement, shift_settlement, with_patient_paid
+from payment.tiered_settlement import (
+    ShiftSettlement,
+    shift_monte_carlo,
+    shift_settlement,
+    with_patient_paid,
+)
 
 __all__ = ["PricedYear", "price_grouped", "price_scenario_cases", "shift_year",
            "simulate_scenario"]
@@ -143,9 +148,22 @@ def simulate_scenario(scn: Scenario, *, policy: Any = None,
     if progress is not None:
         progress("tiered shift", 0, 1)
     shift = shift_year(grouped, base, policy, scn, benefits)
+    mc = None
+    if scn.tiered_shift_monte_carlo is not None:
+        m = scn.tiered_shift_monte_carlo
+        mc = shift_monte_carlo(_current(grouped, base.year), base.weights, policy,
+                               scn.tiered_shift, m.share, cost_growth=m.cost_growth,
+                               draws=m.draws, seed=m.seed, benefits=benefits,
+                               percentiles=m.percentiles,
+                               prior_year_actual=scn.prior_year_actual)
     if progress is not None:
         progress("tiered shift", 1, 1)
-    return replace(sim, tiered_shift=shift)
+    return replace(sim, tiered_shift=shift, tiered_shift_mc=mc)
+
+
+def _current(grouped: pd.DataFrame, year: int) -> pd.DataFrame:
+    years = pd.to_numeric(grouped["year"], errors="coerce")
+    return grouped[(years == year).to_numpy()].reset_index(drop=True)
 
 
 def shift_year(grouped: pd.DataFrame, base: PricedYear, policy: Any, scn: Scenario,
@@ -155,8 +173,7 @@ def shift_year(grouped: pd.DataFrame, base: PricedYear, policy: Any, scn: Scenar
     With ``benefits`` both sides take §9 patient payments; the scenario's prior-year actual,
     when given, is the budget basis of both sides."""
     assert scn.tiered_shift is not None
-    years = pd.to_numeric(grouped["year"], errors="coerce")
-    current = grouped[(years == base.year).to_numpy()].reset_index(drop=True)
+    current = _current(grouped, base.year)
     kw = ({} if scn.prior_year_actual is None
           else {"prior_year_actual": scn.prior_year_actual})
     return shift_settlement(current, base.weights, policy, scn.tiered_shift, benefits=benefits,

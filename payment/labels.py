@@ -253,6 +253,8 @@ SHEETS: dict[str, tuple[str, str]] = {
     "tiered_volumes": ("分级诊疗-医院病例数", "tiered care - volumes"),
     "tiered_shift_hospitals": ("分级诊疗-医院清算对比", "tiered care - hospitals"),
     "tiered_shift_fund": ("分级诊疗-基金支出对比", "tiered care - fund"),
+    "tiered_shift_mc_hospitals": ("分级诊疗-蒙特卡洛医院", "tiered care - MC hospitals"),
+    "tiered_shift_mc_draws": ("分级诊疗-蒙特卡洛抽样", "tiered care - MC draws"),
     "patient_layers": ("患者负担-各层支出", "patients - insurance layers"),
     "patient_by_level": ("患者负担-按医院等级", "patients - by hospital level"),
     "hospitals": ("医院对比", "hospitals"),

@@ -53,6 +53,9 @@ def report_tables(sim: SimulationResult) -> dict[str, pd.DataFrame]:
         tables |= patient_tables(sim.benefits)
     if sim.tiered_shift is not None:  # the hospital side of the [tiered_shift]
         tables |= shift_tables(sim.tiered_shift)
+    if sim.tiered_shift_mc is not None:
+        tables["tiered_shift_mc_hospitals"] = sim.tiered_shift_mc[1]
+        tables["tiered_shift_mc_draws"] = sim.tiered_shift_mc[0]
     return tables
 
 
@@ -179,6 +182,7 @@ def write_html(path: Path, sim: SimulationResult, lang: Lang | None = None) -> P
                                  config={"displaylogo": False}))
     tables = report_tables(sim)
     tables.pop("mc_draws", None)
+    tables.pop("tiered_shift_mc_draws", None)
     body = "\n".join(f'<div class="fig">{p}</div>' for p in parts)
     tl = lang or "en"
     body += "\n".join(

@@ -42,6 +42,7 @@ from .policy import validation_error
 from .settlement import SettlementInputs, SettlementParams, encode
 from .settlement_policy import SettlementPolicy
 from .tiered_care import LevelShift
+from .tiered_settlement import ShiftMonteCarlo
 from .whatif import (
     SUMMARY_COLUMNS,
     WHATIF_BOUNDS,
@@ -271,6 +272,8 @@ class Scenario(BaseModel):
     #: re-priced and re-settled with the moved cases (:func:`payment.tiered_settlement.
     #: shift_settlement`); needs raw ``cases`` (the moved cases are re-priced on the weights)
     tiered_shift: LevelShift | None = None
+    #: seeded Monte Carlo over the shift's share and cost growth (needs ``tiered_shift``)
+    tiered_shift_monte_carlo: ShiftMonteCarlo | None = None
     base_dir: Path = Path(".")
 
     @model_validator(mode="after")
@@ -280,6 +283,8 @@ class Scenario(BaseModel):
         if self.tiered_shift is not None and self.cases is None:
             raise ValueError("tiered_shift: re-pricing the moved cases needs raw `cases` "
                              "(grouped and weighed by drgsim simulate), not `priced_cases`")
+        if self.tiered_shift_monte_carlo is not None and self.tiered_shift is None:
+            raise ValueError("tiered_shift_monte_carlo: give the [tiered_shift] it draws over")
         for k, v in self.sweep.items():
             if not isinstance(v, list) or not v:
                 raise ValueError(f"sweep.{k}: give a non-empty list of values")
@@ -362,6 +367,8 @@ class SimulationResult:
     benefits: dict[str, pd.DataFrame] | None = None
     #: the hospital side of ``tiered_shift`` (a payment.tiered_settlement.ShiftSettlement)
     tiered_shift: Any = None
+    #: (draws, hospitals) of ``tiered_shift_monte_carlo`` (payment.tiered_settlement.shift_monte_carlo)
+    tiered_shift_mc: tuple[pd.DataFrame, pd.DataFrame] | None = None
 
 
 def simulate(scn: Scenario, *, priced: pd.DataFrame | None = None, policy: Any = None,

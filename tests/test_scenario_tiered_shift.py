@@ -193,3 +193,46 @@ def test_sample_region_shift_baseline_is_the_scenario_baseline(tmp_path):
         assert round(h.loc["total", f"final_amount_{side}"] * 100) == cents
     assert h.loc["total", "cases_diff"] == 0  # cases move, none is lost
     assert (h["total_cost_baseline"] == h["total_cost_baseline"].round(2)).all()
+
+
+MC = """
+[tiered_shift_monte_carlo]
+draws = {draws}
+seed = 7
+share = {{ dist = "{dist}", value = 1.0, low = 0.0, high = 1.0 }}
+"""
+
+
+def test_shift_monte_carlo_in_a_scenario(tmp_path):
+    """A fixed share of 1.0: every draw is the by-hand variant (H2 57,000 − 52,000 fee-for-
+    service = +5,000; H3 0 − 0); uniform draws are seeded (the same seed, the same table)."""
+    path = _region(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8") + MC.format(draws=3, dist="fixed"),
+                    encoding="utf-8")
+    sim = simulate_scenario(load_scenario(path))
+    draws, hosp = sim.tiered_shift_mc
+    assert list(draws["moved"]) == [4, 4, 4]
+    assert (draws["paid"] == sim.tiered_shift.variant.summary["paid"]).all()
+    h = hosp.set_index("hospital_id")
+    assert h.loc["H2", "mean"] == 5_000.00 and h.loc["H3", "mean"] == 0.0
+    tables = report_tables(sim)
+    assert {"tiered_shift_mc_hospitals", "tiered_shift_mc_draws"} <= set(tables)
+    write_report(sim, tmp_path / "out", "zh")
+    assert "分级诊疗-蒙特卡洛医院" in (tmp_path / "out" / "report.html").read_text("utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace('"fixed"', '"uniform"'),
+                    encoding="utf-8")
+    a = simulate_scenario(load_scenario(path)).tiered_shift_mc[0]
+    b = simulate_scenario(load_scenario(path)).tiered_shift_mc[0]
+    pd.testing.assert_frame_equal(a, b)
+    assert a["share"].between(0, 1).all() and a["share"].nunique() == 3
+
+
+def test_shift_monte_carlo_needs_the_shift_and_bounds(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text('cases = "c.csv"\n' + MC.format(draws=3, dist="fixed"), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"\[tiered_shift\]"):
+        load_scenario(p)
+    p.write_text('cases = "c.csv"\n[tiered_shift]\nshare = 0.1\nfrom_level = 3\nto_level = 1\n'
+                 + MC.format(draws=0, dist="fixed"), encoding="utf-8")
+    with pytest.raises(ValueError, match="tiered_shift_monte_carlo.draws"):
+        load_scenario(p)
