@@ -3,6 +3,11 @@
     python -m pytest benchmarks/bench_cost_sharing.py --benchmark-only -s
     DRGSIM_BENCH_COST_SHARING_CASES=5000000 python -m pytest benchmarks/bench_cost_sharing.py ...
 
+The 5,000,000-case / 2,000,000-person entry (rate and peak memory, one thread):
+
+    NUMBA_NUM_THREADS=1 DRGSIM_BENCH_COST_SHARING_CASES=5000000 python -m pytest -p no:cacheprovider \
+        benchmarks/bench_cost_sharing.py --benchmark-only -s --benchmark-json=cost_5m.json
+
 Synthetic persons (2 cases per person on average, several stays, levels 1–3, both insurances,
 assistance categories, referrals, out-of-area). The engine's rate (cases/s, excluding file
 reading) is measured against the plain-Python reference ``tests/naive_cost_sharing.py`` on a
@@ -13,8 +18,10 @@ Default size 200,000 cases (env var above for the 5,000,000-case / 2,000,000-per
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +85,42 @@ def test_cost_sharing_rate_against_the_reference(benchmark, data):
                                  "naive_cases_per_s": naive_rate, "ratio": rate / naive_rate})
     print(f"\ncost sharing: {len(cases):,} cases at {rate:,.0f} cases/s; reference "
           f"{naive_rate:,.0f} cases/s on {len(rows):,}; ratio {rate / naive_rate:,.0f}x")
+
+
+def _rss_peak_bytes() -> int:
+    """The process's peak resident set so far (bytes; Linux reports kilobytes)."""
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(kb) * (1 if sys.platform == "darwin" else 1024)
+
+
+def test_cost_sharing_peak_memory(benchmark, data):
+    """Peak memory of one cost-sharing run above its input (issue 14 item 8: target ≤ 150
+    bytes per case): the tracemalloc peak (numpy and pandas allocations, the output included)
+    and the growth of the process's peak RSS, both per case, in extra_info."""
+    cases, pol = data
+    cost_sharing(cases.iloc[:1000], pol)  # compiled before the measurement
+    rss_before = _rss_peak_bytes()
+    seen: dict[str, int] = {}
+
+    def run() -> pd.DataFrame:
+        tracemalloc.start()
+        base, _ = tracemalloc.get_traced_memory()
+        out = cost_sharing(cases, pol)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        seen["peak"] = peak - base
+        return out
+
+    out = benchmark.pedantic(run, rounds=1, iterations=1)
+    assert len(out) == len(cases)
+    rss_growth = max(0, _rss_peak_bytes() - rss_before)
+    n = len(cases)
+    benchmark.extra_info.update({
+        "cases": n, "persons": int(cases["patient_id"].nunique()),
+        "tracemalloc_peak_bytes": seen["peak"], "bytes_per_case": seen["peak"] / n,
+        "rss_peak_before_bytes": rss_before, "rss_peak_growth_bytes": rss_growth,
+        "rss_growth_bytes_per_case": rss_growth / n,
+        "input_bytes": int(cases.memory_usage(deep=True).sum())})
+    print(f"\ncost sharing memory: {n:,} cases, peak {seen['peak'] / n:,.0f} bytes/case above "
+          f"the input (tracemalloc), peak RSS growth {rss_growth / n:,.0f} bytes/case, "
+          f"peak RSS {_rss_peak_bytes() / 2**20:,.0f} MiB")

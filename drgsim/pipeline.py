@@ -8,7 +8,7 @@ in the application layer, which is the one layer that may call both packages.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -23,9 +23,15 @@ from payment.scenario import (
     read_priced_cases,
 )
 from payment.scenario import simulate as simulate_priced
-from payment.tiered_settlement import with_patient_paid
+from payment.tiered_settlement import (
+    ShiftSettlement,
+    shift_monte_carlo,
+    shift_settlement,
+    with_patient_paid,
+)
 
-__all__ = ["PricedYear", "price_grouped", "price_scenario_cases", "simulate_scenario"]
+__all__ = ["PricedYear", "price_grouped", "price_scenario_cases", "shift_year",
+           "simulate_scenario"]
 
 #: Case columns pricing drops but settlement reads; carried from the grouped cases.
 CARRIED_COLUMNS = ("patient_paid", "alliance_id")
@@ -123,18 +129,52 @@ def simulate_scenario(scn: Scenario, *, policy: Any = None,
     if progress is not None:
         progress("pricing", 0, 1)
     if scn.priced_cases is not None:
-        priced = read_priced_cases(scn)
-        reprice = None
-    else:
-        grouped = _group_cases(scn, _scheme(scn))
-        benefits = load_benefits(scn)
-        if benefits is not None:  # §9 patient payments into settlement (payment's rule)
-            grouped = _with_benefits(grouped, benefits, scn.year)
+        return simulate_priced(scn, priced=read_priced_cases(scn), policy=policy,
+                               reprice=None, progress=progress)
+    grouped = _group_cases(scn, _scheme(scn))
+    benefits = load_benefits(scn)
+    if benefits is not None:  # §9 patient payments into settlement (payment's rule)
+        grouped = _with_benefits(grouped, benefits, scn.year)
 
-        def reprice(pol: Any) -> pd.DataFrame:
-            py = price_grouped(grouped, pol, scn.year, label=scn.name)
-            return _carry_benefit_inputs(py.priced, grouped, py.year) if benefits else py.priced
+    def reprice(pol: Any) -> pd.DataFrame:
+        py = price_grouped(grouped, pol, scn.year, label=scn.name)
+        return _carry_benefit_inputs(py.priced, grouped, py.year) if benefits else py.priced
 
-        priced = reprice(policy)
-    return simulate_priced(scn, priced=priced, policy=policy, reprice=reprice, progress=progress)
+    base = price_grouped(grouped, policy, scn.year, label=scn.name)
+    priced = _carry_benefit_inputs(base.priced, grouped, base.year) if benefits else base.priced
+    sim = simulate_priced(scn, priced=priced, policy=policy, reprice=reprice, progress=progress)
+    if scn.tiered_shift is None:
+        return sim
+    if progress is not None:
+        progress("tiered shift", 0, 1)
+    shift = shift_year(grouped, base, policy, scn, benefits)
+    mc = None
+    if scn.tiered_shift_monte_carlo is not None:
+        m = scn.tiered_shift_monte_carlo
+        mc = shift_monte_carlo(_current(grouped, base.year), base.weights, policy,
+                               scn.tiered_shift, m.share, cost_growth=m.cost_growth,
+                               draws=m.draws, seed=m.seed, benefits=benefits,
+                               percentiles=m.percentiles,
+                               prior_year_actual=scn.prior_year_actual)
+    if progress is not None:
+        progress("tiered shift", 1, 1)
+    return replace(sim, tiered_shift=shift, tiered_shift_mc=mc)
 
+
+def _current(grouped: pd.DataFrame, year: int) -> pd.DataFrame:
+    years = pd.to_numeric(grouped["year"], errors="coerce")
+    return grouped[(years == year).to_numpy()].reset_index(drop=True)
+
+
+def shift_year(grouped: pd.DataFrame, base: PricedYear, policy: Any, scn: Scenario,
+               benefits: Any = None) -> ShiftSettlement:
+    """The scenario's ``tiered_shift`` on the settlement year of ``grouped``: the year's grouped
+    cases priced on ``base.weights`` and settled as they are and after the shift (yuan).
+    With ``benefits`` both sides take §9 patient payments; the scenario's prior-year actual,
+    when given, is the budget basis of both sides."""
+    assert scn.tiered_shift is not None
+    current = _current(grouped, base.year)
+    kw = ({} if scn.prior_year_actual is None
+          else {"prior_year_actual": scn.prior_year_actual})
+    return shift_settlement(current, base.weights, policy, scn.tiered_shift, benefits=benefits,
+                            **kw)

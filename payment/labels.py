@@ -131,7 +131,8 @@ for _c in ("final_amount", "result", "entitlement"):
     _base = COLUMNS[_c]
     for _suf, _zh, _en in (("a", "A", "A"), ("b", "B", "B"), ("diff", "差额(B−A)", "B − A")):
         COLUMNS[f"{_c}_{_suf}"] = _L(f"{_base.zh} {_zh}", f"{_base.en} {_en}", "yuan")
-for _c in ("cases", "total_cost", "oop", "actual_ratio", "policy_ratio"):
+for _c in ("cases", "total_cost", "oop", "actual_ratio", "policy_ratio", "entitlement",
+           "final_amount"):
     _base = COLUMNS[_c]
     for _suf, _zh, _en in (("baseline", "基准", "baseline"), ("variant", "方案", "variant"),
                            ("diff", "差额", "difference")):
@@ -246,10 +247,16 @@ SHEETS: dict[str, tuple[str, str]] = {
     "by_region": ("按统筹区", "by region"),
     "person_years": ("参保人年度负担", "person-years"),
     "oop_thresholds": ("高额负担人数", "out-of-pocket thresholds"),
-    "tiered_layers": ("分级诊疗-各层支出", "tiered care: layers"),
-    "tiered_by_level": ("分级诊疗-按等级", "tiered care: by level"),
-    "tiered_by_category": ("分级诊疗-按人员类别", "tiered care: by category"),
-    "tiered_volumes": ("分级诊疗-医院病例数", "tiered care: volumes"),
+    "tiered_layers": ("分级诊疗-各层支出", "tiered care - layers"),
+    "tiered_by_level": ("分级诊疗-按等级", "tiered care - by level"),
+    "tiered_by_category": ("分级诊疗-按人员类别", "tiered care - by category"),
+    "tiered_volumes": ("分级诊疗-医院病例数", "tiered care - volumes"),
+    "tiered_shift_hospitals": ("分级诊疗-医院清算对比", "tiered care - hospitals"),
+    "tiered_shift_fund": ("分级诊疗-基金支出对比", "tiered care - fund"),
+    "tiered_shift_mc_hospitals": ("分级诊疗-蒙特卡洛医院", "tiered care - MC hospitals"),
+    "tiered_shift_mc_draws": ("分级诊疗-蒙特卡洛抽样", "tiered care - MC draws"),
+    "patient_layers": ("患者负担-各层支出", "patients - insurance layers"),
+    "patient_by_level": ("患者负担-按医院等级", "patients - by hospital level"),
     "hospitals": ("医院对比", "hospitals"),
     "indices": ("绩效指标", "indices"),
     "indices_dept": ("科室绩效指标", "indices by department"),
@@ -315,6 +322,13 @@ TEXT: dict[str, str] = {
     "reserve kept": "留存调节金",
     "returned to the fund": "返还基金",
     "baseline": "基准",
+    # the report's patient side and tiered-care shift (payment.patient_report)
+    "basic fund": "统筹基金",
+    "critical illness insurance": "大病保险",
+    "medical assistance": "医疗救助",
+    "safety net": "兜底保障",
+    "patients' out-of-pocket": "个人负担",
+    "total cost": "医疗总费用",
 }
 
 

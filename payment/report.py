@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .labels import Lang, column_label, localise, sheet_label, text
+from .patient_report import patient_figures, patient_tables, shift_tables
 from .report_format import CJK_FONTS, ChartSpec, html_table, write_workbook
 from .scenario import SimulationResult
 
@@ -48,6 +49,13 @@ def report_tables(sim: SimulationResult) -> dict[str, pd.DataFrame]:
         tables["mc_percentiles"] = sim.monte_carlo.percentiles
         tables["mc_hospitals"] = sim.monte_carlo.hospitals
         tables["mc_draws"] = sim.monte_carlo.draws
+    if sim.benefits is not None:  # the patient side (§9) of the settlement year
+        tables |= patient_tables(sim.benefits)
+    if sim.tiered_shift is not None:  # the hospital side of the [tiered_shift]
+        tables |= shift_tables(sim.tiered_shift)
+    if sim.tiered_shift_mc is not None:
+        tables["tiered_shift_mc_hospitals"] = sim.tiered_shift_mc[1]
+        tables["tiered_shift_mc_draws"] = sim.tiered_shift_mc[0]
     return tables
 
 
@@ -159,6 +167,7 @@ def _figures(sim: SimulationResult, lang: Lang | None = None) -> list[tuple[str,
         f.update_layout(title=_t("sweep", lang), yaxis_title=_t("pv", lang),
                         xaxis_title=_t("scenario", lang), yaxis_range=[lo - pad, hi + pad])
         figs.append(("sweep", f))
+    figs += patient_figures(sim.benefits, sim.tiered_shift, lang)
     for _, fig in figs:
         fig.update_layout(font_family=CJK_FONTS.replace('"', "'"))
     return figs
@@ -173,6 +182,7 @@ def write_html(path: Path, sim: SimulationResult, lang: Lang | None = None) -> P
                                  config={"displaylogo": False}))
     tables = report_tables(sim)
     tables.pop("mc_draws", None)
+    tables.pop("tiered_shift_mc_draws", None)
     body = "\n".join(f'<div class="fig">{p}</div>' for p in parts)
     tl = lang or "en"
     body += "\n".join(

@@ -41,6 +41,8 @@ from .overrides import is_settlement_key as _is_settlement_key
 from .policy import validation_error
 from .settlement import SettlementInputs, SettlementParams, encode
 from .settlement_policy import SettlementPolicy
+from .tiered_care import LevelShift
+from .tiered_settlement import ShiftMonteCarlo
 from .whatif import (
     SUMMARY_COLUMNS,
     WHATIF_BOUNDS,
@@ -266,12 +268,23 @@ class Scenario(BaseModel):
     #: benefit policy (preset name or TOML path): settlement's patient payments are then the §9
     #: engine's (total_cost − basic), so one scenario shows both sides (domain.md §9)
     benefits: str | None = None
+    #: a tiered-care shift of cases between levels (分级诊疗, §9 last paragraph): the year is
+    #: re-priced and re-settled with the moved cases (:func:`payment.tiered_settlement.
+    #: shift_settlement`); needs raw ``cases`` (the moved cases are re-priced on the weights)
+    tiered_shift: LevelShift | None = None
+    #: seeded Monte Carlo over the shift's share and cost growth (needs ``tiered_shift``)
+    tiered_shift_monte_carlo: ShiftMonteCarlo | None = None
     base_dir: Path = Path(".")
 
     @model_validator(mode="after")
     def _source(self) -> Scenario:
         if self.cases is None and self.priced_cases is None:
             raise ValueError("scenario needs `cases` (raw cases file) or `priced_cases`")
+        if self.tiered_shift is not None and self.cases is None:
+            raise ValueError("tiered_shift: re-pricing the moved cases needs raw `cases` "
+                             "(grouped and weighed by drgsim simulate), not `priced_cases`")
+        if self.tiered_shift_monte_carlo is not None and self.tiered_shift is None:
+            raise ValueError("tiered_shift_monte_carlo: give the [tiered_shift] it draws over")
         for k, v in self.sweep.items():
             if not isinstance(v, list) or not v:
                 raise ValueError(f"sweep.{k}: give a non-empty list of values")
@@ -352,6 +365,10 @@ class SimulationResult:
     monte_carlo: MonteCarloResult | None
     #: the patient side (§9 summaries by name) when the scenario has ``benefits``
     benefits: dict[str, pd.DataFrame] | None = None
+    #: the hospital side of ``tiered_shift`` (a payment.tiered_settlement.ShiftSettlement)
+    tiered_shift: Any = None
+    #: (draws, hospitals) of ``tiered_shift_monte_carlo`` (payment.tiered_settlement.shift_monte_carlo)
+    tiered_shift_mc: tuple[pd.DataFrame, pd.DataFrame] | None = None
 
 
 def simulate(scn: Scenario, *, priced: pd.DataFrame | None = None, policy: Any = None,

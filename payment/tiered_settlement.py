@@ -11,10 +11,11 @@ against variant. With a benefit policy, settlement's patient payments are the §
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from . import _settle_kernels as K
 from .benefit_policy import BenefitPolicy
@@ -26,7 +27,8 @@ from .settlement import SettlementResult, encode, prepare, settle
 from .tiered_care import LevelShift, shift_cases
 from .whatif import build_cells, run_whatifs
 
-__all__ = ["ShiftSettlement", "shift_monte_carlo", "shift_settlement", "with_patient_paid"]
+__all__ = ["ShiftMonteCarlo", "ShiftSettlement", "shift_monte_carlo", "shift_settlement",
+           "with_patient_paid"]
 
 #: statement columns compared per hospital (yuan, except cases and points)
 HOSPITAL_COLUMNS = ("cases", "points", "total_cost", "entitlement", "final_amount", "result")
@@ -118,6 +120,7 @@ def shift_monte_carlo(cases: pd.DataFrame, weights: Any, policy: Any, shift: Lev
                       draws: int = 100, seed: int = 0,
                       benefits: BenefitPolicy | None = None,
                       percentiles: tuple[float, ...] = (5.0, 50.0, 95.0),
+                      prior_year_actual: float | None = None,
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Seeded Monte Carlo over a shift: per draw the moved share (``share``, clipped to [0, 1])
     and cost growth (fraction, ``cost_growth``; what-if rule: points kept, costs scaled) are
@@ -125,14 +128,18 @@ def shift_monte_carlo(cases: pd.DataFrame, weights: Any, policy: Any, shift: Lev
 
     Returns (draws: one row per draw with its inputs and summary, hospitals: each hospital's
     result — final − fee-for-service fund amount, yuan — mean and percentiles over the draws).
+    ``prior_year_actual`` (yuan): a growth budget's basis; the baseline's when not given.
     """
     rng = np.random.default_rng(seed)
     s = np.clip(share.draw(rng, draws), 0.0, 1.0)
     g = (np.maximum(cost_growth.draw(rng, draws), -0.99) if cost_growth is not None
          else np.zeros(draws))
-    rows, results, ids = [], [], None
+    rows, results = [], []
+    # every hospital of the year is listed, also one that a draw leaves without cases (0)
+    ids: list[str] = sorted(set(cases["hospital_id"].astype(str)))
     base_cases = with_patient_paid(cases, benefits) if benefits is not None else cases
-    prior = _prior(_carry(price(base_cases, weights, policy), base_cases), policy)
+    prior = (_prior(_carry(price(base_cases, weights, policy), base_cases), policy)
+             if prior_year_actual is None else float(prior_year_actual))
     for d in range(draws):
         shifted, moved = shift_cases(cases, shift.model_copy(update={"share": float(s[d])}))
         if benefits is not None:  # §9 patient payments of the shifted year
@@ -149,7 +156,7 @@ def shift_monte_carlo(cases: pd.DataFrame, weights: Any, policy: Any, shift: Lev
         rows.append(summ)
         hid = list(cells.inputs.hospital_ids)
         results.append(pd.Series(res[0], index=hid))
-        ids = hid if ids is None else sorted(set(ids) | set(hid))
+        ids = sorted(set(ids) | set(hid))
     table = pd.concat(rows, ignore_index=True)
     res = pd.concat(results, axis=1).reindex(ids).fillna(0.0).to_numpy()
     q = list(percentiles)
@@ -158,3 +165,16 @@ def shift_monte_carlo(cases: pd.DataFrame, weights: Any, policy: Any, shift: Lev
     hosp.insert(0, "p_loss", (res < 0).mean(axis=1))
     hosp.insert(0, "hospital_id", ids)
     return table, hosp
+
+
+class ShiftMonteCarlo(BaseModel):
+    """A scenario's ``[tiered_shift_monte_carlo]``: seeded draws of the shifted share (fraction,
+    clipped to [0, 1]) and of cost growth (fraction), each draw re-priced and re-settled."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    draws: int = Field(100, ge=1, le=10_000, strict=True)
+    seed: int = Field(0, ge=0, le=2**63 - 1, strict=True)
+    share: Distribution
+    cost_growth: Distribution | None = None
+    percentiles: tuple[Annotated[float, Field(ge=0.0, le=100.0, strict=True)], ...] = (
+        5.0, 50.0, 95.0)

@@ -50,8 +50,8 @@ def benefits_cmd(
 
     from payment import cost_sharing, load_benefit_policy
     from payment.benefit_summary import benefit_inputs, summaries
-    from payment.labels import column_label, localise
-    from payment.report_format import format_value, write_workbook
+    from payment.labels import localise
+    from payment.report_format import write_workbook
 
     if lang not in ("zh", "en"):
         raise typer.BadParameter(f"{lang!r}; allowed: zh, en", param_hint="--lang")
@@ -103,14 +103,59 @@ def benefits_cmd(
     if len(tables["overall"]) == 0:  # a header-only file: empty tables with their columns
         _out.print(f"0 cases; wrote {output}")
         return
-    ov = tables["overall"].iloc[0]
-    t = Table(title=f"{len(df):,} cases, {len(tables['person_years']):,} person-years "
-              f"({policy})", title_justify="left")
+    _out.print(layers_table(tables["overall"].iloc[0], f"{len(df):,} cases, "
+                            f"{len(tables['person_years']):,} person-years ({policy})", lang))
+    _out.print(f"wrote {output}")
+
+
+def layers_table(ov: object, title: str, lang: str = "en") -> Table:
+    """A console table of one summary row: costs, each layer and out-of-pocket (yuan), the
+    actual and policy-scope ratios."""
+    from payment.labels import column_label
+    from payment.report_format import format_value
+
+    t = Table(title=title, title_justify="left")
     t.add_column("")
     t.add_column("yuan", justify="right")
     for c in ("total_cost", "compliant", "basic", "critical", "assistance", "safety_net", "oop"):
-        t.add_row(column_label(c, lang), format_value(ov[c], "yuan"))
+        t.add_row(column_label(c, lang), format_value(ov[c], "yuan"))  # type: ignore[index, arg-type]
     for c in ("actual_ratio", "policy_ratio"):
-        t.add_row(column_label(c, lang), format_value(ov[c], "ratio"))
-    _out.print(t)
-    _out.print(f"wrote {output}")
+        t.add_row(column_label(c, lang), format_value(ov[c], "ratio"))  # type: ignore[index, arg-type]
+    return t
+
+
+#: §12 calibration: county B's fund share of inpatient cost; the poor population's all-layer
+#: reimbursement (a county, 2020) and a tiered-care county's (2017)
+COUNTY_ACTUAL_RATIO = 0.492
+COUNTY_POOR_RATIOS = (0.8315, 0.8766)
+ASSISTANCE = ("tekun", "dibao", "dibian", "fanpin")
+
+
+def demo_patient_side(path: Path, output: Path, policy: str = "benefits_example",
+                      loaded: object = None) -> None:
+    """The demo's patient side: cost-sharing of the sample region's benefit inputs (``path``,
+    sample_cases/benefits.csv) under ``policy``; writes ``patients.csv`` (per case) and
+    ``patients_by_level.csv``, prints the layers and the ratios against §12's county figures
+    (``loaded``: ``policy`` already loaded)."""
+    from grouper.cases import read_raw
+    from payment import cost_sharing, load_benefit_policy
+    from payment.benefit_summary import benefit_inputs, summaries, summarise
+
+    df = benefit_inputs(read_raw(path))
+    shares = cost_sharing(df, loaded if loaded is not None else load_benefit_policy(policy))  # type: ignore[arg-type]
+    tables = summaries(df, shares)
+    per_case = shares.copy()
+    for col in ("category", "insurance", "hospital_level", "hospital_id", "patient_id"):
+        per_case.insert(1, col, df[col].to_numpy())
+    per_case.to_csv(output / "patients.csv", index=False)
+    tables["by_hospital_level"].to_csv(output / "patients_by_level.csv", index=False)
+    ov = tables["overall"].iloc[0]
+    _out.print(layers_table(ov, f"patients' side ({policy}): {len(df):,} cases, "
+                            f"{len(tables['person_years']):,} person-years"))
+    poor = df["category"].isin(ASSISTANCE).to_numpy()
+    pr = summarise(df[poor].reset_index(drop=True), shares[poor].reset_index(drop=True)).iloc[0]
+    _out.print(f"actual reimbursement ratio {ov['actual_ratio']:.1%} (§12 county B: "
+               f"{COUNTY_ACTUAL_RATIO:.1%}); policy-scope ratio {ov['policy_ratio']:.1%}; "
+               f"assistance categories ({int(poor.sum())} cases) {pr['actual_ratio']:.1%} "
+               f"(§12 poor population: {COUNTY_POOR_RATIOS[0]:.2%} / "
+               f"{COUNTY_POOR_RATIOS[1]:.2%})")

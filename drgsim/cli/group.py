@@ -179,6 +179,8 @@ def sample_cases_path() -> Path:
 def demo_cmd(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo outputs.")] = Path("demo_output"),
     policy: Annotated[str, typer.Option("--policy", "-p", help="Policy preset or TOML for the payment part.")] = "zhejiang_drg",
+    benefits: Annotated[str, typer.Option("--benefits", "-b", help="Benefit policy preset or "
+                                          "TOML for the patients' side (§9).")] = "benefits_example",
 ) -> None:
     """Group the bundled sample cases with the demo scheme, price them and run a small what-if."""
     import grouper
@@ -190,6 +192,7 @@ def demo_cmd(
     path = sample_cases_path()
     if not path.exists():
         _fail(FileNotFoundError(f"{path}: sample cases not found (run from a checkout of drgsim)"))
+    ben_pol = payment.load_benefit_policy(benefits)  # a bad one fails before any work
     t0 = time.perf_counter()
     sch = grouper.load_scheme(grouper.demo_scheme_path())
     cases = grouper.read_cases(path)
@@ -232,4 +235,8 @@ def demo_cmd(
     for _, r in summary.iterrows():
         wt.add_row(*[f"{r[c]:,.4f}" if c == "point_value" else f"{r[c]:,.2f}" if isinstance(r[c], float) else str(r[c]) for c in cols])
     _out.print(wt)
-    _out.print(f"outputs in {output}/ (grouped.csv, weights/, priced.csv, whatif.csv)")
+    from .benefits import demo_patient_side
+
+    demo_patient_side(path.with_name("benefits.csv"), output, benefits, ben_pol)  # §9 patient side
+    _out.print(f"outputs in {output}/ (grouped.csv, weights/, priced.csv, whatif.csv, "
+               "patients.csv, patients_by_level.csv)")

@@ -76,4 +76,20 @@ def simulate(
                       f"{int(r['hospitals_surplus'])}/{int(r['hospitals_overspend'])}",
                       str(r["largest_loss_hospital"]))
         _console.print(t)
+        if sim.tiered_shift is not None:
+            _console.print(_shift_table(sim.tiered_shift))
         _console.print(f"wrote {len(paths)} files to {out}/ (report.html, report.xlsx, CSVs)")
+
+
+def _shift_table(shift: object) -> Table:
+    """The fund's totals of a ``[tiered_shift]``: baseline, variant, difference (yuan)."""
+    from payment.patient_report import shift_tables
+
+    fund = shift_tables(shift)["tiered_shift_fund"]
+    t = Table(title=f"tiered shift: {shift.moved:,} cases moved", title_justify="left")  # type: ignore[attr-defined]
+    for head in ("", "baseline", "variant", "difference"):
+        t.add_column(head, justify="right" if head else "left")
+    for _, r in fund.iterrows():
+        t.add_row(str(r["item"]), f"{r['baseline']:,.2f}", f"{r['variant']:,.2f}",
+                  f"{r['diff']:,.2f}")
+    return t
