@@ -157,7 +157,12 @@ def price_cmd(
     import payment
     from drgsim import stream
 
-    from ..priced_output import HospitalIds, finish_priced, missing_hospitals, missing_hospitals_warning
+    from ..priced_output import (
+        HospitalIds,
+        finish_priced,
+        missing_hospitals,
+        missing_hospitals_warning,
+    )
 
     check_lang(lang)
     out_lang = effective_lang(lang, output)
