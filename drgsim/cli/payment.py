@@ -16,10 +16,10 @@ from rich.table import Table
 
 import grouper
 
-from ..outputs import check_table_suffix, staged, write_table
+from ..outputs import check_table_suffix, staged
 from ._app import app
 from ._app import fail as _fail
-from .headers import LANG_HELP, check_lang, effective_lang, labelled, read_output
+from .headers import LANG_HELP, check_lang, effective_lang, labelled, read_output, write_output
 
 _console = Console(stderr=True)
 
@@ -215,7 +215,7 @@ def price_cmd(
         if warning:
             _console.print(warning, soft_wrap=True, highlight=False)
         priced = payment.price(df, w, pol, special_review=special_review)
-        write_table(labelled(finish_priced(priced), out_lang), output)
+        write_output(finish_priced(priced), output, out_lang)
     except (payment.PolicyError, ValueError, KeyError, OSError) as e:
         _fail(e)
         return
