@@ -203,7 +203,8 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
                 done["n"] += len(part)
                 return res if finish is None else finish(res)
 
-            st = run_chunks(ScratchSource(priced_path), patch, out_path, canonical=False)
+            st = run_chunks(ScratchSource(priced_path), patch, out_path, canonical=False,
+                            progress=f"{label} (special review)" if label else False)
             seconds += st.seconds
     return StreamStats(rows, chunks, seconds, peak_rss_mb())
 

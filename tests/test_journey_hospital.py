@@ -197,11 +197,27 @@ def test_payment_is_weight_times_base_rate_by_hand(journey):
     assert round(by_drg["final_amount"].sum(), 2) == round(p["final_amount"].sum(), 2)
 
 
+def test_each_step_is_shown_unless_quiet(journey):
+    """price and analyse name their steps (drgsim.chunks.step_progress) with the case count."""
+    _, _, runs = journey
+    for name, steps in (("price", ("reading", "pricing", "writing")),
+                        ("analyse", ("reading", "pricing", "profit/loss", "quality", "reports"))):
+        for s in steps:
+            assert f"{s} " in runs[name] and f"{N}/{N} cases" in runs[name], (name, s)
+
+
 def test_supervise_reads_the_grouped_workbook(journey, demo_scheme):
     d, _, _ = journey
     r = runner.invoke(app, ["supervise", str(d / "grouped.xlsx"), "-s", str(demo_scheme.path),
                             "-w", str(d / "w"), "-o", str(d / "sup"), "-q"])
     assert r.exit_code == 0, r.output
+    assert r.output == ""  # -q: no progress, no summary
+    r = runner.invoke(app, ["supervise", str(d / "grouped.xlsx"), "-s", str(demo_scheme.path),
+                            "-w", str(d / "w"), "-o", str(d / "sup"), "--max-explained", "5"])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    for s in ("reading", "grouping", "indices", "signals", "explaining", "reports"):
+        assert f"{s} " in text, s
     idx = pd.read_csv(d / "sup" / "indices.csv", dtype={"hospital_id": str})
     assert idx["hospital_id"].tolist() == ["H001"] and int(idx["cases"].iloc[0]) == N
 

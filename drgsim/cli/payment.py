@@ -16,6 +16,7 @@ from rich.table import Table
 
 import grouper
 
+from ..chunks import step_progress
 from ..outputs import check_table_suffix, staged
 from ._app import app
 from ._app import fail as _fail
@@ -103,15 +104,19 @@ def weights_cmd(
     check_lang(lang)
     try:
         pol = payment.load_policy(policy)
-        hist = _load_cases(history, pol.group_col, scheme)
-        if len(hist) == 0:
-            raise grouper.CaseFileError(str(history), None, None,
-                                        "no cases (header only): weights need history")
-        w = payment.compute_weights(hist, pol)
-        with staged(output) as tmp:
-            w.save(tmp)
-            if lang is not None:
-                _weights_workbook(w, tmp / "weights.xlsx", lang)
+        with step_progress(quiet) as step:
+            step("reading")
+            hist = _load_cases(history, pol.group_col, scheme)
+            if len(hist) == 0:
+                raise grouper.CaseFileError(str(history), None, None,
+                                            "no cases (header only): weights need history")
+            step("fitting", len(hist))
+            w = payment.compute_weights(hist, pol)
+            step("writing")
+            with staged(output) as tmp:
+                w.save(tmp)
+                if lang is not None:
+                    _weights_workbook(w, tmp / "weights.xlsx", lang)
     except (payment.PolicyError, ValueError, KeyError, OSError) as e:
         _fail(e)
         return
@@ -172,50 +177,55 @@ def price_cmd(
         streamable = (cases.is_dir() or cases.suffix.lower() in (*stream.PARQUET_SUFFIXES,
                                                                   *stream.CSV_SUFFIXES)) \
             and output.suffix.lower() in ("", *stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES)
-        # in memory the cases are read once: a published table takes its hospitals from them
-        df = None if streamable else _load_cases(cases, pol.group_col, scheme)
-        w = load_any_weights(weights, cases if df is None else df, pol, coefficient, point_value,
-                             base_rate)
-        if w.kind != pol.kind:
-            raise ValueError(f"{weights}: weights of kind {w.kind!r} (computed with a {w.kind.upper()} "
-                             f"policy), but the policy {policy} is of kind {pol.kind!r}; compute "
-                             f"weights with a {pol.kind.upper()} policy (`drgsim weights -p`) or "
-                             f"price with a {w.kind.upper()} policy")
-        if streamable:
-            # chunk by chunk, bounded memory; exact (readmission, a budget point value and
-            # special review as extra passes over compact facts); each written chunk gets
-            # what the in-memory path adds (final amount, headers), its sums kept for the summary
-            src = stream.CaseSource(cases, chunk_rows=1)
-            cols = src.schema.names if src.kind == "parquet" else src.header
-            grouped = pol.group_col in cols
-            if not grouped and scheme is None:
-                raise ValueError(f"{cases}: no {pol.group_col!r} column; pass --scheme to group "
-                                 "the cases first")
-            sch = grouper.resolve_scheme(scheme) if scheme is not None else None
-            ids, sums = HospitalIds(), _Sums()
+        # streaming shows its own progress per pass
+        with step_progress(quiet or streamable) as step:
+            # in memory the cases are read once: a published table takes its hospitals from them
+            step("reading")
+            df = None if streamable else _load_cases(cases, pol.group_col, scheme)
+            w = load_any_weights(weights, cases if df is None else df, pol, coefficient, point_value,
+                                 base_rate)
+            if w.kind != pol.kind:
+                raise ValueError(f"{weights}: weights of kind {w.kind!r} (computed with a {w.kind.upper()} "
+                                 f"policy), but the policy {policy} is of kind {pol.kind!r}; compute "
+                                 f"weights with a {pol.kind.upper()} policy (`drgsim weights -p`) or "
+                                 f"price with a {w.kind.upper()} policy")
+            if streamable:
+                # chunk by chunk, bounded memory; exact (readmission, a budget point value and
+                # special review as extra passes over compact facts); each written chunk gets
+                # what the in-memory path adds (final amount, headers), its sums kept for the summary
+                src = stream.CaseSource(cases, chunk_rows=1)
+                cols = src.schema.names if src.kind == "parquet" else src.header
+                grouped = pol.group_col in cols
+                if not grouped and scheme is None:
+                    raise ValueError(f"{cases}: no {pol.group_col!r} column; pass --scheme to group "
+                                     "the cases first")
+                sch = grouper.resolve_scheme(scheme) if scheme is not None else None
+                ids, sums = HospitalIds(), _Sums()
 
-            def finish(part: pd.DataFrame) -> pd.DataFrame:
-                ids.add(part)
-                sums.add(part)
-                return labelled(finish_priced(part), out_lang)
+                def finish(part: pd.DataFrame) -> pd.DataFrame:
+                    ids.add(part)
+                    sums.add(part)
+                    return labelled(finish_priced(part), out_lang)
 
-            st = stream.group_price_file(cases, output, sch, w, pol, grouped=grouped,
-                                         special_review=special_review, chunk_rows=chunk_rows,
-                                         threads=threads, progress=not quiet, finish=finish)
-            warning = missing_hospitals_warning(missing_hospitals(ids.sorted(), w, pol), cases,
-                                                weights, pol)
-            if warning:
-                _console.print(warning, soft_wrap=True, highlight=False)
-            if not quiet:
-                _print_summary(sums, f"{st.rows:,} cases priced in {st.seconds:.1f} s "
-                               f"({st.rate:,.0f} cases/s) -> {output}", [])
-            return
-        assert df is not None
-        warning = missing_hospitals_warning(missing_hospitals(df, w, pol), cases, weights, pol)
-        if warning:
+                st = stream.group_price_file(cases, output, sch, w, pol, grouped=grouped,
+                                             special_review=special_review, chunk_rows=chunk_rows,
+                                             threads=threads, progress=not quiet, finish=finish)
+                warning = missing_hospitals_warning(missing_hospitals(ids.sorted(), w, pol), cases,
+                                                    weights, pol)
+                if warning:
+                    _console.print(warning, soft_wrap=True, highlight=False)
+                if not quiet:
+                    _print_summary(sums, f"{st.rows:,} cases priced in {st.seconds:.1f} s "
+                                   f"({st.rate:,.0f} cases/s) -> {output}", [])
+                return
+            assert df is not None
+            warning = missing_hospitals_warning(missing_hospitals(df, w, pol), cases, weights, pol)
+            step("pricing", len(df))
+            priced = payment.price(df, w, pol, special_review=special_review)
+            step("writing")
+            write_output(finish_priced(priced), output, out_lang)
+        if warning:  # after the progress lines
             _console.print(warning, soft_wrap=True, highlight=False)
-        priced = payment.price(df, w, pol, special_review=special_review)
-        write_output(finish_priced(priced), output, out_lang)
     except (payment.PolicyError, ValueError, KeyError, OSError) as e:
         _fail(e)
         return
