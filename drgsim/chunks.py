@@ -12,7 +12,7 @@ import resource
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +105,40 @@ def make_progress():
     )
 
 
+@contextmanager
+def step_progress(quiet: bool = False) -> Iterator[Callable[..., None]]:
+    """:func:`make_progress` for whole-table steps: yields ``step(label, cases=None)``, which
+    marks the previous step done and shows a line for the next (``cases``: its size, kept for
+    later steps when None; the same label again only sets the size). Nothing is shown when
+    ``quiet``."""
+    if quiet:
+        yield lambda label, cases=None: None
+        return
+    state: dict = {"task": None, "cases": None, "label": None}
+    with make_progress() as bar:
+        def finish() -> None:
+            n = state["cases"]
+            if state["task"] is not None:
+                bar.update(state["task"], total=n or 1, completed=n or 1,
+                           shown_total=f"{n:,}" if n is not None else "?")
+                bar.stop_task(state["task"])  # its time (and cases/s) stop here
+
+        def step(label: str, cases: int | None = None) -> None:
+            if cases is not None:
+                state["cases"] = int(cases)
+            n = state["cases"]
+            shown = f"{n:,}" if n is not None else "?"
+            if state["task"] is not None and state["label"] == label:  # the count, known now
+                bar.update(state["task"], total=n, shown_total=shown)
+                return
+            finish()
+            state["label"] = label
+            state["task"] = bar.add_task(label, total=n, shown_total=shown)
+
+        yield step
+        finish()
+
+
 def run_chunks(source: CaseSource, fn: Callable[[pd.DataFrame], pd.DataFrame | pa.Table],
                output: str | Path | None, *, progress: bool | str = False,
                on_chunk: Callable[[pd.DataFrame | pa.Table], None] | None = None,
@@ -194,4 +228,4 @@ def run_chunks(source: CaseSource, fn: Callable[[pd.DataFrame], pd.DataFrame | p
 
 
 
-__all__ = ["StreamStats", "make_progress", "peak_rss_mb", "run_chunks"]
+__all__ = ["StreamStats", "make_progress", "peak_rss_mb", "run_chunks", "step_progress"]

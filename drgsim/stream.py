@@ -87,7 +87,8 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
                      strict: bool = False, mapping: bool = True, special_review: bool = True,
                      grouped: bool = False, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                      threads: int | None = None, progress: bool | str = False,
-                     workdir: str | Path | None = None) -> StreamStats:
+                     workdir: str | Path | None = None,
+                     finish: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> StreamStats:
     """Group (unless ``grouped``) and price a case file chunk by chunk into ``output``.
 
     The output equals :func:`payment.price` on the whole input ("Priced cases" contract).
@@ -103,7 +104,9 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
       writes priced chunks to scratch and keeps only positive candidates and quota bases
       (:class:`ReviewLedger`); a last pass applies the choice.
 
-    ``grouped=True`` reads the group column from the input instead of grouping.
+    ``grouped=True`` reads the group column from the input instead of grouping. ``finish``:
+    applied to every final priced chunk just before it is written (same rows; e.g. the
+    command line's final amount and headers, :mod:`drgsim.priced_output`).
     """
     import tempfile
 
@@ -140,7 +143,7 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
             if ledger is not None:
                 ledger.add(out, g, off)
             pos["offset"] += len(out)
-            return out
+            return out if ledger is not None or finish is None else finish(out)
         return fn
 
     if not (do_sr or first):
@@ -198,9 +201,10 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
             def patch(part: pd.DataFrame) -> pd.DataFrame:
                 res = apply_selection(part, sel, done["n"])
                 done["n"] += len(part)
-                return res
+                return res if finish is None else finish(res)
 
-            st = run_chunks(ScratchSource(priced_path), patch, out_path, canonical=False)
+            st = run_chunks(ScratchSource(priced_path), patch, out_path, canonical=False,
+                            progress=f"{label} (special review)" if label else False)
             seconds += st.seconds
     return StreamStats(rows, chunks, seconds, peak_rss_mb())
 

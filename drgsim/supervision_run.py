@@ -7,6 +7,7 @@ plain tables here (:func:`restrictions_from_scheme`, :func:`cc_codes_from_scheme
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,14 +85,17 @@ def _group(cases: pd.DataFrame, scheme: grouper.Scheme) -> pd.DataFrame:
 def run_supervision(
     cases: pd.DataFrame, scheme: grouper.Scheme, *, history: pd.DataFrame | None = None,
     weights: Any = None, policy: SupervisionPolicy | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> SupervisionResult:
     """Group (unless already grouped) and compute indices (per hospital; per department and
     doctor when the cases have ``dept`` / ``doctor``) and all five signals.
 
     RW: ``weights`` (a :class:`payment.Weights` or ``group, rw`` table) when given, else §10 RW
-    from the history, else from the cases themselves.
+    from the history, else from the cases themselves. ``progress(step)`` is told each step.
     """
+    step = progress or (lambda _label: None)
     policy = policy or SupervisionPolicy()
+    step("grouping")
     grouped = _group(cases, scheme)
     hist = _group(history, scheme) if history is not None else None
     notes = []
@@ -101,11 +105,14 @@ def run_supervision(
         notes.append("RW from the history (§10 convention)")
     elif weights is None:
         notes.append("RW from the cases themselves (no history or weights given)")
+    step("indices")
     idx = indices(grouped, weights, by=("hospital_id",))
+    step("signals")
     flags, hosp = all_signals(grouped, hist, weights=weights, cc_codes=cc_codes_from_scheme(scheme),
                               restrictions=restrictions_from_scheme(scheme), policy=policy)
     notes += [f"{k} skipped: {v}" for k, v in hosp.attrs.get("skipped", {}).items()]
     res = SupervisionResult(idx, hosp, flags, grouped, hist, notes)
+    step("indices by dept")
     if "dept" in grouped.columns:
         res.by_dept = indices(grouped, weights, by=("hospital_id", "dept"))
     if "doctor" in grouped.columns:

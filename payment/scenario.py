@@ -347,10 +347,21 @@ def read_priced_cases(scn: Scenario) -> pd.DataFrame:
                          "group and price them first (drgsim simulate does)")
     p = scn.path(scn.priced_cases)
     if p.suffix == ".parquet":
-        return pd.read_parquet(p)
-    if p.suffix == ".xlsx":
-        return pd.read_excel(p)
-    return pd.read_csv(p)
+        df = pd.read_parquet(p)
+    elif p.suffix == ".xlsx":
+        df = pd.read_excel(p)
+    else:
+        df = pd.read_csv(p)
+    # `drgsim price` writes Chinese (or --lang en) headers: read them back as column names
+    from .columns import PRICED_OUTPUT_COLUMNS
+    from .labels import column_label
+
+    back: dict[str, str] = {}
+    for c in PRICED_OUTPUT_COLUMNS:
+        for h in (c.header_zh, column_label(c.name, "en")):
+            back.setdefault(h, c.name)
+    return df.rename(columns={h: back[h] for h in df.columns
+                              if h in back and back[h] != h and back[h] not in df.columns})
 
 
 @dataclass(frozen=True)

@@ -271,6 +271,7 @@ def test_cli_price_streams_grouped_file(tmp_path, priced_setup):
     from typer.testing import CliRunner
 
     from drgsim.cli import app
+    from drgsim.priced_output import finish_priced
     from payment import price
 
     g, pol, w = priced_setup
@@ -285,7 +286,8 @@ def test_cli_price_streams_grouped_file(tmp_path, priced_setup):
     assert r.exit_code == 0, r.output
     from payment import load_policy
 
-    want = price(pd.read_parquet(src), w, load_policy("national_drg"))
+    # the command line adds the final amount per case (drgsim.priced_output), in memory too
+    want = finish_priced(price(pd.read_parquet(src), w, load_policy("national_drg")))
     want.attrs = {}
     pd.testing.assert_frame_equal(pd.read_parquet(out), want)
 
@@ -295,6 +297,7 @@ def test_cli_price_streams_readmission_preset(tmp_path, priced_setup):
     from typer.testing import CliRunner
 
     from drgsim.cli import app
+    from drgsim.priced_output import finish_priced
     from payment import load_policy, price
 
     g, _, w = priced_setup
@@ -308,7 +311,8 @@ def test_cli_price_streams_readmission_preset(tmp_path, priced_setup):
                                  "-o", str(out), "--chunk-rows", "5000"])
     assert r.exit_code == 0, r.output
     assert "cases/s" in r.output  # the streaming summary
-    want = price(pd.read_parquet(src), w, load_policy("zhejiang_drg"))
+    # the command line adds the final amount per case (drgsim.priced_output), in memory too
+    want = finish_priced(price(pd.read_parquet(src), w, load_policy("zhejiang_drg")))
     want.attrs = {}
     assert (want["case_class"] == "readmission").any()
     pd.testing.assert_frame_equal(pd.read_parquet(out), want)

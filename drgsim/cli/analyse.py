@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..chunks import step_progress
 from ..outputs import staged
 from ._app import app
 from ._app import fail as _fail
@@ -62,6 +63,7 @@ def analyse_cmd(
     lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
     top: Annotated[int, typer.Option("--top", min=1, help="DRGs in the terminal and the "
                                      "chart (largest losses first).")] = 15,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
     """Profit and loss (盈亏) per DRG / department / doctor with CMI and cost/time indices, and
     the settlement-list quality check (结算清单质控)."""
@@ -74,45 +76,53 @@ def analyse_cmd(
         raise typer.BadParameter(f"{lang!r}; allowed: zh, en", param_hint="--lang")
     pol = payment.load_policy(policy)
     w = payment.load_weights(weights)
-    try:
-        df = _load_cases(cases, pol.group_col, scheme)
-        priced = payment.price(df, w, pol)
-        tables = {"by_drg": profit_and_loss(df, priced, w, [pol.group_col], pol.group_col)}
-        for col in ("dept", "doctor"):
-            if col in df.columns and df[col].notna().any():
-                tables[f"by_{col}"] = profit_and_loss(df, priced, w, [col], pol.group_col)
-        tables["quality"] = quality_check(df, lang)
-    except (ValueError, KeyError) as exc:
-        _fail(ValueError(f"{cases}: {exc}"))
-    if scheme is not None:
-        names = grouper.load_scheme(grouper.resolve_scheme(scheme)).drg_names()
-        d = tables["by_drg"]
-        d.insert(1, "drg_name", d[pol.group_col].map(names).fillna(""))
-    worst = tables["by_drg"].sort_values("profit").head(top)
-    with staged(output) as tmp:
-        tmp.mkdir(parents=True)
-        for name, t in tables.items():
-            t.to_csv(tmp / f"{name}.csv", index=False)
-        sheets = {name: _labelled(t, lang) for name, t in tables.items()}
-        first = _labelled(tables["by_drg"], lang).columns
-        chart = ChartSpec(first[0], [_labelled(tables["by_drg"][["profit"]], lang).columns[0]],
-                          "各DRG盈亏（元）" if lang == "zh" else "Profit / loss per DRG (yuan)")
-        write_workbook(tmp / "analysis.xlsx", sheets, lang, charts={"by_drg": chart},  # type: ignore[arg-type]
-                       kinds={n: _kinds(t, lang) for n, t in tables.items()})
-        titles = {"by_drg": ("按DRG", "By DRG"), "by_dept": ("按科室", "By department"),
-                  "by_doctor": ("按主诊医师", "By doctor"), "quality": ("结算清单质控", "Quality check")}
-        body = "".join(f"<h2>{titles[n][0 if lang == 'zh' else 1]}</h2>"
-                       f"{html_table(_labelled(t, lang), lang, max_rows=2000, kinds=_kinds(t, lang))}"
-                       for n, t in tables.items())
-        head = "医院DRG运行分析" if lang == "zh" else "Hospital DRG analysis"
-        (tmp / "analysis.html").write_text(
-            f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
-            f'<meta charset="utf-8"><title>{head}</title><style>body{{font-family:{CJK_FONTS};'
-            "margin:2em}} .tw{overflow-x:auto} table.t{border-collapse:collapse;font-size:13px}"
-            " table.t td,table.t th{padding:3px 8px;border-bottom:1px solid #ddd;white-space:"
-            "nowrap} td.n{text-align:right;font-variant-numeric:tabular-nums}</style></head>"
-            f"<body><h1>{head}</h1><p>{html.escape(str(cases))}</p>{body}</body></html>",
-            encoding="utf-8")
+    with step_progress(quiet) as step:
+        try:
+            step("reading")
+            df = _load_cases(cases, pol.group_col, scheme)
+            step("pricing", len(df))
+            priced = payment.price(df, w, pol)
+            step("profit/loss")
+            tables = {"by_drg": profit_and_loss(df, priced, w, [pol.group_col], pol.group_col)}
+            for col in ("dept", "doctor"):
+                if col in df.columns and df[col].notna().any():
+                    tables[f"by_{col}"] = profit_and_loss(df, priced, w, [col], pol.group_col)
+            step("quality")
+            tables["quality"] = quality_check(df, lang)
+        except (ValueError, KeyError) as exc:
+            _fail(ValueError(f"{cases}: {exc}"))
+        step("reports")
+        if scheme is not None:
+            names = grouper.load_scheme(grouper.resolve_scheme(scheme)).drg_names()
+            d = tables["by_drg"]
+            d.insert(1, "drg_name", d[pol.group_col].map(names).fillna(""))
+        worst = tables["by_drg"].sort_values("profit").head(top)
+        with staged(output) as tmp:
+            tmp.mkdir(parents=True)
+            for name, t in tables.items():
+                t.to_csv(tmp / f"{name}.csv", index=False)
+            sheets = {name: _labelled(t, lang) for name, t in tables.items()}
+            first = _labelled(tables["by_drg"], lang).columns
+            chart = ChartSpec(first[0], [_labelled(tables["by_drg"][["profit"]], lang).columns[0]],
+                              "各DRG盈亏（元）" if lang == "zh" else "Profit / loss per DRG (yuan)")
+            write_workbook(tmp / "analysis.xlsx", sheets, lang, charts={"by_drg": chart},  # type: ignore[arg-type]
+                           kinds={n: _kinds(t, lang) for n, t in tables.items()})
+            titles = {"by_drg": ("按DRG", "By DRG"), "by_dept": ("按科室", "By department"),
+                      "by_doctor": ("按主诊医师", "By doctor"), "quality": ("结算清单质控", "Quality check")}
+            body = "".join(f"<h2>{titles[n][0 if lang == 'zh' else 1]}</h2>"
+                           f"{html_table(_labelled(t, lang), lang, max_rows=2000, kinds=_kinds(t, lang))}"
+                           for n, t in tables.items())
+            head = "医院DRG运行分析" if lang == "zh" else "Hospital DRG analysis"
+            (tmp / "analysis.html").write_text(
+                f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
+                f'<meta charset="utf-8"><title>{head}</title><style>body{{font-family:{CJK_FONTS};'
+                "margin:2em}} .tw{overflow-x:auto} table.t{border-collapse:collapse;font-size:13px}"
+                " table.t td,table.t th{padding:3px 8px;border-bottom:1px solid #ddd;white-space:"
+                "nowrap} td.n{text-align:right;font-variant-numeric:tabular-nums}</style></head>"
+                f"<body><h1>{head}</h1><p>{html.escape(str(cases))}</p>{body}</body></html>",
+                encoding="utf-8")
+    if quiet:
+        return
     t = Table(title=("盈亏最大的DRG" if lang == "zh" else "DRGs with the largest losses"),
               title_justify="left")
     for h in ("DRG", "cases", "mean cost", "mean paid", "profit", "rate"):

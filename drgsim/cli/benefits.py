@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..chunks import step_progress
 from ..outputs import staged
 from ._app import app
 from ._app import fail as _fail
@@ -44,6 +45,7 @@ def benefits_cmd(
     threshold: Annotated[list[float] | None, typer.Option(
         "--threshold", help="Out-of-pocket thresholds (yuan) for the share of person-years "
         "above; repeat the option.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
     """Cost-sharing per case (basic fund, 大病保险, 医疗救助, 兜底, out-of-pocket) and summaries."""
     import pandas as pd
@@ -58,48 +60,56 @@ def benefits_cmd(
     if fmt not in ("csv", "parquet"):
         raise typer.BadParameter(f"{fmt!r}; allowed: csv, parquet", param_hint="--format")
     pol = load_benefit_policy(policy)  # a bad policy names its own file and key
-    try:
-        from grouper.cases import read_raw
-
-        # headers and codes as the export has them; benefit_inputs maps both
-        df = benefit_inputs(read_raw(cases))
-        shares = cost_sharing(df, pol)
-        tables = summaries(df, shares, tuple(threshold) if threshold else (3_000.0, 5_000.0,
-                                                                            10_000.0, 20_000.0))
-    except ValueError as exc:
-        _fail(ValueError(f"{cases}: {exc}"))
-    if whatif is not None:
-        from payment.tiered_care import load_tiered_care, tiered_care
-
-        wi = load_tiered_care(whatif)  # a bad file names itself and the key
+    with step_progress(quiet) as step:
         try:
-            tc = tiered_care(df, pol, wi.overrides, wi.shift)
+            from grouper.cases import read_raw
+
+            # headers and codes as the export has them; benefit_inputs maps both
+            step("reading")
+            df = benefit_inputs(read_raw(cases))
+            step("cost sharing", len(df))
+            shares = cost_sharing(df, pol)
+            step("summaries")
+            tables = summaries(df, shares, tuple(threshold) if threshold else (3_000.0, 5_000.0,
+                                                                                10_000.0, 20_000.0))
         except ValueError as exc:
-            _fail(ValueError(f"{whatif}: {exc}"))
-        tables |= {"tiered_layers": tc.layers, "tiered_by_level": tc.by_level,
-                   "tiered_by_category": tc.by_category, "tiered_volumes": tc.volumes}
-    per_case = shares.copy()
-    for col in reversed(("patient_id", "hospital_id", "hospital_level", "insurance", "category")):
-        if col in df.columns:
-            per_case.insert(1, col, df[col].to_numpy())
-    per_case.insert(per_case.columns.get_loc("compliant"), "total_cost",
-                    pd.to_numeric(df["total_cost"], errors="coerce").round(2))
-    suffix = output.suffix.lower()
-    if suffix and suffix != ".xlsx":
-        _fail(ValueError(f"{output}: give an .xlsx file or a folder (no extension)"))
-    with staged(output) as tmp:
-        if suffix == ".xlsx":
-            write_workbook(tmp, {"cases": per_case, **tables}, lang)  # type: ignore[arg-type]
-        else:
-            tmp.mkdir(parents=True)
-            head = (lambda t: localise(t, lang)) if labelled_csv else (lambda t: t)  # type: ignore[arg-type]
-            enc = "utf-8-sig" if labelled_csv and lang == "zh" else "utf-8"
-            if fmt == "parquet":
-                head(per_case).to_parquet(tmp / "cases.parquet", index=False)
+            _fail(ValueError(f"{cases}: {exc}"))
+        if whatif is not None:
+            from payment.tiered_care import load_tiered_care, tiered_care
+
+            step("tiered-care what-if")
+            wi = load_tiered_care(whatif)  # a bad file names itself and the key
+            try:
+                tc = tiered_care(df, pol, wi.overrides, wi.shift)
+            except ValueError as exc:
+                _fail(ValueError(f"{whatif}: {exc}"))
+            tables |= {"tiered_layers": tc.layers, "tiered_by_level": tc.by_level,
+                       "tiered_by_category": tc.by_category, "tiered_volumes": tc.volumes}
+        per_case = shares.copy()
+        for col in reversed(("patient_id", "hospital_id", "hospital_level", "insurance", "category")):
+            if col in df.columns:
+                per_case.insert(1, col, df[col].to_numpy())
+        per_case.insert(per_case.columns.get_loc("compliant"), "total_cost",
+                        pd.to_numeric(df["total_cost"], errors="coerce").round(2))
+        suffix = output.suffix.lower()
+        if suffix and suffix != ".xlsx":
+            _fail(ValueError(f"{output}: give an .xlsx file or a folder (no extension)"))
+        step("writing")
+        with staged(output) as tmp:
+            if suffix == ".xlsx":
+                write_workbook(tmp, {"cases": per_case, **tables}, lang)  # type: ignore[arg-type]
             else:
-                head(per_case).to_csv(tmp / "cases.csv", index=False, encoding=enc)
-            for name, t in tables.items():
-                head(t).to_csv(tmp / f"{name}.csv", index=False, encoding=enc)
+                tmp.mkdir(parents=True)
+                head = (lambda t: localise(t, lang)) if labelled_csv else (lambda t: t)  # type: ignore[arg-type]
+                enc = "utf-8-sig" if labelled_csv and lang == "zh" else "utf-8"
+                if fmt == "parquet":
+                    head(per_case).to_parquet(tmp / "cases.parquet", index=False)
+                else:
+                    head(per_case).to_csv(tmp / "cases.csv", index=False, encoding=enc)
+                for name, t in tables.items():
+                    head(t).to_csv(tmp / f"{name}.csv", index=False, encoding=enc)
+    if quiet:
+        return
     if len(tables["overall"]) == 0:  # a header-only file: empty tables with their columns
         _out.print(f"0 cases; wrote {output}")
         return

@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..outputs import staged, write_table
+from ..outputs import staged
 from ._app import App, app
 from ._app import fail as _fail
-from .headers import LANG_HELP, check_lang, effective_lang, labelled
+from .headers import LANG_HELP, check_lang, effective_lang, write_output
 
 dip_app = App(help="DIP (按病种分值付费): build a disease-score catalogue and group cases into it.", no_args_is_help=True)
 app.add_typer(dip_app, name="dip")
@@ -163,7 +163,7 @@ def group_cmd(
                             progress=lambda done, total: bar.update(task, completed=done, total=total))
                 if keep_columns:
                     out = pd.concat([df.reset_index(drop=True), out.drop(columns=["case_id"])], axis=1)
-                write_table(labelled(out, effective_lang(lang, output)), output)
+                write_output(out, output, effective_lang(lang, output))
             except Exception as e:  # noqa: BLE001 - shown to the user as one line, exit code 2
                 _fail(e)
     n = len(out)

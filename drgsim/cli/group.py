@@ -20,7 +20,7 @@ from rich.table import Table
 from ..outputs import check_table_suffix, staged, write_table
 from ._app import app
 from ._app import fail as _fail
-from .headers import LANG_HELP, check_lang, effective_lang, labelled
+from .headers import LANG_HELP, check_lang, effective_lang, write_output
 
 _err = Console(stderr=True)
 _out = Console()
@@ -129,7 +129,7 @@ def group_cmd(
             res = group_frame(cases, sch, strict=strict, mapping=not no_mapping, keep=keep_columns, quiet=quiet)
         secs = time.perf_counter() - t0
         if not streamable:
-            write_table(labelled(res, effective_lang(lang, output)), output)
+            write_output(res, output, effective_lang(lang, output))
     except grouper.DrgsimError as e:
         _fail(e)
     if not quiet:

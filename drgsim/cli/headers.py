@@ -64,6 +64,39 @@ def labelled(df: pd.DataFrame, lang: str | None) -> pd.DataFrame:
     return df.set_axis(heads, axis=1)
 
 
+def excel_kind(col: str) -> str:
+    """Display kind of a declared output column in a workbook (:data:`payment.report_format.
+    EXCEL_FORMATS`): yuan and points with thousands separators and 2 decimals, other decimals
+    (ratios to a mean, coefficients, scores) with 4; codes, ids, days and text as they are."""
+    from grouper.schema import KNOWN_COLUMNS
+    from payment.columns import PRICED_BY_NAME
+
+    spec = PRICED_BY_NAME.get(col) or KNOWN_COLUMNS.get(col)
+    if spec is None:
+        return "text"
+    if spec.unit in ("yuan", "points"):
+        return spec.unit
+    return "index" if spec.kind == "float" and not spec.unit else "text"
+
+
+def write_output(df: pd.DataFrame, output: str | Path, lang: str | None) -> None:
+    """Write a case-level table by extension with ``lang`` headers (:func:`labelled`); an .xlsx
+    gets number formats per column (:func:`excel_kind`), a frozen bold header row and sized
+    columns. Atomic, like :func:`drgsim.outputs.write_table`."""
+    from ..outputs import staged, write_table
+
+    out = labelled(df, lang)
+    if Path(output).suffix.lower() != ".xlsx":
+        write_table(out, output)
+        return
+    from payment.report_format import write_workbook
+
+    kinds = {h: excel_kind(str(c)) for c, h in zip(df.columns, out.columns, strict=True)}
+    sheet = "病例" if lang == "zh" else "cases"
+    with staged(output) as tmp:
+        write_workbook(tmp, {sheet: out}, None, kinds={sheet: kinds})
+
+
 def reverse_headers() -> dict[str, str]:
     """Header (zh or en) drgsim writes -> column name, for the columns no case alias covers."""
     from grouper.schema import KNOWN_COLUMNS, alias_map

@@ -16,10 +16,11 @@ from rich.table import Table
 
 import grouper
 
-from ..outputs import check_table_suffix, staged, write_table
+from ..chunks import step_progress
+from ..outputs import check_table_suffix, staged
 from ._app import app
 from ._app import fail as _fail
-from .headers import LANG_HELP, check_lang, effective_lang, labelled, read_output
+from .headers import LANG_HELP, check_lang, effective_lang, labelled, read_output, write_output
 
 _console = Console(stderr=True)
 
@@ -54,7 +55,7 @@ def _load_cases(path: Path, group_col: str, scheme: Path | None) -> pd.DataFrame
 def load_any_weights(weights: Path, cases: Path | pd.DataFrame, pol, coefficient: float | None,
                      point_value: float | None, base_rate: float | None):
     """A weights folder, or a published table made into weights for the hospitals of ``cases``
-    (a case file, or the frame already read from it: then the file is not read again)."""
+    (a case file, whose hospital_id column alone is read, or the frame already read from it)."""
     import payment
     from payment.published import published_weights
 
@@ -65,12 +66,10 @@ def load_any_weights(weights: Path, cases: Path | pd.DataFrame, pol, coefficient
         return payment.load_weights(weights)
     from grouper.cases import read_raw
 
+    from ..priced_output import hospital_ids
+
     table = read_raw(weights)  # the bureau's headers as written; published_weights maps them
-    if isinstance(cases, pd.DataFrame):
-        frame = cases
-    else:
-        frame = grouper.read_table(cases) if not cases.is_dir() else pd.DataFrame()
-    ids = frame["hospital_id"].astype(str).unique() if "hospital_id" in frame.columns else []
+    ids = hospital_ids(cases)  # a file: its hospital_id column only, in chunks
     return published_weights(table, coefficients=1.0 if coefficient is None else coefficient,
                              hospitals=ids, point_value=point_value, base_rate=base_rate,
                              kind=pol.kind, points_scale=pol.weights.points_scale,
@@ -85,16 +84,6 @@ def _weights_workbook(w, path: Path, lang: str) -> None:
         for name, (zh, en) in names.items():
             table = getattr(w, name)
             labelled(table, lang).to_excel(xw, sheet_name=zh if lang == "zh" else en, index=False)
-
-
-def missing_hospitals(df: pd.DataFrame, w, pol) -> list[str]:
-    """Hospital ids of the cases that the weights hold no coefficient for, under a policy with
-    hospital coefficients (they are priced with the policy's ``new_group`` coefficient)."""
-    if pol.coefficients.mode != "hospital" or "hospital_id" not in df.columns:
-        return []
-    known = set(w.hospital_groups["hospital_id"].astype(str)) | set(w.hospitals["hospital_id"].astype(str))
-    ids = df["hospital_id"].astype("string").dropna()
-    return sorted(set(ids[ids != ""].unique()) - known)
 
 
 @app.command("weights")
@@ -115,15 +104,19 @@ def weights_cmd(
     check_lang(lang)
     try:
         pol = payment.load_policy(policy)
-        hist = _load_cases(history, pol.group_col, scheme)
-        if len(hist) == 0:
-            raise grouper.CaseFileError(str(history), None, None,
-                                        "no cases (header only): weights need history")
-        w = payment.compute_weights(hist, pol)
-        with staged(output) as tmp:
-            w.save(tmp)
-            if lang is not None:
-                _weights_workbook(w, tmp / "weights.xlsx", lang)
+        with step_progress(quiet) as step:
+            step("reading")
+            hist = _load_cases(history, pol.group_col, scheme)
+            if len(hist) == 0:
+                raise grouper.CaseFileError(str(history), None, None,
+                                            "no cases (header only): weights need history")
+            step("fitting", len(hist))
+            w = payment.compute_weights(hist, pol)
+            step("writing")
+            with staged(output) as tmp:
+                w.save(tmp)
+                if lang is not None:
+                    _weights_workbook(w, tmp / "weights.xlsx", lang)
     except (payment.PolicyError, ValueError, KeyError, OSError) as e:
         _fail(e)
         return
@@ -168,72 +161,112 @@ def price_cmd(
     """
     import payment
     from drgsim import stream
-    from payment.hospital_analysis import final_amounts
+
+    from ..priced_output import (
+        HospitalIds,
+        finish_priced,
+        missing_hospitals,
+        missing_hospitals_warning,
+    )
 
     check_lang(lang)
+    out_lang = effective_lang(lang, output)
     try:
         check_table_suffix(output, folder=True)
         pol = payment.load_policy(policy)
         streamable = (cases.is_dir() or cases.suffix.lower() in (*stream.PARQUET_SUFFIXES,
                                                                   *stream.CSV_SUFFIXES)) \
-            and output.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES) \
-            and lang is None
-        # in memory the cases are read once: a published table takes its hospitals from them
-        df = None if streamable else _load_cases(cases, pol.group_col, scheme)
-        w = load_any_weights(weights, cases if df is None else df, pol, coefficient, point_value,
-                             base_rate)
-        if w.kind != pol.kind:
-            raise ValueError(f"{weights}: weights of kind {w.kind!r} (computed with a {w.kind.upper()} "
-                             f"policy), but the policy {policy} is of kind {pol.kind!r}; compute "
-                             f"weights with a {pol.kind.upper()} policy (`drgsim weights -p`) or "
-                             f"price with a {w.kind.upper()} policy")
-        if streamable:
-            # chunk by chunk, bounded memory; exact (readmission, a budget point value and
-            # special review as extra passes over compact facts)
-            src = stream.CaseSource(cases, chunk_rows=1)
-            cols = src.schema.names if src.kind == "parquet" else src.header
-            grouped = pol.group_col in cols
-            if not grouped and scheme is None:
-                raise ValueError(f"{cases}: no {pol.group_col!r} column; pass --scheme to group "
-                                 "the cases first")
-            sch = grouper.resolve_scheme(scheme) if scheme is not None else None
-            st = stream.group_price_file(cases, output, sch, w, pol, grouped=grouped,
-                                         special_review=special_review, chunk_rows=chunk_rows,
-                                         threads=threads, progress=not quiet)
-            if not quiet:
-                _console.print(f"{st.rows:,} cases priced in {st.seconds:.1f} s "
-                               f"({st.rate:,.0f} cases/s) -> {output}")
-            return
-        assert df is not None
-        missing = missing_hospitals(df, w, pol)
-        if missing:
-            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5:,} more" if len(missing) > 5 else "")
-            _console.print(f"[yellow]warning:[/yellow] {len(missing):,} hospital(s) of {cases} have no "
-                           f"coefficient in the weights {weights} ({shown}); their cases are priced "
-                           f"with the new-group coefficient {pol.coefficients.new_group:g}",
-                           soft_wrap=True, highlight=False)
-        priced = payment.price(df, w, pol, special_review=special_review)
-        priced["final_amount"] = final_amounts(priced)
-        write_table(labelled(priced, effective_lang(lang, output)), output)
+            and output.suffix.lower() in ("", *stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES)
+        # streaming shows its own progress per pass
+        with step_progress(quiet or streamable) as step:
+            # in memory the cases are read once: a published table takes its hospitals from them
+            step("reading")
+            df = None if streamable else _load_cases(cases, pol.group_col, scheme)
+            w = load_any_weights(weights, cases if df is None else df, pol, coefficient, point_value,
+                                 base_rate)
+            if w.kind != pol.kind:
+                raise ValueError(f"{weights}: weights of kind {w.kind!r} (computed with a {w.kind.upper()} "
+                                 f"policy), but the policy {policy} is of kind {pol.kind!r}; compute "
+                                 f"weights with a {pol.kind.upper()} policy (`drgsim weights -p`) or "
+                                 f"price with a {w.kind.upper()} policy")
+            if streamable:
+                # chunk by chunk, bounded memory; exact (readmission, a budget point value and
+                # special review as extra passes over compact facts); each written chunk gets
+                # what the in-memory path adds (final amount, headers), its sums kept for the summary
+                src = stream.CaseSource(cases, chunk_rows=1)
+                cols = src.schema.names if src.kind == "parquet" else src.header
+                grouped = pol.group_col in cols
+                if not grouped and scheme is None:
+                    raise ValueError(f"{cases}: no {pol.group_col!r} column; pass --scheme to group "
+                                     "the cases first")
+                sch = grouper.resolve_scheme(scheme) if scheme is not None else None
+                ids, sums = HospitalIds(), _Sums()
+
+                def finish(part: pd.DataFrame) -> pd.DataFrame:
+                    ids.add(part)
+                    sums.add(part)
+                    return labelled(finish_priced(part), out_lang)
+
+                st = stream.group_price_file(cases, output, sch, w, pol, grouped=grouped,
+                                             special_review=special_review, chunk_rows=chunk_rows,
+                                             threads=threads, progress=not quiet, finish=finish)
+                warning = missing_hospitals_warning(missing_hospitals(ids.sorted(), w, pol), cases,
+                                                    weights, pol)
+                if warning:
+                    _console.print(warning, soft_wrap=True, highlight=False)
+                if not quiet:
+                    _print_summary(sums, f"{st.rows:,} cases priced in {st.seconds:.1f} s "
+                                   f"({st.rate:,.0f} cases/s) -> {output}", [])
+                return
+            assert df is not None
+            warning = missing_hospitals_warning(missing_hospitals(df, w, pol), cases, weights, pol)
+            step("pricing", len(df))
+            priced = payment.price(df, w, pol, special_review=special_review)
+            step("writing")
+            write_output(finish_priced(priced), output, out_lang)
+        if warning:  # after the progress lines
+            _console.print(warning, soft_wrap=True, highlight=False)
     except (payment.PolicyError, ValueError, KeyError, OSError) as e:
         _fail(e)
         return
     if quiet:
         return
-    table = Table(title=f"{len(priced):,} cases priced at "
-                        f"{priced.attrs['yuan_per_point']:,.4f} yuan/point -> {output}")
+    sums = _Sums()
+    sums.add(priced)
+    _print_summary(sums, f"{len(priced):,} cases priced at "
+                   f"{priced.attrs['yuan_per_point']:,.4f} yuan/point -> {output}",
+                   priced.attrs.get("notes", []))
+
+
+class _Sums:
+    """Per case class: cases, points, payment, gain; and the special-review counts (of chunks)."""
+
+    def __init__(self) -> None:
+        self.parts: list[pd.DataFrame] = []
+        self.sr = [0, 0, 0, 0.0]
+
+    def add(self, priced: pd.DataFrame) -> None:
+        self.parts.append(priced.groupby("case_class", observed=True).agg(
+            cases=("case_id", "size"), points=("points", "sum"), payment=("payment", "sum"),
+            gain=("gain", "sum")))
+        self.sr = [self.sr[0] + int(priced["sr_candidate"].sum()),
+                   self.sr[1] + int(priced["sr_applied"].sum()),
+                   self.sr[2] + int(priced["sr_approved"].sum()),
+                   self.sr[3] + float(priced["sr_amount"].sum())]
+
+
+def _print_summary(sums: _Sums, title: str, notes: list[str]) -> None:
+    table = Table(title=title)
     for col in ("class", "cases", "points", "payment (yuan)", "gain (yuan)"):
         table.add_column(col, justify="left" if col == "class" else "right")
-    summary = priced.groupby("case_class", observed=True).agg(
-        cases=("case_id", "size"), points=("points", "sum"), payment=("payment", "sum"),
-        gain=("gain", "sum"))
-    for cls, row in summary.iterrows():
-        table.add_row(str(cls), f"{int(row.cases):,}", f"{row.points:,.2f}", f"{row.payment:,.2f}",
-                      f"{row.gain:,.2f}")
+    if sums.parts:
+        summary = pd.concat(sums.parts).groupby(level=0, observed=True, sort=True).sum()
+        for cls, row in summary.iterrows():
+            table.add_row(str(cls), f"{int(row.cases):,}", f"{row.points:,.2f}",
+                          f"{row.payment:,.2f}", f"{row.gain:,.2f}")
     _console.print(table)
-    n_sr = int(priced["sr_approved"].sum())
-    _console.print(f"special review: {int(priced['sr_candidate'].sum()):,} candidates, "
-                   f"{int(priced['sr_applied'].sum()):,} applied, {n_sr:,} approved, "
-                   f"{priced['sr_amount'].sum():,.2f} yuan re-priced")
-    for note in priced.attrs.get("notes", []):
+    cand, applied, approved, amount = sums.sr
+    _console.print(f"special review: {cand:,} candidates, {applied:,} applied, {approved:,} "
+                   f"approved, {amount:,.2f} yuan re-priced")
+    for note in notes:
         _console.print(f"[yellow]note:[/yellow] {note}")

@@ -14,6 +14,7 @@ from rich.console import Console
 
 import grouper
 
+from ..chunks import step_progress
 from ..outputs import staged
 from ._app import app
 from ._app import fail as _fail
@@ -52,33 +53,38 @@ def supervise_cmd(
             raise ValueError(f"--lang {lang!r}; allowed: zh, en")
         pol = payment.load_supervision_policy(policy)
         sch = grouper.load_scheme(grouper.resolve_scheme(scheme))
-        df = grouper.read_cases(cases)
-        hist = grouper.read_cases(history) if history is not None else None
-        w = payment.load_weights(weights) if weights is not None else None
-        res = run_supervision(df, sch, history=hist, weights=w, policy=pol)
-        idx = res.indices
-        idx = idx[[*INDEX_CSV_COLUMNS, *[c for c in idx.columns if c not in INDEX_CSV_COLUMNS]]]
-        # explain up to max_explained cases, shared out evenly across the signals
-        per = max(max_explained // 5, 1) if max_explained else 0
-        flagged_ids = res.case_flags.groupby("signal", sort=False).head(per)[
-            "case_id"].astype(str).tolist()
-        expl = explanations(res.grouped, sch, flagged_ids, limit=max_explained)
-        with staged(output) as tmp:
-            tmp.mkdir(parents=True)
-            idx.to_csv(tmp / "indices.csv", index=False)
-            hs = res.hospital_signals.copy()
-            hs["flagged"] = hs["flagged"].map({True: "true", False: "false"})
-            hs.to_csv(tmp / "hospital_signals.csv", index=False)
-            res.case_flags.to_csv(tmp / "case_flags.csv", index=False)
-            for name, table in (("indices_dept", res.by_dept), ("indices_doctor", res.by_doctor)):
-                if table is not None:
-                    table.to_csv(tmp / f"{name}.csv", index=False)
-            write_supervision_html(tmp / "report.html", idx, res.hospital_signals,
-                                   res.case_flags, expl, lang)  # type: ignore[arg-type]
-            write_supervision_xlsx(tmp / "report.xlsx", idx, res.hospital_signals,
-                                   res.case_flags, expl, lang,  # type: ignore[arg-type]
-                                   extra={"indices_dept": res.by_dept,
-                                          "indices_doctor": res.by_doctor})
+        with step_progress(quiet) as step:
+            step("reading")
+            df = grouper.read_cases(cases)
+            hist = grouper.read_cases(history) if history is not None else None
+            w = payment.load_weights(weights) if weights is not None else None
+            step("reading", len(df))  # the count known now
+            res = run_supervision(df, sch, history=hist, weights=w, policy=pol, progress=step)
+            idx = res.indices
+            idx = idx[[*INDEX_CSV_COLUMNS, *[c for c in idx.columns if c not in INDEX_CSV_COLUMNS]]]
+            # explain up to max_explained cases, shared out evenly across the signals
+            per = max(max_explained // 5, 1) if max_explained else 0
+            flagged_ids = res.case_flags.groupby("signal", sort=False).head(per)[
+                "case_id"].astype(str).tolist()
+            step("explaining")
+            expl = explanations(res.grouped, sch, flagged_ids, limit=max_explained)
+            step("reports")
+            with staged(output) as tmp:
+                tmp.mkdir(parents=True)
+                idx.to_csv(tmp / "indices.csv", index=False)
+                hs = res.hospital_signals.copy()
+                hs["flagged"] = hs["flagged"].map({True: "true", False: "false"})
+                hs.to_csv(tmp / "hospital_signals.csv", index=False)
+                res.case_flags.to_csv(tmp / "case_flags.csv", index=False)
+                for name, table in (("indices_dept", res.by_dept), ("indices_doctor", res.by_doctor)):
+                    if table is not None:
+                        table.to_csv(tmp / f"{name}.csv", index=False)
+                write_supervision_html(tmp / "report.html", idx, res.hospital_signals,
+                                       res.case_flags, expl, lang)  # type: ignore[arg-type]
+                write_supervision_xlsx(tmp / "report.xlsx", idx, res.hospital_signals,
+                                       res.case_flags, expl, lang,  # type: ignore[arg-type]
+                                       extra={"indices_dept": res.by_dept,
+                                              "indices_doctor": res.by_doctor})
     except (payment.PolicyError, grouper.DrgsimError, ValueError, KeyError, OSError) as e:
         _fail(e)
         return
