@@ -123,7 +123,8 @@ def assert_table(expected: list[dict[str, str]], got: list[dict[str, object]], c
 def test_every_example_is_used():
     assert set(EX) == {
         "dipconfig-defaults", "catalogue-config", "catalogue-history", "catalogue-treatments",
-        "catalogue-all-case-mean", "catalogue-groups", "trimming-config", "trimming-history",
+        "catalogue-all-case-mean", "catalogue-groups", "grouping-cases", "grouping-results",
+        "trimming-config", "trimming-history",
         "trimming-results", "pricing-policy", "pricing-history", "pricing-weights",
         "pricing-point-value", "pricing-cases", "pricing-priced", "settlement-budget",
         "settlement-results", "settlement-summary"}
@@ -316,6 +317,43 @@ def test_trimming_example_by_hand():
                "K80.1 mean": a["mean"], "K35.8 mean": b["mean"], "all-case mean": all_mean,
                "K80.1 score": a["score"], "K35.8 score": b["score"]}
         assert_table([r], [got], hcell)
+
+
+def test_grouping_example_code():
+    from grouper.dip import group
+    from grouper.dip.synth import tiny_scheme
+
+    cat = _code_catalogue("catalogue-history", js("catalogue-config"))
+    df = frame("grouping-cases")
+    df["sex"], df["age"] = df["sex"].astype(int), df["age"].astype(int)
+    out = group(df, cat, tiny_scheme())
+    assert list(out["status"]) == ["SUCCESS"] * len(df)
+    got = [{k: r[k] for k in ("case_id", "dip_group", "dip_type", "score")}
+           for r in out.to_dict("records")]
+    assert_table(table("grouping-results"), got, cell)
+
+
+def test_grouping_example_by_hand():
+    """Section 2: the core combination, else category × treatment, else unmatched."""
+    types = {r["procedure"]: r["treatment"] for r in table("catalogue-treatments")}
+    groups, _, _ = hand_catalogue(csv_rows("catalogue-history"), _doc_config("catalogue-config"),
+                                  types)
+    got = []
+    for r in csv_rows("grouping-cases"):
+        procs = tuple(sorted({p for p in r["procedures"].split("|") if p}))
+        core = r["diagnoses"][:5] + "/" + ("+".join(procs) or "none")
+        ttype = max((types[p] for p in procs), key=TYPES.index, default="conservative")
+        comp = r["diagnoses"][:3] + "/" + ttype
+        if core in groups and groups[core]["type"] == "core":
+            code = core
+        elif comp in groups and groups[comp]["type"] == "comprehensive":
+            code = comp
+        else:
+            code = None
+        got.append({"case_id": r["case_id"], "dip_group": code or "",
+                    "dip_type": groups[code]["type"] if code else "unmatched",
+                    "score": groups[code]["score"] if code else None})
+    assert_table(table("grouping-results"), got, hcell)
 
 
 # ---- example 3 and 4: pricing and settlement --------------------------------------------------------
