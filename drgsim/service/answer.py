@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from .models import CaseIn
 
@@ -92,11 +91,10 @@ def group_one(scheme: Any, case: CaseIn, case_id: str) -> Grouping:
     """:func:`grouper.group` (default mode) of one case, without a DataFrame."""
     from grouper.engine import NUM_FIELDS, dept_ids, encode_inputs
 
-    dx = pa.array(["|".join(case.diagnoses)], pa.large_string())
-    pr = pa.array(["|".join(case.procedures)], pa.large_string())
-    nums = np.array([[_f(getattr(case, f))] for f in NUM_FIELDS], dtype=np.float64)
-    arrays, status, warns = encode_inputs(dx, pr, nums, dept_ids([case.dept], scheme, [case.discharge_mode]),
-                                        scheme)
+    nums = np.array([_f(getattr(case, f)) for f in NUM_FIELDS], dtype=np.float64)
+    arrays, status, warns = encode_inputs(
+        ["|".join(case.diagnoses)], ["|".join(case.procedures)], nums.reshape(-1, 1),
+        dept_ids([case.dept], scheme, [case.discharge_mode]), scheme)
     return _grouping(scheme, [case_id], arrays, status, warns, 1)
 
 
