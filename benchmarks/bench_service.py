@@ -7,7 +7,9 @@ cases are the first ``DRGSIM_BENCH_PREVIEW_N`` (default 200) 2025 sample cases. 
         --benchmark-columns=min,median,mean,rounds
 
 ``test_preview_one`` times a loop over the cases, one ``preview_one`` call each; its
-``extra_info["us_per_case"]`` is the per-case latency (median round). ``test_group_price_table``
+``extra_info["us_per_case"]`` is the per-case latency (median round).
+``test_preview_one_per_call`` times every call on its own (min and median per call, printed
+with ``-s``). ``test_group_price_table``
 is the library's own ``grouper.group`` + ``payment.price`` on one-row tables, the baseline the
 one-case path is compared with in the same run.
 """
@@ -63,6 +65,32 @@ def test_preview_one(benchmark, setup):
 
     benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
     benchmark.extra_info["us_per_case"] = benchmark.stats.stats.median / len(cases) * 1e6
+
+
+def test_preview_one_per_call(benchmark, setup):
+    """Each ``preview_one`` call timed on its own (``DRGSIM_BENCH_PREVIEW_REPS`` passes over the
+    cases, default 50): ``extra_info`` has the minimum and median microseconds per call."""
+    import statistics
+    import time
+
+    engine, cases, _ = setup
+    reps = int(os.environ.get("DRGSIM_BENCH_PREVIEW_REPS", "50"))
+    per_call: list[float] = []
+
+    def run():
+        clock = time.perf_counter
+        for _ in range(reps):
+            for k, c in enumerate(cases):
+                t = clock()
+                engine.preview_one(c, str(k))
+                per_call.append(clock() - t)
+
+    benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
+    benchmark.extra_info["calls"] = len(per_call)
+    benchmark.extra_info["us_min"] = min(per_call) * 1e6
+    benchmark.extra_info["us_median"] = statistics.median(per_call) * 1e6
+    print(f"\npreview_one per call: min {min(per_call) * 1e6:.1f} us, "
+          f"median {statistics.median(per_call) * 1e6:.1f} us over {len(per_call)} calls")
 
 
 def test_preview_batch(benchmark, setup):

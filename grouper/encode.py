@@ -214,18 +214,22 @@ def _text(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     return col
 
 
-def tokenize(col: pa.Array | pa.ChunkedArray, vocab: Vocab, empty_is_none: bool,
-             accept: np.ndarray | None = None) -> Tokens:
+def tokenize(col: pa.Array | pa.ChunkedArray | list[str | None], vocab: Vocab,
+             empty_is_none: bool, accept: np.ndarray | None = None) -> Tokens:
     """Split a text column into vocabulary ids (no Python loop per row).
 
     ``accept`` (bool per vocabulary id, default all) marks the ids that need no repair.
     A long column whose texts repeat (at most ``DICT_MAX_SHARE`` of its rows distinct) is
     dictionary-encoded by Arrow and each distinct text tokenised once; the result is the
-    same as tokenising every row (a missing text is an empty one either way).
+    same as tokenising every row (a missing text is an empty one either way). ``col`` may
+    also be a short list of texts (``None`` missing), e.g. one case: its UTF-8 bytes go to
+    the same tokenizer without building an Arrow array.
     """
-    col = _text(col)
     if accept is None:
         accept = np.ones(max(1, len(vocab.strings)), dtype=np.bool_)
+    if isinstance(col, list):
+        return _tokenize_texts(col, vocab, empty_is_none, accept)
+    col = _text(col)
     n = len(col)
     if n >= DICT_MIN_ROWS:
         enc = (col.fill_null("") if col.null_count else col).dictionary_encode()
@@ -258,6 +262,30 @@ def _tokenize_rows(col: pa.Array, vocab: Vocab, empty_is_none: bool, accept: np.
         valid = np.ones(n, dtype=np.bool_)
     lo, hi = int(offs[0]), int(offs[-1])
     seps = int(_count_seps(data, lo, hi))
+    return _tokenize_buffers(data, offs, valid, seps, vocab, empty_is_none, accept)
+
+
+def _tokenize_texts(texts: list[str | None], vocab: Vocab, empty_is_none: bool,
+                    accept: np.ndarray) -> Tokens:
+    """:func:`tokenize` of a list of texts: the bytes an Arrow string array of them holds,
+    laid out as its buffers (one case costs no Arrow array)."""
+    enc = [b"" if t is None else t.encode("utf-8") for t in texts]
+    offs = np.zeros(len(enc) + 1, dtype=np.int64)
+    if len(enc) == 1:
+        offs[1] = len(enc[0])
+    else:
+        np.cumsum([len(b) for b in enc], out=offs[1:])
+    raw = b"".join(enc)
+    data = np.frombuffer(raw, dtype=np.uint8) if raw else np.zeros(1, np.uint8)
+    valid = np.array([t is not None for t in texts], dtype=np.bool_)
+    seps = raw.count(b"|") + raw.count(b",")
+    return _tokenize_buffers(data, offs, valid, seps, vocab, empty_is_none, accept)
+
+
+def _tokenize_buffers(data: np.ndarray, offs: np.ndarray, valid: np.ndarray, seps: int,
+                      vocab: Vocab, empty_is_none: bool, accept: np.ndarray) -> Tokens:
+    """The tokenizer over UTF-8 ``data`` cut by ``offs`` (``seps`` separators in it)."""
+    n = len(valid)
     cap = seps + n + 1
     ids = np.empty(cap, dtype=np.int32)
     # untouched pages of these are never faulted in: only rejected tokens are written

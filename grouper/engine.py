@@ -58,6 +58,9 @@ class Engine:
     not_grouped_id: int = 0
     #: the kernel's scheme arrays as one structure, built once per scheme
     arrays: SchemeArrays | None = None
+    #: vocabulary ids the code maps accept as given (``dx_map >= 0`` / ``pr_map >= 0``)
+    dx_ok: np.ndarray | None = None
+    pr_ok: np.ndarray | None = None
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -114,6 +117,8 @@ def engine_for(scheme: Scheme) -> Engine:
         res_drg=np.array(drg, dtype=object),
         not_grouped_id=len(c.results),
         arrays=scheme_arrays(c),
+        dx_ok=c.dx_map >= 0,
+        pr_ok=c.pr_map >= 0,
     )
     _ENGINES[key] = e
     return e
@@ -366,14 +371,41 @@ def encode_cases(df: pd.DataFrame, scheme: Scheme, *, strict: bool = False, mapp
                          bad_numbers=bad_numbers, first_warnings=read_notes)
 
 
+@kernel
+def _input_checks(nums, dx_off, zd, ss, strict, status, impossible):
+    """The grouper's input checks (scheme README step 2) per case, into ``status``: ZD / SS
+    not mapping (``zd`` / ``ss``) before CHECK_FAILED before -1 (to group). CHECK_FAILED:
+    sex not 1 or 2, age missing, age 0 without age_days, a newborn (age 0, age_days <= 28)
+    without birth weight, no diagnosis; outside ``strict`` also an impossible age (< 0,
+    > 150), age_days (< 0), birth weight (< 0, > 10000 g) or los (< 0), flagged in
+    ``impossible`` for the warning when nothing else failed. Returns the count flagged."""
+    n_imp = 0
+    for i in range(status.shape[0]):
+        sex, age, age_days, weight, los = nums[0, i], nums[1, i], nums[2, i], nums[3, i], nums[4, i]
+        check = not (sex == 1 or sex == 2) or np.isnan(age)
+        check = check or (age == 0 and np.isnan(age_days))
+        check = check or (age == 0 and age_days <= 28 and np.isnan(weight))
+        check = check or dx_off[i + 1] == dx_off[i]
+        imp = False
+        if not strict:
+            imp = (age < 0 or age > 150 or age_days < 0 or weight < 0 or weight > 10000
+                   or los < 0)
+        impossible[i] = imp and not check
+        if imp and not check:
+            n_imp += 1
+        check = check or imp
+        status[i] = ST_ZD if zd[i] else ST_SS if ss[i] else ST_CHECK if check else -1
+    return n_imp
+
+
 def encode_inputs(diagnoses: pa.Array, procedures: pa.Array, nums: np.ndarray,
                   depts: np.ndarray, scheme: Scheme, *, strict: bool = False,
                   mapping: bool = True, bad_numbers: dict[int, list[str]] | None = None,
                   first_warnings: dict[int, list[str]] | None = None):
     """Encode cases given as columns; the input checks of :func:`group` live here.
 
-    ``diagnoses`` / ``procedures``: Arrow text arrays, codes ``|``-separated (principal /
-    main first); ``nums``: float64 ``[len(NUM_FIELDS), n]`` (nan = missing); ``depts``:
+    ``diagnoses`` / ``procedures``: Arrow text arrays (or lists of texts, e.g. one case),
+    codes ``|``-separated (principal / main first); ``nums``: float64 ``[len(NUM_FIELDS), n]`` (nan = missing); ``depts``:
     :func:`dept_ids`; ``bad_numbers``: row -> messages about unreadable numbers (they follow
     the code warnings of the row); ``first_warnings``: row -> messages that come before all
     others (the reader's). Returns (arrays dict, status int8[n] with -1 = to group,
@@ -382,29 +414,20 @@ def encode_inputs(diagnoses: pa.Array, procedures: pa.Array, nums: np.ndarray,
     e = engine_for(scheme)
     warns: dict[int, list[str]] = {r: list(m) for r, m in (first_warnings or {}).items()}
     n = nums.shape[1]
-    dx_ok = e.c.dx_map >= 0 if mapping else None
-    pr_ok = e.c.pr_map >= 0 if mapping else None
-    dx_tok = tokenize(diagnoses, e.dx_vocab, empty_is_none=False, accept=dx_ok)
-    pr_tok = tokenize(procedures, e.pr_vocab, empty_is_none=True, accept=pr_ok)
+    dx_tok = tokenize(diagnoses, e.dx_vocab, empty_is_none=False,
+                      accept=e.dx_ok if mapping else None)
+    pr_tok = tokenize(procedures, e.pr_vocab, empty_is_none=True,
+                      accept=e.pr_ok if mapping else None)
     dx_ids, dx_off, zd = _map_tokens(dx_tok, "dx", e, strict, mapping, warns)
     pr_ids, pr_off, ss = _map_tokens(pr_tok, "pr", e, strict, mapping, warns)
     for r, msgs in (bad_numbers or {}).items():
         warns.setdefault(r, []).extend(msgs)
-    sex, age, age_days, weight, los = nums[:5]
-    with np.errstate(invalid="ignore"):
-        check = ~((sex == 1) | (sex == 2)) | np.isnan(age)
-        check |= (age == 0) & np.isnan(age_days)
-        check |= (age == 0) & (age_days <= 28) & np.isnan(weight)
-        check |= np.diff(dx_off) == 0
-        if not strict:
-            impossible = (age < 0) | (age > 150) | (age_days < 0) | (weight < 0) | (weight > 10000) | (los < 0)
-            for r in np.flatnonzero(impossible & ~check):
-                warns.setdefault(int(r), []).append("impossible age, age_days, birth_weight or los")
-            check |= impossible
-    status = np.full(n, -1, dtype=np.int8)
-    status[check] = ST_CHECK
-    status[ss] = ST_SS
-    status[zd] = ST_ZD
+    status = np.empty(n, dtype=np.int8)
+    impossible = np.empty(n, dtype=np.bool_)
+    nums = np.ascontiguousarray(nums, dtype=np.float64)
+    if _input_checks(nums, dx_off, zd, ss, strict, status, impossible):
+        for r in np.flatnonzero(impossible):
+            warns.setdefault(int(r), []).append("impossible age, age_days, birth_weight or los")
     arrays = dict(
         dx_ids=dx_ids, dx_off=dx_off, pr_ids=pr_ids, pr_off=pr_off, nums=nums,
         depts=np.asarray(depts, dtype=np.int32), todo=status < 0,
@@ -461,11 +484,25 @@ def result_ids(scheme: Scheme, res: np.ndarray, status: np.ndarray
     ``res_adrg`` / ``res_drg``) of each case from :func:`run_kernel` result ids and the
     pre-kernel statuses of :func:`encode_inputs`."""
     e = engine_for(scheme)
-    grouped = res >= 0
-    # a case that never reached grouping takes the scheme's not-grouped codes (result_codes)
-    ridx = np.where(grouped, res, e.not_grouped_id)
-    st = np.where(grouped, e.res_status[ridx], status).astype(np.int8)
+    n = len(res)
+    st = np.empty(n, dtype=np.int8)
+    ridx = np.empty(n, dtype=np.int64)
+    _result_rows(res, status, e.res_status, e.not_grouped_id, st, ridx)
     return st, ridx
+
+
+@kernel
+def _result_rows(res, status, res_status, not_grouped, st, ridx):
+    """:func:`result_ids` per case: a grouped case's result row and its status; a case that
+    never reached grouping takes the scheme's not-grouped codes (``result_codes``) and keeps
+    its pre-kernel status."""
+    for i in range(res.shape[0]):
+        if res[i] >= 0:
+            ridx[i] = res[i]
+            st[i] = res_status[res[i]]
+        else:
+            ridx[i] = not_grouped
+            st[i] = status[i]
 
 
 def decode(df: pd.DataFrame, scheme: Scheme, res: np.ndarray, status: np.ndarray,

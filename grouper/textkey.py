@@ -104,6 +104,7 @@ def text_keys(c: HasTextFields, columns: dict, n: int) -> np.ndarray:
     One dictionary lookup per distinct value.
     """
     key = np.zeros(n, dtype=np.int32)
+    one = 0  # the slots of fields given as one plain value (one case), as a Python int
     for fld, lits, (shift, _) in zip(c.text_fields, c.text_literals, text_slots(c.text_literals)):
         values = columns.get(fld)
         if values is None:
@@ -115,10 +116,12 @@ def text_keys(c: HasTextFields, columns: dict, n: int) -> np.ndarray:
             return TEXT_MISSING if t is None else index.get(t, TEXT_OTHER)
 
         if len(values) == 1 and not isinstance(values, pd.Series):
-            codes, table = np.zeros(1, np.int64), np.array([slot(values[0])], np.int32)
-        else:
-            codes, uniq = pd.factorize(pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values,
-                                       use_na_sentinel=True)
-            table = np.array([slot(u) for u in uniq] + [TEXT_MISSING], dtype=np.int32)
+            one |= slot(values[0]) << shift
+            continue
+        codes, uniq = pd.factorize(pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values,
+                                   use_na_sentinel=True)
+        table = np.array([slot(u) for u in uniq] + [TEXT_MISSING], dtype=np.int32)
         key |= table[codes] << np.int32(shift)
+    if one:
+        key |= np.int32(one)
     return key

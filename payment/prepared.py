@@ -106,6 +106,9 @@ def _sorted_codes(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     text → -1) and the sorted non-empty uniques."""
     if len(uniques) == 0:
         return np.zeros(0, np.int64), uniques
+    if len(uniques) == 1:  # one case: nothing to sort
+        keep = uniques[0] != ""
+        return np.array([0 if keep else -1], np.int64), uniques if keep else uniques[:0]
     text = uniques.astype(str)
     order = np.argsort(text, kind="stable")
     sorted_u = uniques[order]
@@ -242,6 +245,10 @@ class PreparedPrices:
         self.g_inc = (np.array([inc.group.get(k, 1.0) for k in table.names], np.float64)
                       if inc.group else np.zeros(0))
         self.fp, self.ip, self.inc_modes = kernel_params(policy, weights)
+        from .special_review import sr_params
+
+        #: the special-review kernel's parameters (``special_review.sr_params``)
+        self.sr_params = sr_params(weights, policy)
 
     def lookups(self, group: pd.Series | np.ndarray, hospital: pd.Series | np.ndarray,
                 level: np.ndarray) -> CaseLookups:
@@ -376,7 +383,8 @@ class PreparedPrices:
             mask = eligibility_mask(self.weights, self.policy, cls, cost, los, group_mean,
                                     small, review_flag, birth_weight=birth_weight,
                                     age_days=age_days, new_tech=new_tech,
-                                    new_tech_cost=new_tech_cost, icu=icu)
+                                    new_tech_cost=new_tech_cost, icu=icu,
+                                    params=self.sr_params)
         else:
             mask = np.zeros(len(cls), np.int64)
         return {"group_index": lk.group, "case_class": cls, "class_reason": reason, "r": r,

@@ -104,7 +104,7 @@ def eligibility_mask(
     group_mean: np.ndarray, small: np.ndarray, review_flag: np.ndarray, *,
     birth_weight: np.ndarray | None = None, age_days: np.ndarray | None = None,
     new_tech: np.ndarray | None = None, new_tech_cost: np.ndarray | None = None,
-    icu: np.ndarray | None = None,
+    icu: np.ndarray | None = None, params: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Eligibility bit mask per priced case (bit k = ``RULES[k]``; 0 = not a candidate).
 
@@ -112,8 +112,28 @@ def eligibility_mask(
     mean cost (yuan, nan without a group; §13: the cost multiple is against it), ``small`` and
     ``review_flag`` as :func:`payment.price` computes them; the optional per-case inputs
     (``birth_weight`` grams, ``age_days`` days, ``new_tech`` bool, ``new_tech_cost`` yuan,
-    ``icu`` bool) are None when the cases have no such column.
+    ``icu`` bool) are None when the cases have no such column; ``params``: :func:`sr_params`
+    of the same weights and policy (built here when None).
     """
+    sf, si = sr_params(weights, policy) if params is None else params
+
+    def opt(x: np.ndarray | None, dtype: type) -> np.ndarray:
+        return np.zeros(0, dtype) if x is None else np.ascontiguousarray(x, dtype)
+
+    out = np.empty(len(cls), dtype=np.int64)
+    K.sr_mask(np.ascontiguousarray(cls, dtype=np.int8), np.ascontiguousarray(cost, np.float64),
+              np.ascontiguousarray(los, np.float64),
+              np.ascontiguousarray(group_mean, np.float64),
+              np.ascontiguousarray(small, np.bool_), np.ascontiguousarray(review_flag, np.bool_),
+              opt(birth_weight, np.float64), opt(age_days, np.float64), opt(new_tech, np.bool_),
+              opt(new_tech_cost, np.float64), opt(icu, np.bool_), sf, si, out)
+    return out
+
+
+def sr_params(weights: Weights, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
+    """The ``sr_mask`` kernel's float and flag parameters of a policy (thresholds in days,
+    multiples, grams, yuan): what :func:`eligibility_mask` reads from the weights and the
+    policy, built once by a caller that checks cases many times."""
     sp = policy.special_review
     sf = np.array([
         sp.los_limit if sp.los_limit is not None else np.nan,
@@ -129,18 +149,7 @@ def eligibility_mask(
         sp.newborn_max_weight_g is not None, bool(sp.new_tech), bool(sp.ungroupable),
         bool(sp.small_groups), bool(sp.dip_review), bool(sp.icu),
     ], dtype=np.int64)
-
-    def opt(x: np.ndarray | None, dtype: type) -> np.ndarray:
-        return np.zeros(0, dtype) if x is None else np.ascontiguousarray(x, dtype)
-
-    out = np.empty(len(cls), dtype=np.int64)
-    K.sr_mask(np.ascontiguousarray(cls, dtype=np.int8), np.ascontiguousarray(cost, np.float64),
-              np.ascontiguousarray(los, np.float64),
-              np.ascontiguousarray(group_mean, np.float64),
-              np.ascontiguousarray(small, np.bool_), np.ascontiguousarray(review_flag, np.bool_),
-              opt(birth_weight, np.float64), opt(age_days, np.float64), opt(new_tech, np.bool_),
-              opt(new_tech_cost, np.float64), opt(icu, np.bool_), sf, si, out)
-    return out
+    return sf, si
 
 
 def reason_text(mask: np.ndarray) -> list[str]:

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from .models import CaseIn
 
@@ -92,11 +91,10 @@ def group_one(scheme: Any, case: CaseIn, case_id: str) -> Grouping:
     """:func:`grouper.group` (default mode) of one case, without a DataFrame."""
     from grouper.engine import NUM_FIELDS, dept_ids, encode_inputs
 
-    dx = pa.array(["|".join(case.diagnoses)], pa.large_string())
-    pr = pa.array(["|".join(case.procedures)], pa.large_string())
-    nums = np.array([[_f(getattr(case, f))] for f in NUM_FIELDS], dtype=np.float64)
-    arrays, status, warns = encode_inputs(dx, pr, nums, dept_ids([case.dept], scheme, [case.discharge_mode]),
-                                        scheme)
+    nums = np.array([_f(getattr(case, f)) for f in NUM_FIELDS], dtype=np.float64)
+    arrays, status, warns = encode_inputs(
+        ["|".join(case.diagnoses)], ["|".join(case.procedures)], nums.reshape(-1, 1),
+        dept_ids([case.dept], scheme, [case.discharge_mode]), scheme)
     return _grouping(scheme, [case_id], arrays, status, warns, 1)
 
 
@@ -128,16 +126,19 @@ def price_one(prep: Any, yuan_per_point: float, case: CaseIn, status: str, group
     from payment.pricing import status_codes
     from payment.special_review import reason_text
 
-    cost = np.array([_f(case.total_cost)])
-    mode = -1 if case.discharge_mode is None else case.discharge_mode
-    level = 0 if case.hospital_level is None else case.hospital_level
+    # one array per dtype; each input is a one-element view of it
+    f = np.array([_f(case.total_cost), _f(case.los), _f(case.birth_weight), _f(case.age_days),
+                  _f(case.new_tech_cost)])
+    i = np.array([0 if case.hospital_level is None else case.hospital_level,
+                  -1 if case.discharge_mode is None else case.discharge_mode], np.int64)
+    t = np.array([group, case.hospital_id or "", status], dtype=object)
+    b = np.array([bool(case.new_tech), bool(case.icu)])
+    cost = f[0:1]
     out = prep.price_alone(
-        np.array([group], dtype=object), np.array([case.hospital_id or ""], dtype=object),
-        np.array([level], np.int64), cost, np.array([_f(case.los)]),
-        np.array([mode], np.int64), status_codes(np.array([status], dtype=object)),
-        yuan_per_point, birth_weight=np.array([_f(case.birth_weight)]),
-        age_days=np.array([_f(case.age_days)]), new_tech=np.array([bool(case.new_tech)]),
-        new_tech_cost=np.array([_f(case.new_tech_cost)]), icu=np.array([bool(case.icu)]))
+        t[0:1], t[1:2], i[0:1], cost, f[1:2], i[1:2],
+        status_codes(t[2:3]), yuan_per_point,
+        birth_weight=f[2:3], age_days=f[3:4], new_tech=b[0:1], new_tech_cost=f[4:5],
+        icu=b[1:2])
     return Priced(
         group=[group], case_class=[CLASSES[int(out["case_class"][0])]],
         class_reason=[REASONS[int(out["class_reason"][0])]],

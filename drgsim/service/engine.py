@@ -129,7 +129,8 @@ class PreviewEngine:
         #: the point value is not a budget over the population here (see :meth:`load`)
         self.yuan_per_point = (resolve_yuan_per_point(self.policy, self.weights, math.nan)
                                if self.pricing else math.nan)
-        self.rw = (dict(zip(self.weights.groups["group"].astype(str), self.weights.groups["rw"],
+        self.rw = (dict(zip(self.weights.groups["group"].astype(str).tolist(),
+                            self.weights.groups["rw"].to_numpy(np.float64, na_value=np.nan).tolist(),
                             strict=True)) if self.pricing else {})
         self.weights_hash = _file_hash(self.weights_path) if self.weights_path else (
             hashlib.sha256(pd.util.hash_pandas_object(self.weights.groups).values.tobytes())
