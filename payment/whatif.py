@@ -33,7 +33,8 @@ from .settlement import (
 from .settlement_policy import SettlementPolicy
 
 __all__ = ["SUMMARY_COLUMNS", "WHATIF_BOUNDS", "WHATIF_KEYS", "WhatIfCells", "build_cells",
-           "demo_whatif", "run_whatifs", "settle_whatif", "whatif_inputs", "whatif_statement"]
+           "TextCodes", "demo_whatif", "run_whatifs", "settle_whatif", "text_codes",
+           "whatif_inputs", "whatif_statement"]
 
 WHATIF_KEYS = {
     "whatif.volume_growth": K.W_VOLUME,
@@ -107,32 +108,73 @@ def _severity_target(groups: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class TextCodes:
+    """The text columns build_cells reads, factorized once per row set (codes + uniques):
+    hospital, group and alliance. Valid for any priced table of the same rows in the same
+    order (re-pricing keeps rows and these columns), so a re-price skips the text work."""
+
+    n: int
+    hospital: tuple[np.ndarray, np.ndarray]
+    group: tuple[np.ndarray, np.ndarray]
+    alliance: tuple[np.ndarray, np.ndarray] | None
+
+
+def _factorize_text(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniq = pd.factorize(s.astype("string").fillna("").to_numpy(dtype=object))
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniq, dtype=object)
+
+
+def text_codes(priced: pd.DataFrame, group_column: str = "group") -> TextCodes:
+    """Factorize the hospital, group and alliance text of ``priced`` once (see TextCodes)."""
+    n = len(priced)
+    grp = (_factorize_text(priced[group_column]) if group_column in priced.columns
+           else (np.zeros(n, dtype=np.int64), np.array([""], dtype=object)))
+    al = _factorize_text(priced["alliance_id"]) if "alliance_id" in priced.columns else None
+    return TextCodes(n, _factorize_text(priced["hospital_id"]), grp, al)
+
+
+def _exclusion_keep(df: pd.DataFrame, classes: tuple[str, ...]) -> np.ndarray:
+    col = df["case_class"]
+    if isinstance(col.dtype, pd.CategoricalDtype):  # the categories, not every row, as text
+        bad = col.cat.categories.astype(str).isin(list(classes))
+        codes = col.cat.codes.to_numpy()
+        return ~np.where(codes >= 0, bad[np.maximum(codes, 0)], False)
+    return ~col.astype("string").isin(list(classes)).to_numpy(dtype=bool, na_value=False)
+
+
 def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float = 100.0,
-                group_column: str = "group") -> WhatIfCells:
+                group_column: str = "group", codes: TextCodes | None = None) -> WhatIfCells:
     """Sum priced cases into what-if basis arrays (one pass; every draw reuses them).
 
     A *simple* case (for the level shift) is in a DRG without complication (code ending in 5
     or 9) whose mean base points are at most ``simple_max_points``. Upcoding moves a case to
     the next severity of its ADRG when the scheme has it, at the ratio of the two groups' mean
-    base points.
+    base points. ``codes`` (:func:`text_codes` of a table with the same rows) skips the text
+    conversions; the cells are the same.
     """
     spol, pvk = resolve_policy(policy)
     inputs = prepare(priced, policy)
     attrs = getattr(priced, "attrs", {}) or {}
+    if codes is not None and codes.n != len(priced):
+        raise ValueError(f"build_cells: codes are for {codes.n} rows, the table has "
+                         f"{len(priced)}")
     df = priced
+    keep = np.ones(len(priced), dtype=bool)
     if "case_class" in df.columns and spol.exclude_classes:
-        keep = ~df["case_class"].astype("string").isin(list(spol.exclude_classes)).to_numpy(
-            dtype=bool, na_value=False)
+        keep = _exclusion_keep(df, tuple(spol.exclude_classes))
         df = df.loc[keep]
     n = len(df)
     nh = len(inputs.hospital_ids)
-    h = pd.Index(inputs.hospital_ids).get_indexer(
-        df["hospital_id"].astype("string").fillna("").to_numpy(dtype=object)).astype(np.int64)
-    gtext = (df[group_column].astype("string").fillna("") if group_column in df.columns
-             else pd.Series([""] * n))
-    g, groups = pd.factorize(gtext.to_numpy(dtype=object))
-    groups = np.asarray(groups, dtype=object)
+    if codes is None:
+        codes = text_codes(df, group_column)
+        keep = np.ones(n, dtype=bool)
+    hc, hu = codes.hospital
+    h = pd.Index(inputs.hospital_ids).get_indexer(hu).astype(np.int64)[hc[keep]]
+    # groups in order of first appearance among the kept rows (as pd.factorize of the text)
+    g, first = pd.factorize(codes.group[0][keep])
     g = np.asarray(g, dtype=np.int64)
+    groups = np.asarray(codes.group[1][np.asarray(first, dtype=np.int64)], dtype=object)
 
     def num(col: str) -> np.ndarray:
         if col not in df.columns:
@@ -144,9 +186,10 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
     sr = (df["sr_approved"].fillna(False).to_numpy(dtype=bool) if "sr_approved" in df.columns
           else np.zeros(n, dtype=bool))
     na = len(inputs.alliance_ids)
-    if na and "alliance_id" in df.columns:
-        acol = df["alliance_id"].astype("string").fillna("").to_numpy(dtype=object)
-        a = pd.Index(inputs.alliance_ids, dtype=object).get_indexer(acol).astype(np.int64)
+    if na and codes.alliance is not None:
+        ac, au = codes.alliance
+        a = pd.Index(inputs.alliance_ids, dtype=object).get_indexer(au).astype(np.int64)[
+            ac[keep]]
     elif na:
         a = inputs.member_of[h]
     else:

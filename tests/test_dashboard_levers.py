@@ -149,3 +149,20 @@ def test_tiered_care_shift_equals_shift_cases(client: TestClient, dash: Dashboar
     assert got["3"]["cases"] < base["3"]["cases"] and got["2"]["cases"] > base["2"]["cases"]
     bad = client.post("/api/answer", json={"levers": {"tiered_care.shift.to_level": 3}})
     assert bad.status_code == 422 and "from_level and to_level must differ" in bad.json()["detail"]
+
+
+def test_cached_text_codes_give_the_same_cells(dash: Dashboard) -> None:
+    """build_cells with text codes factorized once equals build_cells from the text, also when
+    a re-price excludes cases (the kept rows differ from those the codes were made on)."""
+    from payment.whatif import build_cells, text_codes
+
+    codes = text_codes(dash.base.priced)
+    pol = override_policy(dash.base_policy, {"exclusions.los_max": 30})
+    priced = price_grouped(dash.grouped, pol, dash.scenario.year).priced
+    for pr, p in ((dash.base.priced, dash.base_policy), (priced, pol)):
+        a, b = build_cells(pr, p), build_cells(pr, p, codes=codes)
+        assert list(a.groups) == list(b.groups)
+        for f in ("B", "SR", "SRD", "g_ratio", "g_simple", "dest_w", "h_pts_f", "h_cost_f"):
+            assert np.array_equal(getattr(a, f), getattr(b, f)), f
+    with pytest.raises(ValueError, match="codes are for"):
+        build_cells(dash.base.priced.head(10), dash.base_policy, codes=codes)

@@ -33,7 +33,14 @@ from payment.policy import merge_overrides
 from payment.report import case_class_mix
 from payment.scenario import Scenario, load_base_policy, read_priced_cases
 from payment.settlement import encode, resolve_policy, settle_inputs
-from payment.whatif import WHATIF_KEYS, WhatIfCells, build_cells, whatif_statement
+from payment.whatif import (
+    WHATIF_KEYS,
+    TextCodes,
+    WhatIfCells,
+    build_cells,
+    text_codes,
+    whatif_statement,
+)
 
 from ..pipeline import CARRIED_COLUMNS, price_grouped
 from .levers import TIERS_KEY, alliance_key, check_value, lever_of
@@ -194,6 +201,7 @@ class Dashboard:
             self.grouped = grouper.group(cases, scheme, keep_columns=True)
         self._weights: Any = None
         self._current: pd.DataFrame | None = None
+        self._codes: TextCodes | None = None
         self._cache: OrderedDict[str, Priced] = OrderedDict()
         self._cache_size = cache_size
         self.saved: dict[str, Settings] = {}
@@ -239,7 +247,12 @@ class Dashboard:
                 if col not in priced.columns and col in current.columns:
                     priced[col] = current[col].to_numpy()
         mc = self.scenario.monte_carlo
-        cells = build_cells(priced, pol, simple_max_points=mc.simple_max_points if mc else 100.0)
+        if self._codes is None or self._codes.n != len(priced):
+            # the text columns build_cells reads do not change when the cases are re-priced:
+            # factorized once, reused by every re-price of the same rows (payment.whatif)
+            self._codes = text_codes(priced)
+        cells = build_cells(priced, pol, simple_max_points=mc.simple_max_points if mc else 100.0,
+                            codes=self._codes)
         item = Priced(priced, cells)
         self._cache[key] = item
         while len(self._cache) > self._cache_size:
