@@ -75,6 +75,7 @@ from ._settle_prepare import (
     _rw_by_hospital,
     provisional_values,
 )
+from .case_codes import check_codes
 from .settlement_policy import MAX_YUAN, SettlementPolicy
 
 __all__ = [
@@ -175,7 +176,13 @@ class SettlementInputs:
         return pv if np.isfinite(pv) else float("nan")
 
 
-def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
+#: the columns prepare() reads after the exclusions (narrowed to the kept rows)
+_PREPARE_READS = ("hospital_level", "points", "payment", "total_cost", "sr_amount",
+                  "sr_approved", "patient_paid", "month", "sr_quarter", "alliance_id",
+                  "base_points")
+
+
+def prepare(priced: pd.DataFrame, policy: Any, *, codes: Any = None) -> SettlementInputs:
     """Aggregate priced cases (the "Priced cases" contract) for settlement; the only pass over cases.
 
     Cases whose ``case_class`` is in ``exclude_classes`` are paid outside the budget and left out.
@@ -183,17 +190,24 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     alliance's members are charged to it. A case whose ``month`` is missing, 0 or outside 1–12
     gets no monthly advance (paid in full at clearing; module docstring). Raises ``ValueError``
     for non-finite or negative points and for money no int64-cent settlement can hold (non-finite,
-    or a column total above ``MAX_YUAN``).
+    or a column total above ``MAX_YUAN``). ``codes``: :func:`payment.case_codes.text_codes` of
+    a table with the same rows (a re-price of them); its case-constant columns are not read
+    again, the inputs are the same.
     """
     spol, pvk = resolve_policy(policy)
-    df = priced
     attrs = getattr(priced, "attrs", {}) or {}
     scale = float(attrs.get("points_scale", pvk.points_scale))
-    # hospitals coded once over all rows (hash + sort of the few ids, not a sort of every row)
-    all_ids, h_all = _hospital_codes(df["hospital_id"])
+    if codes is not None:
+        check_codes(codes, priced, "prepare")
+        all_ids, h_all = codes.hospital_ids, codes.hospital_rank
+    else:  # hospitals coded once over all rows (hash + sort of the few ids, not of every row)
+        all_ids, h_all = _hospital_codes(priced["hospital_id"])
     rw_sum, rw_n = _rw_by_hospital(priced, h_all, len(all_ids), scale)
-    if "case_class" in df.columns and spol.exclude_classes:
-        keep = ~_class_in(df["case_class"], spol.exclude_classes)
+    # only the columns read below are narrowed to the kept rows (not the whole table)
+    df = priced[[c for c in _PREPARE_READS if c in priced.columns]]
+    keep = np.ones(len(priced), dtype=bool)
+    if "case_class" in priced.columns and spol.exclude_classes:
+        keep = ~_class_in(priced["case_class"], spol.exclude_classes)
         df = df.loc[keep]
         h_all = h_all[keep]
     used = np.bincount(h_all, minlength=len(all_ids)) > 0
@@ -201,22 +215,28 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     ids = all_ids[used]
     h = remap[h_all]
     nh = len(ids)
-    level_col = _column(df, "hospital_level", 0.0).astype(np.int64)
+    level_col = (codes.level[keep] if codes is not None
+                 else _column(df, "hospital_level", 0.0).astype(np.int64))
     level = np.zeros(nh, dtype=np.int64)
     level[h] = level_col  # one level per hospital; the last row wins if the data disagree
 
     pts = _column(df, "points")
     pay = _column(df, "payment")
-    tc = _column(df, "total_cost")
+    tc = codes.total_cost[keep] if codes is not None else _column(df, "total_cost")
     sr_amt = _column(df, "sr_amount")
     if "sr_approved" in df.columns:
         sr = df["sr_approved"].fillna(False).to_numpy(dtype=bool)
     else:
         sr = np.zeros(len(df), dtype=bool)
-    has_pp = "patient_paid" in df.columns and not df["patient_paid"].isna().any()
-    pp = _column(df, "patient_paid") if has_pp else np.zeros(len(df))
+    if codes is not None:
+        has_pp = codes.patient_paid_known and not codes.patient_paid_missing[keep].any()
+        pp = codes.patient_paid[keep] if has_pp else np.zeros(len(df))
+        mf = codes.month[keep]
+    else:
+        has_pp = "patient_paid" in df.columns and not df["patient_paid"].isna().any()
+        pp = _column(df, "patient_paid") if has_pp else np.zeros(len(df))
+        mf = _column(df, "month", 0.0)
     _check_cases(pts, pay, tc, np.where(sr, sr_amt, 0.0), pp)
-    mf = _column(df, "month", 0.0)
     month = np.where(np.isfinite(mf) & (mf >= 1) & (mf < 13), mf, 0.0).astype(np.int64)
     # provisional value of each case before special review (§13 advances), the one rule
     prov, ypp = provisional_values(pts, pay, attrs)
@@ -263,7 +283,11 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
                 member_of[pos[m]] = ai
     ad = np.zeros((nh, na, K.AD))
     if na:
-        if "alliance_id" in df.columns:
+        if codes is not None and codes.alliance is not None:
+            a_codes, a_uniq = codes.alliance
+            ca = pd.Index(alliance_ids, dtype=object).get_indexer(a_uniq).astype(np.int64)[
+                a_codes[keep]]
+        elif "alliance_id" in df.columns:
             acol = df["alliance_id"].astype("string").fillna("").to_numpy(dtype=object)
             ca = pd.Index(alliance_ids, dtype=object).get_indexer(acol).astype(np.int64)
         else:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import _settle_kernels as K
 from ._settle_prepare import _convert_sr, provisional_values
+from .case_codes import TextCodes, check_codes, text_codes
 from .overrides import override_policy
 from .settlement import (
     SettlementInputs,
@@ -108,32 +109,6 @@ def _severity_target(groups: np.ndarray) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
-class TextCodes:
-    """The text columns build_cells reads, factorized once per row set (codes + uniques):
-    hospital, group and alliance. Valid for any priced table of the same rows in the same
-    order (re-pricing keeps rows and these columns), so a re-price skips the text work."""
-
-    n: int
-    hospital: tuple[np.ndarray, np.ndarray]
-    group: tuple[np.ndarray, np.ndarray]
-    alliance: tuple[np.ndarray, np.ndarray] | None
-
-
-def _factorize_text(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    codes, uniq = pd.factorize(s.astype("string").fillna("").to_numpy(dtype=object))
-    return np.asarray(codes, dtype=np.int64), np.asarray(uniq, dtype=object)
-
-
-def text_codes(priced: pd.DataFrame, group_column: str = "group") -> TextCodes:
-    """Factorize the hospital, group and alliance text of ``priced`` once (see TextCodes)."""
-    n = len(priced)
-    grp = (_factorize_text(priced[group_column]) if group_column in priced.columns
-           else (np.zeros(n, dtype=np.int64), np.array([""], dtype=object)))
-    al = _factorize_text(priced["alliance_id"]) if "alliance_id" in priced.columns else None
-    return TextCodes(n, _factorize_text(priced["hospital_id"]), grp, al)
-
-
 def _exclusion_keep(df: pd.DataFrame, classes: tuple[str, ...]) -> np.ndarray:
     col = df["case_class"]
     if isinstance(col.dtype, pd.CategoricalDtype):  # the categories, not every row, as text
@@ -141,6 +116,10 @@ def _exclusion_keep(df: pd.DataFrame, classes: tuple[str, ...]) -> np.ndarray:
         codes = col.cat.codes.to_numpy()
         return ~np.where(codes >= 0, bad[np.maximum(codes, 0)], False)
     return ~col.astype("string").isin(list(classes)).to_numpy(dtype=bool, na_value=False)
+
+
+#: the priced columns build_cells reads itself (the case-constant ones come from the codes)
+_CELL_READS = ("points", "payment", "base_points", "sr_amount", "sr_approved", "sr_quarter")
 
 
 def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float = 100.0,
@@ -154,21 +133,19 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
     conversions; the cells are the same.
     """
     spol, pvk = resolve_policy(policy)
-    inputs = prepare(priced, policy)
+    if codes is None:
+        codes = text_codes(priced, group_column)
+    check_codes(codes, priced, "build_cells")
+    inputs = prepare(priced, policy, codes=codes)
     attrs = getattr(priced, "attrs", {}) or {}
-    if codes is not None and codes.n != len(priced):
-        raise ValueError(f"build_cells: codes are for {codes.n} rows, the table has "
-                         f"{len(priced)}")
-    df = priced
+    # only the columns pricing wrote are read from the table, narrowed to the kept rows
+    df = priced[[c for c in _CELL_READS if c in priced.columns]]
     keep = np.ones(len(priced), dtype=bool)
-    if "case_class" in df.columns and spol.exclude_classes:
-        keep = _exclusion_keep(df, tuple(spol.exclude_classes))
+    if "case_class" in priced.columns and spol.exclude_classes:
+        keep = _exclusion_keep(priced, tuple(spol.exclude_classes))
         df = df.loc[keep]
     n = len(df)
     nh = len(inputs.hospital_ids)
-    if codes is None:
-        codes = text_codes(df, group_column)
-        keep = np.ones(n, dtype=bool)
     hc, hu = codes.hospital
     h = pd.Index(inputs.hospital_ids).get_indexer(hu).astype(np.int64)[hc[keep]]
     # groups in order of first appearance among the kept rows (as pd.factorize of the text)
@@ -181,7 +158,7 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
             return np.zeros(n)
         return pd.to_numeric(df[col], errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)
 
-    month = num("month").astype(np.int64)
+    month = codes.month[keep].astype(np.int64)
     month[(month < 1) | (month > 12)] = 0
     sr = (df["sr_approved"].fillna(False).to_numpy(dtype=bool) if "sr_approved" in df.columns
           else np.zeros(n, dtype=bool))
@@ -195,9 +172,9 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
     else:
         a = np.full(n, -1, dtype=np.int64)
     slot = np.where(a >= 0, a, na)
-    pp = num("patient_paid") if inputs.has_patient_paid else np.zeros(n)
+    pp = codes.patient_paid[keep] if inputs.has_patient_paid else np.zeros(n)
     bp = num("base_points")
-    pts, pay, tc = num("points"), num("payment"), num("total_cost")
+    pts, pay, tc = num("points"), num("payment"), codes.total_cost[keep]
     # The advance basis is settlement's own rule (§13: unrounded points before special review
     # × the pricing's yuan per point, one rounding per month), not the per-case cents; approved
     # amounts converted to points as settlement converts them (special_review.conversion).

@@ -23,6 +23,7 @@ import pandas as pd
 
 import grouper
 import payment
+from payment.case_codes import TextCodes, text_codes
 from payment.comparison import RunTables, compare_runs
 from payment.monte_carlo import MonteCarloSpec, monte_carlo
 from payment.overrides import (
@@ -33,14 +34,7 @@ from payment.policy import merge_overrides
 from payment.report import case_class_mix
 from payment.scenario import Scenario, load_base_policy, read_priced_cases
 from payment.settlement import encode, resolve_policy, settle_inputs
-from payment.whatif import (
-    WHATIF_KEYS,
-    TextCodes,
-    WhatIfCells,
-    build_cells,
-    text_codes,
-    whatif_statement,
-)
+from payment.whatif import WHATIF_KEYS, WhatIfCells, build_cells, whatif_statement
 
 from ..pipeline import CARRIED_COLUMNS, price_grouped
 from .levers import TIERS_KEY, alliance_key, check_value, lever_of
@@ -209,6 +203,8 @@ class Dashboard:
         #: the base policy's alliance tables (the alliance levers edit their budgets)
         self.alliances = [a.model_dump() for a in spol.alliances]
         self.base = self.priced_for({})
+        if self.grouped is not None:
+            self.current_cases()  # made at load, so the first re-pricing lever is not slower
 
     # ------------------------------------------------------------------ pricing
 
@@ -238,18 +234,15 @@ class Dashboard:
                 self._year = py.year
         else:
             # Only pricing reads these keys: price the settlement year with the held weights.
-            if self._current is None:
-                years = pd.to_numeric(self.grouped["year"], errors="coerce")
-                self._current = self.grouped[years == self._year].reset_index(drop=True)
-            current = self._current
+            current = self.current_cases()
             priced = payment.price(current, self._weights, pol)
             for col in CARRIED_COLUMNS:
                 if col not in priced.columns and col in current.columns:
-                    priced[col] = current[col].to_numpy()
+                    priced[col] = current[col].array  # the held column, not a copy
         mc = self.scenario.monte_carlo
         if self._codes is None or self._codes.n != len(priced):
-            # the text columns build_cells reads do not change when the cases are re-priced:
-            # factorized once, reused by every re-price of the same rows (payment.whatif)
+            # the case-constant columns settlement and the cells read do not change when the
+            # cases are re-priced: converted once, reused by every re-price of the same rows
             self._codes = text_codes(priced)
         cells = build_cells(priced, pol, simple_max_points=mc.simple_max_points if mc else 100.0,
                             codes=self._codes)
@@ -258,6 +251,20 @@ class Dashboard:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return item
+
+    def current_cases(self) -> pd.DataFrame:
+        """The settlement year's grouped cases as re-pricing reads them (made once, held)."""
+        if self._current is None:
+            assert self.grouped is not None
+            years = pd.to_numeric(self.grouped["year"], errors="coerce")
+            current = self.grouped[years == self._year].reset_index(drop=True)
+            # the text pricing reads, as the text it converts it to (payment.tables
+            # .text_column), once: every re-price then skips that conversion
+            for col in {"case_id", "hospital_id", "status", self.base_policy.group_col}:
+                if col in current.columns and current[col].dtype != "str":
+                    current[col] = current[col].astype("str")
+            self._current = current
+        return self._current
 
     def policy_for(self, s: Settings) -> Any:
         """The base policy with the setting's overrides (validated; errors name the key)."""
