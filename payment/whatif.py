@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import _settle_kernels as K
+from ._cells_kernels import basis_sums
 from ._settle_prepare import _convert_sr, provisional_values
 from .case_codes import TextCodes, check_codes, text_codes
 from .overrides import override_policy
@@ -205,16 +206,10 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
     rm1 = np.where(g_ratio[g] > 0, g_ratio[g] - 1.0, 0.0)
     mover = (g_simple[g] & (level[h] == 3)).astype(np.float64)
     nsr = ~sr
-    cell = ((h * 13 + month) * (na + 1) + slot)[nsr]
     size = nh * 13 * (na + 1)
     B = np.zeros((size, K.Q, K.T))
-    for q, v in ((K.Q_PTS, pts), (K.Q_PAY, prov), (K.Q_TC, tc), (K.Q_PP, pp)):
-        v = v[nsr]
-        terms = [(K.T_ONE, v), (K.T_SHIFT, v * mover[nsr])]
-        if q in (K.Q_PTS, K.Q_PAY):
-            terms += [(K.T_UP, v * rm1[nsr]), (K.T_UPSHIFT, v * rm1[nsr] * mover[nsr])]
-        for t, wv in terms:
-            B[:, q, t] = np.bincount(cell, weights=wv, minlength=size)
+    f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (pts, prov, tc, pp, mover, rm1)]
+    basis_sums(np.ascontiguousarray((h * 13 + month) * (na + 1) + slot), nsr, *f64, B)
     B = B.reshape(nh, 13, na + 1, K.Q, K.T)
     SR = np.zeros((size, K.Q))
     SRD = np.zeros((size, 2))

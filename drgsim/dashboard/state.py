@@ -263,6 +263,8 @@ class Dashboard:
             for col in {"case_id", "hospital_id", "status", self.base_policy.group_col}:
                 if col in current.columns and current[col].dtype != "str":
                     current[col] = current[col].astype("str")
+            if "month" not in current.columns:  # the discharge month pricing derives, once
+                current["month"] = self.base.priced["month"].to_numpy(np.int64)
             self._current = current
         return self._current
 
