@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from . import _settle_kernels as K
+from ._cells_kernels import settlement_sums
 from ._settle_prepare import (
     _check_cases,
     _class_in,
@@ -242,26 +243,10 @@ def prepare(priced: pd.DataFrame, policy: Any, *, codes: Any = None) -> Settleme
     prov, ypp = provisional_values(pts, pay, attrs)
     pts, pay, sr_amt = _convert_sr(pts, pay, sr_amt, sr, pvk.conversion, ypp, attrs, scale)
 
-    hd = np.zeros((nh, K.HD))
     if pvk.conversion != "settlement_pv":
         sr = np.zeros(len(df), dtype=bool)  # converted to points: settled like other cases
-    nsr = ~sr
-    hd[:, K.HD_PTS] = np.bincount(h, weights=np.where(nsr, pts, 0.0), minlength=nh)
-    hd[:, K.HD_PAY] = np.bincount(h, weights=np.where(nsr, pay, 0.0), minlength=nh)
-    hd[:, K.HD_SR] = np.bincount(h, weights=np.where(sr, sr_amt, 0.0), minlength=nh)
-    hd[:, K.HD_TC] = np.bincount(h, weights=tc, minlength=nh)
-    hd[:, K.HD_PP] = np.bincount(h, weights=pp, minlength=nh)
-
     # Advances: discharge month, points before special review at the policy point value (§13).
     md = np.zeros((nh, 12, K.MD))
-    known = month > 0
-    cell = h * 12 + (month - 1)
-    md[:, :, K.MD_PAY] = np.bincount(cell[known], weights=prov[known], minlength=nh * 12).reshape(
-        nh, 12
-    )
-    md[:, :, K.MD_PP] = np.bincount(cell[known], weights=pp[known], minlength=nh * 12).reshape(
-        nh, 12
-    )
     # Special-review approvals are advanced in the last month of the period they are decided in.
     if sr.any() and "sr_quarter" in df.columns:
         period = getattr(getattr(policy, "special_review", None), "quota_period", "quarter")
@@ -292,11 +277,16 @@ def prepare(priced: pd.DataFrame, policy: Any, *, codes: Any = None) -> Settleme
             ca = pd.Index(alliance_ids, dtype=object).get_indexer(acol).astype(np.int64)
         else:
             ca = member_of[h]
-        ina = ca >= 0
-        ac = h[ina] * na + ca[ina]
-        for col, w in ((K.AD_PTS, np.where(nsr, pts, 0.0)), (K.AD_PAY, np.where(nsr, pay, 0.0)),
-                       (K.AD_SR, np.where(sr, sr_amt, 0.0)), (K.AD_PP, pp)):
-            ad[:, :, col] = np.bincount(ac, weights=w[ina], minlength=nh * na).reshape(nh, na)
+    else:
+        ca = np.full(len(h), -1, dtype=np.int64)
+    # per hospital, month and alliance in one pass (cases not approved in special review
+    # give points and payment, approved ones their re-priced amount; months 1–12 only)
+    hd = np.zeros((nh, K.HD))
+    f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (pts, pay, sr_amt, tc, pp)]
+    settlement_sums(np.ascontiguousarray(h, dtype=np.int64), np.ascontiguousarray(sr), *f64,
+                    np.ascontiguousarray(month, dtype=np.int64),
+                    np.ascontiguousarray(prov, dtype=np.float64),
+                    np.ascontiguousarray(ca, dtype=np.int64), hd, md, ad)
 
     bp = _column(df, "base_points") if "base_points" in df.columns else None
     base_points = (
