@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import _settle_kernels as K
 from ._cells_kernels import basis_sums
-from ._settle_prepare import _convert_sr, provisional_values
+from ._settle_prepare import _column, _convert_sr, provisional_values
 from .case_codes import TextCodes, check_codes, text_codes
 from .overrides import override_policy
 from .settlement import (
@@ -155,9 +155,7 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
     groups = np.asarray(codes.group[1][np.asarray(first, dtype=np.int64)], dtype=object)
 
     def num(col: str) -> np.ndarray:
-        if col not in df.columns:
-            return np.zeros(n)
-        return pd.to_numeric(df[col], errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)
+        return _column(df, col, 0.0)
 
     month = codes.month[keep].astype(np.int64)
     month[(month < 1) | (month > 12)] = 0
