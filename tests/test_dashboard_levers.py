@@ -7,38 +7,20 @@ import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
+from dashboard_shared import cents, dashboard_client, demo_dashboard, same_amounts  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 import payment  # noqa: E402
-from drgsim.dashboard import Dashboard, create_app, scenario_from_args  # noqa: E402
-from drgsim.dashboard.patients import load_patients  # noqa: E402
+from drgsim.dashboard import Dashboard  # noqa: E402
 from drgsim.pipeline import price_grouped  # noqa: E402
 from payment.overrides import override_policy  # noqa: E402
 from payment.settlement import encode  # noqa: E402
 from payment.whatif import WHATIF_KEYS, run_whatifs  # noqa: E402
 
-
-@pytest.fixture(scope="module")
-def dash() -> Dashboard:
-    patients, _ = load_patients(None, None, demo=True)
-    return Dashboard(scenario_from_args(None, None, None), patients=patients)
-
-
-@pytest.fixture(scope="module")
-def client(dash: Dashboard) -> TestClient:
-    return TestClient(create_app(dash))
-
-
-def _c(x: float) -> int:
-    return int(round(float(x) * 100))
-
-
-def _same(answer: dict, res) -> None:
-    st = res.statement.set_index(res.statement["hospital_id"].astype(str))
-    assert len(answer["hospitals"]) == len(st)
-    for h in answer["hospitals"]:
-        for col in ("final_amount", "ffs_amount", "entitlement", "result"):
-            assert _c(h[col]) == _c(st.loc[h["hospital_id"], col]), (h["hospital_id"], col)
+dash = pytest.fixture(scope="module", name="dash")(demo_dashboard)
+client = pytest.fixture(scope="module", name="client")(dashboard_client)
+_c = cents
+_same = same_amounts
 
 
 def test_meta_lists_new_levers_with_units(client: TestClient) -> None:

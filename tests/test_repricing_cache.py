@@ -11,21 +11,21 @@ import pandas as pd
 import pytest
 
 import payment
-from drgsim.dashboard import Dashboard, Settings, scenario_from_args
-from drgsim.pipeline import price_grouped
-from payment.case_codes import text_codes
-from payment.overrides import override_policy
-from payment.settlement import prepare
+
+pytest.importorskip("fastapi")
+from dashboard_shared import same_amounts  # noqa: E402
+
+from drgsim.dashboard import Dashboard, Settings, scenario_from_args  # noqa: E402
+from drgsim.pipeline import price_grouped  # noqa: E402
+from payment.case_codes import text_codes  # noqa: E402
+from payment.overrides import override_policy  # noqa: E402
+from payment.settlement import prepare  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def dash() -> Dashboard:
     # cache_size=1: going back to a setting re-prices it instead of answering from the cache
     return Dashboard(scenario_from_args(None, None, None), cache_size=1)
-
-
-def _c(x: float) -> int:
-    return int(round(float(x) * 100))
 
 
 def _answer(d: Dashboard, levers: dict) -> dict:
@@ -41,11 +41,7 @@ def _from_scratch(d: Dashboard, levers: dict):
 
 def _same(answer: dict, res) -> None:
     assert answer["summary"]["point_value"] == res.summary["point_value"]
-    st = res.statement.set_index(res.statement["hospital_id"].astype(str))
-    assert len(answer["hospitals"]) == len(st)
-    for h in answer["hospitals"]:
-        for col in ("final_amount", "ffs_amount", "entitlement", "result"):
-            assert _c(h[col]) == _c(st.loc[h["hospital_id"], col]), (h["hospital_id"], col)
+    same_amounts(answer, res)
     for row in answer["ledger"]:
         assert row["yuan"] == round(float(res.ledger.set_index("item").loc[row["item"], "yuan"]),
                                     2), row["item"]
