@@ -49,7 +49,8 @@ DEFAULT_MC = MonteCarloSpec.model_validate({
     "draws": 500, "seed": 0, "volume_growth": {"dist": "normal", "mean": 0.0, "sd": 0.02},
     "cost_growth": {"dist": "uniform", "low": 0.0, "high": 0.05}})
 
-__all__ = ["Dashboard", "Settings", "demo_scenario_path", "group_gains", "merged_overrides", "nest", "records",
+__all__ = ["Dashboard", "Settings", "demo_scenario_path", "group_gains", "json_value",
+           "merged_overrides", "nest", "records",
            "scenario_from_args"]
 
 
@@ -156,7 +157,10 @@ def _money(x: Any) -> float:
     return round(float(x), 2)
 
 
-def _clean(v: Any) -> Any:
+def json_value(v: Any) -> Any:
+    """A numpy / Python scalar as JSON-ready Python (bool, int, float; NaN and ±inf → None)."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
     if isinstance(v, (np.integer,)):
         return int(v)
     if isinstance(v, (float, np.floating)):
@@ -167,7 +171,7 @@ def _clean(v: Any) -> Any:
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """A table as JSON-ready rows (NaN and ±inf as null)."""
-    return [{k: _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+    return [{k: json_value(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 
 
 class Dashboard:
@@ -303,12 +307,12 @@ class Dashboard:
             "entitlement": st["entitlement"], "final_amount": st["final_amount"],
             "result": st["result"],
         })
-        summary = {k: _clean(v) for k, v in res.summary.items()}
+        summary = {k: json_value(v) for k, v in res.summary.items()}
         # The ledger and the hospitals follow the what-ifs; ``summary`` stays the baseline.
         ledger = [{"item": r.item, "yuan": _money(r.yuan)} for r in shown.ledger.itertuples()]
         out: dict[str, Any] = {"path": path, "summary": summary, "ledger": ledger}
         if wi is not None:
-            out["whatif_summary"] = {k: _clean(v) for k, v in wi.summary.items()}
+            out["whatif_summary"] = {k: json_value(v) for k, v in wi.summary.items()}
             hosp["whatif_result"] = hosp["result"]
             hosp["base_final_amount"] = res.statement["final_amount"].to_numpy()
             hosp["base_result"] = res.statement["result"].to_numpy()
@@ -357,8 +361,8 @@ class Dashboard:
         pct = r.percentiles.set_index("metric")
         return {
             "draws": spec.draws, "seed": spec.seed,
-            "point_value": {k: _clean(v) for k, v in pct.loc["point_value"].items()},
-            "fund_balance": {k: _clean(v) for k, v in pct.loc["fund_balance"].items()},
+            "point_value": {k: json_value(v) for k, v in pct.loc["point_value"].items()},
+            "fund_balance": {k: json_value(v) for k, v in pct.loc["fund_balance"].items()},
             "point_value_draws": [float(x) for x in r.draws["point_value"]],
             "hospitals": records(r.hospitals.assign(
                 hospital_id=r.hospitals["hospital_id"].astype(str))),
