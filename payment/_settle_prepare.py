@@ -46,9 +46,14 @@ def provisional_values(pts: np.ndarray, pay: np.ndarray, attrs: dict[str, Any]
 
 
 def _column(df: pd.DataFrame, name: str, default: float = 0.0) -> np.ndarray:
+    """The column as float64 (not numeric → missing; missing → ``default``), a new array."""
     if name not in df.columns:
         return np.full(len(df), default)
-    return pd.to_numeric(df[name], errors="coerce").fillna(default).to_numpy(dtype=np.float64)
+    s = df[name]
+    if s.dtype == np.float64:  # already numbers: the same values without pandas' fillna
+        a = s.to_numpy()
+        return np.where(np.isnan(a), default, a)
+    return pd.to_numeric(s, errors="coerce").fillna(default).to_numpy(dtype=np.float64)
 
 
 def _check_cases(pts: np.ndarray, pay: np.ndarray, tc: np.ndarray, sr_amt: np.ndarray,

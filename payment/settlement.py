@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from . import _settle_kernels as K
+from ._cells_kernels import settlement_sums
 from ._settle_prepare import (
     _check_cases,
     _class_in,
@@ -75,6 +76,7 @@ from ._settle_prepare import (
     _rw_by_hospital,
     provisional_values,
 )
+from .case_codes import check_codes
 from .settlement_policy import MAX_YUAN, SettlementPolicy
 
 __all__ = [
@@ -175,7 +177,13 @@ class SettlementInputs:
         return pv if np.isfinite(pv) else float("nan")
 
 
-def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
+#: the columns prepare() reads after the exclusions (narrowed to the kept rows)
+_PREPARE_READS = ("hospital_level", "points", "payment", "total_cost", "sr_amount",
+                  "sr_approved", "patient_paid", "month", "sr_quarter", "alliance_id",
+                  "base_points")
+
+
+def prepare(priced: pd.DataFrame, policy: Any, *, codes: Any = None) -> SettlementInputs:
     """Aggregate priced cases (the "Priced cases" contract) for settlement; the only pass over cases.
 
     Cases whose ``case_class`` is in ``exclude_classes`` are paid outside the budget and left out.
@@ -183,17 +191,24 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     alliance's members are charged to it. A case whose ``month`` is missing, 0 or outside 1–12
     gets no monthly advance (paid in full at clearing; module docstring). Raises ``ValueError``
     for non-finite or negative points and for money no int64-cent settlement can hold (non-finite,
-    or a column total above ``MAX_YUAN``).
+    or a column total above ``MAX_YUAN``). ``codes``: :func:`payment.case_codes.text_codes` of
+    a table with the same rows (a re-price of them); its case-constant columns are not read
+    again, the inputs are the same.
     """
     spol, pvk = resolve_policy(policy)
-    df = priced
     attrs = getattr(priced, "attrs", {}) or {}
     scale = float(attrs.get("points_scale", pvk.points_scale))
-    # hospitals coded once over all rows (hash + sort of the few ids, not a sort of every row)
-    all_ids, h_all = _hospital_codes(df["hospital_id"])
+    if codes is not None:
+        check_codes(codes, priced, "prepare")
+        all_ids, h_all = codes.hospital_ids, codes.hospital_rank
+    else:  # hospitals coded once over all rows (hash + sort of the few ids, not of every row)
+        all_ids, h_all = _hospital_codes(priced["hospital_id"])
     rw_sum, rw_n = _rw_by_hospital(priced, h_all, len(all_ids), scale)
-    if "case_class" in df.columns and spol.exclude_classes:
-        keep = ~_class_in(df["case_class"], spol.exclude_classes)
+    # only the columns read below are narrowed to the kept rows (not the whole table)
+    df = priced[[c for c in _PREPARE_READS if c in priced.columns]]
+    keep = np.ones(len(priced), dtype=bool)
+    if "case_class" in priced.columns and spol.exclude_classes:
+        keep = ~_class_in(priced["case_class"], spol.exclude_classes)
         df = df.loc[keep]
         h_all = h_all[keep]
     used = np.bincount(h_all, minlength=len(all_ids)) > 0
@@ -201,47 +216,37 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
     ids = all_ids[used]
     h = remap[h_all]
     nh = len(ids)
-    level_col = _column(df, "hospital_level", 0.0).astype(np.int64)
+    level_col = (codes.level[keep] if codes is not None
+                 else _column(df, "hospital_level", 0.0).astype(np.int64))
     level = np.zeros(nh, dtype=np.int64)
     level[h] = level_col  # one level per hospital; the last row wins if the data disagree
 
     pts = _column(df, "points")
     pay = _column(df, "payment")
-    tc = _column(df, "total_cost")
+    tc = codes.total_cost[keep] if codes is not None else _column(df, "total_cost")
     sr_amt = _column(df, "sr_amount")
     if "sr_approved" in df.columns:
         sr = df["sr_approved"].fillna(False).to_numpy(dtype=bool)
     else:
         sr = np.zeros(len(df), dtype=bool)
-    has_pp = "patient_paid" in df.columns and not df["patient_paid"].isna().any()
-    pp = _column(df, "patient_paid") if has_pp else np.zeros(len(df))
+    if codes is not None:
+        has_pp = codes.patient_paid_known and not codes.patient_paid_missing[keep].any()
+        pp = codes.patient_paid[keep] if has_pp else np.zeros(len(df))
+        mf = codes.month[keep]
+    else:
+        has_pp = "patient_paid" in df.columns and not df["patient_paid"].isna().any()
+        pp = _column(df, "patient_paid") if has_pp else np.zeros(len(df))
+        mf = _column(df, "month", 0.0)
     _check_cases(pts, pay, tc, np.where(sr, sr_amt, 0.0), pp)
-    mf = _column(df, "month", 0.0)
     month = np.where(np.isfinite(mf) & (mf >= 1) & (mf < 13), mf, 0.0).astype(np.int64)
     # provisional value of each case before special review (§13 advances), the one rule
     prov, ypp = provisional_values(pts, pay, attrs)
     pts, pay, sr_amt = _convert_sr(pts, pay, sr_amt, sr, pvk.conversion, ypp, attrs, scale)
 
-    hd = np.zeros((nh, K.HD))
     if pvk.conversion != "settlement_pv":
         sr = np.zeros(len(df), dtype=bool)  # converted to points: settled like other cases
-    nsr = ~sr
-    hd[:, K.HD_PTS] = np.bincount(h, weights=np.where(nsr, pts, 0.0), minlength=nh)
-    hd[:, K.HD_PAY] = np.bincount(h, weights=np.where(nsr, pay, 0.0), minlength=nh)
-    hd[:, K.HD_SR] = np.bincount(h, weights=np.where(sr, sr_amt, 0.0), minlength=nh)
-    hd[:, K.HD_TC] = np.bincount(h, weights=tc, minlength=nh)
-    hd[:, K.HD_PP] = np.bincount(h, weights=pp, minlength=nh)
-
     # Advances: discharge month, points before special review at the policy point value (§13).
     md = np.zeros((nh, 12, K.MD))
-    known = month > 0
-    cell = h * 12 + (month - 1)
-    md[:, :, K.MD_PAY] = np.bincount(cell[known], weights=prov[known], minlength=nh * 12).reshape(
-        nh, 12
-    )
-    md[:, :, K.MD_PP] = np.bincount(cell[known], weights=pp[known], minlength=nh * 12).reshape(
-        nh, 12
-    )
     # Special-review approvals are advanced in the last month of the period they are decided in.
     if sr.any() and "sr_quarter" in df.columns:
         period = getattr(getattr(policy, "special_review", None), "quota_period", "quarter")
@@ -263,16 +268,25 @@ def prepare(priced: pd.DataFrame, policy: Any) -> SettlementInputs:
                 member_of[pos[m]] = ai
     ad = np.zeros((nh, na, K.AD))
     if na:
-        if "alliance_id" in df.columns:
+        if codes is not None and codes.alliance is not None:
+            a_codes, a_uniq = codes.alliance
+            ca = pd.Index(alliance_ids, dtype=object).get_indexer(a_uniq).astype(np.int64)[
+                a_codes[keep]]
+        elif "alliance_id" in df.columns:
             acol = df["alliance_id"].astype("string").fillna("").to_numpy(dtype=object)
             ca = pd.Index(alliance_ids, dtype=object).get_indexer(acol).astype(np.int64)
         else:
             ca = member_of[h]
-        ina = ca >= 0
-        ac = h[ina] * na + ca[ina]
-        for col, w in ((K.AD_PTS, np.where(nsr, pts, 0.0)), (K.AD_PAY, np.where(nsr, pay, 0.0)),
-                       (K.AD_SR, np.where(sr, sr_amt, 0.0)), (K.AD_PP, pp)):
-            ad[:, :, col] = np.bincount(ac, weights=w[ina], minlength=nh * na).reshape(nh, na)
+    else:
+        ca = np.full(len(h), -1, dtype=np.int64)
+    # per hospital, month and alliance in one pass (cases not approved in special review
+    # give points and payment, approved ones their re-priced amount; months 1–12 only)
+    hd = np.zeros((nh, K.HD))
+    f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (pts, pay, sr_amt, tc, pp)]
+    settlement_sums(np.ascontiguousarray(h, dtype=np.int64), np.ascontiguousarray(sr), *f64,
+                    np.ascontiguousarray(month, dtype=np.int64),
+                    np.ascontiguousarray(prov, dtype=np.float64),
+                    np.ascontiguousarray(ca, dtype=np.int64), hd, md, ad)
 
     bp = _column(df, "base_points") if "base_points" in df.columns else None
     base_points = (

@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from . import _settle_kernels as K
-from ._settle_prepare import _convert_sr, provisional_values
+from ._cells_kernels import basis_sums
+from ._settle_prepare import _column, _convert_sr, provisional_values
+from .case_codes import TextCodes, check_codes, text_codes
 from .overrides import override_policy
 from .settlement import (
     SettlementInputs,
@@ -33,7 +35,8 @@ from .settlement import (
 from .settlement_policy import SettlementPolicy
 
 __all__ = ["SUMMARY_COLUMNS", "WHATIF_BOUNDS", "WHATIF_KEYS", "WhatIfCells", "build_cells",
-           "demo_whatif", "run_whatifs", "settle_whatif", "whatif_inputs", "whatif_statement"]
+           "TextCodes", "demo_whatif", "run_whatifs", "settle_whatif", "text_codes",
+           "whatif_inputs", "whatif_statement"]
 
 WHATIF_KEYS = {
     "whatif.volume_growth": K.W_VOLUME,
@@ -107,54 +110,70 @@ def _severity_target(groups: np.ndarray) -> np.ndarray:
     return out
 
 
+def _exclusion_keep(df: pd.DataFrame, classes: tuple[str, ...]) -> np.ndarray:
+    col = df["case_class"]
+    if isinstance(col.dtype, pd.CategoricalDtype):  # the categories, not every row, as text
+        bad = col.cat.categories.astype(str).isin(list(classes))
+        codes = col.cat.codes.to_numpy()
+        return ~np.where(codes >= 0, bad[np.maximum(codes, 0)], False)
+    return ~col.astype("string").isin(list(classes)).to_numpy(dtype=bool, na_value=False)
+
+
+#: the priced columns build_cells reads itself (the case-constant ones come from the codes)
+_CELL_READS = ("points", "payment", "base_points", "sr_amount", "sr_approved", "sr_quarter")
+
+
 def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float = 100.0,
-                group_column: str = "group") -> WhatIfCells:
+                group_column: str = "group", codes: TextCodes | None = None) -> WhatIfCells:
     """Sum priced cases into what-if basis arrays (one pass; every draw reuses them).
 
     A *simple* case (for the level shift) is in a DRG without complication (code ending in 5
     or 9) whose mean base points are at most ``simple_max_points``. Upcoding moves a case to
     the next severity of its ADRG when the scheme has it, at the ratio of the two groups' mean
-    base points.
+    base points. ``codes`` (:func:`text_codes` of a table with the same rows) skips the text
+    conversions; the cells are the same.
     """
     spol, pvk = resolve_policy(policy)
-    inputs = prepare(priced, policy)
+    if codes is None:
+        codes = text_codes(priced, group_column)
+    check_codes(codes, priced, "build_cells")
+    inputs = prepare(priced, policy, codes=codes)
     attrs = getattr(priced, "attrs", {}) or {}
-    df = priced
-    if "case_class" in df.columns and spol.exclude_classes:
-        keep = ~df["case_class"].astype("string").isin(list(spol.exclude_classes)).to_numpy(
-            dtype=bool, na_value=False)
+    # only the columns pricing wrote are read from the table, narrowed to the kept rows
+    df = priced[[c for c in _CELL_READS if c in priced.columns]]
+    keep = np.ones(len(priced), dtype=bool)
+    if "case_class" in priced.columns and spol.exclude_classes:
+        keep = _exclusion_keep(priced, tuple(spol.exclude_classes))
         df = df.loc[keep]
     n = len(df)
     nh = len(inputs.hospital_ids)
-    h = pd.Index(inputs.hospital_ids).get_indexer(
-        df["hospital_id"].astype("string").fillna("").to_numpy(dtype=object)).astype(np.int64)
-    gtext = (df[group_column].astype("string").fillna("") if group_column in df.columns
-             else pd.Series([""] * n))
-    g, groups = pd.factorize(gtext.to_numpy(dtype=object))
-    groups = np.asarray(groups, dtype=object)
+    hc, hu = codes.hospital
+    h = pd.Index(inputs.hospital_ids).get_indexer(hu).astype(np.int64)[hc[keep]]
+    # groups in order of first appearance among the kept rows (as pd.factorize of the text)
+    g, first = pd.factorize(codes.group[0][keep])
     g = np.asarray(g, dtype=np.int64)
+    groups = np.asarray(codes.group[1][np.asarray(first, dtype=np.int64)], dtype=object)
 
     def num(col: str) -> np.ndarray:
-        if col not in df.columns:
-            return np.zeros(n)
-        return pd.to_numeric(df[col], errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)
+        return _column(df, col, 0.0)
 
-    month = num("month").astype(np.int64)
+    month = codes.month[keep].astype(np.int64)
     month[(month < 1) | (month > 12)] = 0
     sr = (df["sr_approved"].fillna(False).to_numpy(dtype=bool) if "sr_approved" in df.columns
           else np.zeros(n, dtype=bool))
     na = len(inputs.alliance_ids)
-    if na and "alliance_id" in df.columns:
-        acol = df["alliance_id"].astype("string").fillna("").to_numpy(dtype=object)
-        a = pd.Index(inputs.alliance_ids, dtype=object).get_indexer(acol).astype(np.int64)
+    if na and codes.alliance is not None:
+        ac, au = codes.alliance
+        a = pd.Index(inputs.alliance_ids, dtype=object).get_indexer(au).astype(np.int64)[
+            ac[keep]]
     elif na:
         a = inputs.member_of[h]
     else:
         a = np.full(n, -1, dtype=np.int64)
     slot = np.where(a >= 0, a, na)
-    pp = num("patient_paid") if inputs.has_patient_paid else np.zeros(n)
+    pp = codes.patient_paid[keep] if inputs.has_patient_paid else np.zeros(n)
     bp = num("base_points")
-    pts, pay, tc = num("points"), num("payment"), num("total_cost")
+    pts, pay, tc = num("points"), num("payment"), codes.total_cost[keep]
     # The advance basis is settlement's own rule (§13: unrounded points before special review
     # × the pricing's yuan per point, one rounding per month), not the per-case cents; approved
     # amounts converted to points as settlement converts them (special_review.conversion).
@@ -185,16 +204,10 @@ def build_cells(priced: pd.DataFrame, policy: Any, *, simple_max_points: float =
     rm1 = np.where(g_ratio[g] > 0, g_ratio[g] - 1.0, 0.0)
     mover = (g_simple[g] & (level[h] == 3)).astype(np.float64)
     nsr = ~sr
-    cell = ((h * 13 + month) * (na + 1) + slot)[nsr]
     size = nh * 13 * (na + 1)
     B = np.zeros((size, K.Q, K.T))
-    for q, v in ((K.Q_PTS, pts), (K.Q_PAY, prov), (K.Q_TC, tc), (K.Q_PP, pp)):
-        v = v[nsr]
-        terms = [(K.T_ONE, v), (K.T_SHIFT, v * mover[nsr])]
-        if q in (K.Q_PTS, K.Q_PAY):
-            terms += [(K.T_UP, v * rm1[nsr]), (K.T_UPSHIFT, v * rm1[nsr] * mover[nsr])]
-        for t, wv in terms:
-            B[:, q, t] = np.bincount(cell, weights=wv, minlength=size)
+    f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (pts, prov, tc, pp, mover, rm1)]
+    basis_sums(np.ascontiguousarray((h * 13 + month) * (na + 1) + slot), nsr, *f64, B)
     B = B.reshape(nh, 13, na + 1, K.Q, K.T)
     SR = np.zeros((size, K.Q))
     SRD = np.zeros((size, 2))

@@ -15,32 +15,20 @@ import pytest
 import tomllib
 
 pytest.importorskip("fastapi")
+from dashboard_shared import cents, dashboard_client, demo_dashboard, same_amounts  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 import payment  # noqa: E402
 from drgsim.dashboard import Dashboard, create_app, scenario_from_args  # noqa: E402
 from drgsim.dashboard.export import to_toml  # noqa: E402
-from drgsim.dashboard.patients import load_patients  # noqa: E402
 from drgsim.pipeline import price_grouped  # noqa: E402
 from payment.overrides import override_policy  # noqa: E402
 from payment.settlement import encode  # noqa: E402
 from payment.whatif import WHATIF_KEYS, run_whatifs  # noqa: E402
 
-
-@pytest.fixture(scope="module")
-def dash() -> Dashboard:
-    patients, note = load_patients(None, None, demo=True)
-    assert patients is not None, note
-    return Dashboard(scenario_from_args(None, None, None), patients=patients)
-
-
-@pytest.fixture(scope="module")
-def client(dash: Dashboard) -> TestClient:
-    return TestClient(create_app(dash))
-
-
-def _cents(x: float) -> int:
-    return int(round(float(x) * 100))
+dash = pytest.fixture(scope="module", name="dash")(demo_dashboard)
+client = pytest.fixture(scope="module", name="client")(dashboard_client)
+_cents = cents
 
 
 def _expected(dash: Dashboard, over: dict, priced: pd.DataFrame | None = None):
@@ -48,13 +36,7 @@ def _expected(dash: Dashboard, over: dict, priced: pd.DataFrame | None = None):
     return payment.settle(dash.base.priced if priced is None else priced, pol)
 
 
-def _same_amounts(answer: dict, res) -> None:
-    st = res.statement.set_index(res.statement["hospital_id"].astype(str))
-    assert len(answer["hospitals"]) == len(st)
-    for h in answer["hospitals"]:
-        row = st.loc[h["hospital_id"]]
-        for col in ("final_amount", "ffs_amount", "entitlement", "result"):
-            assert _cents(h[col]) == _cents(row[col]), (h["hospital_id"], col)
+_same_amounts = same_amounts
 
 
 def test_meta_lists_levers_with_units_and_ranges(client: TestClient) -> None:

@@ -7,38 +7,20 @@ import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
+from dashboard_shared import cents, dashboard_client, demo_dashboard, same_amounts  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 import payment  # noqa: E402
-from drgsim.dashboard import Dashboard, create_app, scenario_from_args  # noqa: E402
-from drgsim.dashboard.patients import load_patients  # noqa: E402
+from drgsim.dashboard import Dashboard  # noqa: E402
 from drgsim.pipeline import price_grouped  # noqa: E402
 from payment.overrides import override_policy  # noqa: E402
 from payment.settlement import encode  # noqa: E402
 from payment.whatif import WHATIF_KEYS, run_whatifs  # noqa: E402
 
-
-@pytest.fixture(scope="module")
-def dash() -> Dashboard:
-    patients, _ = load_patients(None, None, demo=True)
-    return Dashboard(scenario_from_args(None, None, None), patients=patients)
-
-
-@pytest.fixture(scope="module")
-def client(dash: Dashboard) -> TestClient:
-    return TestClient(create_app(dash))
-
-
-def _c(x: float) -> int:
-    return int(round(float(x) * 100))
-
-
-def _same(answer: dict, res) -> None:
-    st = res.statement.set_index(res.statement["hospital_id"].astype(str))
-    assert len(answer["hospitals"]) == len(st)
-    for h in answer["hospitals"]:
-        for col in ("final_amount", "ffs_amount", "entitlement", "result"):
-            assert _c(h[col]) == _c(st.loc[h["hospital_id"], col]), (h["hospital_id"], col)
+dash = pytest.fixture(scope="module", name="dash")(demo_dashboard)
+client = pytest.fixture(scope="module", name="client")(dashboard_client)
+_c = cents
+_same = same_amounts
 
 
 def test_meta_lists_new_levers_with_units(client: TestClient) -> None:
@@ -149,3 +131,20 @@ def test_tiered_care_shift_equals_shift_cases(client: TestClient, dash: Dashboar
     assert got["3"]["cases"] < base["3"]["cases"] and got["2"]["cases"] > base["2"]["cases"]
     bad = client.post("/api/answer", json={"levers": {"tiered_care.shift.to_level": 3}})
     assert bad.status_code == 422 and "from_level and to_level must differ" in bad.json()["detail"]
+
+
+def test_cached_text_codes_give_the_same_cells(dash: Dashboard) -> None:
+    """build_cells with text codes factorized once equals build_cells from the text, also when
+    a re-price excludes cases (the kept rows differ from those the codes were made on)."""
+    from payment.whatif import build_cells, text_codes
+
+    codes = text_codes(dash.base.priced)
+    pol = override_policy(dash.base_policy, {"exclusions.los_max": 30})
+    priced = price_grouped(dash.grouped, pol, dash.scenario.year).priced
+    for pr, p in ((dash.base.priced, dash.base_policy), (priced, pol)):
+        a, b = build_cells(pr, p), build_cells(pr, p, codes=codes)
+        assert list(a.groups) == list(b.groups)
+        for f in ("B", "SR", "SRD", "g_ratio", "g_simple", "dest_w", "h_pts_f", "h_cost_f"):
+            assert np.array_equal(getattr(a, f), getattr(b, f)), f
+    with pytest.raises(ValueError, match="codes are for"):
+        build_cells(dash.base.priced.head(10), dash.base_policy, codes=codes)

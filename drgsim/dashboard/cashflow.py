@@ -19,13 +19,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from pydantic import ValidationError
 
 from payment.cashflow import perturb, run_fund
 from payment.cashflow_policy import RECOVERY_RULES, WhatIf
 from payment.cashflow_run import CashflowScenario, build_inputs, load_cashflow_scenario
 from payment.scenario import load_base_policy
+
+from .state import json_value
 
 __all__ = ["CASHFLOW_LEVERS", "DEMO_CASHFLOW", "CashflowView", "load_cashflow_view"]
 
@@ -50,17 +51,6 @@ _KEYS = tuple(lv["key"] for lv in CASHFLOW_LEVERS)
 LEDGER_COLUMNS = ("month", "opening", "income", "prepayment", "advances", "deductions",
                   "special_review", "other_spending", "clearing", "expenditure", "closing",
                   "months_of_reserve", "low_reserve_alert")
-
-
-def _num(x: Any) -> Any:
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        f = float(x)
-        return f if np.isfinite(f) else None
-    return x
 
 
 class CashflowView:
@@ -120,16 +110,16 @@ class CashflowView:
                 "eligible": bool(fl.eligible), "eligibility": fl.eligibility,
                 "projected_deficit": bool(fl.projected_deficit),
                 "prepayment": round(float(fl.accounts["prepayment"].sum()), 2),
-                "lowest_months_of_reserve": _num(fl.lowest_mor),
+                "lowest_months_of_reserve": json_value(fl.lowest_mor),
                 "lowest_month": led["month"].iloc[fl.lowest_month - 1] if fl.lowest_month
                 else "",
-                "alerts": [{k: _num(v) for k, v in r.items()}
+                "alerts": [{k: json_value(v) for k, v in r.items()}
                            for r in fl.alerts.to_dict(orient="records")],
-                "ledger": [{c: _num(r[c]) for c in LEDGER_COLUMNS}
+                "ledger": [{c: json_value(r[c]) for c in LEDGER_COLUMNS}
                            for r in led.to_dict(orient="records")],
                 "cash": {"months": list(led["month"]),
                          "hospitals": [str(h) for h in cash.index],
-                         "position": [[_num(v) for v in row] for row in cash.to_numpy()]},
+                         "position": [[json_value(v) for v in row] for row in cash.to_numpy()]},
             })
         out = {"name": self.name, "alert_months": cf.reserve_alert_months,
                "clearing_month": cf.clearing_month, "levers": w.model_dump(exclude={

@@ -23,6 +23,7 @@ import pandas as pd
 
 import grouper
 import payment
+from payment.case_codes import TextCodes, text_codes
 from payment.comparison import RunTables, compare_runs
 from payment.monte_carlo import MonteCarloSpec, monte_carlo
 from payment.overrides import (
@@ -48,7 +49,8 @@ DEFAULT_MC = MonteCarloSpec.model_validate({
     "draws": 500, "seed": 0, "volume_growth": {"dist": "normal", "mean": 0.0, "sd": 0.02},
     "cost_growth": {"dist": "uniform", "low": 0.0, "high": 0.05}})
 
-__all__ = ["Dashboard", "Settings", "demo_scenario_path", "group_gains", "merged_overrides", "nest", "records",
+__all__ = ["Dashboard", "Settings", "demo_scenario_path", "group_gains", "json_value",
+           "merged_overrides", "nest", "records",
            "scenario_from_args"]
 
 
@@ -155,7 +157,10 @@ def _money(x: Any) -> float:
     return round(float(x), 2)
 
 
-def _clean(v: Any) -> Any:
+def json_value(v: Any) -> Any:
+    """A numpy / Python scalar as JSON-ready Python (bool, int, float; NaN and ±inf → None)."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
     if isinstance(v, (np.integer,)):
         return int(v)
     if isinstance(v, (float, np.floating)):
@@ -166,7 +171,7 @@ def _clean(v: Any) -> Any:
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """A table as JSON-ready rows (NaN and ±inf as null)."""
-    return [{k: _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+    return [{k: json_value(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 
 
 class Dashboard:
@@ -194,6 +199,7 @@ class Dashboard:
             self.grouped = grouper.group(cases, scheme, keep_columns=True)
         self._weights: Any = None
         self._current: pd.DataFrame | None = None
+        self._codes: TextCodes | None = None
         self._cache: OrderedDict[str, Priced] = OrderedDict()
         self._cache_size = cache_size
         self.saved: dict[str, Settings] = {}
@@ -201,6 +207,8 @@ class Dashboard:
         #: the base policy's alliance tables (the alliance levers edit their budgets)
         self.alliances = [a.model_dump() for a in spol.alliances]
         self.base = self.priced_for({})
+        if self.grouped is not None:
+            self.current_cases()  # made at load, so the first re-pricing lever is not slower
 
     # ------------------------------------------------------------------ pricing
 
@@ -230,21 +238,39 @@ class Dashboard:
                 self._year = py.year
         else:
             # Only pricing reads these keys: price the settlement year with the held weights.
-            if self._current is None:
-                years = pd.to_numeric(self.grouped["year"], errors="coerce")
-                self._current = self.grouped[years == self._year].reset_index(drop=True)
-            current = self._current
+            current = self.current_cases()
             priced = payment.price(current, self._weights, pol)
             for col in CARRIED_COLUMNS:
                 if col not in priced.columns and col in current.columns:
-                    priced[col] = current[col].to_numpy()
+                    priced[col] = current[col].array  # the held column, not a copy
         mc = self.scenario.monte_carlo
-        cells = build_cells(priced, pol, simple_max_points=mc.simple_max_points if mc else 100.0)
+        if self._codes is None or self._codes.n != len(priced):
+            # the case-constant columns settlement and the cells read do not change when the
+            # cases are re-priced: converted once, reused by every re-price of the same rows
+            self._codes = text_codes(priced)
+        cells = build_cells(priced, pol, simple_max_points=mc.simple_max_points if mc else 100.0,
+                            codes=self._codes)
         item = Priced(priced, cells)
         self._cache[key] = item
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return item
+
+    def current_cases(self) -> pd.DataFrame:
+        """The settlement year's grouped cases as re-pricing reads them (made once, held)."""
+        if self._current is None:
+            assert self.grouped is not None
+            years = pd.to_numeric(self.grouped["year"], errors="coerce")
+            current = self.grouped[years == self._year].reset_index(drop=True)
+            # the text pricing reads, as the text it converts it to (payment.tables
+            # .text_column), once: every re-price then skips that conversion
+            for col in {"case_id", "hospital_id", "status", self.base_policy.group_col}:
+                if col in current.columns and current[col].dtype != "str":
+                    current[col] = current[col].astype("str")
+            if "month" not in current.columns:  # the discharge month pricing derives, once
+                current["month"] = self.base.priced["month"].to_numpy(np.int64)
+            self._current = current
+        return self._current
 
     def policy_for(self, s: Settings) -> Any:
         """The base policy with the setting's overrides (validated; errors name the key)."""
@@ -281,12 +307,12 @@ class Dashboard:
             "entitlement": st["entitlement"], "final_amount": st["final_amount"],
             "result": st["result"],
         })
-        summary = {k: _clean(v) for k, v in res.summary.items()}
+        summary = {k: json_value(v) for k, v in res.summary.items()}
         # The ledger and the hospitals follow the what-ifs; ``summary`` stays the baseline.
         ledger = [{"item": r.item, "yuan": _money(r.yuan)} for r in shown.ledger.itertuples()]
         out: dict[str, Any] = {"path": path, "summary": summary, "ledger": ledger}
         if wi is not None:
-            out["whatif_summary"] = {k: _clean(v) for k, v in wi.summary.items()}
+            out["whatif_summary"] = {k: json_value(v) for k, v in wi.summary.items()}
             hosp["whatif_result"] = hosp["result"]
             hosp["base_final_amount"] = res.statement["final_amount"].to_numpy()
             hosp["base_result"] = res.statement["result"].to_numpy()
@@ -335,8 +361,8 @@ class Dashboard:
         pct = r.percentiles.set_index("metric")
         return {
             "draws": spec.draws, "seed": spec.seed,
-            "point_value": {k: _clean(v) for k, v in pct.loc["point_value"].items()},
-            "fund_balance": {k: _clean(v) for k, v in pct.loc["fund_balance"].items()},
+            "point_value": {k: json_value(v) for k, v in pct.loc["point_value"].items()},
+            "fund_balance": {k: json_value(v) for k, v in pct.loc["fund_balance"].items()},
             "point_value_draws": [float(x) for x in r.draws["point_value"]],
             "hospitals": records(r.hospitals.assign(
                 hospital_id=r.hospitals["hospital_id"].astype(str))),
