@@ -512,7 +512,7 @@ class CashflowResult:
         for f in self.funds.values():
             rows.append({"fund": f.fund, "prepayment_eligible": f.eligible,
                          "eligibility": f.eligibility, "projected_deficit": f.projected_deficit,
-                         "prepayment": float(f.accounts["prepayment"].sum()),
+                         "prepayment": round(float(f.accounts["prepayment"].sum()), 2),
                          "lowest_months_of_reserve": f.lowest_mor,
                          "lowest_month": f.ledger["month"].iloc[f.lowest_month - 1]
                          if f.lowest_month else "",

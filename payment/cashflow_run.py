@@ -128,7 +128,8 @@ def build_inputs(cs: CashflowScenario, *, priced: pd.DataFrame | None = None,
 def _row(label: str, fl: Any) -> dict[str, Any]:
     led = fl.ledger
     return {"scenario": label, "fund": fl.fund, "prepayment_eligible": fl.eligible,
-            "prepayment": float(fl.accounts["prepayment"].sum()),
+            # whole cents summed as floats: round once so the sum reads as yuan.fen
+            "prepayment": round(float(fl.accounts["prepayment"].sum()), 2),
             "lowest_months_of_reserve": fl.lowest_mor,
             "lowest_month": led["month"].iloc[fl.lowest_month - 1] if fl.lowest_month else "",
             "lowest_closing": float(led["closing"].min()),

@@ -63,6 +63,9 @@ def test_demo_prepayment_lowers_the_lowest_months_of_reserve(demo_out):
     for f in ("employee", "resident"):
         assert low[("no prepayment", f)] > low[("baseline", f)]
         assert w.loc[("no prepayment", f), "prepayment"] == 0.0
+    # money is written as yuan to the fen, without float noise such as 1505776.4100000001
+    raw = pd.read_csv(out / "cashflow_whatifs.csv", dtype=str)["prepayment"]
+    assert raw.str.fullmatch(r"\d+\.\d{1,2}").all(), raw.tolist()
     pct = pd.read_csv(out / "cashflow_mc_percentiles.csv")
     assert (pct["draws"] == 200).all() and (pct["p5"] <= pct["p95"]).all()
 
