@@ -66,19 +66,54 @@ def _critical_f(a: np.int64, ded: np.int64, uppers: np.ndarray, ratios: np.ndarr
 
 
 @kernel
+def person_year_order(person, n_persons, when, n_when):
+    """Row order by (person, when) with ties in row order: two stable counting passes, O(n).
+
+    ``person`` in [0, n_persons) and ``when`` (a dense rank of the discharge time, or of the
+    year) in [0, n_when); the caller breaks remaining ties by case id.
+    """
+    n = person.shape[0]
+    cnt = np.zeros(n_when + 1, dtype=np.int64)
+    for i in range(n):
+        cnt[when[i] + 1] += 1
+    for t in range(n_when):
+        cnt[t + 1] += cnt[t]
+    by_when = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        t = when[i]
+        by_when[cnt[t]] = i
+        cnt[t] += 1
+    pc = np.zeros(n_persons + 1, dtype=np.int64)
+    for i in range(n):
+        pc[person[i] + 1] += 1
+    for p in range(n_persons):
+        pc[p + 1] += pc[p]
+    order = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        i = by_when[k]
+        p = person[i]
+        order[pc[p]] = i
+        pc[p] += 1
+    return order
+
+
+@kernel
 def cost_sharing_kernel(
-    start, level, ins, cat, ref, ooa, total, self_pay, partial,
+    order, person, year, level, ins, cat, ref, ooa, total, self_pay, partial,
     ded_table, rank_f, combo, band_up, band_r, basic_cap,
     crit_on, crit_ded, crit_up, crit_r, crit_cap, tilt, base_partial,
     asst_on, asst_r, asst_ded, asst_cap, sn_on, sn_caps,
     out_compliant, out_ded, out_basic, out_crit, out_asst, out_sn, out_oop, out_ratio, out_reason,
 ):
-    """Walk cases sorted by person-year then discharge order; write per-case layers (cents).
+    """Walk cases in ``order`` (person-year, then discharge order); write per-case layers in yuan
+    (cents / 100, so exact to the fen) at each case's own row.
 
-    ``combo[i]`` indexes the basic ratio row band_r[combo, band] (1e-8); ``crit_*`` are indexed
-    by insurance × 2 + tilt; ``crit_cap`` < 0 means no cap.
+    A person-year starts where ``person`` or ``year`` changes along ``order``. ``combo[j]``
+    indexes the basic ratio row band_r[combo, band] (1e-8); ``crit_*`` are indexed by
+    insurance × 2 + tilt; ``crit_cap`` < 0 means no cap. Inputs are read and outputs written
+    through ``order`` so no sorted copy of any column is made.
     """
-    n = total.shape[0]
+    n = order.shape[0]
     nr = rank_f.shape[0]
     rank = 0
     prev_ded = np.int64(0)
@@ -88,8 +123,10 @@ def cost_sharing_kernel(
     acc_b = np.int64(0)
     asst_paid = np.int64(0)
     sn_paid = np.int64(0)
-    for i in range(n):
-        if start[i]:
+    prev = np.int64(-1)
+    for k_ in range(n):
+        i = order[k_]
+        if prev < 0 or person[i] != person[prev] or year[i] != year[prev]:
             rank = 0
             prev_ded = np.int64(0)
             basic_paid = np.int64(0)
@@ -146,7 +183,7 @@ def cost_sharing_kernel(
             basic = room
             reason |= R_BASIC_CAP
         basic_paid += basic
-        out_ratio[i] = band_r[row, 0]
+        out_ratio[i] = band_r[row, 0] / E8
         # --- critical illness
         crit = np.int64(0)
         ci = k * 2 + tilt[c]
@@ -202,11 +239,12 @@ def cost_sharing_kernel(
                 reason |= R_SAFETY_NET
         prev_ded = ded
         rank += 1
-        out_compliant[i] = compliant
-        out_ded[i] = ded
-        out_basic[i] = basic
-        out_crit[i] = crit
-        out_asst[i] = asst
-        out_sn[i] = sn
-        out_oop[i] = total[i] - basic - crit - asst - sn
+        prev = i
+        out_compliant[i] = compliant / 100
+        out_ded[i] = ded / 100
+        out_basic[i] = basic / 100
+        out_crit[i] = crit / 100
+        out_asst[i] = asst / 100
+        out_sn[i] = sn / 100
+        out_oop[i] = (total[i] - basic - crit - asst - sn) / 100
         out_reason[i] = reason

@@ -183,12 +183,15 @@ def _codes(cases: pd.DataFrame, col: str, values: tuple[str, ...], default: str 
             raise CostSharingInputError(f"missing required column {col!r}; allowed values: "
                                         f"{', '.join(values)}")
         return np.full(len(cases), values.index(default), dtype=np.int64)
-    s = cases[col]
-    blank = s.isna().to_numpy() | (s.astype(str).str.strip() == "").to_numpy()
+    # one hash pass over the column, then the text rules on its few distinct values
+    raw, uniq = pd.factorize(cases[col])
+    text = pd.Series(np.asarray(uniq, dtype=object)).astype(str).str.strip()
+    u_blank = np.append((text == "").to_numpy(), True)  # the appended slot is NA (raw == -1)
+    u_code = np.append(pd.Index(list(values)).get_indexer(text.str.lower()), -1)
+    blank = u_blank[raw]
     if default is None and blank.any():
         _bad(col, cases, blank, "blank value in a required column", ", ".join(values))
-    text = s.astype(str).str.strip().str.lower()
-    codes = pd.Index(list(values)).get_indexer(text).astype(np.int64)
+    codes = u_code[raw].astype(np.int64)
     unknown = (codes < 0) & ~blank
     if unknown.any():
         _bad(col, cases, unknown, "unknown code", ", ".join(values))
@@ -216,43 +219,74 @@ def _money(cases: pd.DataFrame, col: str, required: bool) -> np.ndarray:
     return round_half_up_cents(x).astype(np.int64)
 
 
-def _order_keys(cases: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(person-year sort order, start flags in sorted order, case_id text)."""
+def _dense_rank(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Dense rank of a few distinct values (equal values share a rank) and the number of ranks."""
+    u, inv = np.unique(values, return_inverse=True)
+    return inv.reshape(-1).astype(np.int64), len(u)
+
+
+def _order(cases: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(walk order by person-year then discharge order, person codes, years), §9.
+
+    Keys are hashed once per column and parsed once per distinct value; rows are put in order by
+    two counting passes (persons, discharge times), and only rows whose person and discharge
+    time tie are ordered by case_id compared as text.
+    """
     if "patient_id" not in cases.columns:
         raise CostSharingInputError("missing required column 'patient_id'")
     pid = cases["patient_id"]
     if pid.isna().any():
         _bad("patient_id", cases, pid.isna().to_numpy(), "blank value", "any identifier")
-    pcode = pd.factorize(pid.astype(str))[0].astype(np.int64)
+    raw, uniq = pd.factorize(pid)
+    # ids compared as text (1 and "1" are one person)
+    same_text, u_text = pd.factorize(pd.Index(np.asarray(uniq, dtype=object)).astype(str))
+    person = same_text.astype(np.int64)[raw]
+    n_persons = len(u_text)
     if "discharge_date" in cases.columns:
-        dd = pd.to_datetime(cases["discharge_date"], errors="coerce")
-        bad = dd.isna().to_numpy()
+        raw, uniq = pd.factorize(cases["discharge_date"])
+        # parsed once per distinct value; the first distinct value is the column's first
+        # non-blank one, so the inferred format is the one the whole column would get
+        ud = pd.to_datetime(pd.Index(np.asarray(uniq, dtype=object)), errors="coerce")
+        u_ns = np.append(ud.to_numpy().astype("datetime64[ns]").astype(np.int64), 0)
+        u_bad = np.append(ud.isna(), True)
+        bad = u_bad[raw]
         if bad.any():
             _bad("discharge_date", cases, bad, "blank or not a date", "a date (YYYY-MM-DD)")
-        year = dd.dt.year.to_numpy(dtype=np.int64)
-        when = dd.to_numpy().astype("datetime64[ns]").astype(np.int64)
+        year = np.append(ud.year.to_numpy(dtype=np.int64), 0)[raw]
+        when_u, n_when = _dense_rank(u_ns[:-1])
+        when = when_u[raw]
     elif "year" in cases.columns:
         y = pd.to_numeric(cases["year"], errors="coerce")
         bad = (y.isna() | (y != y.round())).to_numpy()
         if bad.any():
             _bad("year", cases, bad, "blank or not an integer year", "an integer year")
         year = y.to_numpy(dtype=np.int64)
-        when = np.zeros(len(cases), dtype=np.int64)
+        when, n_when = _dense_rank(year)
     else:
         raise CostSharingInputError("missing column: give 'discharge_date' or 'year'")
-    cid = cases["case_id"].astype(str).to_numpy(dtype=str)
-    order = np.lexsort((cid, when, year, pcode))
-    sp, sy = pcode[order], year[order]
-    start = np.ones(len(order), dtype=np.bool_)
-    start[1:] = (sp[1:] != sp[:-1]) | (sy[1:] != sy[:-1])
-    return order, start, cid
+    order = BK.person_year_order(person, np.int64(n_persons), when, np.int64(n_when))
+    sp, sw = person[order], when[order]
+    same = (sp[1:] == sp[:-1]) & (sw[1:] == sw[:-1])
+    if same.any():
+        member = np.zeros(len(order), dtype=np.bool_)
+        member[1:] |= same
+        member[:-1] |= same
+        pos = np.flatnonzero(member)
+        run = np.concatenate(([0], np.cumsum(~same)))[pos]
+        rows = order[pos]
+        cid = cases["case_id"].iloc[rows].astype(str).to_numpy(dtype=str)
+        order[pos] = rows[np.lexsort((cid, run))]
+    return order, person, year
 
 
-def _reason_text(bits: np.ndarray) -> np.ndarray:
-    uniq, inv = np.unique(bits, return_inverse=True)
-    labels = np.array([";".join(name for bit, name in REASONS if u & bit) for u in uniq],
-                      dtype=object)
-    return labels[inv.reshape(-1)]
+def _reason_text(bits: np.ndarray) -> pd.Series:
+    """Reason labels per case: one label per distinct bit pattern (< 4096), then one take in
+    the default text dtype (no per-case string object is built or re-inferred)."""
+    present = np.flatnonzero(np.bincount(bits))
+    labels = [""] * (int(present[-1]) + 1 if len(present) else 1)
+    for u in present:
+        labels[u] = ";".join(name for bit, name in REASONS if u & bit)
+    return pd.Series(labels).take(bits).reset_index(drop=True)
 
 
 def cost_sharing(cases: pd.DataFrame, policy: BenefitPolicy) -> pd.DataFrame:
@@ -267,7 +301,7 @@ def cost_sharing(cases: pd.DataFrame, policy: BenefitPolicy) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=object if c in ("case_id", "reasons")
                                           else np.float64) for c in OUTPUT_COLUMNS}
                             ).astype({"compliant": np.float64})
-    order, start, _ = _order_keys(cases)
+    order, person, year = _order(cases)
     lv = pd.to_numeric(cases.get("hospital_level"), errors="coerce") \
         if "hospital_level" in cases.columns else None
     if lv is None:
@@ -293,23 +327,21 @@ def cost_sharing(cases: pd.DataFrame, policy: BenefitPolicy) -> pd.DataFrame:
     crit = _critical_tables(policy)
     asst = _assistance_tables(policy)
 
-    o = order
-    outs = [np.empty(n, dtype=np.int64) for _ in range(9)]
+    outs = [np.empty(n, dtype=np.float64) for _ in range(8)]
+    reason = np.empty(n, dtype=np.int64)
     BK.cost_sharing_kernel(
-        start, level[o], ins[o], cat[o], ref[o], ooa[o], total[o], self_pay[o], partial[o],
-        ded_table, rank_f, combo[o], band_up, band_r, basic_cap,
+        order, person, year, level, ins, cat, ref, ooa, total, self_pay, partial,
+        ded_table, rank_f, combo, band_up, band_r, basic_cap,
         crit["crit_on"], crit["crit_ded"], crit["crit_up"], crit["crit_r"], crit["crit_cap"],
         crit["tilt"], crit["base_partial"],
         asst["asst_on"], asst["asst_r"], asst["asst_ded"], asst["asst_cap"], asst["sn_on"],
-        asst["sn_caps"], *outs,
+        asst["sn_caps"], *outs, reason,
     )
-    back = np.empty(n, dtype=np.int64)
-    back[o] = np.arange(n)
-    comp, dedc, basic, critc, asstc, snc, oop, ratio, reason = (a[back] for a in outs)
-    ratio_out = ratio / BK.E8
+    comp, dedc, basic, critc, asstc, snc, oop, ratio = outs
     return pd.DataFrame({
-        "case_id": cases["case_id"].to_numpy(),
-        "compliant": comp / 100, "deductible": dedc / 100, "basic": basic / 100,
-        "critical": critc / 100, "assistance": asstc / 100, "safety_net": snc / 100,
-        "oop": oop / 100, "ratio": ratio_out, "reasons": _reason_text(reason),
+        # the input's own column (no per-row conversion), in input order
+        "case_id": cases["case_id"].array,
+        "compliant": comp, "deductible": dedc, "basic": basic,
+        "critical": critc, "assistance": asstc, "safety_net": snc,
+        "oop": oop, "ratio": ratio, "reasons": _reason_text(reason),
     })
