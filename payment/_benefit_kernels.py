@@ -66,35 +66,32 @@ def _critical_f(a: np.int64, ded: np.int64, uppers: np.ndarray, ratios: np.ndarr
 
 
 @kernel
+def _stable_by(key, n_keys, rows):
+    """``rows`` reordered stably by ``key[row]`` in [0, n_keys): one counting pass, O(n)."""
+    n = rows.shape[0]
+    cnt = np.zeros(n_keys + 1, dtype=np.int64)
+    for k in range(n):
+        cnt[key[rows[k]] + 1] += 1
+    for t in range(n_keys):
+        cnt[t + 1] += cnt[t]
+    out = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        i = rows[k]
+        t = key[i]
+        out[cnt[t]] = i
+        cnt[t] += 1
+    return out
+
+
+@kernel
 def person_year_order(person, n_persons, when, n_when):
     """Row order by (person, when) with ties in row order: two stable counting passes, O(n).
 
     ``person`` in [0, n_persons) and ``when`` (a dense rank of the discharge time, or of the
     year) in [0, n_when); the caller breaks remaining ties by case id.
     """
-    n = person.shape[0]
-    cnt = np.zeros(n_when + 1, dtype=np.int64)
-    for i in range(n):
-        cnt[when[i] + 1] += 1
-    for t in range(n_when):
-        cnt[t + 1] += cnt[t]
-    by_when = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        t = when[i]
-        by_when[cnt[t]] = i
-        cnt[t] += 1
-    pc = np.zeros(n_persons + 1, dtype=np.int64)
-    for i in range(n):
-        pc[person[i] + 1] += 1
-    for p in range(n_persons):
-        pc[p + 1] += pc[p]
-    order = np.empty(n, dtype=np.int64)
-    for k in range(n):
-        i = by_when[k]
-        p = person[i]
-        order[pc[p]] = i
-        pc[p] += 1
-    return order
+    rows = np.arange(person.shape[0])
+    return _stable_by(person, n_persons, _stable_by(when, n_when, rows))
 
 
 @kernel

@@ -362,3 +362,16 @@ def test_many_persons_vectorised():
     total = np.round(cases["total_cost"].to_numpy() * 100).astype(np.int64)
     layers = sum(np.round(df[c].to_numpy() * 100).astype(np.int64) for c in LAYERS)
     assert (layers == total).all()
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4)), min_size=1, max_size=60))
+def test_person_year_order_is_a_stable_lexsort(keys):
+    """The two counting passes order rows as a stable sort by (person, when) would."""
+    from payment._benefit_kernels import person_year_order
+
+    person = np.array([k[0] for k in keys], dtype=np.int64)
+    when = np.array([k[1] for k in keys], dtype=np.int64)
+    got = person_year_order(person, np.int64(7), when, np.int64(5))
+    want = np.lexsort((np.arange(len(keys)), when, person))
+    np.testing.assert_array_equal(got, want)
