@@ -182,7 +182,7 @@ def _codes(cases: pd.DataFrame, col: str, values: tuple[str, ...], default: str 
         if default is None:
             raise CostSharingInputError(f"missing required column {col!r}; allowed values: "
                                         f"{', '.join(values)}")
-        return np.full(len(cases), values.index(default), dtype=np.int64)
+        return np.full(len(cases), values.index(default), dtype=np.int8)
     # one hash pass over the column, then the text rules on its few distinct values
     raw, uniq = pd.factorize(cases[col])
     text = pd.Series(np.asarray(uniq, dtype=object)).astype(str).str.strip()
@@ -191,7 +191,7 @@ def _codes(cases: pd.DataFrame, col: str, values: tuple[str, ...], default: str 
     blank = u_blank[raw]
     if default is None and blank.any():
         _bad(col, cases, blank, "blank value in a required column", ", ".join(values))
-    codes = u_code[raw].astype(np.int64)
+    codes = u_code.astype(np.int8)[raw]
     unknown = (codes < 0) & ~blank
     if unknown.any():
         _bad(col, cases, unknown, "unknown code", ", ".join(values))
@@ -240,7 +240,7 @@ def _order(cases: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     raw, uniq = pd.factorize(pid)
     # ids compared as text (1 and "1" are one person)
     same_text, u_text = pd.factorize(pd.Index(np.asarray(uniq, dtype=object)).astype(str))
-    person = same_text.astype(np.int64)[raw]
+    person = same_text.astype(np.int32)[raw]
     n_persons = len(u_text)
     if "discharge_date" in cases.columns:
         raw, uniq = pd.factorize(cases["discharge_date"])
@@ -252,7 +252,7 @@ def _order(cases: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         bad = u_bad[raw]
         if bad.any():
             _bad("discharge_date", cases, bad, "blank or not a date", "a date (YYYY-MM-DD)")
-        year = np.append(ud.year.to_numpy(dtype=np.int64), 0)[raw]
+        year = np.append(ud.year.to_numpy(dtype=np.int32), 0)[raw]
         when_u, n_when = _dense_rank(u_ns[:-1])
         when = when_u[raw]
     elif "year" in cases.columns:
@@ -262,6 +262,7 @@ def _order(cases: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             _bad("year", cases, bad, "blank or not an integer year", "an integer year")
         year = y.to_numpy(dtype=np.int64)
         when, n_when = _dense_rank(year)
+        year = year.astype(np.int32)
     else:
         raise CostSharingInputError("missing column: give 'discharge_date' or 'year'")
     order = BK.person_year_order(person, np.int64(n_persons), when, np.int64(n_when))
@@ -309,7 +310,8 @@ def cost_sharing(cases: pd.DataFrame, policy: BenefitPolicy) -> pd.DataFrame:
     badlv = ~lv.isin([1, 2, 3]).to_numpy()
     if badlv.any():
         _bad("hospital_level", cases, badlv, "unknown or blank level", "1, 2, 3")
-    level = lv.to_numpy(dtype=np.int64) - 1
+    # small integer codes: the kernel's inputs stay a few bytes per case (issue 14's memory)
+    level = (lv.to_numpy(dtype=np.int64) - 1).astype(np.int8)
     ins = _codes(cases, "insurance", INSURANCES, None)
     cat = _codes(cases, "category", CATEGORIES, "general")
     ref = _codes(cases, "referral", REFERRALS, "none")
@@ -320,15 +322,17 @@ def cost_sharing(cases: pd.DataFrame, policy: BenefitPolicy) -> pd.DataFrame:
 
     band_up, band_r, strides = _basic_tables(policy)
     combo = (ins * strides[0] + level * strides[1] + cat * strides[2] + ooa * strides[3]
-             + (ref == 3) * strides[4])
+             + (ref == 3) * strides[4]).astype(np.int16)  # < 2·3·7·3·2 = 252
     ded_table = np.array([[_cents(v) for v in getattr(policy.deductible, k)] for k in INSURANCES])
     rank_f = np.array([_e4(f) for f in policy.deductible.rank_factors], dtype=np.int64)
     basic_cap = np.array([_cents(policy.basic.employee_cap), _cents(policy.basic.resident_cap)])
     crit = _critical_tables(policy)
     asst = _assistance_tables(policy)
 
-    outs = [np.empty(n, dtype=np.float64) for _ in range(8)]
-    reason = np.empty(n, dtype=np.int64)
+    # the eight money/ratio columns in one block the result frame wraps without a copy
+    vals = np.empty((8, n), dtype=np.float64)
+    outs = list(vals)
+    reason = np.empty(n, dtype=np.int16)
     BK.cost_sharing_kernel(
         order, person, year, level, ins, cat, ref, ooa, total, self_pay, partial,
         ded_table, rank_f, combo, band_up, band_r, basic_cap,
@@ -337,11 +341,8 @@ def cost_sharing(cases: pd.DataFrame, policy: BenefitPolicy) -> pd.DataFrame:
         asst["asst_on"], asst["asst_r"], asst["asst_ded"], asst["asst_cap"], asst["sn_on"],
         asst["sn_caps"], *outs, reason,
     )
-    comp, dedc, basic, critc, asstc, snc, oop, ratio = outs
-    return pd.DataFrame({
-        # the input's own column (no per-row conversion), in input order
-        "case_id": cases["case_id"].array,
-        "compliant": comp, "deductible": dedc, "basic": basic,
-        "critical": critc, "assistance": asstc, "safety_net": snc,
-        "oop": oop, "ratio": ratio, "reasons": _reason_text(reason),
-    })
+    out = pd.DataFrame(vals.T, columns=list(OUTPUT_COLUMNS[1:-1]), copy=False)
+    # the input's own column (no per-row conversion), in input order
+    out.insert(0, "case_id", cases["case_id"].array)
+    out["reasons"] = _reason_text(reason)
+    return out
