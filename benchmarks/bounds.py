@@ -44,19 +44,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
+from bench_stages import _best  # noqa: E402  (best wall time of some rounds)
+
 #: issue 17's targets, cases/s
 TARGETS = {"end to end, 1 thread": 1_500_000, "kernel, 1 thread": 20_000_000,
            "streamed group + price, 2 cores": 2_000_000, "service batch": 200_000}
-
-
-def _best(fn, rounds: int) -> float:
-    """Best wall time of ``rounds`` calls (seconds)."""
-    best = float("inf")
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def memory_bandwidth(mb: int = 512, rounds: int = 5) -> float:
