@@ -9,9 +9,13 @@ The year is never held in memory: each generation chunk samples rows of a base c
 (the CHS-DRG 1.1 conformance cases from ``$DRGSIM_SHARED`` or ``../shared``; else the demo
 sample cases with the demo scheme), gives them fresh case ids and jittered costs, and is written
 as one file of a Parquet dataset. The dataset is then streamed through
-:func:`drgsim.stream.group_file` (and ``price_file`` when pricing exists). Reported: wall time,
-cases/s, peak resident memory of this process and its children (sampled by psutil), and the
-time extrapolated to 302 million cases (the national yearly volume).
+:func:`drgsim.stream.group_file` and :func:`drgsim.stream.group_price_file`. Reported: wall time,
+cases/s, peak resident memory of this process and its children (sampled by psutil), the time
+extrapolated to 302 million cases (the national yearly volume), and where the CPU went: process
+CPU seconds, ``cores_busy`` (CPU seconds per wall second; 2.0 = both cores all the time) and the
+CPU seconds of the reader, compute and writer threads (Arrow's decode pool and numba's workers
+count in the process total only), with the 1-minute load average before and after. On a
+shared machine ``cpu_ns_per_case`` is the figure to compare between runs.
 """
 
 from __future__ import annotations
@@ -119,6 +123,19 @@ def generate(base_file: Path, out_dir: Path, n_cases: int, chunk: int = 1_000_00
     return time.perf_counter() - t0
 
 
+def _figures(st, mem: PeakMemory) -> dict:
+    """Throughput, memory and where the CPU went: ``cores_busy`` is process CPU seconds per
+    wall second (2.0 = both cores all the time); the per-thread CPU seconds say which of
+    reading, computing (canonical columns, group, price) and writing bounds the run."""
+    return {"seconds": round(st.seconds, 2), "cases_per_s": round(st.rate),
+            "peak_rss_mb": round(mem.peak),
+            "national_302m_minutes": round(NATIONAL_CASES / st.rate / 60, 1),
+            "cpu_seconds": round(st.cpu_seconds, 2), "cores_busy": round(st.cores_busy, 2),
+            "thread_cpu_s": {"read": round(st.read_cpu, 2), "compute": round(st.compute_cpu, 2),
+                             "write": round(st.write_cpu, 2)},
+            "cpu_ns_per_case": round(st.cpu_seconds / max(st.rows, 1) * 1e9)}
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", type=int, default=int(os.environ.get("DRGSIM_BENCH_CASES", 50_000_000)))
@@ -147,29 +164,29 @@ def main(argv: list[str] | None = None) -> dict:
     # compile kernels and build the scheme's engine outside the timed region
     stream.group_file(next(iter(sorted(data.glob("*.parquet")))), None, scheme, chunk_rows=1000)
 
+    load0 = round(os.getloadavg()[0], 2)
     out = args.workdir / "grouped.parquet"
     with PeakMemory() as mem:
         st = stream.group_file(data, out, scheme, chunk_rows=chunk_rows, threads=args.threads,
                                progress=args.progress)
-    report["group"] = {"seconds": round(st.seconds, 2), "cases_per_s": round(st.rate),
-                       "peak_rss_mb": round(mem.peak), "national_302m_minutes": round(NATIONAL_CASES / st.rate / 60, 1)}
+    report["group"] = _figures(st, mem)
     if not args.no_price:
         from grouper import group
-        from payment import compute_weights, load_policy
+        from payment import compute_weights, load_policy, price
 
         # weights from one generated file (1 M cases): the history a region would fit them on
         pol = load_policy(args.policy)
         hist = group(stream.canonical_chunk(pq.read_table(sorted(data.glob("*.parquet"))[0])),
                      scheme, keep_columns=True)
         w = compute_weights(hist, pol)
+        price(hist.iloc[:20_000], w, pol)  # compile the pricing and quota kernels untimed
         del hist
         out2 = args.workdir / "priced.parquet"
         with PeakMemory() as mem:
             st2 = stream.group_price_file(data, out2, scheme, w, pol, chunk_rows=chunk_rows,
                                           threads=args.threads, progress=args.progress)
-        report["group_price"] = {"policy": args.policy, "seconds": round(st2.seconds, 2),
-                                 "cases_per_s": round(st2.rate), "peak_rss_mb": round(mem.peak),
-                                 "national_302m_minutes": round(NATIONAL_CASES / st2.rate / 60, 1)}
+        report["group_price"] = {"policy": args.policy, **_figures(st2, mem)}
+    report["load_avg_1min_before_after"] = [load0, round(os.getloadavg()[0], 2)]
     if not args.keep:
         shutil.rmtree(args.workdir, ignore_errors=True)
     print(json.dumps(report, indent=2))

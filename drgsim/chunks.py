@@ -7,6 +7,7 @@ computing and writing overlap). Every row is processed exactly once and written 
 
 from __future__ import annotations
 
+import os
 import queue
 import resource
 import threading
@@ -25,12 +26,34 @@ from .writer import ChunkWriter
 
 @dataclass
 class StreamStats:
-    """What a streaming run did: rows, chunks, wall seconds, peak resident memory (MB)."""
+    """What a streaming run did: rows, chunks, wall seconds, peak resident memory (MB).
+
+    ``cpu_seconds``: CPU time of the whole process over the run (all threads, numba's
+    included); ``read_cpu``, ``compute_cpu`` and ``write_cpu``: CPU seconds of the reader,
+    compute and writer threads (numba worker threads count in ``cpu_seconds`` only). Their
+    ratios to ``seconds`` say which stage bounds the run and whether both cores were busy.
+    """
 
     rows: int
     chunks: int
     seconds: float
     peak_rss_mb: float
+    cpu_seconds: float = 0.0
+    read_cpu: float = 0.0
+    compute_cpu: float = 0.0
+    write_cpu: float = 0.0
+
+    @property
+    def cores_busy(self) -> float:
+        """Average cores in use: process CPU seconds per wall second."""
+        return self.cpu_seconds / self.seconds if self.seconds > 0 else float("nan")
+
+    def __add__(self, other: StreamStats) -> StreamStats:
+        """Two passes over the same cases: times add up, rows and chunks are the later pass's."""
+        return StreamStats(other.rows, other.chunks, self.seconds + other.seconds,
+                           max(self.peak_rss_mb, other.peak_rss_mb),
+                           self.cpu_seconds + other.cpu_seconds, self.read_cpu + other.read_cpu,
+                           self.compute_cpu + other.compute_cpu, self.write_cpu + other.write_cpu)
 
     @property
     def rate(self) -> float:
@@ -51,9 +74,10 @@ class _Failed:
         self.exc = exc
 
 
-def _producer(it: Iterator, q: queue.Queue, stop: threading.Event) -> None:
+def _producer(it: Iterator, q: queue.Queue, stop: threading.Event, cpu: list[float]) -> None:
     try:
         for item in it:
+            cpu[0] = time.thread_time()
             while not stop.is_set():
                 try:
                     q.put(item, timeout=0.1)
@@ -62,6 +86,7 @@ def _producer(it: Iterator, q: queue.Queue, stop: threading.Event) -> None:
                     continue
             if stop.is_set():
                 return
+        cpu[0] = time.thread_time()
         q.put(_DONE)
     except BaseException as e:  # handed to the consumer, which re-raises it
         q.put(_Failed(e))
@@ -152,10 +177,13 @@ def run_chunks(source: CaseSource, fn: Callable[[pd.DataFrame], pd.DataFrame | p
     hands ``fn`` the raw columns (for already grouped files, which need no case columns).
     """
     t0 = time.perf_counter()
+    c0 = _process_cpu()
     stop = threading.Event()
     raw_q: queue.Queue = queue.Queue(maxsize=1)
     out_q: queue.Queue = queue.Queue(maxsize=1)
-    reader = threading.Thread(target=_producer, args=(source.tables(), raw_q, stop), daemon=True)
+    read_cpu, write_cpu = [0.0], [0.0]
+    reader = threading.Thread(target=_producer, args=(source.tables(), raw_q, stop, read_cpu),
+                              daemon=True)
     writer_exc: list[BaseException] = []
     label = progress if isinstance(progress, str) else ("cases" if progress else None)
     ctx = make_progress() if label else nullcontext()
@@ -164,6 +192,7 @@ def run_chunks(source: CaseSource, fn: Callable[[pd.DataFrame], pd.DataFrame | p
     def write_loop(w: ChunkWriter | None) -> None:
         failed = False
         while True:
+            write_cpu[0] = time.thread_time()
             item = out_q.get()
             if item is _DONE or isinstance(item, _Failed):
                 return
@@ -188,6 +217,7 @@ def run_chunks(source: CaseSource, fn: Callable[[pd.DataFrame], pd.DataFrame | p
         reader.start()
         writer.start()
         offset = 0
+        cc0 = time.thread_time()
         try:
             for raw in _consume(raw_q):
                 if stop.is_set():
@@ -216,6 +246,7 @@ def run_chunks(source: CaseSource, fn: Callable[[pd.DataFrame], pd.DataFrame | p
             writer.join()
             reader.join(timeout=5)
             raise
+        compute_cpu = time.thread_time() - cc0
         out_q.put(_DONE)
         writer.join()
         stop.set()
@@ -224,7 +255,13 @@ def run_chunks(source: CaseSource, fn: Callable[[pd.DataFrame], pd.DataFrame | p
             raise writer_exc[0]
         if bar is not None:
             bar.update(task, total=rows, completed=rows, shown_total=f"{rows:,}")
-    return StreamStats(rows, chunks, time.perf_counter() - t0, peak_rss_mb())
+    return StreamStats(rows, chunks, time.perf_counter() - t0, peak_rss_mb(),
+                       _process_cpu() - c0, read_cpu[0], compute_cpu, write_cpu[0])
+
+
+def _process_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
 
 
 

@@ -14,6 +14,8 @@ are extra passes that collect their facts per chunk, decide once, and apply per 
 """
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -154,7 +156,8 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
     tmp_dir = Path(workdir) if workdir is not None else out_path.resolve().parent
     tmp_dir.mkdir(parents=True, exist_ok=True)
     outputs.sweep_scratch(tmp_dir, "price")  # left by a killed run (SIGKILL cannot be caught)
-    seconds = 0.0
+    t0, c0 = time.perf_counter(), os.times()
+    total: StreamStats | None = None
     with tempfile.TemporaryDirectory(dir=tmp_dir, prefix=outputs.scratch_prefix("price")) as tmp:
         cross = None
         src2, canonical2, regroup = source, not grouped, True
@@ -177,7 +180,7 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
             st = run_chunks(source, facts, scratch,
                             progress=f"{label} (pass 1 of 2)" if label else False,
                             canonical=not grouped)
-            seconds += st.seconds
+            total = st
             cross.decide()
             if grouped:  # read the input again
                 src2 = CaseSource(input, chunk_rows=chunk_rows, columns=sorted(need))
@@ -192,8 +195,7 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
 
         st = run_chunks(src2, step, priced_path, canonical=canonical2,
                         progress=(f"{label} (pass 2 of 2)" if first else label) if label else False)
-        seconds += st.seconds
-        rows, chunks = st.rows, st.chunks
+        total = st if total is None else total + st
         if do_sr:
             sel = ledger.select(pol)
             done = {"n": 0}
@@ -205,8 +207,12 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
 
             st = run_chunks(ScratchSource(priced_path), patch, out_path, canonical=False,
                             progress=f"{label} (special review)" if label else False)
-            seconds += st.seconds
-    return StreamStats(rows, chunks, seconds, peak_rss_mb())
+            total = total + st  # the same rows again
+    # the whole run's wall and CPU time, with the decisions between the passes
+    c1 = os.times()
+    total.seconds = time.perf_counter() - t0
+    total.cpu_seconds = c1.user + c1.system - c0.user - c0.system
+    return total
 
 
 # --- DIP -------------------------------------------------------------------------------------------

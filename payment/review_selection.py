@@ -32,6 +32,7 @@ from .spill import Spill
 #: ``sr_status`` values: not a candidate, approved, applied but not approved, a candidate
 #: without a positive gain, a positive candidate over its hospital's quota.
 STATUSES = ("", "approved", "not_approved", "no_gain", "over_quota")
+_STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
 
 
 def quota(base: int | np.ndarray, rate: float, rounding: str = "floor") -> int | np.ndarray:
@@ -248,19 +249,21 @@ def apply_selection(priced: pd.DataFrame, sel: pd.DataFrame, offset: int) -> pd.
     part = sel.iloc[lo:hi]
     rows = part["row"].to_numpy() - offset
     ok = part["approved"].to_numpy(bool)
-    out = priced.copy()
+    # a shallow copy: the four replaced columns are new arrays, the others are shared
+    out = priced.copy(deep=False)
     applied = np.zeros(len(out), bool)
     applied[rows] = True
     approved = np.zeros(len(out), bool)
     approved[rows] = ok
     amount = np.where(pos, 0.0, out["sr_amount"].to_numpy(np.float64))
     amount[rows] = part["amount"].to_numpy()
-    st = out["sr_status"].astype(object).to_numpy(object).copy()
-    st[pos] = "over_quota"
-    st[rows] = np.where(ok, "approved", "not_approved")
+    # statuses as category codes: no per-row strings
+    codes = out["sr_status"].astype(_STATUS_DTYPE).cat.codes.to_numpy(np.int8).copy()
+    codes[pos] = STATUSES.index("over_quota")
+    codes[rows] = np.where(ok, STATUSES.index("approved"), STATUSES.index("not_approved"))
     out["sr_applied"] = applied
     out["sr_approved"] = approved
-    out["sr_status"] = pd.Categorical(st, categories=list(STATUSES))
+    out["sr_status"] = pd.Categorical.from_codes(codes, dtype=_STATUS_DTYPE)
     out["sr_amount"] = amount
     return out
 

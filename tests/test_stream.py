@@ -444,3 +444,56 @@ def test_pandas_index_column_is_not_a_case_column(tmp_path, demo_scheme, cases_d
     got = pd.read_parquet(out)
     assert not any(c.startswith("__index_level_") for c in got.columns)
     pd.testing.assert_frame_equal(got, group(cases_df.head(500), demo_scheme, keep_columns=True))
+
+
+def _encodings(path) -> dict[str, set[str]]:
+    md = pq.ParquetFile(path).metadata
+    rg = md.row_group(0)
+    return {rg.column(i).path_in_schema: set(rg.column(i).encodings) for i in range(rg.num_columns)}
+
+
+def test_group_and_code_columns_dictionary_encoded(tmp_path, demo_scheme, priced_setup):
+    """Group and code columns are written dictionary-encoded; the values read back are those
+    of the in-memory result, for a file and for a dataset directory."""
+    from payment import price
+
+    g, pol, w = priced_setup
+    out = tmp_path / "p.parquet"
+    stream.group_price_file(CASES, out, demo_scheme, w, pol, chunk_rows=4000)
+    enc = _encodings(out)
+    for c in ("group", "hospital_id", "case_class", "sr_status", "priced_as"):
+        assert "RLE_DICTIONARY" in enc[c], (c, enc[c])
+    want = price(g, w, pol)
+    want.attrs = {}
+    pd.testing.assert_frame_equal(pd.read_parquet(out), want)
+    d = tmp_path / "gdir"
+    stream.group_file(CASES, d, demo_scheme, chunk_rows=4000)
+    part = sorted(d.glob("part-*.parquet"))[0]
+    enc = _encodings(part)
+    for c in ("drg", "adrg", "mdc", "status"):
+        assert "RLE_DICTIONARY" in enc[c], (c, enc[c])
+    pd.testing.assert_frame_equal(pd.read_parquet(d), group(read_cases(CASES), demo_scheme))
+
+
+def test_stream_stats_cpu_by_thread(tmp_path, demo_scheme):
+    st = stream.group_file(CASES, tmp_path / "g.parquet", demo_scheme, chunk_rows=2000)
+    assert st.cpu_seconds > 0 and st.compute_cpu > 0 and st.write_cpu > 0
+    assert st.compute_cpu + st.write_cpu <= st.cpu_seconds + 0.05
+    assert st.cores_busy == pytest.approx(st.cpu_seconds / st.seconds)
+
+
+def test_apply_selection_leaves_its_input_unchanged(tmp_path, demo_scheme, priced_setup):
+    """apply_selection copies only the four columns it sets (a shallow copy)."""
+    from payment import price
+    from payment.review_selection import ReviewLedger, apply_selection
+
+    g, pol, w = priced_setup
+    pre = price(g, w, pol, special_review=True)
+    ledger = ReviewLedger()
+    ledger.add(pre, g, 0)
+    sel = ledger.select(pol)
+    before = pre.copy(deep=True)
+    got = apply_selection(pre, sel, 0)
+    pd.testing.assert_frame_equal(pre, before)
+    assert got["sr_status"].dtype == pre["sr_status"].dtype
+    pd.testing.assert_frame_equal(got, pre)  # the whole table at once: the same choice
