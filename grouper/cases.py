@@ -225,7 +225,33 @@ def _repair_number(v: str, unit: str, sex: bool) -> str:
     return v
 
 
-def _numeric(s: pd.Series, spec: Column, header: str, problems: _Problems) -> pd.Series:
+#: below this many rows, or when most cells differ, a column is read cell by cell directly
+_DISTINCT_MIN_ROWS = 1_000
+
+
+def _per_distinct(read, s: pd.Series, header: str, problems: _Problems, *args) -> pd.Series:
+    """``read`` applied once per distinct cell of a text column and mapped back to every row.
+
+    Exact by construction (each reader is a function of the cell alone, and its problems are
+    mapped back to the rows holding that cell), and cheap where cells repeat: ages, stays, sex,
+    levels and dates have a few hundred distinct texts in a million rows.
+    """
+    if len(s) < _DISTINCT_MIN_ROWS or not (pd.api.types.is_object_dtype(s.dtype)
+                                           or pd.api.types.is_string_dtype(s.dtype)):
+        return read(s, *args, header, problems)
+    codes, uniq = pd.factorize(s)
+    if 2 * len(uniq) > len(s):
+        return read(s, *args, header, problems)
+    sub = _Problems(len(uniq))
+    values = read(pd.Series(uniq, dtype=s.dtype), *args, header, sub)
+    for h, rows, _raw, reason in sub.items:
+        bad = np.zeros(len(uniq) + 1, dtype=bool)  # the last slot is a blank cell (code -1)
+        bad[rows] = True
+        problems.add(h, bad[codes], s, reason)
+    return pd.Series(values.array.take(codes, allow_fill=True), index=s.index)
+
+
+def _numeric_cells(s: pd.Series, spec: Column, header: str, problems: _Problems) -> pd.Series:
     if pd.api.types.is_bool_dtype(s.dtype):
         v = s.astype("float64")
     elif pd.api.types.is_numeric_dtype(s.dtype):
@@ -276,7 +302,7 @@ def _date_parts(v: str) -> pd.Timestamp | None:
     return None
 
 
-def _date(s: pd.Series, header: str, problems: _Problems) -> pd.Series:
+def _date_cells(s: pd.Series, header: str, problems: _Problems) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         return s
     if isinstance(s.dtype, pd.ArrowDtype) and pa.types.is_temporal(s.dtype.pyarrow_dtype):
@@ -424,9 +450,9 @@ def canonicalise(df: pd.DataFrame, source: str = "<cases>", *,
                 s = s.astype("string")
             out[c] = s
         elif spec.kind in ("int", "float"):
-            out[c] = _numeric(s, spec, header, problems)
+            out[c] = _per_distinct(_numeric_cells, s, header, problems, spec)
         elif spec.kind == "date":
-            out[c] = _date(s, header, problems)
+            out[c] = _per_distinct(_date_cells, s, header, problems)
         elif spec.kind == "bool":
             out[c] = _bool(s, header, problems)
     n = len(df)
