@@ -303,6 +303,9 @@ class ScratchSource:
             rd = pa.ipc.open_file(f)
             for i in range(rd.num_record_batches):
                 yield pa.Table.from_batches([rd.get_batch(i)])
+            if rd.num_record_batches == 0:
+                # no rows (a header-only input): one empty table, so the output has its columns
+                yield rd.schema.empty_table()
 
     def fraction_read(self) -> float:
         return 0.0
