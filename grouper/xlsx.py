@@ -161,19 +161,19 @@ def _table(grid: list[list], kinds: dict[tuple[int, int], str], merged: list[str
     reaching, covered_rows = [], set()
     for ref in merged:
         c0, r0, c1, r1 = range_boundaries(ref)
-        hit = False
+        hit: list[str] = []
         for r in range(max(r0, head_row + 1), r1 + 1):
             if r not in index:
                 continue
             for c in range(c0, min(c1, width) + 1):
                 if (r, c) == (r0, c0) or not _blank(grid[r - 1][c - 1] if c <= len(grid[r - 1]) else None):
                     continue
-                hit = True
+                hit += [names[c - 1]] if names[c - 1] not in hit else []
                 covered_rows.add(r)
                 notes[index[r]].append(f"{names[c - 1]} is blank inside merged cells {ref} (only "
                                        f"{get_column_letter(c0)}{r0} holds its value) (row {r})")
         if hit:
-            reaching.append(ref)
+            reaching.append(f"{ref} ({', '.join(hit)})")
     if reaching:
         more = f" and {len(reaching) - _SHOWN:,} more" if len(reaching) > _SHOWN else ""
         warnings.warn(CaseValueWarning(
