@@ -162,6 +162,7 @@ def _table(grid: list[list], kinds: dict[tuple[int, int], str], merged: list[str
     for ref in merged:
         c0, r0, c1, r1 = range_boundaries(ref)
         hit: list[str] = []
+        blank_rows: list[int] = []
         for r in range(max(r0, head_row + 1), r1 + 1):
             if r not in index:
                 continue
@@ -169,11 +170,12 @@ def _table(grid: list[list], kinds: dict[tuple[int, int], str], merged: list[str
                 if (r, c) == (r0, c0) or not _blank(grid[r - 1][c - 1] if c <= len(grid[r - 1]) else None):
                     continue
                 hit += [names[c - 1]] if names[c - 1] not in hit else []
+                blank_rows += [r] if r not in blank_rows else []
                 covered_rows.add(r)
                 notes[index[r]].append(f"{names[c - 1]} is blank inside merged cells {ref} (only "
                                        f"{get_column_letter(c0)}{r0} holds its value) (row {r})")
         if hit:
-            reaching.append(f"{ref} ({', '.join(hit)})")
+            reaching.append(f"{ref} ({', '.join(hit)} blank in {_rows(blank_rows)})")
     if reaching:
         more = f" and {len(reaching) - _SHOWN:,} more" if len(reaching) > _SHOWN else ""
         warnings.warn(CaseValueWarning(
@@ -183,6 +185,15 @@ def _table(grid: list[list], kinds: dict[tuple[int, int], str], merged: list[str
     if any(notes):
         _attach(df, bad, ["; ".join(x) for x in notes])
     return df
+
+
+def _rows(rows: list[int]) -> str:
+    """'row 3', 'rows 3-5' (consecutive) or 'rows 3, 5, 9'."""
+    if len(rows) == 1:
+        return f"row {rows[0]}"
+    if rows == list(range(rows[0], rows[-1] + 1)):
+        return f"rows {rows[0]}-{rows[-1]}"
+    return "rows " + ", ".join(map(str, rows))
 
 
 def _names(head: list, cell_text) -> list[str]:

@@ -96,7 +96,8 @@ def test_merged_cells_over_data_are_warned_per_row_and_once_for_the_file(tmp_pat
     merged = [m for m in said if "merged" in m]
     assert len(merged) == 1 and str(p) in merged[0], said
     # the merge H1:I1 beside the header covers no data and is not named
-    assert "merged cells B2:B4 (医疗机构编码), F6:G6 (住院天数) cover data" in merged[0] and "H1:I1" not in merged[0] and "(3 row(s))" in merged[0]
+    assert ("merged cells B2:B4 (医疗机构编码 blank in rows 3-4), F6:G6 (住院天数 blank in row 6) "
+            "cover data") in merged[0] and "H1:I1" not in merged[0] and "(3 row(s))" in merged[0]
 
 
 def test_a_plain_workbook_says_nothing(tmp_path):
