@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from grouper.cases import canonicalise, read_raw
+from grouper.cases import canonicalise, csv_problem_row, read_raw
 from grouper.errors import CaseFileError
 from grouper.schema import DIAGNOSIS_PARTS, PROCEDURE_PARTS, alias_map
 
@@ -218,7 +218,7 @@ class CaseSource:
                     if "straddling" in str(e) and block < (1 << 31):
                         block <<= 3
                         continue
-                    raise CaseFileError(str(self.path), None, None,
+                    raise CaseFileError(str(self.path), None, csv_problem_row(self.path, self.encoding),
                                         f"cannot be read as CSV in {self.encoding}: {e}") from None
                 finally:
                     f.close()

@@ -100,6 +100,31 @@ def _read_arrow_csv(path: Path, enc: str, header: list[str]) -> pa.Table:
             block <<= 3
 
 
+def csv_problem_row(path: Path, encoding: str) -> int | None:
+    """The row (header = 1, one a line) of the first line of a CSV file that does not decode in
+    ``encoding`` or has another number of fields than the header; None when there is none.
+
+    Read line by line (memory bounded): only called once a read has failed, to say where.
+    """
+    width = None
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode(encoding)
+            except UnicodeDecodeError:
+                return number
+            if number == 1:
+                line = line.lstrip("\ufeff")
+            if not line.strip():
+                continue
+            fields = next(csv.reader([line]), [])
+            if width is None:
+                width = len(fields)
+            elif len(fields) != width and '"' not in line:  # a quoted field may span lines
+                return number
+    return None
+
+
 def _read_csv_text(path: Path) -> pd.DataFrame:
     last: Exception | None = None
     head = path.read_bytes()[: 1 << 20]
@@ -126,7 +151,8 @@ def _read_csv_text(path: Path) -> pd.DataFrame:
                 col = col.cast(pa.string())
             cols[name] = col
         return pa.table(cols).to_pandas()
-    raise CaseFileError(str(path), None, None, f"cannot be read as CSV in UTF-8 or GB18030 (GBK): {last}")
+    raise CaseFileError(str(path), None, csv_problem_row(path, encodings[0]),
+                        f"cannot be read as CSV in UTF-8 or GB18030 (GBK): {last}")
 
 
 def _cell_text(v) -> str | None:
@@ -481,4 +507,4 @@ def read_cases(path: str | Path) -> pd.DataFrame:
 
 
 __all__ = ["CASE_COLUMNS", "MAX_MAGNITUDE", "TABLE_SUFFIXES", "arrow_to_frame", "canonicalise",
-           "check_suffix", "read_cases", "read_raw", "read_table"]
+           "check_suffix", "csv_problem_row", "read_cases", "read_raw", "read_table"]

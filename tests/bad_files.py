@@ -28,6 +28,8 @@ class Kind:
     file_level: bool
     cells: tuple[tuple[str, int], ...] = ()
     note: str = ""
+    #: for a file-level problem at one line: the row its error must name
+    row: int | None = None
 
 
 #: file name -> what it is; the first three data rows (sheet rows 2-4) carry the planted cells
@@ -41,6 +43,8 @@ KINDS: dict[str, Kind] = {
     "formula.xlsx": Kind(False, (("总费用", 2), ("年龄", 3)), "formula cells with no saved value"),
     "merged.xlsx": Kind(False, (("医疗机构编码", 3), ("医疗机构编码", 4)), "merged cells B2:B4"),
     "columns.csv": Kind(True, note="required columns (diagnoses, drg, total_cost) missing"),
+    "badline.csv": Kind(True, note="row 5 has two fields", row=5),
+    "badbytes.csv": Kind(True, note="row 6 is not UTF-8 (nor GB18030)", row=6),
     "garbage.csv": Kind(True), "garbage.xlsx": Kind(True), "garbage.parquet": Kind(True),
     "empty.csv": Kind(True, note="0 bytes"), "missing.csv": Kind(True, note="does not exist"),
     "wrong.txt": Kind(True, note="unknown extension"),
@@ -91,6 +95,9 @@ def build(d: Path, grouped: pd.DataFrame, scheme, policy: str = "national_drg") 
     _workbooks(d, zh)
     # the codes, the group and the cost: a column every command needs
     text.drop(columns=["diagnoses", "drg", "status", "total_cost"]).to_csv(d / "columns.csv", index=False)
+    lines = (d / "good.csv").read_bytes().split(b"\n")
+    (d / "badline.csv").write_bytes(b"\n".join([*lines[:4], b"C1,H1", *lines[5:]]))
+    (d / "badbytes.csv").write_bytes(b"\n".join([*lines[:5], lines[5] + b"\xff\xfe\xfa", *lines[6:]]))
     rng = np.random.default_rng(1)
     for name in ("garbage.csv", "garbage.xlsx", "garbage.parquet"):
         (d / name).write_bytes(rng.integers(0, 256, 3000, dtype=np.uint8).tobytes())

@@ -71,6 +71,8 @@ def test_bad_file(env, command, name):
             assert name in re.sub(r"[\s│]", "", text), (command, name, text)
         else:
             assert len(_errors(text)) == 1 and name in _errors(text)[0], (command, name, text)
+            if kind.row is not None:
+                assert f": row {kind.row}: " in _errors(text)[0], (command, name, text)
         return
     if code == 2:  # a command that cannot go on: one error line, naming the file
         assert len(_errors(text)) == 1 and name in _errors(text)[0], (command, name, text)
