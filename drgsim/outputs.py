@@ -81,6 +81,20 @@ def sweep_scratch(folder: Path, kind: str) -> int:
     return n
 
 
+def make_parent(target: Path) -> None:
+    """Create the folder ``target`` goes in; :class:`OutputError` naming the path when it cannot
+    be (a part of it is a file, or no permission)."""
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        file = next((p for p in (parent, *parent.parents) if p.exists() and not p.is_dir()), parent)
+        raise OutputError(f"{target}: cannot be written: {file} is a file, not a folder") from None
+    except OSError as e:
+        raise OutputError(f"{target}: cannot be written: cannot create the folder {parent} "
+                          f"({e.strerror or e})") from None
+
+
 def temporary_for(target: Path) -> Path:
     """The temporary name of ``target`` for this process (hidden, beside it)."""
     return target.with_name(f".{target.name}{TMP_TAG}{os.getpid()}")
@@ -115,7 +129,7 @@ def commit(tmp: Path, target: Path) -> None:
 def staged(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path to write ``target`` to; rename it into place on success only."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_parent(target)
     clean_stale(target)
     tmp = temporary_for(target)
     remove_path(tmp)

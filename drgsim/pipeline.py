@@ -53,6 +53,8 @@ def price_grouped(grouped: pd.DataFrame, policy: Any, year: int | None = None,
     ``grouped`` is ``grouper.group(..., keep_columns=True)`` output with a ``year`` column.
     Raises ``ValueError`` naming ``label`` when no case lies before ``year``.
     """
+    if len(grouped) == 0:
+        raise ValueError(f"{label}: no cases (header only)")
     years = pd.to_numeric(grouped["year"], errors="coerce")
     if year is None:
         if years.isna().all():
@@ -103,18 +105,29 @@ def _scheme(scn: Scenario) -> Any:
                                else grouper.demo_scheme_path())
 
 
-def _group_cases(scn: Scenario, scheme: Any) -> pd.DataFrame:
+def scenario_cases(scn: Scenario) -> pd.DataFrame | None:
+    """The scenario's raw ``cases`` read by the one reader (canonical columns, Chinese headers,
+    any encoding, bad cells as row statuses); None when it gives ``priced_cases`` instead."""
+    if scn.priced_cases is not None or scn.cases is None:
+        return None
+    return grouper.read_cases(scn.path(scn.cases))
+
+
+def _group_cases(scn: Scenario, scheme: Any, cases: pd.DataFrame | None = None) -> pd.DataFrame:
     assert scn.cases is not None
-    return grouper.group(grouper.read_cases(scn.path(scn.cases)), scheme, keep_columns=True)
+    cases = scenario_cases(scn) if cases is None else cases
+    return grouper.group(cases, scheme, keep_columns=True)
 
 
-def price_scenario_cases(scn: Scenario, policy: Any) -> pd.DataFrame:
-    """The scenario's priced cases: its ``priced_cases`` file, or its raw ``cases`` grouped
-    with ``scheme`` (the demo scheme when unset), weighed on the years before ``year`` and
-    priced."""
+def price_scenario_cases(scn: Scenario, policy: Any, cases: pd.DataFrame | None = None
+                         ) -> pd.DataFrame:
+    """The scenario's priced cases: its ``priced_cases`` file, or its raw ``cases`` (``cases``:
+    as :func:`scenario_cases` read them) grouped with ``scheme`` (the demo scheme when unset),
+    weighed on the years before ``year`` and priced."""
     if scn.priced_cases is not None:
         return read_priced_cases(scn)
-    return price_grouped(_group_cases(scn, _scheme(scn)), policy, scn.year, label=scn.name).priced
+    return price_grouped(_group_cases(scn, _scheme(scn), cases), policy, scn.year,
+                         label=str(scn.path(scn.cases))).priced
 
 
 def simulate_scenario(scn: Scenario, *, policy: Any = None,
@@ -137,10 +150,10 @@ def simulate_scenario(scn: Scenario, *, policy: Any = None,
         grouped = _with_benefits(grouped, benefits, scn.year)
 
     def reprice(pol: Any) -> pd.DataFrame:
-        py = price_grouped(grouped, pol, scn.year, label=scn.name)
+        py = price_grouped(grouped, pol, scn.year, label=str(scn.path(scn.cases)))
         return _carry_benefit_inputs(py.priced, grouped, py.year) if benefits else py.priced
 
-    base = price_grouped(grouped, policy, scn.year, label=scn.name)
+    base = price_grouped(grouped, policy, scn.year, label=str(scn.path(scn.cases)))
     priced = _carry_benefit_inputs(base.priced, grouped, base.year) if benefits else base.priced
     sim = simulate_priced(scn, priced=priced, policy=policy, reprice=reprice, progress=progress)
     if scn.tiered_shift is None:

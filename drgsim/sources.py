@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from grouper.cases import canonicalise, read_raw
+from grouper.cases import canonicalise, csv_problem_row, read_raw
 from grouper.errors import CaseFileError
 from grouper.schema import DIAGNOSIS_PARTS, PROCEDURE_PARTS, alias_map
 
@@ -218,7 +218,7 @@ class CaseSource:
                     if "straddling" in str(e) and block < (1 << 31):
                         block <<= 3
                         continue
-                    raise CaseFileError(str(self.path), None, None,
+                    raise CaseFileError(str(self.path), None, csv_problem_row(self.path, self.encoding),
                                         f"cannot be read as CSV in {self.encoding}: {e}") from None
                 finally:
                     f.close()
@@ -303,6 +303,9 @@ class ScratchSource:
             rd = pa.ipc.open_file(f)
             for i in range(rd.num_record_batches):
                 yield pa.Table.from_batches([rd.get_batch(i)])
+            if rd.num_record_batches == 0:
+                # no rows (a header-only input): one empty table, so the output has its columns
+                yield rd.schema.empty_table()
 
     def fraction_read(self) -> float:
         return 0.0

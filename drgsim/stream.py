@@ -153,6 +153,7 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
         return run_chunks(source, lambda df: price_fn(grouped_chunk(df)), output,
                           progress=label, canonical=not grouped)
     out_path = Path(output)
+    outputs.make_parent(out_path)  # a path that cannot be written fails before any work
     tmp_dir = Path(workdir) if workdir is not None else out_path.resolve().parent
     tmp_dir.mkdir(parents=True, exist_ok=True)
     outputs.sweep_scratch(tmp_dir, "price")  # left by a killed run (SIGKILL cannot be caught)

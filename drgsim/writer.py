@@ -34,7 +34,7 @@ class ChunkWriter:
 
     def __init__(self, path: str | Path):
         self.target = Path(path)
-        self.target.parent.mkdir(parents=True, exist_ok=True)
+        outputs.make_parent(self.target)
         outputs.clean_stale(self.target)
         self.path = outputs.temporary_for(self.target)
         outputs.remove_path(self.path)
@@ -46,6 +46,7 @@ class ChunkWriter:
         self._csv = None
         self.parts = 0
         self.rows = 0
+        self._committed = False
         if self.kind == "dir":
             self.path.mkdir(parents=True, exist_ok=True)
 
@@ -100,11 +101,13 @@ class ChunkWriter:
     def commit(self) -> None:
         """Finish the file and move it into place."""
         self._close_writers()
-        if self.target.exists() and not self.path.exists():
-            return  # already committed
+        if self._committed:
+            return
+        # (a target that exists from an earlier run is no excuse: it is not this run's output)
         if not self.path.exists():
             raise OSError(f"{self.target}: nothing was written")
         outputs.commit(self.path, self.target)
+        self._committed = True
 
     def abort(self) -> None:
         """Drop everything written so far; a previous output at the target stays."""

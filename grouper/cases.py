@@ -10,7 +10,9 @@ column given twice) raises :class:`CaseFileError`. A cell that cannot be read is
 missing for its case: the row gets ``read_status`` ``BAD_VALUE`` and a ``read_warnings`` text, and
 one :class:`CaseValueWarning` per column names the user's header, the values and the rows as the
 spreadsheet shows them (header = row 1). What is unambiguous is read: ``12,345.60``, ``45岁``,
-``45 岁``, full-width digits, 男/女, Excel dates, date-times and date serial numbers.
+``45 岁``, full-width digits, 男/女, Excel dates, date-times and date serial numbers. A
+workbook's formula cells with no saved value, error values and merged cells are said too
+(:mod:`grouper.xlsx`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from .schema import (
     Column,
     alias_map,
 )
+from .xlsx import read_xlsx
 
 #: the file kinds every command reads and writes, by extension
 TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet")
@@ -97,6 +100,31 @@ def _read_arrow_csv(path: Path, enc: str, header: list[str]) -> pa.Table:
             block <<= 3
 
 
+def csv_problem_row(path: Path, encoding: str) -> int | None:
+    """The row (header = 1, one a line) of the first line of a CSV file that does not decode in
+    ``encoding`` or has another number of fields than the header; None when there is none.
+
+    Read line by line (memory bounded): only called once a read has failed, to say where.
+    """
+    width = None
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode(encoding)
+            except UnicodeDecodeError:
+                return number
+            if number == 1:
+                line = line.lstrip("\ufeff")
+            if not line.strip():
+                continue
+            fields = next(csv.reader([line]), [])
+            if width is None:
+                width = len(fields)
+            elif len(fields) != width and '"' not in line:  # a quoted field may span lines
+                return number
+    return None
+
+
 def _read_csv_text(path: Path) -> pd.DataFrame:
     last: Exception | None = None
     head = path.read_bytes()[: 1 << 20]
@@ -123,22 +151,13 @@ def _read_csv_text(path: Path) -> pd.DataFrame:
                 col = col.cast(pa.string())
             cols[name] = col
         return pa.table(cols).to_pandas()
-    raise CaseFileError(str(path), None, None, f"cannot be read as CSV in UTF-8 or GB18030 (GBK): {last}")
-
-
-def _read_xlsx(path: Path) -> pd.DataFrame:
-    try:
-        df = pd.read_excel(path, dtype=object, engine="openpyxl")
-    except Exception as e:  # openpyxl raises many kinds for a corrupt workbook
-        raise CaseFileError(str(path), None, None, f"not a readable Excel workbook: {e}") from None
-    # text cells stay text and date cells stay dates; a number cell becomes its shortest text
-    # ("45", "12345.6") so codes typed as numbers read like the CSV export of the same sheet
-    for c in df.columns:
-        df[c] = df[c].map(_cell_text).astype("string")
-    return df
+    raise CaseFileError(str(path), None, csv_problem_row(path, encodings[0]),
+                        f"cannot be read as CSV in UTF-8 or GB18030 (GBK): {last}")
 
 
 def _cell_text(v) -> str | None:
+    """A workbook cell as text: a number as its shortest text ("45", "12345.6", so codes typed
+    as numbers read like the CSV export of the same sheet), a date as ISO text."""
     if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
         return None
     if isinstance(v, bool):
@@ -183,7 +202,7 @@ def read_raw(path: str | Path) -> pd.DataFrame:
             return arrow_to_frame(pq.read_table(path))
         except (pa.ArrowInvalid, OSError) as e:
             raise CaseFileError(str(path), None, None, f"not a readable Parquet file: {e}") from None
-    return _read_xlsx(path)
+    return read_xlsx(path, _cell_text)  # formula, error and merged cells: grouper.xlsx
 
 
 _read_any = read_raw  # the former private name (drgsim.stream still imports it)
@@ -514,4 +533,4 @@ def read_cases(path: str | Path) -> pd.DataFrame:
 
 
 __all__ = ["CASE_COLUMNS", "MAX_MAGNITUDE", "TABLE_SUFFIXES", "arrow_to_frame", "canonicalise",
-           "check_suffix", "read_cases", "read_raw", "read_table"]
+           "check_suffix", "csv_problem_row", "read_cases", "read_raw", "read_table"]

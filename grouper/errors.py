@@ -35,10 +35,12 @@ class CaseFileError(DrgsimError):
 class CaseValueWarning(UserWarning):
     """Cells of a case file that could not be read and are treated as missing (one per column).
 
-    ``column`` is the header as the file has it (e.g. 年龄, not age); rows in the message are the
+    ``column`` is the header as the file has it (e.g. 年龄, not age), or None for a warning about
+    the file as a whole (formula or merged cells of a workbook); rows in the message are the
     spreadsheet's (header = row 1, first data row = 2).
     """
 
-    def __init__(self, file: str, column: str, problem: str):
+    def __init__(self, file: str, column: str | None, problem: str):
         self.file, self.column, self.problem = file, column, problem
-        super().__init__(f"{file}: column {column!r}: {problem}")
+        super().__init__(f"{file}: column {column!r}: {problem}" if column is not None
+                         else f"{file}: {problem}")

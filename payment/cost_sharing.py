@@ -61,7 +61,17 @@ REASONS = (
 
 
 class CostSharingInputError(ValueError):
-    """Cases that cannot be cost-shared; the message names column, case and allowed values."""
+    """Cases that cannot be cost-shared; the message names column, case and allowed values.
+
+    For a bad value, ``column``, ``problem`` (the message after the column) and ``position``
+    (0-based, of the first bad case in the table) let a caller that read the table from a file
+    name the user's header and the spreadsheet row.
+    """
+
+    def __init__(self, message: str, column: str | None = None, problem: str | None = None,
+                 position: int | None = None):
+        super().__init__(message)
+        self.column, self.problem, self.position = column, problem, position
 
 
 def _frac(x: float) -> Fraction:
@@ -171,10 +181,9 @@ def _bad(col: str, cases: pd.DataFrame, mask: np.ndarray, message: str, allowed:
     first = cases["case_id"].to_numpy()[i]
     value = cases[col].to_numpy()[i] if col in cases.columns else None
     shown = "" if value is None or (isinstance(value, float) and np.isnan(value)) else f" {value!r}"
-    raise CostSharingInputError(
-        f"column {col!r}: {message}{shown} ({int(mask.sum())} cases, first case_id {first!r}); "
-        f"allowed: {allowed}"
-    )
+    problem = (f"{message}{shown} ({int(mask.sum())} cases, first case_id {first!r}); "
+               f"allowed: {allowed}")
+    raise CostSharingInputError(f"column {col!r}: {problem}", col, problem, int(i))
 
 
 def _codes(cases: pd.DataFrame, col: str, values: tuple[str, ...], default: str | None) -> np.ndarray:

@@ -117,7 +117,8 @@ def test_cli_benefits_bad_code_is_a_user_error(tmp_path):
     r = CliRunner().invoke(cli.app, ["benefits", str(p), "-o", str(tmp_path / "o")])
     assert r.exit_code == 2
     msg = " ".join(r.output.split())
-    assert "category" in msg and "董事" in msg
+    # the header and the row as the export has them (A3 is spreadsheet row 4)
+    assert f"{p}: column '人员类别': unknown code '董事'" in msg and "(first in row 4)" in msg
     assert not (tmp_path / "o").exists()  # nothing that looks complete
 
 

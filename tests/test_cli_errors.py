@@ -95,3 +95,24 @@ def test_bad_files_exit_2_without_traceback(tmp_path, command):
         assert "Traceback" not in res.output, (command, name)
         assert isinstance(res.exception, SystemExit), (command, name, res.exception)
         assert name in res.output, (command, name, res.output)
+
+
+def test_history_without_a_year_column_is_said_or_refused(tmp_path):
+    """No year column: one undated year, said; refused when the policy names the years to weigh."""
+    rows = [f"c{i},H{i % 3},2,{1000 + 37 * i},{3 + i % 4},{'AB1' if i % 2 else 'CD2'}" for i in range(40)]
+    p = tmp_path / "noyear.csv"
+    p.write_text("case_id,hospital_id,hospital_level,total_cost,los,drg\n" + "\n".join(rows) + "\n",
+                 encoding="utf-8")
+    res = runner.invoke(app, ["weights", str(p), "-p", "national_drg", "-o", str(tmp_path / "w"), "-q"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert f"warning: {p}: no year column" in text and "its 40 cases are fitted as one undated year" in text
+    assert (tmp_path / "w").is_dir()
+    pol = tmp_path / "years.toml"
+    pol.write_text('name = "t"\nkind = "drg"\n[weights]\nyear_weights = [1, 2]\nhistory_years = [2023, 2024]\n',
+                   encoding="utf-8")
+    res = runner.invoke(app, ["weights", str(p), "-p", str(pol), "-o", str(tmp_path / "w2"), "-q"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    text = " ".join(res.output.split())
+    assert f"{p}: column 'year': column missing, but the policy weighs the years [2023, 2024]" in text
+    assert not (tmp_path / "w2").exists()

@@ -7,7 +7,6 @@ ones a fresh compile gives, a one-line warning names the file, and the cache is 
 from __future__ import annotations
 
 import io
-import json
 import pickle
 import zipfile
 from dataclasses import fields
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from planted_caches import Payload, resign, rewrite
 from shared_data import ROOT
 
 import grouper
@@ -22,14 +22,7 @@ from grouper import scheme_cache
 from grouper.compile import CompiledScheme, compile_scheme
 
 MARKER = Path("/tmp") / "drgsim-planted-cache-ran"
-
-
-class Payload:
-    """Unpickling this writes MARKER: proof that a cache was unpickled."""
-
-    def __reduce__(self):
-        return (Path.write_text, (MARKER, "ran"))
-
+  # unpickling a Payload(MARKER) writes it
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
@@ -55,22 +48,6 @@ def _group(cases):
 def _path() -> Path:
     s = grouper.load_scheme(grouper.demo_scheme_path())
     return scheme_cache.cache_path(s.content_hash)
-
-
-def _rewrite(path: Path, edit) -> None:
-    """Load the npz members, let ``edit(arrays, meta)`` change them, write it back (checksum kept)."""
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    meta = json.loads(arrays.pop("__meta__").tobytes().decode())
-    edit(arrays, meta)
-    blob = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    with open(path, "wb") as f:
-        np.savez(f, __meta__=blob, **arrays)
-
-
-def _resign(arrays, meta) -> None:
-    meta.pop("checksum")
-    meta["checksum"] = scheme_cache._checksum(meta, arrays)  # a forger who read the code
 
 
 def test_layout_pins_every_field():
@@ -113,13 +90,13 @@ def _planted(cache, truth, plant, reason: str):
 
 
 def test_pickle_with_payload_never_runs(cache, truth):
-    _planted(cache, truth, lambda p: p.write_bytes(pickle.dumps(Payload())), "unreadable")
+    _planted(cache, truth, lambda p: p.write_bytes(pickle.dumps(Payload(MARKER))), "unreadable")
 
 
 def test_npz_holding_an_object_array_is_not_unpickled(cache, truth):
     def plant(p):
         buf = io.BytesIO()
-        np.save(buf, np.array([Payload()], dtype=object), allow_pickle=True)
+        np.save(buf, np.array([Payload(MARKER)], dtype=object), allow_pickle=True)
         with zipfile.ZipFile(p, "w") as z:
             z.writestr("__meta__.npy", buf.getvalue())
     _planted(cache, truth, plant, "unreadable")
@@ -134,23 +111,23 @@ def test_swapped_labels_detected_by_checksum(cache, truth):
     def edit(arrays, meta):
         r = meta["results"]
         r[1], r[2] = r[2], r[1]
-    _planted(cache, truth, lambda p: _rewrite(p, edit), "checksum")
+    _planted(cache, truth, lambda p: rewrite(p, edit), "checksum")
 
 
 def test_swapped_labels_with_a_forged_checksum(cache, truth):
     def edit(arrays, meta):
         r = meta["results"]
         r[1], r[2] = r[2], r[1]
-        _resign(arrays, meta)
-    _planted(cache, truth, lambda p: _rewrite(p, edit), "results: labels differ")
+        resign(arrays, meta)
+    _planted(cache, truth, lambda p: rewrite(p, edit), "results: labels differ")
 
 
 def test_swapped_vocabulary_with_a_forged_checksum(cache, truth):
     def edit(arrays, meta):
         v = meta["dx_vocab"]
         v[0], v[5] = v[5], v[0]
-        _resign(arrays, meta)
-    _planted(cache, truth, lambda p: _rewrite(p, edit), "dx_vocab: labels differ")
+        resign(arrays, meta)
+    _planted(cache, truth, lambda p: rewrite(p, edit), "dx_vocab: labels differ")
 
 
 @pytest.mark.parametrize("field,row,col,value,reason", [
@@ -174,20 +151,20 @@ def test_out_of_range_index_with_a_forged_checksum(cache, truth, field, row, col
             a[row] = value
         else:
             a[row, col] = value
-        _resign(arrays, meta)
-    _planted(cache, truth, lambda p: _rewrite(p, edit), reason or "")
+        resign(arrays, meta)
+    _planted(cache, truth, lambda p: rewrite(p, edit), reason or "")
 
 
 def test_wrong_dtype_and_missing_field(cache, truth):
     def edit(arrays, meta):
         arrays["prog"] = arrays["prog"].astype(np.int64)
-        _resign(arrays, meta)
-    _planted(cache, truth, lambda p: _rewrite(p, edit), "prog: dtype")
+        resign(arrays, meta)
+    _planted(cache, truth, lambda p: rewrite(p, edit), "prog: dtype")
 
     def drop(arrays, meta):
         del arrays["rules"]
-        _resign(arrays, meta)
-    _planted(cache, truth, lambda p: _rewrite(p, drop), "array fields differ")
+        resign(arrays, meta)
+    _planted(cache, truth, lambda p: rewrite(p, drop), "array fields differ")
 
 
 def test_unwritable_cache_dir_still_groups(tmp_path, monkeypatch, truth):

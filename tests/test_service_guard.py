@@ -187,6 +187,77 @@ def test_slow_body_times_out_with_408():
     assert b"not received within 0.2 s" in sent[1]["body"]
 
 
+def _live(engine, **kw):
+    """A real uvicorn server (the options ``drgsim serve`` uses) on a free port, in a thread."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from drgsim.service.server import uvicorn_options
+
+    st = ServiceSettings(scheme=grouper.demo_scheme_path(), **kw)
+    server = uvicorn.Server(uvicorn.Config(create_app(st, engine=engine),
+                                           **{**uvicorn_options(st), "port": 0}))
+    threading.Thread(target=server.run, daemon=True).start()
+    t0 = time.monotonic()
+    while not server.started and time.monotonic() - t0 < 20:
+        time.sleep(0.02)
+    return server, server.servers[0].sockets[0].getsockname()[1]
+
+
+def _state(sock) -> str:
+    """'closed', 'open' or the status line the server sent (the socket has a short timeout)."""
+    try:
+        data = sock.recv(65536)
+    except TimeoutError:
+        return "open"
+    except ConnectionResetError:
+        return "closed"
+    return "closed" if data == b"" else data.split(b"\r\n")[0].decode()
+
+
+def test_slow_and_idle_connections_are_closed_by_the_server(engine):
+    """The issue's probe against a real server: connections that send nothing, trickle their
+    headers, trickle their body or sit idle after a response are all closed within the read /
+    keep-alive timeouts; a keep-alive connection in use is answered request after request."""
+    import socket
+    import time
+
+    server, port = _live(engine, read_timeout_s=1.0, keepalive_timeout_s=1.0)
+    try:
+        def conn(data: bytes = b""):
+            c = socket.create_connection(("127.0.0.1", port))
+            if data:
+                c.sendall(data)
+            return c
+
+        get = b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+        busy = conn()
+        for _ in range(3):  # keep-alive: several requests on one connection
+            busy.sendall(get)
+            busy.settimeout(5)
+            assert _state(busy) == "HTTP/1.1 200 OK"
+        socks = {"nothing": conn(), "head": conn(b"POST /v1/preview HTTP/1.1\r\nHost: x\r\n"),
+                 "body": conn(b"POST /v1/preview HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+                              b"Content-Type: application/json\r\n\r\n{")}
+        idle = conn(get)
+        idle.settimeout(5)
+        assert _state(idle) == "HTTP/1.1 200 OK"
+        idle.sendall(b"G")  # the next request's head begun, never finished
+        socks["idle"] = idle
+        time.sleep(2.5)
+        got = {}
+        for name, c in socks.items():
+            c.settimeout(0.2)
+            first = _state(c)
+            got[name] = first if first in ("open", "closed") else f"{first}, then {_state(c)}"
+        assert got == {"nothing": "closed", "head": "closed", "idle": "closed",
+                       "body": "HTTP/1.1 408 Request Timeout, then closed"}, got
+    finally:
+        server.should_exit = True
+
+
 def test_settings_refuse_bad_limits():
     s = grouper.demo_scheme_path()
     for kw in ({"port": 99999}, {"port": 0}, {"max_body_bytes": 0}, {"read_timeout_s": float("inf")},

@@ -81,9 +81,11 @@ def log_internal_error(exc: BaseException) -> Path:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
-    if issubclass(category, grouper.CaseValueWarning):
-        _err.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True, highlight=False,
-                   markup=True)
+    text = str(message)
+    if issubclass(category, grouper.CaseValueWarning) or text.startswith("drgsim: "):
+        # drgsim's own warnings (cells read as missing, a discarded scheme cache): one plain line
+        _err.print(f"[yellow]warning:[/yellow] {text.removeprefix('drgsim: ')}", soft_wrap=True,
+                   highlight=False, markup=True)
     else:
         _err.print(warnings.formatwarning(message, category, filename, lineno, line).rstrip(),
                    soft_wrap=True, highlight=False, markup=False)

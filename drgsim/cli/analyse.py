@@ -90,7 +90,8 @@ def analyse_cmd(
             step("quality")
             tables["quality"] = quality_check(df, lang)
         except (ValueError, KeyError) as exc:
-            _fail(ValueError(f"{cases}: {exc}"))
+            text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+            _fail(ValueError(text if text.startswith(f"{cases}:") else f"{cases}: {text}"))
         step("reports")
         if scheme is not None:
             names = grouper.load_scheme(grouper.resolve_scheme(scheme)).drg_names()

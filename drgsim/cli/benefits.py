@@ -50,7 +50,7 @@ def benefits_cmd(
     """Cost-sharing per case (basic fund, 大病保险, 医疗救助, 兜底, out-of-pocket) and summaries."""
     import pandas as pd
 
-    from payment import cost_sharing, load_benefit_policy
+    from payment import CostSharingInputError, cost_sharing, load_benefit_policy
     from payment.benefit_summary import benefit_inputs, summaries
     from payment.labels import localise
     from payment.report_format import write_workbook
@@ -66,12 +66,15 @@ def benefits_cmd(
 
             # headers and codes as the export has them; benefit_inputs maps both
             step("reading")
-            df = benefit_inputs(read_raw(cases))
+            raw = read_raw(cases)
+            df = benefit_inputs(raw)
             step("cost sharing", len(df))
             shares = cost_sharing(df, pol)
             step("summaries")
             tables = summaries(df, shares, tuple(threshold) if threshold else (3_000.0, 5_000.0,
                                                                                 10_000.0, 20_000.0))
+        except CostSharingInputError as exc:
+            _fail(ValueError(_in_file(cases, exc, raw, df)))
         except ValueError as exc:
             _fail(ValueError(f"{cases}: {exc}"))
         if whatif is not None:
@@ -116,6 +119,15 @@ def benefits_cmd(
     _out.print(layers_table(tables["overall"].iloc[0], f"{len(df):,} cases, "
                             f"{len(tables['person_years']):,} person-years ({policy})", lang))
     _out.print(f"wrote {output}")
+
+
+def _in_file(path: Path, exc, raw, df) -> str:
+    """A cost-sharing refusal of a bad value as the file shows it: the user's header (the one
+    ``benefit_inputs`` renamed) and the spreadsheet row of the first bad case (header = row 1)."""
+    if exc.column is None or exc.position is None:
+        return f"{path}: {exc}"
+    header = {new: old for old, new in zip(raw.columns, df.columns, strict=True)}.get(exc.column, exc.column)
+    return f"{path}: column {str(header)!r}: {exc.problem} (first in row {exc.position + 2})"
 
 
 def layers_table(ov: object, title: str, lang: str = "en") -> Table:

@@ -40,7 +40,7 @@ def cashflow(
     from payment.cashflow_run import load_cashflow_scenario, run_cashflow
     from payment.scenario import load_base_policy
 
-    from ..pipeline import price_scenario_cases
+    from ..pipeline import price_scenario_cases, scenario_cases
 
     if lang not in ("zh", "en"):
         raise typer.BadParameter("use zh or en", param_hint="--lang")
@@ -56,7 +56,10 @@ def cashflow(
         _console.print(f"{cs.scenario.name}: pricing, settling and laying out the months …")
     try:
         pol = load_base_policy(cs.scenario)
-        res = run_cashflow(cs, priced=price_scenario_cases(cs.scenario, pol), policy=pol)
+        # the cases are read once, by the one reader, for the prices and the funds' history
+        raw = scenario_cases(cs.scenario)
+        res = run_cashflow(cs, priced=price_scenario_cases(cs.scenario, pol, raw), raw=raw,
+                           policy=pol)
     except (ValueError, KeyError, FileNotFoundError) as exc:
         _fail(exc)
     try:

@@ -76,6 +76,22 @@ def load_any_weights(weights: Path, cases: Path | pd.DataFrame, pol, coefficient
                              source=str(weights))
 
 
+def _check_years(hist: pd.DataFrame, path: Path, pol) -> None:
+    """A history without a year column is one undated year: said, or refused when the policy
+    names the years to weigh (its ``history_years`` could not be applied)."""
+    if "year" in hist.columns:
+        return
+    from grouper.schema import COLUMNS_BY_NAME
+
+    heads = ["year", *COLUMNS_BY_NAME["year"].aliases]
+    if pol.weights.history_years is not None:
+        raise grouper.CaseFileError(str(path), "year", None, "column missing, but the policy weighs "
+                                    f"the years {pol.weights.history_years} (accepted headers: {heads})")
+    _console.print(f"[yellow]warning:[/yellow] {path}: no year column (accepted headers: {heads}): "
+                   f"its {len(hist):,} cases are fitted as one undated year, with no year weighting",
+                   soft_wrap=True, highlight=False)
+
+
 def _weights_workbook(w, path: Path, lang: str) -> None:
     """The weights tables as one workbook with ``lang`` headers (for people; price reads the CSVs)."""
     names = {"groups": ("病组权重", "groups"), "hospital_groups": ("医院病组系数", "hospital × group"),
@@ -110,6 +126,7 @@ def weights_cmd(
             if len(hist) == 0:
                 raise grouper.CaseFileError(str(history), None, None,
                                             "no cases (header only): weights need history")
+            _check_years(hist, history, pol)
             step("fitting", len(hist))
             w = payment.compute_weights(hist, pol)
             step("writing")

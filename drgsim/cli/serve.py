@@ -46,7 +46,8 @@ def serve(
     explain_limit: int = typer.Option(200, "--explain-limit",
                                       help="cases per request with explain=true"),
     read_timeout: float = typer.Option(30.0, "--read-timeout",
-                                       help="seconds to receive a request body (408 after)"),
+                                       help="seconds to receive a request's head (then the "
+                                            "connection is closed) and its body (408 after)"),
     keepalive_timeout: float = typer.Option(5.0, "--keepalive-timeout",
                                             help="seconds an idle connection stays open"),
 ) -> None:
@@ -87,8 +88,9 @@ def serve(
     auth = "API key required" if settings.api_key is not None else "no API key (loopback)"
     typer.echo(f"drgsim serve: listening on http://{host}:{port} ({auth}; docs at /docs, "
                "Ctrl-C stops)", err=True)
-    opts = {"host": host, "port": port, "log_level": "warning",
-            "timeout_keep_alive": max(1, math.ceil(settings.keepalive_timeout_s))}
+    from drgsim.service.server import uvicorn_options
+
+    opts = uvicorn_options(settings)  # keep-alive and request-head timeouts
     if workers == 1:
         uvicorn.run(application, **opts)
         return

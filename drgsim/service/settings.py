@@ -57,7 +57,8 @@ class ServiceSettings(BaseSettings):
     batch_limit: int = Field(default=10_000, gt=0, le=10_000_000)
     #: cases per request with ``explain=true`` (a trace is ~1 ms a case; 422 above this)
     explain_limit: int = Field(default=200, gt=0, le=1_000_000)
-    #: seconds a client has to send its whole body (408 after that)
+    #: seconds a client has to send a request head (the connection is closed after that) and
+    #: again its whole body (408 after that)
     read_timeout_s: float = Field(default=30.0, gt=0, le=3600, allow_inf_nan=False)
     #: seconds an idle keep-alive connection is kept open (uvicorn ``timeout_keep_alive``)
     keepalive_timeout_s: float = Field(default=5.0, gt=0, le=3600, allow_inf_nan=False)
