@@ -357,21 +357,25 @@ class Dashboard:
         return out
 
     def statement(self, hospital_id: str, s: Settings) -> dict[str, Any]:
-        """One hospital's statement, monthly advances and case-class mix (``KeyError`` if none);
-        under what-ifs the statement and advances are the what-if settlement's."""
-        res, wi, pr, _ = self.settle(s)
-        res = res if wi is None else wi
+        """One hospital's statement, monthly advances and case-class mix (``KeyError`` if none).
+
+        Under what-ifs the statement and advances are the what-if settlement's (``whatif``
+        true); the case-class mix and the DRGs by profit and loss stay the priced cases' at
+        the baseline point value, since the what-ifs move the aggregated cells, not the cases.
+        """
+        base, wi, pr, _ = self.settle(s)
+        res = base if wi is None else wi
         st = res.statement
         row = st[st["hospital_id"].astype(str) == hospital_id]
         if row.empty:
             raise KeyError(hospital_id)
         adv = res.advances[res.advances["hospital_id"].astype(str) == hospital_id]
         mix = pr.mix[pr.mix["hospital_id"].astype(str) == hospital_id]
-        return {"statement": records(row)[0],
+        return {"statement": records(row)[0], "whatif": wi is not None,
                 "advances": records(adv.drop(columns=["hospital_id"]))[0],
                 "case_class_mix": records(mix.drop(columns=["hospital_id"]))[0] if len(mix) else {},
                 "groups": records(group_gains(pr.priced, hospital_id,
-                                              float(res.summary["point_value"])))}
+                                              float(base.summary["point_value"])))}
 
     def compare(self, a: str, b: str) -> dict[str, Any]:
         """Two saved scenarios through :func:`payment.comparison.compare_runs` (B − A)."""
