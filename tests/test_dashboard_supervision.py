@@ -8,6 +8,8 @@ priced-only region names each signal it cannot give and why.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -22,6 +24,7 @@ from payment.indices import history_rw  # noqa: E402
 from payment.signals_codes import all_signals  # noqa: E402
 from payment.supervision import SIGNALS  # noqa: E402
 
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_cases" / "cases.csv"
 dash = pytest.fixture(scope="module", name="dash")(demo_dashboard)
 client = pytest.fixture(scope="module", name="client")(dashboard_client)
 
@@ -118,3 +121,32 @@ def test_priced_only_region_names_what_each_signal_lacks(tmp_path, dash: Dashboa
     assert [s["signal"] for s in d["signals"]] == ["restricted_code"]
     assert {u["signal"] for u in d["unavailable"]} == set(SIGNALS) - {"restricted_code"}
     assert any("no scheme" in n for n in d["notes"])
+
+
+def test_same_as_drgsim_supervise_on_the_files(tmp_path, client: TestClient) -> None:
+    """`drgsim supervise 2025.csv --history 2024.csv -s demo` writes the drill-down's numbers."""
+    from typer.testing import CliRunner
+
+    from drgsim import cli
+
+    raw = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    raw[raw.year == "2025"].to_csv(tmp_path / "c.csv", index=False)
+    raw[raw.year == "2024"].to_csv(tmp_path / "h.csv", index=False)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli.app, ["supervise", str(tmp_path / "c.csv"), "-s", "demo",
+                                       "--history", str(tmp_path / "h.csv"), "-o", str(out),
+                                       "-q", "--max-explained", "0"])
+    assert res.exit_code == 0, res.output
+    hs = pd.read_csv(out / "hospital_signals.csv", dtype={"hospital_id": str, "flagged": str})
+    cf = pd.read_csv(out / "case_flags.csv", dtype=str, keep_default_na=False)
+    cf = cf[cf["period"] != "history"]
+    for h, want in hs.groupby("hospital_id"):
+        d = client.get(f"/api/hospital/{h}/supervision").json()
+        got = {s["signal"]: s for s in d["signals"]}
+        for w in want.itertuples():
+            s = got[w.signal]
+            assert s["value"] == pytest.approx(w.value, rel=1e-12, abs=0)
+            assert s["score"] == pytest.approx(w.score, rel=1e-12, abs=0)
+            assert s["flagged"] is (w.flagged == "true")
+            mine = cf[(cf["hospital_id"] == h) & (cf["signal"] == w.signal)]
+            assert s["flagged_cases"] == mine["case_id"].nunique()
