@@ -194,6 +194,7 @@ def test_dashboard_in_chromium(server: str, browser, dash: Dashboard, tmp_path) 
     i = [str(h) for h in cells.inputs.hospital_ids].index("H001")
     assert round(float(_value(drv, "st-result")) * 100) == round(float(wres[0][i]) * 100)
     assert drv.find_element(By.ID, "st-note").is_displayed()
+    drv.execute_script("document.getElementById('st-note').scrollIntoView()")
     drv.save_screenshot(str(ARTIFACTS / "dashboard_hospital_whatif.png"))
     _set(drv, "lv-whatif-volume_growth", Keys.DELETE)  # blank = the base value
     _wait(drv, lambda d: _value(d, "st-result") == result_before)
