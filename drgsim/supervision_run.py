@@ -15,7 +15,7 @@ import pandas as pd
 
 import grouper
 from grouper.explain import explain_all
-from payment.indices import indices
+from payment.indices import INDEX_COLUMNS, indices
 from payment.signals_codes import all_signals
 from payment.supervision import SupervisionPolicy
 
@@ -76,22 +76,31 @@ def cc_codes_from_scheme(scheme: grouper.Scheme) -> list[str]:
     return [] if t is None else sorted(set(t["code"].astype(str)))
 
 
-def _group(cases: pd.DataFrame, scheme: grouper.Scheme) -> pd.DataFrame:
-    if {"status", "drg", "adrg"} <= set(cases.columns):
+def _group(cases: pd.DataFrame, scheme: grouper.Scheme | None) -> pd.DataFrame:
+    if {"status", "drg", "adrg"} <= set(cases.columns) or scheme is None:
         return cases
     return grouper.group(cases, scheme, keep_columns=True)
 
 
 def run_supervision(
-    cases: pd.DataFrame, scheme: grouper.Scheme, *, history: pd.DataFrame | None = None,
+    cases: pd.DataFrame, scheme: grouper.Scheme | None, *,
+    history: pd.DataFrame | None = None,
     weights: Any = None, policy: SupervisionPolicy | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, with_indices: bool = True,
 ) -> SupervisionResult:
     """Group (unless already grouped) and compute indices (per hospital; per department and
     doctor when the cases have ``dept`` / ``doctor``) and all five signals.
 
     RW: ``weights`` (a :class:`payment.Weights` or ``group, rw`` table) when given, else §10 RW
     from the history, else from the cases themselves. ``progress(step)`` is told each step.
+
+    ``scheme=None`` (cases known only as priced or grouped rows, e.g. the dashboard's
+    ``--priced`` file): nothing is grouped, the restricted codes are the policy's prefixes only
+    and upcoding judges every secondary diagnosis (no CC/MCC table); both are in ``notes``. A
+    signal whose columns the cases lack is skipped with the reason in ``notes``;
+    :class:`payment.signals_codes.SignalsUnavailable` when none can run. ``with_indices=False``
+    (signals only, as the dashboard's drill-down shows): ``indices`` is an empty table and the
+    per department / doctor tables are not made.
     """
     step = progress or (lambda _label: None)
     policy = policy or SupervisionPolicy()
@@ -106,13 +115,21 @@ def run_supervision(
     elif weights is None:
         notes.append("RW from the cases themselves (no history or weights given)")
     step("indices")
-    idx = indices(grouped, weights, by=("hospital_id",))
+    idx = (indices(grouped, weights, by=("hospital_id",)) if with_indices
+           else pd.DataFrame(columns=list(INDEX_COLUMNS)))
     step("signals")
-    flags, hosp = all_signals(grouped, hist, weights=weights, cc_codes=cc_codes_from_scheme(scheme),
-                              restrictions=restrictions_from_scheme(scheme), policy=policy)
+    if scheme is None:
+        notes.append("no scheme: restricted codes from the policy's prefixes only; upcoding "
+                     "judges every secondary diagnosis (no CC/MCC table)")
+    flags, hosp = all_signals(
+        grouped, hist, weights=weights, policy=policy,
+        cc_codes=None if scheme is None else cc_codes_from_scheme(scheme),
+        restrictions=None if scheme is None else restrictions_from_scheme(scheme))
     notes += [f"{k} skipped: {v}" for k, v in hosp.attrs.get("skipped", {}).items()]
     res = SupervisionResult(idx, hosp, flags, grouped, hist, notes)
     step("indices by dept")
+    if not with_indices:
+        return res
     if "dept" in grouped.columns:
         res.by_dept = indices(grouped, weights, by=("hospital_id", "dept"))
     if "doctor" in grouped.columns:

@@ -15,8 +15,13 @@ several contradictions is listed once per code. value = contradicting cases ÷ d
 score = robust z of the value within the level; flagged = score ≥ ``flag_score`` and at least
 ``min_cases`` such cases.
 
+A table without the columns any rule reads (no ``diagnoses``/``procedures`` column for the
+rules' codes, or neither ``sex`` nor ``age``) raises ``KeyError`` naming them: "no contradiction"
+would otherwise be reported for cases that could not be judged.
+
 ``all_signals(...)`` runs the five signals and concatenates their outputs (signal order of
-:data:`payment.supervision.SIGNALS`).
+:data:`payment.supervision.SIGNALS`); when none can run it raises :class:`SignalsUnavailable`,
+whose ``skipped`` maps each signal to the reason.
 """
 
 from __future__ import annotations
@@ -52,12 +57,20 @@ from .supervision import (
     split_admissions,
 )
 
-__all__ = ["RESTRICTION_COLUMNS", "all_signals", "restricted_codes"]
+__all__ = ["RESTRICTION_COLUMNS", "SignalsUnavailable", "all_signals", "restricted_codes"]
 
 RESTRICTION_COLUMNS = ("code", "kind", "field", "cmp", "value")
 _CMP = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
         ">": np.greater, ">=": np.greater_equal}
 _COLUMN = {"dx": "diagnoses", "pr": "procedures"}
+
+
+class SignalsUnavailable(KeyError):
+    """No supervision signal could run: ``skipped`` maps each signal to what its cases lack."""
+
+    def __init__(self, skipped: dict[str, str]) -> None:
+        super().__init__("no supervision signal could run: " + "; ".join(skipped.values()))
+        self.skipped = dict(skipped)
 
 
 def _rules(restrictions: pd.DataFrame | None, policy) -> pd.DataFrame:
@@ -153,6 +166,13 @@ def restricted_codes(
         if c not in grouped.columns:
             raise KeyError(f"restricted codes: cases lack column {c!r}")
     rules = _rules(restrictions if rp.use_scheme else None, rp)
+    usable = [(_COLUMN[k], f) for k, f in zip(rules["kind"], rules["field"])
+              if _COLUMN[k] in grouped.columns and f in grouped.columns]
+    if len(rules) and not usable:
+        need = sorted({_COLUMN[k] for k in rules["kind"]}) + sorted(set(rules["field"]))
+        missing = [c for c in need if c not in grouped.columns]
+        raise KeyError(f"restricted codes: cases lack column(s) {missing}; need the code "
+                       f"column(s) and sex or age: {need}")
     hits = _hits(grouped, rules) if len(rules) else _hits(grouped, rules.iloc[:0])
     h, names, level = facts_of(grouped, facts).hospitals
     n = len(names)
@@ -199,7 +219,8 @@ def all_signals(
     just before them (a stay late in the history year and a readmission early in the period);
     the history stay is listed with ``period = "history"``. A signal
     whose columns are missing (e.g. no ``patient_id`` or dates) is skipped; the reason is in
-    ``hospital_signals.attrs["skipped"]`` (signal -> message).
+    ``hospital_signals.attrs["skipped"]`` (signal -> message); when every signal is skipped,
+    :class:`SignalsUnavailable` (a ``KeyError``) carries them all.
     """
     policy = policy or SupervisionPolicy()
     flags, hosp, skipped = [], [], {}
@@ -224,7 +245,7 @@ def all_signals(
         flags.append(fl)
         hosp.append(hs)
     if not hosp:
-        raise KeyError("no supervision signal could run: " + "; ".join(skipped.values()))
+        raise SignalsUnavailable(skipped)
     case_flags = pd.concat(flags, ignore_index=True)
     cols = list(CASE_FLAG_COLUMNS) + [c for c in case_flags.columns if c not in CASE_FLAG_COLUMNS]
     hospital = pd.concat(hosp, ignore_index=True)

@@ -2,7 +2,8 @@
 
 Loads the page at 1366×768, moves a lever and a tier, and holds the point value and a
 hospital's final amount shown to what ``payment.settle`` computes, to the cent; exports the
-scenario and runs it through the simulate pipeline; checks the drill-down, the comparison, the
+scenario and runs it through the simulate pipeline; checks the drill-down (statement, a what-if
+lever moving it, the supervision signals), the comparison, the
 Monte Carlo bands, the English switch and that the console has no errors. Screenshots of each
 view go to tests/artifacts/ (gitignored). Skips when chromium is absent, unless CI is set.
 """
@@ -36,6 +37,7 @@ if _missing and not CI:
 if _missing:
     raise RuntimeError(f"CI is set but {', '.join(_missing)} is missing")
 
+import numpy as np  # noqa: E402
 import uvicorn  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -48,6 +50,8 @@ from drgsim.dashboard import Dashboard, create_app, scenario_from_args  # noqa: 
 from drgsim.pipeline import simulate_scenario  # noqa: E402
 from payment.overrides import override_policy  # noqa: E402
 from payment.scenario import load_scenario  # noqa: E402
+from payment.settlement import encode  # noqa: E402
+from payment.whatif import WHATIF_KEYS, run_whatifs  # noqa: E402
 
 
 def _free_port() -> int:
@@ -164,7 +168,37 @@ def test_dashboard_in_chromium(server: str, browser, dash: Dashboard, tmp_path) 
     assert round(float(_value(drv, "st-final_amount")) * 100) == round(final * 100)
     assert round(float(_value(drv, "st-clearing")) * 100) == round(
         float(st.loc["H001", "clearing"]) * 100)
+    # its supervision signals: one row per signal, the numbers the API gives (payment's, see
+    # test_dashboard_supervision), Chinese signal names, the flagged cases listed
+    sup = dash.supervision().hospital("H001")
+    _wait(drv, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#signals tr")) == 1 + len(
+        sup["signals"]))
+    for r in sup["signals"]:
+        assert float(_value(drv, f"sig-{r['signal']}-value")) == r["value"]
+        assert float(_value(drv, f"sig-{r['signal']}-score")) == r["score"]
+    assert "分解住院" in drv.find_element(By.ID, "signals").text
+    assert int(_value(drv, "sig-total")) == sup["flagged_cases"] > 0
+    assert sup["cases"][0]["case_id"] in drv.find_element(By.ID, "signal-cases").text
     drv.save_screenshot(str(ARTIFACTS / "dashboard_hospital.png"))
+    drv.execute_script("document.getElementById('signals').scrollIntoView()")
+    drv.save_screenshot(str(ARTIFACTS / "dashboard_hospital_signals.png"))
+    drv.execute_script("window.scrollTo(0, 0)")
+    # a what-if lever moves the statement shown (the what-if settlement), and the page says so
+    result_before = _value(drv, "st-result")
+    _set(drv, "lv-whatif-volume_growth", "0.05")
+    _wait(drv, lambda d: _value(d, "st-result") != result_before)
+    cells = dash.base.cells
+    w = np.zeros((1, max(WHATIF_KEYS.values()) + 1))
+    w[0, WHATIF_KEYS["whatif.volume_growth"]] = 0.05
+    _, wres = run_whatifs(cells, encode(cells.inputs, pol), w)
+    i = [str(h) for h in cells.inputs.hospital_ids].index("H001")
+    assert round(float(_value(drv, "st-result")) * 100) == round(float(wres[0][i]) * 100)
+    assert drv.find_element(By.ID, "st-note").is_displayed()
+    drv.execute_script("document.getElementById('st-note').scrollIntoView()")
+    drv.save_screenshot(str(ARTIFACTS / "dashboard_hospital_whatif.png"))
+    _set(drv, "lv-whatif-volume_growth", Keys.DELETE)  # blank = the base value
+    _wait(drv, lambda d: _value(d, "st-result") == result_before)
+    assert not drv.find_element(By.ID, "st-note").is_displayed()
 
     # Scenarios: save the baseline and this setting, compare, export.
     drv.find_element(By.ID, "tab-scenarios").click()

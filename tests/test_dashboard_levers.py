@@ -107,6 +107,14 @@ def test_whatif_moves_statements_to_the_cent(client: TestClient, dash: Dashboard
     assert _c(d["statement"]["final_amount"]) == _c(h1["final_amount"])
     assert _c(d["statement"]["advances"]) + _c(d["statement"]["clearing"]) == _c(
         d["statement"]["final_amount"])
+    # the page is told the statement is the what-if's; the DRG table stays the baseline cases
+    # at the baseline point value (the what-ifs move cells, not cases)
+    assert d["whatif"] is True
+    assert client.post("/api/hospital/H001", json={}).json()["whatif"] is False
+    base_pv = a["summary"]["point_value"]
+    assert base_pv != a["whatif_summary"]["point_value"]
+    assert d["groups"] and all(_c(g["amount"]) == _c(round(g["points"] * base_pv, 2))
+                               for g in d["groups"])
 
 
 def test_tiered_care_shift_equals_shift_cases(client: TestClient, dash: Dashboard) -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from payment.policy import PolicyError
 from payment.signals import low_standard_admissions, patient_selection, upcoding
-from payment.signals_codes import all_signals, restricted_codes
+from payment.signals_codes import SignalsUnavailable, all_signals, restricted_codes
 from payment.supervision import (
     CASE_FLAG_COLUMNS,
     HOSPITAL_SIGNAL_COLUMNS,
@@ -310,3 +310,28 @@ def test_all_signals_skips_a_signal_without_its_columns():
     assert "split_admission" not in set(hosp.signal)
     assert "patient_id" in hosp.attrs["skipped"]["split_admission"]
     assert set(hosp.signal) == set(SIGNALS) - {"split_admission"}
+
+
+def test_restricted_codes_without_diagnoses_or_sex_and_age_is_skipped_not_zero():
+    # no code column: nothing can be judged, so the signal is skipped (not "0 contradictions")
+    with pytest.raises(KeyError, match=r"lack column\(s\) \['diagnoses'\]"):
+        restricted_codes(UP.drop(columns=["diagnoses"]))
+    table = pd.DataFrame({"code": ["P07.000"], "kind": "dx", "field": ["age"], "cmp": "==",
+                          "value": [0]})
+    with pytest.raises(KeyError, match=r"lack column\(s\) \['age', 'sex'\]"):
+        restricted_codes(UP.drop(columns=["sex", "age"]), table)
+    flags, hosp = restricted_codes(UP.drop(columns=["age"]), table)  # sex rules still judged
+    assert set(hosp["hospital_id"]) == {"H1", "H2", "H3"}
+    _, hosp = all_signals(UP.drop(columns=["diagnoses"]), cc_codes=CC)
+    assert "restricted_code" not in set(hosp.signal)
+    assert "diagnoses" in hosp.attrs["skipped"]["restricted_code"]
+
+
+def test_all_signals_unavailable_names_each_signal():
+    priced_like = UP[["case_id", "hospital_id", "hospital_level", "total_cost", "los"]]
+    with pytest.raises(SignalsUnavailable) as err:
+        all_signals(priced_like)
+    assert set(err.value.skipped) == set(SIGNALS)
+    assert "status" in err.value.skipped["low_standard_admission"]
+    assert "diagnoses" in err.value.skipped["restricted_code"]
+    assert isinstance(err.value, KeyError)

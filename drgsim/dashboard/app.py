@@ -7,6 +7,9 @@ Routes (JSON bodies are ``{"levers": {key: value}, "tiers": [[lower, upper, shar
 * ``GET /api/meta`` levers, groups, the base tier table, whether re-pricing is available;
 * ``POST /api/answer`` headline, ledger, per-hospital amounts and the time taken (ms);
 * ``POST /api/hospital/{id}`` a hospital's statement, advances and case-class mix;
+* ``GET /api/hospital/{id}/supervision?cases=N`` its supervision signals (value, peer value,
+  score, flag, flagged cases) and up to N flagged cases per signal, the signals the data cannot
+  give and why (computed once per region on the first call; no lever moves them);
 * ``POST /api/cashflow`` the fund month by month per fund (body ``{"levers": {prepayment_months,
   recovery, income_growth, spending_growth}}``; 404 without a cash-flow scenario);
 * ``POST /api/montecarlo`` percentile bands (body adds ``"spec"``: a Monte Carlo spec);
@@ -30,6 +33,7 @@ from payment.labels import COLUMNS, TEXT
 from payment.monte_carlo import MonteCarloSpec
 from payment.report_format import CJK_FONTS
 from payment.settlement import resolve_policy
+from payment.supervision_report import SIGNAL_NAMES
 
 from .cashflow import CASHFLOW_LEVERS
 from .export import export_scenario, report_bytes, scenario_toml
@@ -137,6 +141,7 @@ def create_app(dash: Dashboard) -> FastAPI:
                 "n_cases": len(dash.base.priced),
                 "monte_carlo": dash.mc_spec.model_dump(), "fonts": CJK_FONTS,
                 "columns": {k: list(v) for k, v in COLUMNS.items()}, "phrases": TEXT,
+                "signal_names": {k: list(v) for k, v in SIGNAL_NAMES.items()},
                 "patients": dash.patients is not None, "patients_note": dash.patients_note,
                 "cashflow": None if dash.cashflow is None else {
                     "name": dash.cashflow.name, "levers": list(CASHFLOW_LEVERS),
@@ -176,6 +181,12 @@ def create_app(dash: Dashboard) -> FastAPI:
             raise HTTPException(404, f"no hospital {hospital_id!r}") from None
         except (ValueError, ValidationError) as exc:
             raise _bad(exc) from None
+
+    @app.get("/api/hospital/{hospital_id}/supervision")
+    def supervision(hospital_id: str, cases: int = Query(10, ge=0, le=500)) -> dict[str, Any]:
+        if hospital_id not in {str(h) for h in dash.base.cells.inputs.hospital_ids}:
+            raise HTTPException(404, f"no hospital {hospital_id!r}")
+        return dash.supervision().hospital(hospital_id, cases)
 
     @app.post("/api/montecarlo")
     def mc(body: dict[str, Any] | None = Body(None)) -> dict[str, Any]:

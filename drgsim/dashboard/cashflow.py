@@ -26,7 +26,7 @@ from payment.cashflow_policy import RECOVERY_RULES, WhatIf
 from payment.cashflow_run import CashflowScenario, build_inputs, load_cashflow_scenario
 from payment.scenario import load_base_policy
 
-from .state import json_value
+from .jsonable import json_value
 
 __all__ = ["CASHFLOW_LEVERS", "DEMO_CASHFLOW", "CashflowView", "load_cashflow_view"]
 

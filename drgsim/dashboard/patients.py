@@ -80,7 +80,7 @@ class Patients:
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        from .state import records
+        from .jsonable import records
 
         shift = self.shift_for(over)
         cases, moved = (self.cases, None) if shift is None else shift_cases(self.cases, shift)

@@ -37,6 +37,7 @@ from payment.settlement import encode, resolve_policy, settle_inputs
 from payment.whatif import WHATIF_KEYS, WhatIfCells, build_cells, whatif_statement
 
 from ..pipeline import CARRIED_COLUMNS, price_grouped
+from .jsonable import json_value, records
 from .levers import TIERS_KEY, alliance_key, check_value, lever_of
 
 #: Policy tables compute_weights reads (payment/weights.py); a pricing override outside them
@@ -157,23 +158,6 @@ def _money(x: Any) -> float:
     return round(float(x), 2)
 
 
-def json_value(v: Any) -> Any:
-    """A numpy / Python scalar as JSON-ready Python (bool, int, float; NaN and ±inf → None)."""
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        return f if np.isfinite(f) else None
-    return v
-
-
-def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """A table as JSON-ready rows (NaN and ±inf as null)."""
-    return [{k: json_value(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
-
-
 class Dashboard:
     """A region-year in memory and the answers to lever settings (see module docstring).
 
@@ -192,11 +176,12 @@ class Dashboard:
         self.patients_note = patients_note
         self.cashflow = cashflow  # drgsim.dashboard.cashflow.CashflowView or None
         self.cashflow_note = cashflow_note
+        self._scheme: grouper.Scheme | None = None
+        self._supervision: Any = None  # drgsim.dashboard.supervision.SupervisionView
         if grouped is None and scenario.priced_cases is None:
-            scheme = grouper.load_scheme(scenario.path(scenario.scheme) if scenario.scheme
-                                         else grouper.demo_scheme_path())
+            self._scheme = self.scheme()
             cases = grouper.read_cases(scenario.path(scenario.cases or ""))
-            self.grouped = grouper.group(cases, scheme, keep_columns=True)
+            self.grouped = grouper.group(cases, self._scheme, keep_columns=True)
         self._weights: Any = None
         self._current: pd.DataFrame | None = None
         self._codes: TextCodes | None = None
@@ -209,6 +194,53 @@ class Dashboard:
         self.base = self.priced_for({})
         if self.grouped is not None:
             self.current_cases()  # made at load, so the first re-pricing lever is not slower
+
+    def scheme(self) -> grouper.Scheme:
+        """The scheme the cases are grouped with (the scenario's, else the demo scheme)."""
+        if self._scheme is None:
+            scn = self.scenario
+            self._scheme = grouper.load_scheme(scn.path(scn.scheme) if scn.scheme
+                                               else grouper.demo_scheme_path())
+        return self._scheme
+
+    # ------------------------------------------------------------------ supervision
+
+    def supervision(self) -> Any:
+        """The region's supervision signals (:class:`drgsim.dashboard.supervision
+        .SupervisionView`): computed on the first drill-down, then kept (no lever reads them).
+
+        Raw cases: :func:`drgsim.supervision_run.run_supervision` (what ``drgsim supervise``
+        runs) over the settlement year's grouped cases with the year before as the history
+        (the newest year before it when that year is absent), the scheme and the
+        ``[supervision]`` table of the policy file (defaults for a preset). Priced cases: the
+        priced rows without a scheme (most signals then say what the file lacks).
+        """
+        if self._supervision is None:
+            from payment.supervision import SupervisionPolicy, load_supervision_policy
+
+            from ..supervision_run import run_supervision
+            from .supervision import SupervisionView
+
+            scn = self.scenario
+            src = scn.path(scn.policy)
+            pol = (load_supervision_policy(src) if src.suffix == ".toml" and src.exists()
+                   else SupervisionPolicy())
+
+            def compute() -> Any:
+                if self.grouped is None:
+                    return run_supervision(self.base.priced, None, policy=pol,
+                                           with_indices=False)
+                years = pd.to_numeric(self.grouped["year"], errors="coerce")
+                before = years[years < self._year]
+                hist = None
+                if len(before):
+                    prev = self._year - 1 if (before == self._year - 1).any() else before.max()
+                    hist = self.grouped[(years == prev).to_numpy()].reset_index(drop=True)
+                return run_supervision(self.current_cases(), self.scheme(), history=hist,
+                                       policy=pol, with_indices=False)
+
+            self._supervision = SupervisionView(compute)
+        return self._supervision
 
     # ------------------------------------------------------------------ pricing
 
@@ -325,21 +357,25 @@ class Dashboard:
         return out
 
     def statement(self, hospital_id: str, s: Settings) -> dict[str, Any]:
-        """One hospital's statement, monthly advances and case-class mix (``KeyError`` if none);
-        under what-ifs the statement and advances are the what-if settlement's."""
-        res, wi, pr, _ = self.settle(s)
-        res = res if wi is None else wi
+        """One hospital's statement, monthly advances and case-class mix (``KeyError`` if none).
+
+        Under what-ifs the statement and advances are the what-if settlement's (``whatif``
+        true); the case-class mix and the DRGs by profit and loss stay the priced cases' at
+        the baseline point value, since the what-ifs move the aggregated cells, not the cases.
+        """
+        base, wi, pr, _ = self.settle(s)
+        res = base if wi is None else wi
         st = res.statement
         row = st[st["hospital_id"].astype(str) == hospital_id]
         if row.empty:
             raise KeyError(hospital_id)
         adv = res.advances[res.advances["hospital_id"].astype(str) == hospital_id]
         mix = pr.mix[pr.mix["hospital_id"].astype(str) == hospital_id]
-        return {"statement": records(row)[0],
+        return {"statement": records(row)[0], "whatif": wi is not None,
                 "advances": records(adv.drop(columns=["hospital_id"]))[0],
                 "case_class_mix": records(mix.drop(columns=["hospital_id"]))[0] if len(mix) else {},
                 "groups": records(group_gains(pr.priced, hospital_id,
-                                              float(res.summary["point_value"])))}
+                                              float(base.summary["point_value"])))}
 
     def compare(self, a: str, b: str) -> dict[str, Any]:
         """Two saved scenarios through :func:`payment.comparison.compare_runs` (B − A)."""

@@ -51,10 +51,20 @@ Object.assign(T, {
   at_clearing: ["年终清算时扣回", "at the clearing"], monthly: ["按月等额扣回", "monthly deductions"], rollover: ["滚动至下年", "rolled over"],
   cf_none: ["未提供现金流情景（--cashflow）", "no cash-flow scenario (--cashflow)"],
 });
+Object.assign(T, {
+  supervision: ["智能监管疑点（不随参数变化）", "Supervision signals (no lever moves them)"],
+  sup_cases: ["疑点病例（每类疑点至多10例，疑点类型按得分排序）", "Flagged cases (up to 10 per signal, signals by score)"],
+  sup_unavailable: ["无法计算", "unavailable"], sup_computing: ["监管疑点计算中…", "computing the supervision signals…"],
+  st_whatif: ["清算单与月度预拨按情景假设计算；病例类型构成与病组盈亏为基准病例、基准点值（情景假设只改变汇总，不改变病例明细）。",
+              "The statement and advances follow the what-ifs; the case-class mix and the DRGs by profit and loss are the baseline cases at the baseline point value (what-ifs move the aggregates, not the cases)."],
+  sup_total: ["疑点病例合计", "flagged cases in all"], sup_none: ["本院无疑点病例", "no flagged case at this hospital"],
+  sup_note: ["得分 = (本院值 − 同级中位数) ÷ max(1.4826 × MAD, 下限)，越高越可疑；得分 ≥ 阈值且病例数达标为疑点。",
+             "Score = (value − level median) ÷ max(1.4826 × MAD, floor), higher is more suspicious; flagged at score ≥ the threshold with enough cases."],
+});
 const CF = { levers: null, answer: null, timer: null, seq: 0 };
 const CFG = { displayModeBar: false, responsive: true };
 const S = { meta: null, lang: "zh", levers: {}, tiers: null, tiersDirty: false, answer: null,
-            hospital: null, timer: null, seq: 0 };
+            hospital: null, timer: null, seq: 0, sup: {} };
 
 const $ = (id) => document.getElementById(id);
 const t = (k) => (T[k] ? T[k][S.lang === "zh" ? 0 : 1] : k);
@@ -281,6 +291,8 @@ async function loadHospital() {
   try {
     const d = await api("POST", `/api/hospital/${encodeURIComponent(id)}`, body());
     const st = d.statement;
+    $("st-note").textContent = d.whatif ? t("st_whatif") : "";
+    $("st-note").hidden = !d.whatif;
     const keys = ["hospital_id", "hospital_level", "alliance_id", "cases", "sr_cases", "points", "total_cost",
       "ffs_amount", "entitlement", "tier_ratio", "sharing", "recovered", "tier_adjustment", "deposit", "score",
       "release", "alliance_adjustment", "final_amount", "advances", "clearing", "result", "payment_ratio", "cmi"];
@@ -299,6 +311,41 @@ async function loadHospital() {
         : c === "points" ? `<td class="num">${Number(r[c]).toFixed(2)}</td>`
         : `<td class="num${c === "gain" ? (r[c] < 0 ? " neg" : " pos") : ""}">${yuan(r[c])}</td>`).join("")}</tr>`).join("");
   } catch (e) { status(e.message, true); }
+}
+
+function signalName(s) { const n = S.meta.signal_names[s]; return n ? n[S.lang === "zh" ? 0 : 1] : s; }
+
+async function loadSupervision() {
+  const id = $("hospital-select").value;
+  if (!id) return;
+  if (!S.sup[id]) {
+    $("signals-note").textContent = t("sup_computing");
+    try {
+      S.sup[id] = await api("GET", `/api/hospital/${encodeURIComponent(id)}/supervision`);
+    } catch (e) { status(e.message, true); return; }
+  }
+  if ($("hospital-select").value === id) renderSupervision(S.sup[id]);
+}
+
+function renderSupervision(d) {
+  const un = d.unavailable.map((u) => `${signalName(u.signal)} ${t("sup_unavailable")}: ${u.reason}`);
+  $("signals-note").textContent = [t("sup_note"), ...un, ...d.notes].join(" · ");
+  const sc = ["signal", "signal_value", "peer_value", "signal_score", "flagged", "flagged_cases"];
+  const key = { signal_value: "value", signal_score: "score" };
+  $("signals").innerHTML = d.signals.length ? `<tr>${sc.map((c) => `<th>${esc(col(c))}</th>`).join("")}</tr>` +
+    d.signals.map((r) => `<tr${r.flagged ? ' class="alert"' : ""}>` + sc.map((c) => {
+      const v = r[key[c] || c];
+      if (c === "signal") return `<td>${esc(signalName(v))}</td>`;
+      if (c === "flagged") return `<td id="sig-${r.signal}-flagged" data-value="${v}">${t(v ? "yes" : "no")}</td>`;
+      const text = v === null ? "" : c === "flagged_cases" ? String(v) : c === "signal_score" ? v.toFixed(2) : v.toFixed(4);
+      return `<td class="num" id="sig-${r.signal}-${key[c] || c}" data-value="${v}">${text}</td>`;
+    }).join("") + `</tr>`).join("") : "";
+  const cc = ["case_id", "signal", "detail"];
+  $("signal-cases").innerHTML = d.cases.length ? `<tr>${cc.map((c) => `<th>${esc(col(c))}</th>`).join("")}</tr>` +
+    d.cases.map((r) => `<tr><td>${esc(r.case_id)}</td><td>${esc(signalName(r.signal))}</td>` +
+      `<td>${esc(S.lang === "zh" && r.detail_zh ? r.detail_zh : r.detail)}</td></tr>`).join("") +
+    `<tr><th>${esc(t("sup_total"))}</th><td class="num" id="sig-total" data-value="${d.flagged_cases}" colspan="2">${d.flagged_cases}</td></tr>`
+    : `<tr><td>${esc(t(d.signals.length ? "sup_none" : "sup_unavailable"))}</td></tr>`;
 }
 
 /* ---------------------------------------------------------------- scenarios */
@@ -452,7 +499,7 @@ function renderCashflow() {
 function showView(v) {
   for (const b of document.querySelectorAll("nav button")) b.setAttribute("aria-selected", String(b.dataset.view === v));
   for (const s of document.querySelectorAll(".view")) s.hidden = s.id !== "view-" + v;
-  if (v === "hospital") loadHospital();
+  if (v === "hospital") { loadHospital(); loadSupervision(); }
   if (v === "scenarios") listScenarios();
   if (v === "overview") render();
   if (v === "cashflow") { if (CF.answer) renderCashflow(); else loadCashflow(); }
@@ -467,7 +514,7 @@ function applyLang() {
   buildLevers();
   buildCashflowLevers();
   render();
-  if (!$("view-hospital").hidden) loadHospital();
+  if (!$("view-hospital").hidden) { loadHospital(); loadSupervision(); }
   if (!$("view-cashflow").hidden) renderCashflow();
 }
 
@@ -482,7 +529,7 @@ async function init() {
   for (const b of document.querySelectorAll("nav button")) b.addEventListener("click", () => showView(b.dataset.view));
   $("lang").addEventListener("click", () => { S.lang = S.lang === "zh" ? "en" : "zh"; applyLang(); });
   $("reset").addEventListener("click", () => { S.levers = { ...S.meta.base }; S.tiers = S.meta.tiers.map((r) => r.map(String)); S.tiersDirty = false; buildLevers(); refresh(); });
-  $("hospital-select").addEventListener("change", loadHospital);
+  $("hospital-select").addEventListener("change", () => { loadHospital(); loadSupervision(); });
   $("save").addEventListener("click", saveScenario);
   $("compare").addEventListener("click", compare);
   $("mc-run").addEventListener("click", runMC);
