@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from grouper.cases import canonicalise, csv_problem_row, read_raw
 from grouper.errors import CaseFileError
-from grouper.schema import DIAGNOSIS_PARTS, PROCEDURE_PARTS, alias_map
+from grouper.schema import DIAGNOSIS_PARTS, KNOWN_COLUMNS, PROCEDURE_PARTS, alias_map
 
 #: Default rows per chunk: about 0.3-0.5 GB of working memory per chunk in flight (measured).
 DEFAULT_CHUNK_ROWS = 500_000
@@ -51,12 +51,26 @@ def parquet_files(path: str | Path) -> list[Path]:
     return sorted(files, key=_natural_key)
 
 
+def header_names() -> dict[str, str]:
+    """Header -> column name: the case aliases, and the Chinese headers drgsim writes on its
+    output columns (DRG编码 …), so a table drgsim wrote reads back."""
+    return {**{c.header_zh: c.name for c in KNOWN_COLUMNS.values() if c.header_zh},
+            **alias_map()}
+
+
+def relabelled(names: Iterable[str]) -> bool:
+    """Whether any header is not its column's name (Chinese headers): then even a grouped
+    table needs :func:`grouper.cases.canonicalise` to be read."""
+    heads = header_names()
+    return any(heads.get(k, k) != k for k in (str(n).strip().lstrip("\ufeff") for n in names))
+
+
 def _wanted(names: Iterable[str], columns: Iterable[str] | None) -> list[str] | None:
     """Raw column names whose canonical column is in ``columns`` (None = all)."""
     if columns is None:
         return None
     want = set(columns)
-    aliases = alias_map()
+    aliases = header_names()
     parts = {c for grp in (*DIAGNOSIS_PARTS, *PROCEDURE_PARTS) for c in grp}
     keep = []
     for n in names:

@@ -36,8 +36,10 @@ from .sources import (
     CaseSource,
     ScratchSource,
     canonical_chunk,
+    header_names,
     iter_cases,
     parquet_files,
+    relabelled,
 )
 from .writer import ChunkWriter
 
@@ -122,9 +124,14 @@ def group_price_file(input: str | Path, output: str | Path, scheme, weights, pol
     first = needs_first_pass(pol)
     need = {*PRICE_INPUT_COLUMNS, pol.group_col, *([] if grouped else GROUP_INPUT_COLUMNS)}
     source = CaseSource(input, chunk_rows=chunk_rows, columns=sorted(need))
+    # a grouped table drgsim wrote with Chinese headers: its columns are read by their names
+    rename = header_names() if grouped and relabelled(
+        source.schema.names if source.kind == "parquet" else source.header) else None
     label = ("pricing" if grouped else "grouping + pricing") if progress is True else progress
 
     def grouped_chunk(df: pd.DataFrame) -> pd.DataFrame:
+        if rename is not None:
+            df = df.rename(columns=lambda c: rename.get(str(c).strip().lstrip("\ufeff"), c))
         g = df if grouped else group(df, s, strict=strict, mapping=mapping, keep_columns=True,
                                      threads=threads)
         if not grouped and pol.group_col != "drg" and pol.group_col not in g.columns:

@@ -10,7 +10,7 @@ Public API::
 
 from pathlib import Path
 
-from .cases import read_cases, read_table
+from .cases import has_chinese_headers, read_cases, read_table
 from .catalog import SchemeInfo, available_schemes, resolve_scheme
 from .engine import GROUP_COLUMNS, STATUSES, group
 from .errors import CaseFileError, CaseValueWarning, DrgsimError, SchemeError
@@ -26,5 +26,5 @@ def demo_scheme_path() -> Path:
 __all__ = [
     "GROUP_COLUMNS", "STATUSES", "CaseFileError", "CaseValueWarning", "DrgsimError", "Scheme", "SchemeError",
     "SchemeInfo", "available_schemes", "demo_scheme_path", "explain", "group", "load_scheme",
-    "read_cases", "read_table", "resolve_scheme",
+    "has_chinese_headers", "read_cases", "read_table", "resolve_scheme",
 ]

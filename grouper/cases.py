@@ -155,6 +155,48 @@ def _read_csv_text(path: Path) -> pd.DataFrame:
                         f"cannot be read as CSV in UTF-8 or GB18030 (GBK): {last}")
 
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def has_chinese_headers(path: str | Path) -> bool:
+    """Whether a case file's header row holds Chinese text (a settlement-list export such as
+    病案号, 年龄 …): then drgsim's outputs default to Chinese headers too. Reads the header only;
+    a file that cannot be read gives False (reading it reports the problem)."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            parts = sorted(p.glob("*.parquet"))
+            names = pq.read_schema(parts[0]).names if parts else []
+        elif p.suffix.lower() == ".parquet":
+            names = pq.read_schema(p).names
+        elif p.suffix.lower() == ".xlsx":
+            import openpyxl
+
+            wb = openpyxl.load_workbook(p, read_only=True)
+            try:
+                first = next(wb.active.iter_rows(max_row=1, values_only=True), ())
+            finally:
+                wb.close()
+            names = [str(v) for v in first if v is not None]
+        else:
+            with open(p, "rb") as fh:
+                head = fh.read(1 << 16)
+            for enc in ("utf-8", "gb18030"):
+                try:
+                    text = head.decode(enc)
+                    break
+                except UnicodeDecodeError as e:
+                    if enc == "utf-8" and e.start >= len(head) - 3:  # a character cut at the end
+                        text = head[: e.start].decode(enc)
+                        break
+            else:
+                return False
+            names = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
+    except Exception:  # noqa: BLE001 - unreadable here means "not known to be Chinese"
+        return False
+    return any(_CJK.search(n) for n in names)
+
+
 def _cell_text(v) -> str | None:
     """A workbook cell as text: a number as its shortest text ("45", "12345.6", so codes typed
     as numbers read like the CSV export of the same sheet), a date as ISO text."""

@@ -117,3 +117,33 @@ def test_published_weights_read_the_cases_once(region, monkeypatch):
                             "-o", str(d / "pub_out.xlsx"), "-q"])
     assert r.exit_code == 0, r.output
     assert seen.count(str(d / "cases.csv")) == 1, seen
+
+
+def test_a_chinese_export_gets_chinese_csv_headers_by_default(region):
+    """Issue 13 item 3: without --lang, CSV output follows the input's header language."""
+    d, scheme, _ = region
+    zh = {"case_id": "病案号", "sex": "性别", "age": "年龄", "los": "住院天数", "total_cost": "总费用",
+          "diagnoses": "诊断", "procedures": "手术操作"}
+    pd.read_csv(d / "cases.csv", dtype=str).head(50).rename(columns=zh).to_csv(
+        d / "export_zh.csv", index=False, encoding="gb18030")
+    assert grouper.has_chinese_headers(d / "export_zh.csv")
+    assert not grouper.has_chinese_headers(d / "cases.csv")
+    r = runner.invoke(app, ["group", str(d / "export_zh.csv"), "-s", str(scheme.path),
+                            "-o", str(d / "g_zh.csv"), "-q"])
+    assert r.exit_code == 0, r.output
+    heads = list(pd.read_csv(d / "g_zh.csv", nrows=0).columns)
+    assert {"病案号", "分组状态", "DRG编码"} <= set(heads) and "drg" not in heads
+    # ... and pricing that Chinese CSV answers in Chinese too, one row per case, in order
+    r = runner.invoke(app, ["price", str(d / "g_zh.csv"), "-w", str(d / "w"), "-p", "zhejiang_drg",
+                            "-o", str(d / "p_zh.csv"), "-q"])
+    assert r.exit_code == 0, r.output
+    p = pd.read_csv(d / "p_zh.csv", dtype=str)
+    assert "最终支付金额" in p.columns and len(p) == 50
+    assert p["病案号"].tolist() == pd.read_csv(d / "cases.csv", dtype=str)["case_id"].head(50).tolist()
+    # an English-headed input keeps column names; --lang en overrides a Chinese input
+    r = runner.invoke(app, ["group", str(d / "export_zh.csv"), "-s", str(scheme.path),
+                            "-o", str(d / "g_en.csv"), "--lang", "en", "-q"])
+    assert r.exit_code == 0 and "分组状态" not in pd.read_csv(d / "g_en.csv", nrows=0).columns
+    r = runner.invoke(app, ["group", str(d / "cases.csv"), "-s", str(scheme.path),
+                            "-o", str(d / "g_names.csv"), "-q"])
+    assert r.exit_code == 0 and "drg" in pd.read_csv(d / "g_names.csv", nrows=0).columns

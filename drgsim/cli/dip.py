@@ -135,7 +135,8 @@ def group_cmd(
         import numba
 
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    if lang is None and (cases.is_dir() or cases.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES)) \
+    out_lang = effective_lang(lang, output, cases)
+    if out_lang is None and (cases.is_dir() or cases.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES)) \
             and output.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES):
         # chunk by chunk with bounded memory; the summary keeps three category columns
         parts: list[pd.DataFrame] = []
@@ -163,7 +164,7 @@ def group_cmd(
                             progress=lambda done, total: bar.update(task, completed=done, total=total))
                 if keep_columns:
                     out = pd.concat([df.reset_index(drop=True), out.drop(columns=["case_id"])], axis=1)
-                write_output(out, output, effective_lang(lang, output))
+                write_output(out, output, out_lang)
             except Exception as e:  # noqa: BLE001 - shown to the user as one line, exit code 2
                 _fail(e)
     n = len(out)

@@ -101,8 +101,10 @@ def group_cmd(
         t0 = time.perf_counter()
         check_table_suffix(output, folder=True)
         sch = grouper.load_scheme(grouper.resolve_scheme(scheme))
+        out_lang = effective_lang(lang, output, input)
+        # the stream writes column names: any other header language is written in memory
         streamable = (input.is_dir() or input.suffix.lower() in (*stream.PARQUET_SUFFIXES, *stream.CSV_SUFFIXES)) \
-            and output.suffix.lower() != ".xlsx" and lang is None
+            and output.suffix.lower() != ".xlsx" and out_lang is None
         if streamable:
             # only the summary's columns are kept (about 4 bytes a case), as category codes
             parts: list[pd.DataFrame] = []
@@ -129,7 +131,7 @@ def group_cmd(
             res = group_frame(cases, sch, strict=strict, mapping=not no_mapping, keep=keep_columns, quiet=quiet)
         secs = time.perf_counter() - t0
         if not streamable:
-            write_output(res, output, effective_lang(lang, output))
+            write_output(res, output, out_lang)
     except grouper.DrgsimError as e:
         _fail(e)
     if not quiet:

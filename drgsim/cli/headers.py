@@ -5,7 +5,8 @@ Headers come from the declarations: :mod:`grouper.schema` (cases, read status, g
 grouped columns) and :mod:`payment.columns` (priced columns) for Chinese, then
 :mod:`payment.labels` (English labels, and Chinese for the other payment tables). A column no
 declaration names keeps its own name. As in ``drgsim simulate``: without ``--lang`` an Excel
-output gets Chinese headers (for people), CSV and Parquet keep the column names (for scripts);
+output gets Chinese headers (for people), and so does any output of an input with Chinese
+headers (a settlement-list export); otherwise CSV and Parquet keep the column names (scripts);
 with ``--lang`` every output gets that language. A table drgsim wrote with either language is
 read back by :func:`read_output` (the headers are mapped to the column names first).
 """
@@ -18,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-LANG_HELP = ("zh or en: output headers (default: Chinese in .xlsx, column names in .csv / "
-             ".parquet, for scripts).")
+LANG_HELP = ("zh or en: output headers (default: Chinese in .xlsx and when the input has "
+             "Chinese headers, else column names in .csv / .parquet, for scripts).")
 
 
 def check_lang(lang: str | None) -> None:
@@ -28,11 +29,21 @@ def check_lang(lang: str | None) -> None:
         raise typer.BadParameter(f"{lang!r}; allowed: zh, en", param_hint="--lang")
 
 
-def effective_lang(lang: str | None, output: str | Path) -> str | None:
-    """The language of ``output``'s headers: ``lang``, else zh for .xlsx, else None (names)."""
+def effective_lang(lang: str | None, output: str | Path, input: str | Path | None = None
+                   ) -> str | None:
+    """The language of ``output``'s headers: ``lang``, else zh for .xlsx or when ``input`` has
+    Chinese headers (a hospital's export gets its answer in its own language), else None
+    (column names, for scripts)."""
     if lang is not None:
         return lang
-    return "zh" if Path(output).suffix.lower() == ".xlsx" else None
+    if Path(output).suffix.lower() == ".xlsx":
+        return "zh"
+    if input is not None:
+        from grouper import has_chinese_headers
+
+        if has_chinese_headers(input):
+            return "zh"
+    return None
 
 
 def _zh_declared() -> dict[str, str]:

@@ -20,7 +20,15 @@ from ..chunks import step_progress
 from ..outputs import check_table_suffix, staged
 from ._app import app
 from ._app import fail as _fail
-from .headers import LANG_HELP, check_lang, effective_lang, labelled, read_output, write_output
+from .headers import (
+    LANG_HELP,
+    check_lang,
+    effective_lang,
+    labelled,
+    read_output,
+    reverse_headers,
+    write_output,
+)
 
 _console = Console(stderr=True)
 
@@ -187,7 +195,7 @@ def price_cmd(
     )
 
     check_lang(lang)
-    out_lang = effective_lang(lang, output)
+    out_lang = effective_lang(lang, output, cases)
     try:
         check_table_suffix(output, folder=True)
         pol = payment.load_policy(policy)
@@ -212,7 +220,9 @@ def price_cmd(
                 # what the in-memory path adds (final amount, headers), its sums kept for the summary
                 src = stream.CaseSource(cases, chunk_rows=1)
                 cols = src.schema.names if src.kind == "parquet" else src.header
-                grouped = pol.group_col in cols
+                # a table drgsim wrote may carry its Chinese or English headers (read back as names)
+                rev = reverse_headers()
+                grouped = pol.group_col in {rev.get(c, c) for c in cols}
                 if not grouped and scheme is None:
                     raise ValueError(f"{cases}: no {pol.group_col!r} column; pass --scheme to group "
                                      "the cases first")
