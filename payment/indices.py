@@ -166,6 +166,18 @@ def _ratio_index(
         return np.where(den > 0, num / den, np.nan)
 
 
+def _distinct_per_key(k: np.ndarray, g: np.ndarray, n_k: int, n_g: int) -> np.ndarray:
+    """Distinct ``g`` per ``k`` (int64, length ``n_k``): marks in a dense key × group table
+    when it is small (a hash or sort of every row costs seconds on millions), else a sort."""
+    cell = k * max(n_g, 1) + g
+    if n_k * max(n_g, 1) <= 64_000_000:
+        seen = np.zeros(n_k * max(n_g, 1), dtype=bool)
+        seen[cell] = True
+        return seen.reshape(n_k, max(n_g, 1)).sum(axis=1).astype(np.int64)
+    pair = np.unique(np.sort(cell))
+    return np.bincount(pair // max(n_g, 1), minlength=n_k).astype(np.int64)
+
+
 def indices(
     grouped: pd.DataFrame,
     weights: Weights | pd.DataFrame | None = None,
@@ -208,8 +220,7 @@ def indices(
     sel = g >= 0
     cases = np.bincount(k, minlength=n_k)
     n_grouped = np.bincount(k[sel], minlength=n_k)
-    pair = np.unique(k[sel] * max(n_g, 1) + g[sel])
-    drg_count = np.bincount(pair // max(n_g, 1), minlength=n_k)
+    drg_count = _distinct_per_key(k[sel], g[sel], n_k, n_g)
 
     rw_case = np.where(sel, rw_g[np.maximum(g, 0)], np.nan) if n_g else np.full(len(k), np.nan)
     has_rw = np.isfinite(rw_case)

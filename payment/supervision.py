@@ -33,6 +33,7 @@ import pandas as pd
 import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import _signals_kernels as K
 from .policy import PolicyError
 from .signals_facts import CaseFacts, facts_of, iso_days, labels
 from .signals_text import detail_columns
@@ -202,8 +203,8 @@ def _sort_stays(pat: np.ndarray, adm: np.ndarray, dis: np.ndarray, idx: np.ndarr
     a = a - a.min()
     d = d - d.min()
     span_a, span_d = int(a.max()) + 1, int(d.max()) + 1
-    if (int(p.max()) + 1) * span_a * span_d < 2**62:  # one int64 key, one stable sort
-        return idx[np.argsort((p * span_a + a) * span_d + d, kind="stable")]
+    if (int(p.max()) + 1) * span_a * span_d < 2**62:  # one int64 key, one stable radix sort
+        return idx[K.radix_argsort((p * span_a + a) * span_d + d)]
     o = np.argsort(d, kind="stable")
     return idx[o[np.argsort((p * span_a + a)[o], kind="stable")]]
 
@@ -263,12 +264,10 @@ def split_admissions(
 
     # order the dated stays by patient, admission, discharge, position
     order = _sort_stays(pat, adm, dis, np.flatnonzero(dated))
-    a, b = order[:-1], order[1:]
-    gap = adm[b] - dis[a]
-    pair = (pat[a] == pat[b]) & (gap >= 0) & (gap <= sp.window_days)
-    pair &= ok[a] & ok[b] & (key[a] >= 0) & (key[a] == key[b]) & ~exempt[a] & ~exempt[b]
-    pair &= (a >= nh) | (b >= nh)  # at least one stay of the period
-    a, b, gap = a[pair], b[pair], gap[pair].astype(np.int64)
+    # consecutive stays of one patient, gap in the window, both grouped, same key, none exempt,
+    # at least one stay of the period (one kernel pass)
+    a, b, gap = K.split_pairs(order, pat.astype(np.int64, copy=False), adm, dis, ok,
+                              key.astype(np.int64, copy=False), exempt, nh, sp.window_days)
     # text only for the stays in a pair (object arrays of every row cost ~1 s per million)
     both = np.concatenate([a, b])
     cid = _text_at(both, nh, "case_id", hist, grouped)
