@@ -18,10 +18,11 @@ import pyarrow.compute as pc
 from . import _signals_kernels as K
 from .weights import factorize
 
-__all__ = ["CaseFacts", "arrow_text", "facts_of", "iso_days", "joint_codes", "labels"]
+__all__ = ["CaseFacts", "arrow_text", "facts_of", "iso_days", "joint_codes", "labels",
+           "text_buffers"]
 
 
-def _buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def text_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(offsets as int64, bytes as uint8, not-null flags) of an Arrow string array."""
     n = len(arr)
     bufs = arr.buffers()
@@ -57,7 +58,7 @@ def iso_days(s: pd.Series) -> np.ndarray:
     if arr is None:
         out = np.full(len(s), np.nan)
     else:
-        out, done = K.iso_day_numbers(*_buffers(arr))
+        out, done = K.iso_day_numbers(*text_buffers(arr))
         rest = np.flatnonzero(~done)
         if len(rest):
             out[rest] = _arrow_days(arr.take(pa.array(rest)))
@@ -106,23 +107,18 @@ def _dictionary_codes(whole: pa.Array) -> tuple[np.ndarray, pa.Array]:
     """Codes (first appearance; -1 for nulls) and the dictionary of an Arrow string array.
 
     The same as Arrow's ``dictionary_encode``. Short ids (at most 8 bytes each, no NUL byte,
-    e.g. most patient ids) are packed into one integer each and factorised as integers, about
-    twice as fast on millions of distinct ids; other text is encoded by Arrow.
+    e.g. most patient ids) are packed into one integer each and coded by
+    :func:`payment._signals_kernels.factorize_keys` (about 4x faster than Arrow on millions of
+    distinct ids); other text is encoded by Arrow.
     """
-    offsets, data, valid = _buffers(whole)
+    offsets, data, valid = text_buffers(whole)
     keys, fits = K.text_keys(offsets, data, valid)
     if not fits:
         enc = whole.dictionary_encode()
         return (enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64),
                 enc.dictionary)
-    if valid.all():
-        idx, uniq = pd.factorize(keys)
-        idx = idx.astype(np.int64)
-    else:
-        idx = np.full(len(keys), -1, np.int64)
-        sub, uniq = pd.factorize(keys[valid])
-        idx[valid] = sub
-    return idx, whole.take(pa.array(K.first_rows(idx, len(uniq))))
+    idx, first = K.factorize_keys(keys, valid)
+    return idx, whole.take(pa.array(first))
 
 
 def joint_codes(*cols: pd.Series) -> tuple[list[np.ndarray], pa.Array | np.ndarray]:

@@ -209,6 +209,28 @@ def _sort_stays(pat: np.ndarray, adm: np.ndarray, dis: np.ndarray, idx: np.ndarr
     return idx[o[np.argsort((p * span_a + a)[o], kind="stable")]]
 
 
+def _pairs(pat: np.ndarray, adm: np.ndarray, dis: np.ndarray, ok: np.ndarray, key: np.ndarray,
+           exempt: np.ndarray, nh: int, window: int) -> tuple[np.ndarray, ...]:
+    """Split-admission pairs ``(a, b, gap)``: the dated stays ordered by patient, admission,
+    discharge, position; consecutive stays of one patient with the gap in the window, both
+    grouped, the same key, neither exempt, at least one of the period (position ≥ ``nh``).
+
+    Whole-day dates (always, from ISO text): one int64 key per stay, one radix sort carrying the
+    positions, and the pair test reads patient and days back from the sorted keys. Otherwise
+    :func:`_sort_stays` and the same test on the arrays."""
+    cnt, pmax, amin, amax, dmin, dmax, whole = K.stay_bounds(pat, adm, dis)
+    if cnt and whole:
+        span_a, span_d = int(amax - amin) + 1, int(dmax - dmin) + 1
+        if (int(pmax) + 1) * span_a * span_d < 2**62:
+            idx, keys = K.stay_keys(pat, adm, dis, int(amin), span_a, int(dmin), span_d, cnt)
+            skeys, order = K.radix_sort(keys, idx)
+            return K.split_pairs_keyed(order, skeys, span_a, span_d, int(amin), int(dmin), ok,
+                                       key, exempt, nh, window)
+    dated = (pat >= 0) & np.isfinite(adm) & np.isfinite(dis)
+    order = _sort_stays(pat, adm, dis, np.flatnonzero(dated))
+    return K.split_pairs(order, pat, adm, dis, ok, key, exempt, nh, window)
+
+
 def _text_at(pos: np.ndarray, nh: int, col: str, hist: pd.DataFrame | None,
              cur: pd.DataFrame) -> np.ndarray:
     """Column ``col`` as text at combined positions (history rows first, then current)."""
@@ -260,14 +282,8 @@ def split_admissions(
         ok = np.concatenate([hf.ok, ok])
         exempt = np.concatenate([hist["adrg"].astype(str).isin(set(sp.exempt_adrgs))
                                  .to_numpy(bool), exempt])
-    dated = (pat >= 0) & np.isfinite(adm) & np.isfinite(dis)
-
-    # order the dated stays by patient, admission, discharge, position
-    order = _sort_stays(pat, adm, dis, np.flatnonzero(dated))
-    # consecutive stays of one patient, gap in the window, both grouped, same key, none exempt,
-    # at least one stay of the period (one kernel pass)
-    a, b, gap = K.split_pairs(order, pat.astype(np.int64, copy=False), adm, dis, ok,
-                              key.astype(np.int64, copy=False), exempt, nh, sp.window_days)
+    a, b, gap = _pairs(pat.astype(np.int64, copy=False), adm, dis, ok,
+                       key.astype(np.int64, copy=False), exempt, nh, sp.window_days)
     # text only for the stays in a pair (object arrays of every row cost ~1 s per million)
     both = np.concatenate([a, b])
     cid = _text_at(both, nh, "case_id", hist, grouped)

@@ -10,7 +10,9 @@ import pyarrow.compute as pc
 import pytest
 
 from payment import _signals_kernels as K
-from payment.signals_facts import _buffers, iso_days, joint_codes
+from payment.signals_codes import _stem_table
+from payment.signals_facts import iso_days, joint_codes, text_buffers
+from payment.supervision import _pairs
 
 
 @pytest.mark.parametrize("hi", [1, 2, 7, 1000, 2**20, 2**41, 2**62 - 1])
@@ -19,6 +21,15 @@ def test_radix_argsort_is_the_stable_argsort(hi):
     for n in (0, 1, 2, 17, 5000):
         keys = rng.integers(0, hi, n, dtype=np.int64)
         assert np.array_equal(K.radix_argsort(keys), np.argsort(keys, kind="stable"))
+
+
+def test_radix_sort_carries_the_payload():
+    rng = np.random.default_rng(1)
+    keys = rng.integers(0, 2**35, 4000, dtype=np.int64)
+    payload = rng.integers(-5, 10**9, 4000, dtype=np.int64)
+    skeys, spay = K.radix_sort(keys, payload)
+    o = np.argsort(keys, kind="stable")
+    assert np.array_equal(skeys, keys[o]) and np.array_equal(spay, payload[o])
 
 
 def test_radix_argsort_ties_keep_row_order():
@@ -83,7 +94,7 @@ def test_iso_days_plain_and_other_text():
 
 def test_iso_day_numbers_parse_only_plain_dates():
     text = ["2023-05-06", "2023-5-06", "2023-05-06 ", "0999-12-31", "9999-12-31", "2023-02-29"]
-    out, done = K.iso_day_numbers(*_buffers(pa.array(text)))
+    out, done = K.iso_day_numbers(*text_buffers(pa.array(text)))
     assert done.tolist() == [True, False, False, False, True, False]
     assert out[0] == 19483.0 and out[4] == 2932896.0
 
@@ -117,3 +128,60 @@ def test_joint_codes_are_arrows_dictionary_codes(kind):
     assert names.to_pylist() == want_names
     if kind == "unicode":
         assert c[100] == c[101] >= 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("days", ["whole", "fractional"])
+def test_pairs_is_the_numpy_test(seed, days):
+    """supervision._pairs (sorted keys, pairs read back from them) against the numpy test on a
+    lexsort by patient, admission, discharge, position."""
+    rng = np.random.default_rng(seed)
+    n = 4000
+    pat = rng.integers(-1, 400, n)
+    adm = rng.integers(18000, 18100, n).astype(np.float64)
+    dis = adm + rng.integers(0, 6, n)
+    adm[rng.random(n) < 0.02] = np.nan
+    dis[rng.random(n) < 0.02] = np.nan
+    if days == "fractional":
+        adm[5] += 0.5  # not whole days: the plain sort and the array test
+    ok, exempt = rng.random(n) < 0.9, rng.random(n) < 0.1
+    key = rng.integers(-1, 4, n)
+    nh = int(rng.integers(0, n))
+    got = _pairs(pat, adm, dis, ok, key, exempt, nh, 14)
+    dated = np.flatnonzero((pat >= 0) & np.isfinite(adm) & np.isfinite(dis))
+    a_int, d_int = adm[dated].astype(np.int64), dis[dated].astype(np.int64)
+    order = dated[np.lexsort((d_int, a_int, pat[dated]))]
+    want = _pairs_numpy(order, pat, adm, dis, ok, key, exempt, nh, 14)
+    assert len(want[0]) > 20
+    for g, w in zip(got, want):
+        assert np.array_equal(g, w)
+
+
+@pytest.mark.parametrize("n, distinct", [(0, 1), (50, 3), (5000, 40), (60000, 50000),
+                                         (200000, 30000)])
+def test_factorize_keys_is_pandas_factorize(n, distinct):
+    """Few keys take the one-table pass, many the partitioned one; both are pd.factorize."""
+    rng = np.random.default_rng(n)
+    keys = rng.integers(0, distinct, n).astype(np.uint64) * np.uint64(2654435761)
+    valid = rng.random(n) < 0.97
+    codes, first = K.factorize_keys(keys, valid)
+    want = np.full(n, -1, np.int64)
+    want[valid], uniq = pd.factorize(keys[valid])
+    assert np.array_equal(codes, want)
+    assert np.array_equal(keys[first], uniq)
+    seen, at = np.unique(codes, return_index=True)  # first row of each code
+    assert np.array_equal(first, at[seen >= 0])
+
+
+def test_stem_rows_is_the_regex():
+    text = ["N40.1", "A01|N40.1", "A01| N40.1", "AN40", "O80.0|Z00", None, "", "C61",
+            "B02|C6", "病人|N41.0", "N4", "X|Y|O"]
+    stems = ["C61", "N40", "N41", "O"]
+    arr = pa.array(text, type=pa.string())
+    rows = np.arange(len(text), dtype=np.int64)
+    got = K.stem_rows(*text_buffers(arr), rows, *_stem_table(stems))
+    pat = "(?:^|\\|)(?:" + "|".join(stems) + ")"
+    want = pc.match_substring_regex(arr, pat).fill_null(False).to_numpy(zero_copy_only=False)
+    assert got.tolist() == want.tolist()
+    assert got.tolist() == [True, True, False, False, True, False, False, True, False, True,
+                            False, True]
