@@ -21,10 +21,11 @@ def radix_sort(keys, payload):  # pragma: no cover - compiled
     (LSD radix, at most 11 bits a pass, so the counts and the scatter targets stay in cache).
 
     ``payload[np.argsort(keys, kind="stable")]`` and the sorted keys: a stable order is unique.
+    Both inputs serve as scratch space (their contents are lost): pass copies to keep them.
     """
     n = keys.shape[0]
-    cur_k = keys.copy()
-    cur_o = payload.copy()
+    cur_k = keys
+    cur_o = payload
     if n < 2:
         return cur_k, cur_o
     mx = keys[0]
@@ -63,7 +64,7 @@ def radix_sort(keys, payload):  # pragma: no cover - compiled
 @kernel()
 def radix_argsort(keys):  # pragma: no cover - compiled
     """``np.argsort(keys, kind="stable")`` of non-negative int64 keys (:func:`radix_sort`)."""
-    return radix_sort(keys, np.arange(keys.shape[0], dtype=np.int64))[1]
+    return radix_sort(keys.copy(), np.arange(keys.shape[0], dtype=np.int64))[1]
 
 
 @kernel()
@@ -88,39 +89,35 @@ def stay_bounds(pat, adm, dis):  # pragma: no cover - compiled
 
 
 @kernel()
-def stay_keys(pat, adm, dis, amin, span_a, dmin, span_d, cnt):  # pragma: no cover - compiled
-    """Dated stays' positions and their keys (patient × span_a + adm − amin) × span_d + dis −
-    dmin, in position order (the caller checked the key fits in int64)."""
-    idx = np.empty(cnt, np.int64)
-    keys = np.empty(cnt, np.int64)
-    k = 0
+def stay_keys(pat, adm, dis, amin, a_bits, dmin, d_bits, idx, keys, k,
+              offset):  # pragma: no cover - compiled
+    """Write the dated stays' positions (``offset`` + row) and keys ``patient | adm − amin |
+    dis − dmin`` (bit fields of ``a_bits`` and ``d_bits``) into ``idx``/``keys`` from ``k`` on,
+    in row order; returns the next free slot. The caller checked the fields fit in 62 bits."""
     for i in range(pat.shape[0]):
         a, d = adm[i], dis[i]
         if pat[i] < 0 or not np.isfinite(a) or not np.isfinite(d):
             continue
-        idx[k] = i
-        keys[k] = (pat[i] * span_a + (np.int64(a) - amin)) * span_d + (np.int64(d) - dmin)
+        idx[k] = i + offset
+        keys[k] = ((pat[i] << (a_bits + d_bits)) | ((np.int64(a) - amin) << d_bits)
+                   | (np.int64(d) - dmin))
         k += 1
-    return idx, keys
+    return k
 
 
 @kernel()
-def _pairable(a, b, ok, key, exempt, nh):  # pragma: no cover - compiled
-    """Stays ``a``, ``b`` (one patient, gap in the window) pair: both grouped, neither exempt,
-    the same non-missing key, at least one a stay of the period (position ≥ ``nh``)."""
-    if not (ok[a] and ok[b]) or exempt[a] or exempt[b]:
-        return False
-    if key[a] < 0 or key[a] != key[b]:
-        return False
-    return a >= nh or b >= nh
+def _cls_at(cls_h, cls_c, nh, j):  # pragma: no cover - compiled
+    """Pair class of combined position ``j`` (history rows first, then the period's)."""
+    return cls_h[j] if j < nh else cls_c[j - nh]
 
 
 @kernel()
-def split_pairs_keyed(order, keys, span_a, span_d, amin, dmin, ok, key, exempt, nh,
+def split_pairs_keyed(order, keys, a_bits, d_bits, amin, dmin, cls_h, cls_c, nh,
                       window):  # pragma: no cover - compiled
     """:func:`split_pairs` over stays sorted by their :func:`stay_keys` keys: patient and days
-    are read back from the sorted keys, so only the few stays of one patient within the window
-    are looked up in ``ok``, ``key`` and ``exempt``."""
+    are read back from the sorted keys (shifts and masks), so only the few stays of one patient
+    within the window are looked up in the pair classes (of the history and of the period,
+    ``cls_h`` / ``cls_c``, positions ``< nh`` being the history's)."""
     m = max(order.shape[0] - 1, 0)
     a_out = np.empty(m, np.int64)
     b_out = np.empty(m, np.int64)
@@ -128,31 +125,34 @@ def split_pairs_keyed(order, keys, span_a, span_d, amin, dmin, ok, key, exempt, 
     k = 0
     if m == 0:
         return a_out, b_out, g_out
-    t = keys[0] // span_d
-    pa, da = t // span_a, keys[0] - t * span_d
+    d_mask = (np.int64(1) << d_bits) - 1
+    a_mask = (np.int64(1) << a_bits) - 1
+    p_shift = a_bits + d_bits
+    pa, da = keys[0] >> p_shift, keys[0] & d_mask
     for i in range(m):
         kb = keys[i + 1]
-        t = kb // span_d
-        pb, db, ab = t // span_a, kb - t * span_d, t % span_a
+        pb, db, ab = kb >> p_shift, kb & d_mask, (kb >> d_bits) & a_mask
         gap = (ab + amin) - (da + dmin)
         same = pa == pb
         pa, da = pb, db
         if not same or gap < 0 or gap > window:
             continue
         a, b = order[i], order[i + 1]
-        if _pairable(a, b, ok, key, exempt, nh):
+        c = _cls_at(cls_h, cls_c, nh, a)
+        if c >= 0 and c == _cls_at(cls_h, cls_c, nh, b) and (a >= nh or b >= nh):
             a_out[k], b_out[k], g_out[k] = a, b, gap
             k += 1
     return a_out[:k], b_out[:k], g_out[:k]
 
 
 @kernel()
-def split_pairs(order, pat, adm, dis, ok, key, exempt, nh, window):  # pragma: no cover
+def split_pairs(order, pat, adm, dis, cls, nh, window):  # pragma: no cover - compiled
     """Consecutive stays ``(a, b) = (order[i], order[i + 1])`` that form a split-admission pair.
 
     The test of :func:`payment.supervision.split_admissions`: same patient, gap = adm[b] −
-    dis[a] in [0, window], both grouped, same non-missing key, neither exempt, at least one
-    position ``>= nh`` (a stay of the period). Returns ``(a, b, gap)`` in ``order``'s order.
+    dis[a] in [0, window], the same pair class ``cls`` ≥ 0 (the key of a grouped, not exempt
+    stay; −1 otherwise), at least one position ``>= nh`` (a stay of the period). Returns
+    ``(a, b, gap)`` in ``order``'s order.
     """
     m = max(order.shape[0] - 1, 0)
     a_out = np.empty(m, np.int64)
@@ -165,7 +165,8 @@ def split_pairs(order, pat, adm, dis, ok, key, exempt, nh, window):  # pragma: n
         if pat[a] != pat[b]:
             continue
         gap = adm[b] - dis[a]
-        if gap >= 0 and gap <= window and _pairable(a, b, ok, key, exempt, nh):
+        if gap >= 0 and gap <= window and cls[a] >= 0 and cls[a] == cls[b] and (
+                a >= nh or b >= nh):
             a_out[k], b_out[k], g_out[k] = a, b, np.int64(gap)
             k += 1
     return a_out[:k], b_out[:k], g_out[:k]

@@ -82,7 +82,11 @@ def history_rw(history: pd.DataFrame, group_col: str = "drg") -> pd.DataFrame:
     """
     _check(history, group_col, ())
     g, names = _grouped_labels(history, group_col)
-    cost = _num(history, "total_cost")
+    return _rw_table(g, names, _num(history, "total_cost"))
+
+
+def _rw_table(g: np.ndarray, names: np.ndarray, cost: np.ndarray) -> pd.DataFrame:
+    """:func:`history_rw` of group codes ``g`` (-1 not grouped) and costs already read."""
     ok = (g >= 0) & np.isfinite(cost) & (cost >= 0)
     n = len(names)
     cnt = np.bincount(g[ok], minlength=n)
@@ -197,7 +201,8 @@ def indices(
     _check(grouped, group_col, by)
     g, names = _grouped_labels(grouped, group_col)
     n_g = len(names)
-    rw_g = history_rw(grouped, group_col)["rw"].to_numpy() if weights is None else _rw_lookup(
+    cost = _num(grouped, "total_cost")
+    rw_g = _rw_table(g, names, cost)["rw"].to_numpy() if weights is None else _rw_lookup(
         weights, names)
     if weights is None:
         rw_g = np.where(np.isfinite(rw_g), rw_g, np.nan)
@@ -227,7 +232,7 @@ def indices(
     cmi_cases = np.bincount(k[has_rw], minlength=n_k)
     rw_sum = np.bincount(k[has_rw], weights=rw_case[has_rw], minlength=n_k)
 
-    cost_index = _ratio_index(g, k, _num(grouped, "total_cost"), n_g, n_k)
+    cost_index = _ratio_index(g, k, cost, n_g, n_k)
     time_index = _ratio_index(g, k, _num(grouped, "los"), n_g, n_k)
 
     dead = (_num(grouped, "discharge_mode") == DEATH_MODE).astype(np.float64)

@@ -12,7 +12,7 @@ import pytest
 from payment import _signals_kernels as K
 from payment.signals_codes import _stem_table
 from payment.signals_facts import iso_days, joint_codes, text_buffers
-from payment.supervision import _pairs
+from payment.supervision import _pair_class, _pairs
 
 
 @pytest.mark.parametrize("hi", [1, 2, 7, 1000, 2**20, 2**41, 2**62 - 1])
@@ -57,7 +57,7 @@ def test_split_pairs_is_the_numpy_test(seed):
     key = rng.integers(-1, 4, n)
     order = np.lexsort((dis, adm, pat))
     nh = int(rng.integers(0, n))
-    got = K.split_pairs(order, pat, adm, dis, ok, key, exempt, nh, 14)
+    got = K.split_pairs(order, pat, adm, dis, _pair_class(ok, exempt, key), nh, 14)
     want = _pairs_numpy(order, pat, adm, dis, ok, key, exempt, nh, 14)
     assert len(want[0]) > 0
     for g, w in zip(got, want):
@@ -133,8 +133,8 @@ def test_joint_codes_are_arrows_dictionary_codes(kind):
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("days", ["whole", "fractional"])
 def test_pairs_is_the_numpy_test(seed, days):
-    """supervision._pairs (sorted keys, pairs read back from them) against the numpy test on a
-    lexsort by patient, admission, discharge, position."""
+    """supervision._pairs (history and period apart; sorted bit-field keys, pairs read back from
+    them) against the numpy test on a lexsort by patient, admission, discharge, position."""
     rng = np.random.default_rng(seed)
     n = 4000
     pat = rng.integers(-1, 400, n)
@@ -147,7 +147,9 @@ def test_pairs_is_the_numpy_test(seed, days):
     ok, exempt = rng.random(n) < 0.9, rng.random(n) < 0.1
     key = rng.integers(-1, 4, n)
     nh = int(rng.integers(0, n))
-    got = _pairs(pat, adm, dis, ok, key, exempt, nh, 14)
+    cls = _pair_class(ok, exempt, key)
+    got = _pairs([(pat[:nh], adm[:nh], dis[:nh], cls[:nh]),
+                  (pat[nh:], adm[nh:], dis[nh:], cls[nh:])], nh, 14)
     dated = np.flatnonzero((pat >= 0) & np.isfinite(adm) & np.isfinite(dis))
     a_int, d_int = adm[dated].astype(np.int64), dis[dated].astype(np.int64)
     order = dated[np.lexsort((d_int, a_int, pat[dated]))]
