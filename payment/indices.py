@@ -82,7 +82,11 @@ def history_rw(history: pd.DataFrame, group_col: str = "drg") -> pd.DataFrame:
     """
     _check(history, group_col, ())
     g, names = _grouped_labels(history, group_col)
-    cost = _num(history, "total_cost")
+    return _rw_table(g, names, _num(history, "total_cost"))
+
+
+def _rw_table(g: np.ndarray, names: np.ndarray, cost: np.ndarray) -> pd.DataFrame:
+    """:func:`history_rw` of group codes ``g`` (-1 not grouped) and costs already read."""
     ok = (g >= 0) & np.isfinite(cost) & (cost >= 0)
     n = len(names)
     cnt = np.bincount(g[ok], minlength=n)
@@ -166,6 +170,18 @@ def _ratio_index(
         return np.where(den > 0, num / den, np.nan)
 
 
+def _distinct_per_key(k: np.ndarray, g: np.ndarray, n_k: int, n_g: int) -> np.ndarray:
+    """Distinct ``g`` per ``k`` (int64, length ``n_k``): marks in a dense key × group table
+    when it is small (a hash or sort of every row costs seconds on millions), else a sort."""
+    cell = k * max(n_g, 1) + g
+    if n_k * max(n_g, 1) <= 64_000_000:
+        seen = np.zeros(n_k * max(n_g, 1), dtype=bool)
+        seen[cell] = True
+        return seen.reshape(n_k, max(n_g, 1)).sum(axis=1).astype(np.int64)
+    pair = np.unique(np.sort(cell))
+    return np.bincount(pair // max(n_g, 1), minlength=n_k).astype(np.int64)
+
+
 def indices(
     grouped: pd.DataFrame,
     weights: Weights | pd.DataFrame | None = None,
@@ -185,7 +201,8 @@ def indices(
     _check(grouped, group_col, by)
     g, names = _grouped_labels(grouped, group_col)
     n_g = len(names)
-    rw_g = history_rw(grouped, group_col)["rw"].to_numpy() if weights is None else _rw_lookup(
+    cost = _num(grouped, "total_cost")
+    rw_g = _rw_table(g, names, cost)["rw"].to_numpy() if weights is None else _rw_lookup(
         weights, names)
     if weights is None:
         rw_g = np.where(np.isfinite(rw_g), rw_g, np.nan)
@@ -208,15 +225,14 @@ def indices(
     sel = g >= 0
     cases = np.bincount(k, minlength=n_k)
     n_grouped = np.bincount(k[sel], minlength=n_k)
-    pair = np.unique(k[sel] * max(n_g, 1) + g[sel])
-    drg_count = np.bincount(pair // max(n_g, 1), minlength=n_k)
+    drg_count = _distinct_per_key(k[sel], g[sel], n_k, n_g)
 
     rw_case = np.where(sel, rw_g[np.maximum(g, 0)], np.nan) if n_g else np.full(len(k), np.nan)
     has_rw = np.isfinite(rw_case)
     cmi_cases = np.bincount(k[has_rw], minlength=n_k)
     rw_sum = np.bincount(k[has_rw], weights=rw_case[has_rw], minlength=n_k)
 
-    cost_index = _ratio_index(g, k, _num(grouped, "total_cost"), n_g, n_k)
+    cost_index = _ratio_index(g, k, cost, n_g, n_k)
     time_index = _ratio_index(g, k, _num(grouped, "los"), n_g, n_k)
 
     dead = (_num(grouped, "discharge_mode") == DEATH_MODE).astype(np.float64)

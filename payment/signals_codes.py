@@ -26,20 +26,17 @@ whose ``skipped`` maps each signal to the reason.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from . import _signals_kernels as K
 from .labels import DETAIL_WORDS
 from .signals import (
     _count,
     _flags,
     _frame,
-    _num,
     _ratio,
     _text,
     _z,
@@ -47,7 +44,7 @@ from .signals import (
     patient_selection,
     upcoding,
 )
-from .signals_facts import CaseFacts, arrow_text, facts_of
+from .signals_facts import CaseFacts, arrow_text, facts_of, text_buffers
 from .signals_text import detail_columns
 from .supervision import (
     CASE_FLAG_COLUMNS,
@@ -108,31 +105,38 @@ def _rules(restrictions: pd.DataFrame | None, policy) -> pd.DataFrame:
     return out[out["code"] != ""]
 
 
-def _hits(df: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
-    """(row, code, rule index) for each contradicting code; rows pre-filtered by condition."""
+def _stem_table(stems: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stems as UTF-8 bytes sorted by first byte: (ptr by first byte, offsets, bytes)."""
+    enc = sorted(s.encode("utf-8") for s in stems if s)
+    first = np.array([b[0] for b in enc], dtype=np.int64)
+    ptr = np.searchsorted(first, np.arange(257), side="left").astype(np.int64)
+    off = np.concatenate([[0], np.cumsum([len(b) for b in enc])]).astype(np.int64)
+    data = np.frombuffer(b"".join(enc), dtype=np.uint8) if enc else np.zeros(0, np.uint8)
+    return ptr, off, data
+
+
+def _hits(df: pd.DataFrame, rules: pd.DataFrame, num) -> pd.DataFrame:
+    """(row, code, rule index) for each contradicting code; rows pre-filtered by condition.
+    ``num(col)``: the column as float64 (:meth:`CaseFacts.num`, read once per column)."""
     out = []
-    arrow: dict[str, pa.Array] = {}
+    arrow: dict[str, tuple[np.ndarray, ...]] = {}
     for (kind, field, cmp, value), rs in rules.groupby(["kind", "field", "cmp", "value"],
                                                         sort=True):
         col = _COLUMN[kind]
         if col not in df.columns or field not in df.columns:
             continue
-        x = _num(df, field)
+        x = num(field)
         known = np.isin(x, (1.0, 2.0)) if field == "sex" else np.isfinite(x) & (x >= 0)
         fails = known & ~_CMP[cmp](x, value)
         rows = np.flatnonzero(fails)
         if len(rows) == 0:
             continue
-        # cheap text pre-filter on the 1-3 character stems (Arrow regex over the failing rows),
-        # then an exact look at the few left
+        # cheap text pre-filter on the 1-3 character stems (a code of a failing row starts with
+        # one, at the text's start or after a '|'), then an exact look at the few left
         stems = sorted({c[:3] for c in rs["code"]} | {c for c in rs["code"] if len(c) < 3})
-        pat = "(?:^|\\|)(?:" + "|".join(re.escape(s) for s in stems) + ")"
         if col not in arrow:
-            arrow[col] = arrow_text(df[col])
-        sub = pc.take(arrow[col], pa.array(rows))
-        keep = pc.match_substring_regex(sub, pat).fill_null(False).to_numpy(
-            zero_copy_only=False)
-        rows = rows[keep]
+            arrow[col] = text_buffers(arrow_text(df[col]))
+        rows = rows[K.stem_rows(*arrow[col], rows, *_stem_table(stems))]
         if len(rows) == 0:
             continue
         text = _text(df[col].iloc[rows])
@@ -166,15 +170,16 @@ def restricted_codes(
         if c not in grouped.columns:
             raise KeyError(f"restricted codes: cases lack column {c!r}")
     rules = _rules(restrictions if rp.use_scheme else None, rp)
-    usable = [(_COLUMN[k], f) for k, f in zip(rules["kind"], rules["field"])
-              if _COLUMN[k] in grouped.columns and f in grouped.columns]
+    usable = [(_COLUMN[k], c) for k, c in zip(rules["kind"], rules["field"])
+              if _COLUMN[k] in grouped.columns and c in grouped.columns]
     if len(rules) and not usable:
         need = sorted({_COLUMN[k] for k in rules["kind"]}) + sorted(set(rules["field"]))
         missing = [c for c in need if c not in grouped.columns]
         raise KeyError(f"restricted codes: cases lack column(s) {missing}; need the code "
                        f"column(s) and sex or age: {need}")
-    hits = _hits(grouped, rules) if len(rules) else _hits(grouped, rules.iloc[:0])
-    h, names, level = facts_of(grouped, facts).hospitals
+    f = facts_of(grouped, facts)
+    hits = _hits(grouped, rules if len(rules) else rules.iloc[:0], f.num)
+    h, names, level = f.hospitals
     n = len(names)
     case_hit = np.zeros(len(grouped), dtype=bool)
     rows = hits["row"].to_numpy(np.int64)
@@ -186,8 +191,8 @@ def restricted_codes(
     flagged = (score >= rp.flag_score) & (bad >= rp.min_cases)
     hospitals = _frame("restricted_code", names, value, peer_values(bad, dis, level), score,
                        flagged, level, flagged_cases=bad, discharges=dis)
-    recorded = {f: _num(grouped, f) if f in grouped.columns else np.full(len(grouped), np.nan)
-                for f in ("sex", "age")}
+    recorded = {c: f.num(c) if c in grouped.columns else np.full(len(grouped), np.nan)
+                for c in ("sex", "age")}
     kind = hits["kind"].to_numpy(object)
     fld = hits["field"].to_numpy(object)
     rec = np.where(fld == "sex", recorded["sex"][rows], recorded["age"][rows])

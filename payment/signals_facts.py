@@ -15,22 +15,53 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import _signals_kernels as K
 from .weights import factorize
 
-__all__ = ["CaseFacts", "arrow_text", "facts_of", "iso_days", "joint_codes", "labels"]
+__all__ = ["CaseFacts", "arrow_text", "facts_of", "iso_days", "joint_codes", "labels",
+           "text_buffers"]
+
+
+def text_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(offsets as int64, bytes as uint8, not-null flags) of an Arrow string array."""
+    n = len(arr)
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int32, count=arr.offset + n + 1)[arr.offset:]
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None and bufs[2].size \
+        else np.zeros(1, np.uint8)
+    valid = np.ones(n, dtype=bool) if arr.null_count == 0 else \
+        pc.is_valid(arr).to_numpy(zero_copy_only=False)
+    return offsets.astype(np.int64), data, valid
+
+
+def _arrow_days(arr: pa.Array) -> np.ndarray:
+    """Days of text Arrow's strptime reads as %Y-%m-%d (NaN elsewhere)."""
+    try:
+        ts = pc.strptime(arr, format="%Y-%m-%d", unit="s", error_is_null=True)
+        out = pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        return np.where(pc.is_null(ts).to_numpy(zero_copy_only=False), np.nan, out / 86400.0)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return np.full(len(arr), np.nan)
 
 
 def iso_days(s: pd.Series) -> np.ndarray:
-    """ISO dates -> days since epoch as float (NaN when unreadable)."""
+    """ISO dates -> days since epoch as float (NaN when unreadable).
+
+    Plain ``YYYY-MM-DD`` text is read by one kernel pass over the Arrow bytes; the rest by
+    Arrow's strptime, and what that cannot read element by element by pandas.
+    """
     s = s.reset_index(drop=True)
-    try:  # fast path: plain YYYY-MM-DD text, parsed by Arrow
-        arr = pa.array(s.astype("str").to_numpy(object) if s.dtype == object else s,
-                       type=pa.string(), from_pandas=True)
-        ts = pc.strptime(arr, format="%Y-%m-%d", unit="s", error_is_null=True)
-        out = pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64)
-        out = np.where(pc.is_null(ts).to_numpy(zero_copy_only=False), np.nan, out / 86400.0)
+    try:
+        arr = arrow_text(s)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        arr = None
+    if arr is None:
         out = np.full(len(s), np.nan)
+    else:
+        out, done = K.iso_day_numbers(*text_buffers(arr))
+        rest = np.flatnonzero(~done)
+        if len(rest):
+            out[rest] = _arrow_days(arr.take(pa.array(rest)))
     retry = np.isnan(out) & s.notna().to_numpy(bool)
     if retry.any():  # anything else (times, other separators) element by element
         d = pd.to_datetime(s[retry], errors="coerce", format="mixed")
@@ -72,16 +103,32 @@ def arrow_text(s: pd.Series) -> pa.Array:
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
+def _dictionary_codes(whole: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Codes (first appearance; -1 for nulls) and the dictionary of an Arrow string array.
+
+    The same as Arrow's ``dictionary_encode``. Short ids (at most 8 bytes each, no NUL byte,
+    e.g. most patient ids) are packed into one integer each and coded by
+    :func:`payment._signals_kernels.factorize_keys` (about 4x faster than Arrow on millions of
+    distinct ids); other text is encoded by Arrow.
+    """
+    offsets, data, valid = text_buffers(whole)
+    keys, fits = K.text_keys(offsets, data, valid)
+    if not fits:
+        enc = whole.dictionary_encode()
+        return (enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64),
+                enc.dictionary)
+    idx, first = K.factorize_keys(keys, valid)
+    return idx, whole.take(pa.array(first))
+
+
 def joint_codes(*cols: pd.Series) -> tuple[list[np.ndarray], pa.Array | np.ndarray]:
     """Text columns coded in one dictionary (order of first appearance; -1 for missing, empty,
-    'nan', 'None'): one code array per column, and the dictionary (an Arrow array). Arrow
-    hashes the text."""
+    'nan', 'None'): one code array per column, and the dictionary (an Arrow array)."""
     arrs = [arrow_text(c) for c in cols]
-    enc = pa.concat_arrays(arrs).dictionary_encode() if arrs else None
-    if enc is None or len(enc) == 0:
+    whole = (pa.concat_arrays(arrs) if len(arrs) > 1 else arrs[0]) if arrs else None
+    if whole is None or len(whole) == 0:
         return [np.full(len(c), -1, np.int64) for c in cols], np.array([], dtype=object)
-    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    names = enc.dictionary  # Arrow strings: no Python object per id
+    idx, names = _dictionary_codes(whole)
     bad = np.flatnonzero(pc.is_in(names, value_set=pa.array([*_MISSING, ""])).to_numpy(
         zero_copy_only=False))
     if len(bad):

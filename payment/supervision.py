@@ -33,6 +33,7 @@ import pandas as pd
 import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import _signals_kernels as K
 from .policy import PolicyError
 from .signals_facts import CaseFacts, facts_of, iso_days, labels
 from .signals_text import detail_columns
@@ -202,10 +203,47 @@ def _sort_stays(pat: np.ndarray, adm: np.ndarray, dis: np.ndarray, idx: np.ndarr
     a = a - a.min()
     d = d - d.min()
     span_a, span_d = int(a.max()) + 1, int(d.max()) + 1
-    if (int(p.max()) + 1) * span_a * span_d < 2**62:  # one int64 key, one stable sort
-        return idx[np.argsort((p * span_a + a) * span_d + d, kind="stable")]
+    if (int(p.max()) + 1) * span_a * span_d < 2**62:  # one int64 key, one stable radix sort
+        return idx[K.radix_argsort((p * span_a + a) * span_d + d)]
     o = np.argsort(d, kind="stable")
     return idx[o[np.argsort((p * span_a + a)[o], kind="stable")]]
+
+
+def _pairs(parts: list[tuple[np.ndarray, ...]], nh: int, window: int) -> tuple[np.ndarray, ...]:
+    """Split-admission pairs ``(a, b, gap)`` over the history's and the period's stays.
+
+    ``parts``: ``(patient, admission day, discharge day, pair class)`` of the history, then of
+    the period (combined positions: history rows first, ``nh`` of them); the pair class is the
+    match key of a grouped, not exempt stay, −1 otherwise. The dated stays are ordered by
+    patient, admission, discharge, position; a pair is two consecutive stays of one patient,
+    gap = admission − previous discharge in [0, window], the same class, at least one stay of
+    the period. Whole-day dates (always, from ISO text): one int64 key per stay (bit fields), one
+    radix sort carrying the positions, and the test reads patient and days back from the sorted
+    keys. Otherwise the arrays are joined, :func:`_sort_stays` and the same test on them."""
+    bounds = [b for b in (K.stay_bounds(p, a, d) for p, a, d, _ in parts) if b[0]]
+    cnt = sum(b[0] for b in bounds)
+    if cnt and all(b[6] for b in bounds):
+        amin, dmin = int(min(b[2] for b in bounds)), int(min(b[4] for b in bounds))
+        a_bits = int(max(b[3] for b in bounds) - amin).bit_length()
+        d_bits = int(max(b[5] for b in bounds) - dmin).bit_length()
+        if int(max(b[1] for b in bounds)).bit_length() + a_bits + d_bits <= 62:
+            idx, keys = np.empty(cnt, np.int64), np.empty(cnt, np.int64)
+            k = off = 0
+            for p, a, d, _ in parts:
+                k = K.stay_keys(p, a, d, amin, a_bits, dmin, d_bits, idx, keys, k, off)
+                off += len(p)
+            skeys, order = K.radix_sort(keys, idx)
+            return K.split_pairs_keyed(order, skeys, a_bits, d_bits, amin, dmin, parts[0][3],
+                                       parts[1][3], nh, window)
+    pat, adm, dis, cls = (np.concatenate(c) for c in zip(*parts))
+    dated = (pat >= 0) & np.isfinite(adm) & np.isfinite(dis)
+    order = _sort_stays(pat, adm, dis, np.flatnonzero(dated))
+    return K.split_pairs(order, pat, adm, dis, cls, nh, window)
+
+
+def _pair_class(ok: np.ndarray, exempt: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """The match key of a grouped stay whose ADRG is not exempt, −1 for every other stay."""
+    return np.where(ok & ~exempt, key, -1).astype(np.int64, copy=False)
 
 
 def _text_at(pos: np.ndarray, nh: int, col: str, hist: pd.DataFrame | None,
@@ -240,35 +278,26 @@ def split_admissions(
     _need(grouped, need, "split admissions")
     f = facts_of(grouped, facts)
     n = len(grouped)
-    adm, dis, ok = f.admission, f.discharge, f.ok
-    exempt = grouped["adrg"].astype(str).isin(set(sp.exempt_adrgs)).to_numpy(bool)
+    exempt_set = set(sp.exempt_adrgs)
+    exempt = grouped["adrg"].astype(str).isin(exempt_set).to_numpy(bool)
     nh = 0
     hist = history if history is not None and len(history) and all(
         c in history.columns for c in need) else None
+    none_i, none_f = np.zeros(0, np.int64), np.zeros(0, np.float64)
+    before = (none_i, none_f, none_f, none_i)
     if hist is None:
         pat, key = f.patients[0], labels(grouped[key_col])[0]
     else:  # history rows first, codes mapped onto the period's dictionaries
         hf = facts_of(hist, history_facts)
-        cp, hp = f.codes_with("patient_id", hf)
-        ck, hk = f.codes_with(key_col, hf)
+        pat, hp = f.codes_with("patient_id", hf)
+        key, hk = f.codes_with(key_col, hf)
         nh = len(hist)
-        pat = np.concatenate([hp, cp])
-        key = np.concatenate([hk, ck])
-        adm = np.concatenate([hf.admission, adm])
-        dis = np.concatenate([hf.discharge, dis])
-        ok = np.concatenate([hf.ok, ok])
-        exempt = np.concatenate([hist["adrg"].astype(str).isin(set(sp.exempt_adrgs))
-                                 .to_numpy(bool), exempt])
-    dated = (pat >= 0) & np.isfinite(adm) & np.isfinite(dis)
-
-    # order the dated stays by patient, admission, discharge, position
-    order = _sort_stays(pat, adm, dis, np.flatnonzero(dated))
-    a, b = order[:-1], order[1:]
-    gap = adm[b] - dis[a]
-    pair = (pat[a] == pat[b]) & (gap >= 0) & (gap <= sp.window_days)
-    pair &= ok[a] & ok[b] & (key[a] >= 0) & (key[a] == key[b]) & ~exempt[a] & ~exempt[b]
-    pair &= (a >= nh) | (b >= nh)  # at least one stay of the period
-    a, b, gap = a[pair], b[pair], gap[pair].astype(np.int64)
+        h_exempt = hist["adrg"].astype(str).isin(exempt_set).to_numpy(bool)
+        before = (hp.astype(np.int64, copy=False), hf.admission, hf.discharge,
+                  _pair_class(hf.ok, h_exempt, hk))
+    current = (pat.astype(np.int64, copy=False), f.admission, f.discharge,
+               _pair_class(f.ok, exempt, key))
+    a, b, gap = _pairs([before, current], nh, sp.window_days)
     # text only for the stays in a pair (object arrays of every row cost ~1 s per million)
     both = np.concatenate([a, b])
     cid = _text_at(both, nh, "case_id", hist, grouped)
