@@ -247,10 +247,14 @@ def _order(cases: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if pid.isna().any():
         _bad("patient_id", cases, pid.isna().to_numpy(), "blank value", "any identifier")
     raw, uniq = pd.factorize(pid)
-    # ids compared as text (1 and "1" are one person)
-    same_text, u_text = pd.factorize(pd.Index(np.asarray(uniq, dtype=object)).astype(str))
-    person = same_text.astype(np.int32)[raw]
-    n_persons = len(u_text)
+    if pd.api.types.is_string_dtype(pid.dtype) and not pd.api.types.is_object_dtype(pid.dtype):
+        # a text column: its distinct values are distinct texts already
+        person, n_persons = raw.astype(np.int32), len(uniq)
+    else:
+        # ids compared as text (1 and "1" are one person)
+        same_text, u_text = pd.factorize(pd.Index(np.asarray(uniq, dtype=object)).astype(str))
+        person = same_text.astype(np.int32)[raw]
+        n_persons = len(u_text)
     if "discharge_date" in cases.columns:
         raw, uniq = pd.factorize(cases["discharge_date"])
         # parsed once per distinct value; the first distinct value is the column's first
