@@ -71,14 +71,16 @@ def largest_remainder(exact_c, target, out):
         given += out[h]
         frac[h] = exact_c[h] - fl
     left = target - given
-    while left > 0 and n > 0:
-        best = 0
-        for h in range(1, n):
-            if frac[h] > frac[best]:
-                best = h
-        out[best] += 1
-        frac[best] = -2.0
-        left -= 1
+    if left > 0 and n > 0:
+        # the cents go down the fractional parts, largest first (a stable sort keeps ties in
+        # index order): O(n log n) where one scan per cent was O(n × cents)
+        order = np.argsort(-frac, kind="mergesort")
+        for i in range(left):
+            # more cents than amounts happens only with a target beyond Σ exact: index 0
+            out[order[i] if i < n else 0] += 1
+            if i < n:
+                frac[order[i]] = -2.0
+        left = 0
     while left < 0 and n > 0:  # only from float noise: take cents back from the smallest parts
         best = -1
         for h in range(n):

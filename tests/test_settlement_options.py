@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from payment.policy import Policy
 from payment.settlement import settle
@@ -206,3 +208,34 @@ def test_cmi_is_mean_rw_of_cases_with_a_weight():
     rows10 = [dict(x, base_points=x["base_points"] * 10) for x in rows]
     r = settle(frame(rows10, points_scale=1000.0), pol(budget=AMOUNT, reserve_rate=0.0))
     assert r.statement.loc[0, "cmi"] == 1.0
+
+
+def _largest_remainder_by_scans(exact, target):
+    """The allocation as first written: one scan for the largest fractional part per cent."""
+    import math
+
+    out = [math.floor(x + 1e-7) for x in exact]
+    frac = [x - math.floor(x + 1e-7) for x in exact]
+    left = target - sum(out)
+    while left > 0 and exact:
+        best = 0
+        for h in range(1, len(exact)):
+            if frac[h] > frac[best]:
+                best = h
+        out[best] += 1
+        frac[best] = -2.0
+        left -= 1
+    return out
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(st.floats(0, 1e7, allow_nan=False).map(lambda x: round(x, 3)), min_size=1,
+                max_size=40), st.integers(-2, 3))
+def test_largest_remainder_sorted_equals_one_scan_per_cent(exact, extra):
+    """Ties (equal fractional parts) go to the lower index, as in the scan."""
+    from payment._money_kernels import largest_remainder
+
+    target = int(round(sum(exact))) + max(extra, 0)
+    got = np.zeros(len(exact), dtype=np.int64)
+    largest_remainder(np.array(exact, dtype=np.float64), np.int64(target), got)
+    assert got.tolist() == _largest_remainder_by_scans(exact, target)
