@@ -180,12 +180,19 @@ def regions(draw: st.DrawFn, salt: int = 0) -> dict[str, Any]:
         h, lvl = hospitals[0]
         history.append({"drg": g, "hospital_id": h, "hospital_level": lvl, "year": years[-1],
                         "los": 7, "total_cost": float(scale[g]), "status": "SUCCESS"})
+    # stays history leaves out: a failed grouping's "0000", an ambiguous "GQY" (never groups)
+    for _ in range(draw(st.integers(0, 2))):
+        h, lvl = draw(st.sampled_from(hospitals))
+        code, status = draw(st.sampled_from([("0000", "CHECK_FAILED"), ("GQY", "QY")]))
+        history.append({"drg": code, "hospital_id": h, "hospital_level": lvl,
+                        "year": years[-1], "los": 5, "total_cost": 3_000.0, "status": status})
     has_pp = draw(st.booleans())
     cases = []
     n = draw(st.integers(6, 28))
     for i in range(n):
         h, lvl = draw(st.sampled_from(hospitals))
-        kind = draw(st.sampled_from(["ok"] * 8 + ["nogroup", "fail", "qy", "unknown"]))
+        kind = draw(st.sampled_from(["ok"] * 8 + ["nogroup", "fail", "qy", "unknown",
+                                                "failed_0000", "qy_gqy"]))
         g = draw(st.sampled_from(groups))
         cost = max(round(scale[g] * draw(st.sampled_from(MULTIPLES))
                          + draw(st.integers(-50_000, 50_000)) / 100, 2), 1.0)
@@ -194,8 +201,10 @@ def regions(draw: st.DrawFn, salt: int = 0) -> dict[str, Any]:
         dis = adm + dt.timedelta(days=los)
         row = {
             "case_id": f"c{i:03d}", "hospital_id": h, "hospital_level": lvl, "year": 2024,
-            "drg": {"nogroup": "", "unknown": "Z9"}.get(kind, g),
-            "status": {"fail": "FAIL", "qy": "QY"}.get(kind, "SUCCESS"),
+            "drg": {"nogroup": "", "unknown": "Z9", "failed_0000": "0000",
+                    "qy_gqy": "GQY"}.get(kind, g),
+            "status": {"fail": "FAIL", "qy": "QY", "failed_0000": "CHECK_FAILED",
+                       "qy_gqy": "QY"}.get(kind, "SUCCESS"),
             "total_cost": cost, "los": los, "discharge_mode": draw(st.sampled_from([1, 1, 1, 2,
                                                                                    4, 5])),
             "month": dis.month, "patient_id": f"P{draw(st.integers(0, max(2, n // 3)))}",
@@ -344,6 +353,7 @@ def compare_pricing(d: Diff, ref: list[dict[str, Any]], lib: pd.DataFrame) -> No
             d.num(f"{cid}.coefficient", o["coefficient"], row["coefficient"])
         for col in ("sr_candidate", "sr_applied", "sr_approved"):
             d.eq(f"{cid}.{col}", bool(o[col]), bool(row[col]))
+        d.eq(f"{cid}.sr_reasons", "|".join(o["sr_reasons"]), str(row["sr_reasons"]))
         d.cent(f"{cid}.sr_amount", o["sr_amount"], row["sr_amount"])
         d.cent(f"{cid}.payment", o["payment"], row["payment"])
 
