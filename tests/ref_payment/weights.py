@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .money import dec, half_up
+from .money import dec, exact, half_up
 
 NO_GROUP = ("", "0000")
 
@@ -100,6 +100,7 @@ def _valid_history(row: dict[str, Any], pol: dict[str, Any]) -> bool:
     return True
 
 
+@exact
 def ref_weights(history: list[dict[str, Any]], pol: dict[str, Any]) -> RefWeights:
     """Weights of §4 with the §13 defaults/options of ``pol`` (a :func:`ref_policy`)."""
     wp = pol["weights"]
@@ -198,6 +199,7 @@ def ref_weights(history: list[dict[str, Any]], pol: dict[str, Any]) -> RefWeight
     return out
 
 
+@exact
 def budget_point_value(cost_y: dict[int, float], points_y: dict[int, float],
                        n_y: dict[int, int], w: dict[int, float]) -> float:
     """Σ w_y · cost_y ÷ Σ w_y · points_y over the years with cases (the renormalisation of the
