@@ -9,7 +9,8 @@ layer acts in (the defaults in all four), with the helpers of that file: classes
 1e-9 relative, every money amount to the cent, special-review reasons as text.
 
 The sample records what patients paid, so every option runs on the patient-payment basis;
-``defaults_no_patient_paid`` drops that column to compare the ÷ reimbursement-ratio basis too.
+``defaults_no_patient_paid`` drops that column to compare the ÷ reimbursement-ratio basis too;
+``demo_policy_zhejiang_drg`` is the policy ``drgsim demo`` runs on the sample.
 The region's knobs are fixed (:data:`KNOBS`, :data:`SAMPLE_BASE`): under the defaults 4
 hospitals save and 28 overspend, the 4 % reserve caps the sharing (scaled by 0.909) and the
 scores sit on every rung of the release table. Options the sample's data never reach are listed
@@ -76,9 +77,28 @@ SAMPLE_OPTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("sample_newborn_age_3", {"special_review": {"newborn_max_age_days": 3}}, "pricing"),
 ]
 
+#: the policy keys the reference models (docs/payment.md); a preset's other keys are names,
+#: dates and DIP-only tables
+REFERENCE_KEYS = ("method", "weights", "coefficients", "outliers", "incomplete", "exclusions",
+                  "input_checks", "bed_day", "readmission", "ungroupable", "special_review",
+                  "point_value")
+
+
+def demo_policy_option() -> dict[str, Any]:
+    """The policy ``drgsim demo`` prices the sample with (the zhejiang_drg preset, its pool
+    fund + recorded patient payments), as overrides in the reference's keys; the settlement
+    section (the preset has none) and the budget come from the comparison's own BASE/knobs."""
+    pol = payment.load_policy("zhejiang_drg").with_overrides(
+        {"point_value": {"pool": "fund_plus_patient_paid"}})
+    dump = pol.model_dump(mode="json")
+    assert dump["incentives"] == {"group": {}, "hospital": {}}  # the reference has none
+    return {k: dump[k] for k in REFERENCE_KEYS}
+
+
 #: (name, option, layer, patient_paid recorded): OPTIONS and the sample variants on the
-#: sample's recorded payments, plus the defaults without them
+#: sample's recorded payments, the demo's policy, and the defaults without patient payments
 CASES = [(n, o, layer, True) for n, o, layer in OPTIONS + SAMPLE_OPTIONS] + [
+    ("demo_policy_zhejiang_drg", demo_policy_option(), "all", True),
     ("defaults_no_patient_paid", {}, "all", False)]
 
 
