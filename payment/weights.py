@@ -210,7 +210,8 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
     ``history`` needs the group column (``policy.group_col``), ``hospital_id``,
     ``hospital_level``, ``total_cost`` (yuan), ``year`` and ``los`` (days); a ``status`` column,
     when present, keeps only ``SUCCESS`` rows. Rows with missing/negative/absurd cost, no group
-    or (if ``weights.apply_los_exclusions``) an LOS exclusion are left out.
+    or (if ``weights.apply_los_exclusions``) an LOS exclusion are left out; ``groups`` lists
+    only the groups with at least one row left in.
     """
     gcol = policy.group_col
     if gcol not in history.columns:
@@ -282,6 +283,10 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
         "base_points": base_points,
         "daily_points": daily,
     })
+    # only groups with a used history case have a weight: codes seen on left-out rows alone
+    # (a failed grouping's "0000", the ambiguous "GQY", a group whose every stay is LOS-excluded)
+    # are not groups of the table, so they are neither counted nor flagged small (§5, §13)
+    groups_df = groups_df[raw > 0].reset_index(drop=True)
 
     hosp_codes, hospitals = factorize(history["hospital_id"].astype("str"))
     h = hosp_codes[sel]

@@ -519,3 +519,32 @@ def test_provisional_point_value_from_the_budget():
     out = ref_price([case("a"), case("b", h="H2")], W, pol)
     assert out[0]["yuan_per_point"] == pytest.approx(9_500 / 220, rel=1e-15)
     assert (out[0]["payment"], out[1]["payment"]) == (D("5181.82"), D("4318.18"))
+
+
+def test_reference_arithmetic_ignores_the_callers_decimal_context():
+    """The reference computes in its own 60-digit context: a caller's (or another test module's,
+    tests/test_dip_docs.py sets ``getcontext().prec = 40`` for the pytest process) precision
+    never changes its numbers. Re-priced = points × review coefficient × yuan per point of a
+    low-multiple stay: 40 digits, which the default 28-digit context (or a 6-digit one) rounded."""
+    from decimal import localcontext
+
+    from ref_payment import dec
+
+    sr = {**SR, "cost_multiple": None, "repricing": "review_coefficient",
+          "review_coefficient": 1.2345678901234567}
+    pol = ref_policy({"special_review": sr,
+                      "point_value": {"source": "budget", "budget": 10_003.17}})
+    runs = []
+    for prec in (6, 28, 40):
+        with localcontext() as ctx:
+            ctx.prec = prec
+            runs.append(ref_price([case(cost=3_456.789, los=61), case("b", h="H2")], W,
+                                  pol)[0])
+    o = runs[0]
+    assert o["case_class"] == "low" and o["sr_approved"]
+    with localcontext() as ctx:
+        ctx.prec = 80
+        exact = dec(o["points"]) * dec(sr["review_coefficient"]) * dec(o["yuan_per_point"])
+    assert [r["sr_amount"] for r in runs] == [exact] * 3
+    assert len(exact.as_tuple().digits) > 28
+    assert len({(r["payment"], r["sr_gain"]) for r in runs}) == 1

@@ -162,6 +162,33 @@ def test_bad_history_rows_left_out():
     assert list(w.groups["cases"]) == [1] and w.meta["used_rows"] == 1
 
 
+def test_codes_only_on_left_out_rows_are_not_groups():
+    """Found on the sample region (issue 11): a failed grouping's "0000", an ambiguous "GQY" and
+    a group whose only stay is LOS-excluded were listed as groups with 0 cases, flagged small,
+    so every ungroupable case in them also got the special-review reason small_group and
+    ``drgsim weights`` counted them as groups. Only groups with a used history case are listed."""
+    hist = rows([("A", 2023, "H1", 3, 100.0), ("A", 2023, "H1", 3, 300.0),
+                 ("0000", 2023, "H1", 3, 500.0), ("GQY", 2023, "H1", 3, 700.0),
+                 ("C", 2023, "H1", 3, 900.0)])
+    hist["status"] = ["SUCCESS", "SUCCESS", "CHECK_FAILED", "QY", "SUCCESS"]
+    hist["los"] = [5, 5, 5, 5, 1]  # C's one stay is LOS-excluded (≤ 1 day)
+    p = payment.load_policy("national_drg", {
+        "exclusions": {"los_min": 1},
+        "special_review": {"enabled": True, "ungroupable": True, "small_groups": True,
+                           "quota_rate": 1.0, "quota_period": "year"}})
+    w = payment.compute_weights(hist, p)
+    assert w.groups["group"].tolist() == ["A"]
+    assert w.groups["cases"].tolist() == [2] and w.region_mean_cost == 200.0
+    cur = pd.DataFrame({"case_id": ["k1", "k2", "k3"], "drg": ["0000", "GQY", "C"],
+                        "status": ["CHECK_FAILED", "QY", "SUCCESS"], "hospital_id": "H1",
+                        "hospital_level": 3, "total_cost": 400.0, "los": 5, "year": 2024,
+                        "month": 3})
+    priced = payment.price(cur, w, p)
+    assert priced["case_class"].astype(str).tolist() == ["ungroupable"] * 3
+    assert priced["sr_reasons"].astype(str).tolist() == ["ungroupable"] * 3
+    assert not priced["small_group"].any()
+
+
 def test_save_and_load_roundtrip(tmp_path):
     hist = rows([("A01", 2023, "001", 3, 150.0), ("B", 2022, "H2", 2, 50.0)])
     w = payment.compute_weights(hist, pol())

@@ -2,10 +2,44 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
+from collections.abc import Callable
+from decimal import (
+    ROUND_CEILING,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
+from typing import TypeVar
 
 CENT = Decimal("0.01")
+
+#: the reference's own arithmetic: 60 digits whatever the caller's context says. (Its products
+#: of three 17-digit decimals, e.g. points × review coefficient × yuan per point, used to be
+#: rounded to the thread's precision, 28 digits by default and 40 in a pytest run that had
+#: imported tests/test_dip_docs.py, which sets ``getcontext().prec = 40`` for the process.)
+CONTEXT = Context(prec=60, rounding=ROUND_HALF_EVEN,
+                  traps=[InvalidOperation, DivisionByZero, Overflow])
+
+F = TypeVar("F", bound=Callable)
+
+
+def exact(fn: F) -> F:
+    """Run ``fn`` in :data:`CONTEXT` (a copy), so no caller's decimal context reaches it."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with localcontext(CONTEXT):
+            return fn(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 def dec(x: object) -> Decimal:
@@ -28,6 +62,7 @@ def dec(x: object) -> Decimal:
 NOISE = Decimal("1e-8")
 
 
+@exact
 def cents(x: object) -> Decimal:
     """Round half-up (away from zero on an exact half) to 0.01 yuan, after reading the amount
     to 1e-8 yuan (:data:`NOISE`)."""
@@ -36,6 +71,7 @@ def cents(x: object) -> Decimal:
         return dec(x).quantize(NOISE, ROUND_HALF_UP).quantize(CENT, ROUND_HALF_UP)
 
 
+@exact
 def half_up(x: object, decimals: int) -> Decimal:
     """Round half-up to ``decimals`` decimals."""
     with localcontext() as ctx:
@@ -55,6 +91,7 @@ def half_up_int(x: Decimal) -> int:
     return int(x.to_integral_value(ROUND_HALF_UP))
 
 
+@exact
 def largest_remainder(exact: list[Decimal], total: Decimal, keys: list[str]) -> list[Decimal]:
     """Split ``total`` (whole cents) over ``exact`` amounts: floors in cents, then one cent each
     to the largest fractional parts (ties: key order) until the parts add up to ``total``."""

@@ -13,7 +13,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from .money import cents, dec
+from .money import cents, dec, exact
 from .policy import high_threshold
 from .weights import NO_GROUP, RefWeights, is_bed_group
 
@@ -31,6 +31,7 @@ def coefficient_of(case: dict[str, Any], w: RefWeights, pol: dict[str, Any]) -> 
     return float(row["coefficient"]) if row else float(cp["new_group"])
 
 
+@exact
 def classify(case: dict[str, Any], w: RefWeights, pol: dict[str, Any]) -> dict[str, Any]:
     """Class, r, base points, coefficient and points (before readmission) of one case."""
     cost, los = case.get("total_cost"), case.get("los")
@@ -149,6 +150,7 @@ def yuan_per_point(w: RefWeights, pol: dict[str, Any], total_points: float) -> f
     return float(fund / dec(pv["reimbursement_ratio"]) / dec(total_points))
 
 
+@exact
 def ref_price(cases: list[dict[str, Any]], w: RefWeights, pol: dict[str, Any]) -> list[dict[str, Any]]:
     """Price every case: class, r, base points, coefficient, points, payment (yuan, cents) and
     the special-review columns (see :mod:`.review`)."""

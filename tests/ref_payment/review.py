@@ -6,10 +6,11 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from .money import ceil_int, cents, dec, floor_int, half_up_int
+from .money import ceil_int, cents, dec, exact, floor_int, half_up_int
 from .weights import RefWeights
 
 
+@exact
 def quota(base: int, rate: float, rounding: str = "floor") -> int:
     """rate × base in exact decimals, rounded by ``rounding`` (floor / half_up / ceiling)."""
     x = dec(rate) * base
@@ -61,6 +62,7 @@ def reasons(case: dict[str, Any], o: dict[str, Any], w: RefWeights, pol: dict[st
     return out
 
 
+@exact
 def review(cases: list[dict[str, Any]], out: list[dict[str, Any]], w: RefWeights,
            pol: dict[str, Any], ypp: float) -> None:
     """Fill ``sr_candidate, sr_reasons, sr_applied, sr_approved, sr_period, sr_amount`` (Decimal,

@@ -12,7 +12,7 @@ from collections import defaultdict
 from decimal import Decimal, localcontext
 from typing import Any
 
-from .money import cents, dec, half_up, largest_remainder
+from .money import cents, dec, exact, half_up, largest_remainder
 from .weights import RefWeights
 
 ZERO = Decimal(0)
@@ -23,6 +23,7 @@ def _bound(x: float) -> Decimal:
         else dec(x)
 
 
+@exact
 def tier_parts(ffs: Decimal, ent: Decimal, base: Decimal, tiers: list[dict[str, Any]]
                ) -> tuple[Decimal, Decimal]:
     """(fund pays on the overspend, fund takes back of the surplus), yuan, unrounded.
@@ -51,6 +52,7 @@ def tier_parts(ffs: Decimal, ent: Decimal, base: Decimal, tiers: list[dict[str, 
     return pay, take
 
 
+@exact
 def release_share(score: float, a: dict[str, Any]) -> Decimal:
     """Share of the deposit released: table (row with the largest min_score ≤ score; 0 below
     the first row) or linear clip((score − zero) ÷ (full − zero), 0, 1)."""
@@ -64,6 +66,7 @@ def release_share(score: float, a: dict[str, Any]) -> Decimal:
     return share
 
 
+@exact
 def ref_settle(priced: list[dict[str, Any]], w: RefWeights, pol: dict[str, Any],
                scores: dict[str, float] | None = None) -> dict[str, Any]:
     """Settle one year (§8, defaults §13). Returns ``summary``, ``hospitals`` {id: amounts} and

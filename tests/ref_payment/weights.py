@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .money import dec, half_up
+from .money import dec, exact, half_up
 
 NO_GROUP = ("", "0000")
 
@@ -100,6 +100,7 @@ def _valid_history(row: dict[str, Any], pol: dict[str, Any]) -> bool:
     return True
 
 
+@exact
 def ref_weights(history: list[dict[str, Any]], pol: dict[str, Any]) -> RefWeights:
     """Weights of §4 with the §13 defaults/options of ``pol`` (a :func:`ref_policy`)."""
     wp = pol["weights"]
@@ -125,22 +126,33 @@ def ref_weights(history: list[dict[str, Any]], pol: dict[str, Any]) -> RefWeight
         for i, k in zip(idx, trimmed([rows[i]["total_cost"] for i in idx], wp), strict=True):
             kept[i] = k
 
-    def mean_of(select, col="total_cost") -> float:
+    def mean_of(idx: list[int], col: str = "total_cost") -> float:
+        """The year-weighted mean of ``col`` over the kept rows among ``idx`` (row order)."""
         vals: dict[int, list[float]] = defaultdict(list)
-        for i, r in enumerate(rows):
-            if kept[i] and select(r):
-                vals[int(r["year"])].append(float(r[col]))
+        for i in idx:
+            if kept[i]:
+                vals[int(rows[i]["year"])].append(float(rows[i][col]))
         return year_weighted_mean(vals, w, per_case)
 
-    region = mean_of(lambda r: True)
+    # row indices by group, by hospital × group and by level × group (ascending: row order)
+    by_g: dict[str, list[int]] = defaultdict(list)
+    by_hg: dict[tuple[str, str], list[int]] = defaultdict(list)
+    by_lg: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        by_g[r["drg"]].append(i)
+        by_hg[(r["hospital_id"], r["drg"])].append(i)
+        by_lg[(int(r["hospital_level"]), r["drg"])].append(i)
+
+    region = mean_of(list(range(len(rows))))
     scale = float(wp["points_scale"])
     out = RefWeights(points_scale=scale, region_mean=region, budget_pv=math.nan, years=years,
                      year_weights=yw)
-    for g in sorted({r["drg"] for r in rows}):
-        raw = sum(1 for r in rows if r["drg"] == g)
-        kept_costs = [r["total_cost"] for i, r in enumerate(rows) if kept[i] and r["drg"] == g]
-        mean = mean_of(lambda r, g=g: r["drg"] == g)
-        mean_los = mean_of(lambda r, g=g: r["drg"] == g, "los")
+    for g in sorted(by_g):
+        idx = by_g[g]
+        raw = len(idx)
+        kept_costs = [rows[i]["total_cost"] for i in idx if kept[i]]
+        mean = mean_of(idx)
+        mean_los = mean_of(idx, "los")
         exact = mean / region
         rw = float(half_up(exact, wp["rw_decimals"])) if wp["rw_rounding"] == "half_up" else exact
         cv = (statistics.stdev(kept_costs) / statistics.fmean(kept_costs)
@@ -166,12 +178,12 @@ def ref_weights(history: list[dict[str, Any]], pol: dict[str, Any]) -> RefWeight
             c = min(c, cp["max"])
         return c
 
-    for key_of, table in ((lambda r: (r["hospital_id"], r["drg"]), out.hospital_groups),
-                          (lambda r: (int(r["hospital_level"]), r["drg"]), out.level_groups)):
-        keys = sorted({key_of(r) for i, r in enumerate(rows) if kept[i]})
-        for key in keys:
-            n_kept = sum(1 for i, r in enumerate(rows) if kept[i] and key_of(r) == key)
-            m = mean_of(lambda r, key=key, key_of=key_of: key_of(r) == key)
+    for by_key, table in ((by_hg, out.hospital_groups), (by_lg, out.level_groups)):
+        for key in sorted(by_key):
+            n_kept = sum(1 for i in by_key[key] if kept[i])
+            if not n_kept:
+                continue  # only keys with a kept case
+            m = mean_of(by_key[key])
             table[key] = {"cases": n_kept, "mean_cost": m,
                           "coefficient": coefficient(m, out.groups[key[1]]["mean_cost"], n_kept)}
 
@@ -187,6 +199,7 @@ def ref_weights(history: list[dict[str, Any]], pol: dict[str, Any]) -> RefWeight
     return out
 
 
+@exact
 def budget_point_value(cost_y: dict[int, float], points_y: dict[int, float],
                        n_y: dict[int, int], w: dict[int, float]) -> float:
     """Σ w_y · cost_y ÷ Σ w_y · points_y over the years with cases (the renormalisation of the
