@@ -35,9 +35,11 @@ class Weights:
     """Fitted weights. Costs are yuan, LOS days, base points / daily points in points.
 
     ``groups``: group, cases (raw count), kept_cases, mean_cost, mean_los, cv, stable, small,
-    rw, base_points (DRG RW × scale; DIP score), daily_points (base points ÷ mean LOS).
+    rw, base_points (DRG RW × scale; DIP score), daily_points (base points ÷ mean LOS),
+    prev_year_mean_cost (mean of the kept cases of the newest history year, nan when none:
+    the DIP deviation's "previous-year average", §5).
     ``hospital_groups``: hospital_id, group, cases, mean_cost, coefficient.
-    ``level_groups``: hospital_level, group, cases, mean_cost, coefficient.
+    ``level_groups``: hospital_level, group, cases, mean_cost, coefficient, prev_year_mean_cost.
     ``hospitals``: hospital_id, hospital_level, cases, cmi.
     """
 
@@ -262,6 +264,9 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
         K.weighted_yearly_mean(np.where(kept, 0, -1), y, c, 1, yw, per_case)[0]
     ) if kept.any() else float("nan")
     _, pooled_mean, pooled_sd = K.group_mean_sd(gk, c, n_groups)
+    # §5 DIP "previous-year average": kept cases of the newest history year only
+    newest_kept = kept & (y == ny - 1)
+    prev_mean = K.group_mean_sd(np.where(newest_kept, g, -1), c, n_groups)[1]
     with np.errstate(invalid="ignore", divide="ignore"):
         cv = pooled_sd / pooled_mean
         rw = publish(mean_cost / region_mean, wp.rw_decimals, wp.rw_rounding)
@@ -281,6 +286,7 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
         "rw": rw,
         "base_points": base_points,
         "daily_points": daily,
+        "prev_year_mean_cost": prev_mean,
     })
 
     hosp_codes, hospitals = factorize(history["hospital_id"].astype("str"))
@@ -325,6 +331,8 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
         np.clip(lvl, 0, 3) * n_groups + g, 4 * n_groups
     )
     present = lk_cnt > 0
+    lk_prev = K.group_mean_sd(np.where(newest_kept, np.clip(lvl, 0, 3) * n_groups + g, -1), c,
+                              4 * n_groups)[1][present]
     lk_uniq, lk_cnt, lk_mean = lk_uniq[present], lk_cnt[present], lk_mean[present]
     lg_l, lg_g = lk_uniq // max(n_groups, 1), lk_uniq % max(n_groups, 1)
     level_groups = pd.DataFrame({
@@ -332,6 +340,7 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
         "group": pd.Series(groups[lg_g], dtype=object).astype(str),
         "cases": lk_cnt, "mean_cost": lk_mean,
         "coefficient": _coefficients(lk_mean, mean_cost[lg_g], lk_cnt, cp),
+        "prev_year_mean_cost": lk_prev,
     })
 
     # CMI per hospital: mean RW of its cases in the newest history year (assumption: the
@@ -355,6 +364,11 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
 
     # budget point value (§13): 1:2:7 mean of yearly total cost over that of yearly base points
     bp_case = np.nan_to_num(base_points[g], nan=0.0)
+    if policy.kind == "dip" and policy.dip.aux_coefficients == "apply" \
+            and "aux_coefficient" in history.columns:
+        # a DIP case's points are its score × its auxiliary coefficient (§7), history too
+        aux = _num(history, "aux_coefficient")[sel]
+        bp_case = bp_case * np.where(np.isfinite(aux) & (aux > 0), aux, 1.0)
     cost_y = np.bincount(y, weights=c, minlength=ny)
     pts_y = np.bincount(y, weights=bp_case, minlength=ny)
     has_y = np.bincount(y, minlength=ny) > 0
