@@ -232,7 +232,7 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
     if wp.apply_los_exclusions:
         bed = prefix_match(groups, policy.bed_day.groups, policy.bed_day.prefixes)
         ex = policy.exclusions
-        is_bed = bed[np.maximum(g_all, 0)] & (g_all >= 0)
+        is_bed = (bed[np.maximum(g_all, 0)] if len(bed) else np.zeros(n_rows, bool)) & (g_all >= 0)
         lo = ex.los_min if ex.los_min is not None else -np.inf
         hi = ex.los_max if ex.los_max is not None else np.inf
         valid &= is_bed | ((los > lo) & (los < hi))
@@ -241,7 +241,7 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
     year_idx = np.searchsorted(np.asarray(years, dtype=np.float64), year)
     in_years = (year_idx < len(years)) & (
         np.asarray(years, dtype=np.float64)[np.minimum(year_idx, len(years) - 1)] == year
-    )
+    ) if years else np.zeros(n_rows, bool)  # no usable row: no year, empty weights
     if "year" not in history.columns:  # one undated year
         years, yw, year_idx, in_years = [0], np.ones(1), np.zeros(n_rows, np.int64), np.ones(
             n_rows, bool)
