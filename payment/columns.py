@@ -65,7 +65,7 @@ PRICED_CASE_COLUMNS: tuple[str, ...] = tuple(c.name for c in PRICED_COLUMNS[:7])
 PRICE_INPUT_COLUMNS: tuple[str, ...] = (
     "case_id", "hospital_id", "hospital_level", "total_cost", "los", "discharge_mode",
     "admission_date", "discharge_date", "month", "year", "patient_id", "birth_weight", "new_tech",
-    "new_tech_cost", "icu", "status", "age_days",
+    "new_tech_cost", "icu", "status", "age_days", "aux_coefficient",
 )
 
 

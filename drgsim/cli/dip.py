@@ -162,7 +162,9 @@ def group_cmd(
                 out = group(df, cat, _scheme_arg(scheme), strict=strict, chunk_size=250_000,
                             progress=lambda done, total: bar.update(task, completed=done, total=total))
                 if keep_columns:
-                    out = pd.concat([df.reset_index(drop=True), out.drop(columns=["case_id"])], axis=1)
+                    from grouper.dip.group import with_inputs
+
+                    out = with_inputs(df, out)
                 write_output(out, output, effective_lang(lang, output))
             except Exception as e:  # noqa: BLE001 - shown to the user as one line, exit code 2
                 _fail(e)
