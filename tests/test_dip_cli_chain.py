@@ -181,6 +181,17 @@ def test_group_weigh_price_by_hand(region, ext):
     # the two unmatched / failed cases gain a few cents by review, but a quota of 0 ⇒ over_quota
     st = dict(zip(p["case_id"], p["sr_status"].astype(str), strict=True))
     assert st["c6"] == st["c7"] == "over_quota"
+    if ext == ".csv":  # an unreadable cost is that row's class, never an error for the file
+        bad = gc.copy()
+        bad.loc[2, "total_cost"] = "5千"
+        bad.to_csv(d / "gc_bad.csv", index=False)
+        res = run("price", d / "gc_bad.csv", "-w", d / "wcsv", "-p", "national_dip", "-o", d / "pb.csv")
+        assert res.exit_code == 0, res.output
+        pb = pd.read_csv(d / "pb.csv", keep_default_na=False)
+        assert list(pb["case_id"]) == list(p["case_id"])
+        assert (pb.loc[2, "case_class"], pb.loc[2, "points"]) == ("excluded", 0.0)
+        assert pb.loc[2, "class_reason"] == "total_cost missing or negative"
+        assert pb["points"].drop(index=2).tolist() == p["points"].drop(index=2).tolist()
 
 
 def test_hand_numbers_are_the_ones_written_down():

@@ -109,9 +109,10 @@ def test_previous_year_means_survive_save_and_old_weights_fall_back(tmp_path):
     r = payment.price(CASES, back, pol)["r"].tolist()
     assert r[:4] == [1.0, 2.5, 5000 / 12000, 1.0]
     # weights written before the column existed: the level's weighted mean, as "weighted" does
-    for name in ("groups", "level_groups"):
-        t = getattr(back, name)
-        t.drop(columns=["prev_year_mean_cost"], inplace=True)
+    from dataclasses import replace
+
+    back = replace(back, **{name: getattr(back, name).drop(columns=["prev_year_mean_cost"])
+                            for name in ("groups", "level_groups")})
     old = payment.price(CASES, back, pol)["r"].tolist()
     weighted = payment.price(CASES, w, policy(deviation={"comparison_years": "weighted"}))["r"]
     assert old[:5] == weighted.tolist()[:5]
