@@ -237,16 +237,14 @@ def dip_group_file(input: str | Path, output: str | Path | None, catalogue, sche
     columns first with ``keep_columns``).
     """
     from grouper.dip import Catalogue, compile_catalogue, load_catalogue
-    from grouper.dip.group import group_frame
+    from grouper.dip.group import group_frame, with_inputs
 
     cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
     cc = compile_catalogue(cat, scheme)
 
     def fn(df: pd.DataFrame) -> pd.DataFrame:
         out = group_frame(df, cc, strict)
-        if keep_columns:
-            out = pd.concat([df.reset_index(drop=True), out.drop(columns=["case_id"])], axis=1)
-        return out
+        return with_inputs(df, out) if keep_columns else out
 
     return run_chunks(CaseSource(input, chunk_rows=chunk_rows), fn, output,
                       progress="DIP grouping" if progress is True else progress, on_chunk=on_chunk)

@@ -227,21 +227,24 @@ EXCLUDED, NORMAL, HIGH, LOW, INCOMPLETE, BED_DAY, READMISSION, UNGROUPABLE = ran
 # nan: ungroupable cases get 0 points), §13
 (F_MAX_COST, F_MAX_LOS, F_LOS_MIN, F_LOS_MAX, F_LOW_MULT, F_DIP_LOW, F_DIP_HIGH, F_INC_MAX_LOS,
  F_FFS_UNIT) = range(9)
-# indices into the int flag vector (I_LOW_COEF: low multiple = base × coefficient × r, §13)
+# indices into the int flag vector (I_LOW_COEF: low multiple = base × coefficient × r, §13;
+# I_DEV_COEF: DIP deviation points × coefficient too, §5 option)
 (I_DIP, I_OUTLIERS, I_LOW_FULL, I_HIGH_FIRST, I_INCOMPLETE, I_INC_COEF, I_INC_CAP,
- I_BED_COEF, I_LOW_COEF) = range(9)
+ I_BED_COEF, I_LOW_COEF, I_DEV_COEF) = range(10)
 
 
 @kernel(parallel=True)
 def price_cases(
-    cost, los, mode, status, g, cmp_mean, coef, incentive,
+    cost, los, mode, status, g, cmp_mean, coef, incentive, aux,
     g_base, g_thr, g_bed, g_daily, inc_modes, fp, ip,
     out_cls, out_reason, out_r, out_points,
 ):  # pragma: no cover - compiled
     """Classify and point every case (§5, order §13); writes the four ``out_*`` arrays.
 
     cost yuan, los days, mode discharge code (-1 unknown), status 0 ok / 1 ambiguous / 2 failed,
-    g group index (-1 none, -2 not in weights), cmp_mean yuan (the r denominator per case).
+    g group index (-1 none, -2 not in weights), cmp_mean yuan (the r denominator per case),
+    aux the DIP auxiliary-catalogue coefficient per case (1.0 when none; it multiplies the
+    group's score of a grouped case, §7).
     """
     n = cost.shape[0]
     for i in prange(n):
@@ -287,7 +290,7 @@ def price_cases(
             cls = UNGROUPABLE
             reason = R_NO_WEIGHT
         else:
-            base = g_base[gi]
+            base = g_base[gi] * aux[i]
             k = coef[i]
             r = c / cmp_mean[i]
             dip = ip[I_DIP] != 0
@@ -304,10 +307,11 @@ def price_cases(
                 if ip[I_INC_CAP] and pts > base:
                     pts = base
             elif dip:
+                kd = k if ip[I_DEV_COEF] != 0 else 1.0  # §5: score × r, score × (r − 1)
                 if r < fp[F_DIP_LOW]:
-                    cls, reason, pts = LOW, R_DIP_LOW, base * k * r
+                    cls, reason, pts = LOW, R_DIP_LOW, base * kd * r
                 elif r > fp[F_DIP_HIGH]:
-                    cls, reason, pts = HIGH, R_DIP_HIGH, base * k * (r - 1.0)
+                    cls, reason, pts = HIGH, R_DIP_HIGH, base * kd * (r - 1.0)
                 else:
                     cls, pts = NORMAL, base * k
             elif is_high:

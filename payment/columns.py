@@ -30,6 +30,7 @@ PRICED_COLUMNS: tuple[Column, ...] = (
     Column("r", "float", True, "total cost ÷ group comparison mean", zh="费用倍率"),
     Column("base_points", "float", True, "the group's base points (RW × scale or DIP score)", unit="points", zh="基准点数"),
     Column("coefficient", "float", True, "hospital / level coefficient", zh="调整系数"),
+    Column("aux_coefficient", "float", True, "DIP auxiliary-catalogue coefficient the score is multiplied by (1 when none or not applied)", zh="辅助目录系数"),
     Column("incentive", "float", True, "incentive factor (1 when none)", zh="激励系数"),
     Column("points", "float", True, "points before special review", unit="points", zh="点数"),
     Column("payment", "float", True, "payment at the policy's point value or base rate", unit="yuan", zh="支付金额"),
@@ -64,7 +65,7 @@ PRICED_CASE_COLUMNS: tuple[str, ...] = tuple(c.name for c in PRICED_COLUMNS[:7])
 PRICE_INPUT_COLUMNS: tuple[str, ...] = (
     "case_id", "hospital_id", "hospital_level", "total_cost", "los", "discharge_mode",
     "admission_date", "discharge_date", "month", "year", "patient_id", "birth_weight", "new_tech",
-    "new_tech_cost", "icu", "status", "age_days",
+    "new_tech_cost", "icu", "status", "age_days", "aux_coefficient",
 )
 
 

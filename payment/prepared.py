@@ -54,6 +54,18 @@ def _pair_lookup(
     return np.where(hit, tv[pos], default)
 
 
+#: weights column (groups, level_groups): mean cost of the kept cases of the newest history year
+PREVIOUS_YEAR_MEAN = "prev_year_mean_cost"
+
+
+def _column_or(df: pd.DataFrame, col: str, fallback: str) -> np.ndarray:
+    """A float column, or the ``fallback`` column when the table lacks it (weights saved
+    before ``prev_year_mean_cost`` existed, or published weights: the r denominator is then
+    the weighted mean)."""
+    return pd.to_numeric(df[col if col in df.columns else fallback], errors="coerce"
+                         ).to_numpy(np.float64)
+
+
 class _GroupTable:
     """Per-group arrays indexed by a case's group index (weights groups + policy-only groups)."""
 
@@ -168,7 +180,7 @@ def kernel_params(policy: Policy, weights: Weights | None = None
     ip = np.array([
         policy.kind == "dip", ol.enabled, ol.low_rule == "full", ol.high_over_incomplete,
         ic.enabled, ic.with_coefficient, ic.cap_at_base_points, policy.bed_day.with_coefficient,
-        ol.low_with_coefficient,
+        ol.low_with_coefficient, dv.with_coefficient,
     ], dtype=np.int64)
     inc_modes = np.zeros(10, dtype=np.bool_)
     inc_modes[list(ic.discharge_modes)] = True
@@ -186,6 +198,7 @@ class CaseLookups(NamedTuple):
     coefficient: np.ndarray  # float64
     cmp_mean: np.ndarray  # float64 yuan: the r denominator (nan for an unknown group)
     incentive: np.ndarray  # float64 factor
+    aux: np.ndarray  # float64 DIP auxiliary-catalogue coefficient (1.0: none / not applied)
 
 
 class PreparedPrices:
@@ -229,12 +242,24 @@ class PreparedPrices:
         self.lvl_fallback = False
         cmp_base = (policy.deviation.comparison_base if policy.kind == "dip"
                     else policy.outliers.comparison_base)
+        #: §5 DIP: r compares with the group's previous-year (newest history year) mean
+        self.previous_year = (policy.kind == "dip"
+                              and policy.deviation.comparison_years == "previous_year")
+        mean_col = "mean_cost"
+        #: the r denominator of a group when its level has no mean (region mean; previous
+        #: year when that applies and the group had kept cases that year)
+        self.cmp_group_mean = table.mean
+        if self.previous_year:
+            mean_col = PREVIOUS_YEAR_MEAN
+            prev = _column_or(weights.groups, PREVIOUS_YEAR_MEAN, "mean_cost")
+            prev = np.concatenate([prev, np.full(len(table.names) - len(prev), np.nan)])
+            self.cmp_group_mean = np.where(np.isfinite(prev), prev, table.mean)
         if cmp_base == "same_level":
             lg = weights.level_groups
             if lvl_tk is None:
                 lvl_tk = lg["hospital_level"].to_numpy(np.int64) * n_g + _positions(
                     table.index, lg["group"].astype(str))
-            lvl_mean = lg["mean_cost"].to_numpy(np.float64)
+            lvl_mean = _column_or(lg, mean_col, "mean_cost")
             dense = _dense_table(lvl_tk, lvl_mean, np.nan)
             self.lvl_fallback = dense is None
             if dense is not None:
@@ -251,10 +276,14 @@ class PreparedPrices:
         self.sr_params = sr_params(weights, policy)
 
     def lookups(self, group: pd.Series | np.ndarray, hospital: pd.Series | np.ndarray,
-                level: np.ndarray) -> CaseLookups:
+                level: np.ndarray, aux: np.ndarray | None = None) -> CaseLookups:
         """Per-case lookups from the group text, hospital text (``str``, missing = "") and
-        hospital level (int64, 0 unknown) of each case (Series, or object arrays)."""
-        table, n_g, cp = self.table, self.n_groups, self.policy.coefficients
+        hospital level (int64, 0 unknown) of each case (Series, or object arrays).
+
+        ``aux``: each case's DIP auxiliary-catalogue coefficient (the grouper's
+        ``aux_coefficient``, float64); used under ``dip.aux_coefficients = "apply"`` (DIP
+        policies only), a missing, non-finite or non-positive value counting as 1.0."""
+        n_g, cp = self.n_groups, self.policy.coefficients
         n = len(group)
         g_raw, g_uniq = _encode(group)
         gi = self.group_index
@@ -277,7 +306,8 @@ class PreparedPrices:
         incentive = np.empty(n, np.float64)
         K.case_params(g_raw, gmap, h_raw, hmap, hcoef, level, n_g, self.coef_mode,
                       self.coef_table, float(cp.new_group), np.zeros(0), self.lvl_table,
-                      table.mean, self.g_inc, h_inc, g, h_codes, coef, cmp_mean, incentive)
+                      self.cmp_group_mean, self.g_inc, h_inc, g, h_codes, coef, cmp_mean,
+                      incentive)
         if self.coef_fallback != K.C_ONE or self.lvl_fallback:
             known = g >= 0
             gi = np.maximum(g, 0)
@@ -292,7 +322,19 @@ class PreparedPrices:
             keys = np.where(known, level * n_g + gi, -1)
             lvl = _pair_lookup(self.lvl_keys, self.lvl_mean, keys, np.nan)
             cmp_mean = np.where(np.isfinite(lvl), lvl, cmp_mean)
-        return CaseLookups(g, h_codes, coef, cmp_mean, incentive)
+        return CaseLookups(g, h_codes, coef, cmp_mean, incentive, self.aux_factors(aux, n))
+
+    def aux_factors(self, aux: np.ndarray | None, n: int) -> np.ndarray:
+        """The auxiliary coefficient each case's score is multiplied by (§7): the given
+        ``aux_coefficient`` under a DIP policy with ``dip.aux_coefficients = "apply"``
+        (missing, non-finite or ≤ 0 → 1.0), else 1.0 for every case."""
+        p = self.policy
+        if aux is None or p.kind != "dip" or p.dip.aux_coefficients != "apply":
+            return np.ones(n, np.float64)
+        a = np.asarray(aux, dtype=np.float64)
+        if a.shape != (n,):
+            raise ValueError(f"aux_coefficient: {a.shape} values for {n} cases")
+        return np.where(np.isfinite(a) & (a > 0), a, 1.0)
 
     def classify(self, cost: np.ndarray, los: np.ndarray, mode: np.ndarray,
                  status: np.ndarray, lk: CaseLookups
@@ -309,7 +351,7 @@ class PreparedPrices:
         r = np.empty(n, np.float64)
         points = np.empty(n, np.float64)
         K.price_cases(cost, los, mode, status, lk.group, lk.cmp_mean, lk.coefficient,
-                      lk.incentive, t.base, t.thr, t.bed, t.daily, self.inc_modes, self.fp,
+                      lk.incentive, lk.aux, t.base, t.thr, t.bed, t.daily, self.inc_modes, self.fp,
                       self.ip, cls, reason, r, points)
         return cls, reason, r, points
 
@@ -355,16 +397,19 @@ class PreparedPrices:
                     yuan_per_point: float, *, birth_weight: np.ndarray | None = None,
                     age_days: np.ndarray | None = None, new_tech: np.ndarray | None = None,
                     new_tech_cost: np.ndarray | None = None, icu: np.ndarray | None = None,
+                    aux: np.ndarray | None = None,
                     ) -> dict[str, np.ndarray]:
         """:func:`payment.price` of cases that no cross-case rule touches, as arrays.
 
         Exactly ``price``'s columns for a case priced on its own: no readmission partner, a
         point value that is not a budget over the population (raises otherwise), and the
         special-review eligibility (``sr_mask``, 0 = not a candidate) without the quota.
-        ``yuan_per_point``: :func:`payment.pricing.resolve_yuan_per_point`. Inputs as :meth:`lookups` and :meth:`classify`; the optional special-review inputs as
-        :func:`payment.special_review.eligibility_mask`. Keys: ``group_index``,
-        ``case_class`` / ``class_reason`` (int8 codes of :data:`payment.outliers.CLASSES` /
-        ``REASONS``), ``r``, ``base_points``, ``coefficient``, ``points``, ``payment``,
+        ``yuan_per_point``: :func:`payment.pricing.resolve_yuan_per_point`. Inputs as
+        :meth:`lookups` (``aux``: the DIP auxiliary coefficient) and :meth:`classify`; the
+        optional special-review inputs as :func:`payment.special_review.eligibility_mask`.
+        Keys: ``group_index``, ``case_class`` / ``class_reason`` (int8 codes of
+        :data:`payment.outliers.CLASSES` / ``REASONS``), ``r``, ``base_points``,
+        ``coefficient``, ``aux_coefficient``, ``points``, ``payment``,
         ``gain``, ``small_group``, ``sr_mask``, ``cmp_mean`` (yuan) and ``high_multiple``.
         """
         from .special_review import eligibility_mask
@@ -372,7 +417,7 @@ class PreparedPrices:
         if self.policy.point_value.source == "budget":
             raise ValueError("a budget point value depends on the whole population; "
                              "price the table with payment.price")
-        lk = self.lookups(group, hospital, level)
+        lk = self.lookups(group, hospital, level, aux)
         cls, reason, r, points = self.classify(cost, los, mode, status, lk)
         pay, gain, base_points, small, review_flag = self.money(
             points, cost, cls, reason, lk.group, r, yuan_per_point)
@@ -388,6 +433,7 @@ class PreparedPrices:
         else:
             mask = np.zeros(len(cls), np.int64)
         return {"group_index": lk.group, "case_class": cls, "class_reason": reason, "r": r,
-                "base_points": base_points, "coefficient": lk.coefficient, "points": points,
+                "base_points": base_points, "coefficient": lk.coefficient,
+                "aux_coefficient": lk.aux, "points": points,
                 "payment": pay, "gain": gain, "small_group": small, "sr_mask": mask,
                 "cmp_mean": lk.cmp_mean, "high_multiple": self.high_multiple(lk.group)}

@@ -166,6 +166,10 @@ def _int_column(df: pd.DataFrame, col: str, default: int, nan_as: int) -> np.nda
     return np.where(np.isfinite(f), f, nan_as).astype(np.int64)
 
 
+#: The DIP grouper's auxiliary-catalogue coefficient per case (``grouper.dip.group``), read
+#: under ``dip.aux_coefficients = "apply"`` (§7)
+AUX_COLUMN = "aux_coefficient"
+
 #: Case columns pricing cannot do without (yuan, days, the hospital's code).
 PRICING_INPUTS = ("hospital_id", "total_cost", "los")
 
@@ -177,7 +181,8 @@ def price(
 ) -> pd.DataFrame:
     """Price every case: one row per input row, input order ("Priced cases" contract).
 
-    Points are base points (DRG) or score (DIP) × coefficient × outlier/incomplete factor ×
+    Points are base points (DRG) or score (DIP, × the case's ``aux_coefficient`` when the
+    policy applies the auxiliary catalogue) × coefficient × outlier/incomplete factor ×
     incentive × readmission factor; ``payment`` = points × yuan per point (rate method:
     points ÷ scale × base rate), rounded half-up to 0.01 yuan; excluded stays are paid their
     total cost when ``exclusions.payment = "fee_for_service"``. Special case review columns are
@@ -214,12 +219,16 @@ def price(
 
     # text → codes once per column (Arrow dictionary encoding); the per-case gathers, the
     # coefficient / comparison-mean lookups and the incentives are one kernel pass
-    lk = prep.lookups(gtext, hosp_text, level)
+    aux = _num(cases, AUX_COLUMN) if AUX_COLUMN in cases.columns else None
+    lk = prep.lookups(gtext, hosp_text, level, aux)
     g, h_codes, coef, incentive = lk.group, lk.hospital, lk.coefficient, lk.incentive
     cls, reason, r, points = prep.classify(cost, los, mode, status, lk)
     priced_as = cls.copy()
 
     notes: list[str] = []
+    if aux is None and policy.kind == "dip" and policy.dip.aux_coefficients == "apply":
+        notes.append(f"auxiliary coefficients not applied: cases lack {AUX_COLUMN} (the "
+                     "column `drgsim dip group` writes); every score counts at 1.0")
     rd = policy.readmission
     pen = None
     if rd.enabled and readmit_flags is not None:
@@ -284,6 +293,7 @@ def price(
         "r": r,
         "base_points": base_points,
         "coefficient": coef,
+        "aux_coefficient": lk.aux,
         "incentive": incentive,
         "points": points,
         "payment": pay,

@@ -35,9 +35,11 @@ class Weights:
     """Fitted weights. Costs are yuan, LOS days, base points / daily points in points.
 
     ``groups``: group, cases (raw count), kept_cases, mean_cost, mean_los, cv, stable, small,
-    rw, base_points (DRG RW × scale; DIP score), daily_points (base points ÷ mean LOS).
+    rw, base_points (DRG RW × scale; DIP score), daily_points (base points ÷ mean LOS),
+    prev_year_mean_cost (mean of the kept cases of the newest history year, nan when none:
+    the DIP deviation's "previous-year average", §5).
     ``hospital_groups``: hospital_id, group, cases, mean_cost, coefficient.
-    ``level_groups``: hospital_level, group, cases, mean_cost, coefficient.
+    ``level_groups``: hospital_level, group, cases, mean_cost, coefficient, prev_year_mean_cost.
     ``hospitals``: hospital_id, hospital_level, cases, cmi.
     """
 
@@ -231,7 +233,7 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
     if wp.apply_los_exclusions:
         bed = prefix_match(groups, policy.bed_day.groups, policy.bed_day.prefixes)
         ex = policy.exclusions
-        is_bed = bed[np.maximum(g_all, 0)] & (g_all >= 0)
+        is_bed = (bed[np.maximum(g_all, 0)] if len(bed) else np.zeros(n_rows, bool)) & (g_all >= 0)
         lo = ex.los_min if ex.los_min is not None else -np.inf
         hi = ex.los_max if ex.los_max is not None else np.inf
         valid &= is_bed | ((los > lo) & (los < hi))
@@ -240,7 +242,7 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
     year_idx = np.searchsorted(np.asarray(years, dtype=np.float64), year)
     in_years = (year_idx < len(years)) & (
         np.asarray(years, dtype=np.float64)[np.minimum(year_idx, len(years) - 1)] == year
-    )
+    ) if years else np.zeros(n_rows, bool)  # no usable row: no year, empty weights
     if "year" not in history.columns:  # one undated year
         years, yw, year_idx, in_years = [0], np.ones(1), np.zeros(n_rows, np.int64), np.ones(
             n_rows, bool)
@@ -263,6 +265,9 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
         K.weighted_yearly_mean(np.where(kept, 0, -1), y, c, 1, yw, per_case)[0]
     ) if kept.any() else float("nan")
     _, pooled_mean, pooled_sd = K.group_mean_sd(gk, c, n_groups)
+    # §5 DIP "previous-year average": kept cases of the newest history year only
+    newest_kept = kept & (y == ny - 1)
+    prev_mean = K.group_mean_sd(np.where(newest_kept, g, -1), c, n_groups)[1]
     with np.errstate(invalid="ignore", divide="ignore"):
         cv = pooled_sd / pooled_mean
         rw = publish(mean_cost / region_mean, wp.rw_decimals, wp.rw_rounding)
@@ -282,6 +287,7 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
         "rw": rw,
         "base_points": base_points,
         "daily_points": daily,
+        "prev_year_mean_cost": prev_mean,
     })
     # only groups with a used history case have a weight: codes seen on left-out rows alone
     # (a failed grouping's "0000", the ambiguous "GQY", a group whose every stay is LOS-excluded)
@@ -330,6 +336,8 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
         np.clip(lvl, 0, 3) * n_groups + g, 4 * n_groups
     )
     present = lk_cnt > 0
+    lk_prev = K.group_mean_sd(np.where(newest_kept, np.clip(lvl, 0, 3) * n_groups + g, -1), c,
+                              4 * n_groups)[1][present]
     lk_uniq, lk_cnt, lk_mean = lk_uniq[present], lk_cnt[present], lk_mean[present]
     lg_l, lg_g = lk_uniq // max(n_groups, 1), lk_uniq % max(n_groups, 1)
     level_groups = pd.DataFrame({
@@ -337,6 +345,7 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
         "group": pd.Series(groups[lg_g], dtype=object).astype(str),
         "cases": lk_cnt, "mean_cost": lk_mean,
         "coefficient": _coefficients(lk_mean, mean_cost[lg_g], lk_cnt, cp),
+        "prev_year_mean_cost": lk_prev,
     })
 
     # CMI per hospital: mean RW of its cases in the newest history year (assumption: the
@@ -360,6 +369,11 @@ def compute_weights(history: pd.DataFrame, policy: Policy) -> Weights:
 
     # budget point value (§13): 1:2:7 mean of yearly total cost over that of yearly base points
     bp_case = np.nan_to_num(base_points[g], nan=0.0)
+    if policy.kind == "dip" and policy.dip.aux_coefficients == "apply" \
+            and "aux_coefficient" in history.columns:
+        # a DIP case's points are its score × its auxiliary coefficient (§7), history too
+        aux = _num(history, "aux_coefficient")[sel]
+        bp_case = bp_case * np.where(np.isfinite(aux) & (aux > 0), aux, 1.0)
     cost_y = np.bincount(y, weights=c, minlength=ny)
     pts_y = np.bincount(y, weights=bp_case, minlength=ny)
     has_y = np.bincount(y, minlength=ny) > 0

@@ -127,7 +127,8 @@ def test_every_example_is_used():
         "trimming-config", "trimming-history",
         "trimming-results", "pricing-policy", "pricing-history", "pricing-weights",
         "pricing-point-value", "pricing-cases", "pricing-priced", "settlement-budget",
-        "settlement-results", "settlement-summary"}
+        "settlement-results", "settlement-summary", "previous-year-history",
+        "previous-year-cases", "previous-year-priced"}
 
 
 def test_dipconfig_defaults_table_is_dipconfig():
@@ -359,12 +360,13 @@ def test_grouping_example_by_hand():
 # ---- example 3 and 4: pricing and settlement --------------------------------------------------------
 
 
-def _code_priced():
+def _code_priced(history: str = "pricing-history", cases: str = "pricing-cases",
+                 overrides: dict | None = None):
     from payment import compute_weights, load_policy, price
 
-    pol = load_policy("national_dip")
-    hist = frame("pricing-history")
-    cur = frame("pricing-cases")
+    pol = load_policy("national_dip", overrides)
+    hist = frame(history)
+    cur = frame(cases)
     for df in (hist, cur):
         for c in ("hospital_level", "los") + (("year",) if "year" in df else ("month",)):
             df[c] = df[c].astype(int)
@@ -386,9 +388,10 @@ def test_pricing_example_code():
     assert cell(w.budget_point_value, "0.0000") == f"{pv['budget_point_value']:.4f}"
     rows = out.to_dict("records")
     expected = table("pricing-priced")
-    got = [{k: r[k] for k in ("case_id", "r", "case_class", "coefficient", "points", "payment",
-                              "sr_reasons", "sr_status")} for r in rows]
+    got = [{k: r[k] for k in ("case_id", "r", "case_class", "aux_coefficient", "coefficient",
+                              "points", "payment", "sr_reasons", "sr_status")} for r in rows]
     assert_table(expected, got, cell)
+    assert out.attrs["notes"] == []  # the aux_coefficient column was read
 
 
 def test_settlement_example_code():
@@ -411,11 +414,31 @@ def _doc_policy() -> dict:
     return {r["key"]: tomllib.loads(f"v = {r['value']}")["v"] for r in table("pricing-policy")}
 
 
-def hand_pricing():
-    """Rules 3.1–3.8 in decimal from the page's history, cases and policy numbers."""
-    P = _doc_policy()
+def hand_comparison_mean(hist: list[dict[str, str]], g: str, lvl: int, weight: dict, P: dict):
+    """Rule 3.5: the group's previous-year (newest history year) mean at the case's level,
+    else over all levels that year, else the group's weighted mean (option ``weighted``: the
+    level's weighted mean, else the group's). Nothing is trimmed (the page's trim is none)."""
+    rows = [r for r in hist if r["dip_group"] == g and int(r["year"]) in weight]
+    same_level = P["deviation.comparison_base"] == "same_level"
+    at_level = [r for r in rows if int(r["hospital_level"]) == lvl] if same_level else []
+    pairs = lambda rs: [(int(r["year"]), Decimal(r["total_cost"])) for r in rs]  # noqa: E731
+    if P["deviation.comparison_years"] == "previous_year":
+        newest = max(weight)
+        for rs in (at_level, rows):
+            last = [Decimal(r["total_cost"]) for r in rs if int(r["year"]) == newest]
+            if last:
+                return sum(last) / len(last)
+    elif at_level:
+        return hand_weighted(pairs(at_level), weight)
+    return hand_weighted(pairs(rows), weight)
+
+
+def hand_pricing(history: str = "pricing-history", cases: str = "pricing-cases",
+                 P: dict | None = None):
+    """Rules 3.1–3.9 in decimal from the page's history, cases and policy numbers."""
+    P = P or _doc_policy()
     D = lambda x: Decimal(str(x))  # noqa: E731
-    hist = csv_rows("pricing-history")
+    hist = csv_rows(history)
     years = sorted({int(r["year"]) for r in hist})
     yw = [D(w) for w in P["weights.year_weights"]]
     years = years[-len(yw):]
@@ -439,30 +462,39 @@ def hand_pricing():
                            else D(P["coefficients.new_group"]))
         groups[g] = {"cases": len(rows), "mean": mean, "rw": rw, "score": rw * scale,
                      "small": len(rows) < P["weights.min_cases"], "levels": levels}
-    pv = sum(cost_of(r) for r in hist) / sum(groups[r["dip_group"]]["score"] for r in hist)
+    def aux_of(r: dict[str, str]) -> Decimal:
+        """Rule 3.4: the case's auxiliary coefficient, 1 when absent or not applied."""
+        a = r.get("aux_coefficient") or ""
+        return D(a) if P["dip.aux_coefficients"] == "apply" and a and D(a) > 0 else D(1)
+
+    # rule 3.8: a history case's points are its score × its auxiliary coefficient
+    pv = sum(cost_of(r) for r in hist) / sum(groups[r["dip_group"]]["score"] * aux_of(r)
+                                             for r in hist)
     ffs_unit = all_mean / scale
 
     priced = []
-    for r in csv_rows("pricing-cases"):
+    for r in csv_rows(cases):
         c, g, lvl = cost_of(r), r["dip_group"], int(r["hospital_level"])
         row = {"case_id": r["case_id"], "hospital_id": r["hospital_id"],
-               "month": int(r["month"]), "cost": c, "reasons": []}
+               "month": int(r["month"]), "cost": c, "reasons": [], "aux": aux_of(r)}
         if g not in groups:
             row.update(cmp=None, r=None, cls="ungroupable", k=D(P["coefficients.new_group"]),
-                       points=c / ffs_unit)
+                       points=c / ffs_unit, aux=D(1))
             if P["special_review.ungroupable"]:
                 row["reasons"].append("ungroupable")
         else:
             G = groups[g]
-            lm, k = G["levels"].get(lvl, (None, D(P["coefficients.new_group"])))
-            cmp_mean = lm if (P["deviation.comparison_base"] == "same_level" and lm) else G["mean"]
+            _, k = G["levels"].get(lvl, (None, D(P["coefficients.new_group"])))
+            cmp_mean = hand_comparison_mean(hist, g, lvl, weight, P)
             ratio = c / cmp_mean
+            score = G["score"] * row["aux"]
+            kd = k if P["deviation.with_coefficient"] else D(1)
             if ratio < D(P["deviation.low"]):
-                cls, pts = "low", G["score"] * k * ratio
+                cls, pts = "low", score * kd * ratio
             elif ratio > D(P["deviation.high"]):
-                cls, pts = "high", G["score"] * k * (ratio - 1)
+                cls, pts = "high", score * kd * (ratio - 1)
             else:
-                cls, pts = "normal", G["score"] * k
+                cls, pts = "normal", score * k
             row.update(cmp=cmp_mean, r=ratio, cls=cls, k=k, points=pts)
             if P["special_review.dip_review"] and ratio > D(P["deviation.review"]):
                 row["reasons"].append("dip_review")
@@ -501,7 +533,8 @@ def test_pricing_example_by_hand():
     assert hcell(all_mean, "0.00") == f"{want['all_case_mean']:.2f}"
     assert hcell(pv, "0.0000") == f"{want['budget_point_value']:.4f}"
     got = [{"case_id": x["case_id"], "comparison mean": x["cmp"], "r": x["r"],
-            "case_class": x["cls"], "coefficient": x["k"], "points": x["points"],
+            "case_class": x["cls"], "aux_coefficient": x["aux"], "coefficient": x["k"],
+            "points": x["points"],
             "payment": x["payment"], "sr_reasons": "|".join(x["reasons"]),
             "sr_status": x.get("status", "")} for x in priced]
     assert_table(table("pricing-priced"), got, hcell)
@@ -529,6 +562,37 @@ def test_settlement_example_by_hand():
     assert hcell(pv, "0.0000") == f"{want['point_value']:.4f}"
     assert (hcell(reserve, "0.00"), hcell(paid, "0.00"), hcell(budget - paid - reserve, "0.00")) == \
         (f"{want['reserve']:.2f}", f"{want['paid']:.2f}", f"{want['returned']:.2f}")
+
+
+# ---- example 6: the previous-year comparison mean -----------------------------------------------
+
+
+def test_previous_year_example_code():
+    want = table("previous-year-priced")
+    got = []
+    for opt in ("previous_year", "weighted"):
+        _, w, out = _code_priced("previous-year-history", "previous-year-cases",
+                                 {"deviation": {"comparison_years": opt}})
+        lvl = w.level_groups.set_index("hospital_level")
+        for r in out.to_dict("records"):
+            got.append({"case_id": r["case_id"], "comparison_years": opt,
+                        "comparison mean": r["total_cost"] / r["r"], "r": r["r"],
+                        "case_class": r["case_class"], "points": r["points"]})
+        # the previous-year means the weights carry (level 2 had no case in 2025)
+        assert lvl.loc[3, "prev_year_mean_cost"] == 13000.0
+        assert np.isnan(lvl.loc[2, "prev_year_mean_cost"])
+        assert w.groups["prev_year_mean_cost"].tolist() == [13000.0]
+    assert_table(want, got, cell)
+
+
+def test_previous_year_example_by_hand():
+    got = []
+    for opt in ("previous_year", "weighted"):
+        P = {**_doc_policy(), "deviation.comparison_years": opt}
+        _, _, _, priced = hand_pricing("previous-year-history", "previous-year-cases", P)
+        got += [{"case_id": x["case_id"], "comparison_years": opt, "comparison mean": x["cmp"],
+                 "r": x["r"], "case_class": x["cls"], "points": x["points"]} for x in priced]
+    assert_table(table("previous-year-priced"), got, hcell)
 
 
 @pytest.mark.parametrize("name", ["catalogue-groups", "trimming-results", "pricing-priced"])

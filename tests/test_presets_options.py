@@ -17,13 +17,16 @@ OPTION_KEYS = [("weights", "rw_decimals"), ("weights", "rw_rounding"),
                ("special_review", "quota_rounding"), ("special_review", "conversion"),
                ("point_value", "decimals"), ("point_value", "rounding"), ("point_value", "pool")]
 DRG_KEYS = [("outliers", "low_with_coefficient"), ("outliers", "comparison_base")]
+#: the DIP options (§5 deviation, §7 auxiliary catalogue) every DIP preset states
+DIP_KEYS = [("deviation", "comparison_years"), ("deviation", "with_coefficient"),
+            ("dip", "aux_coefficients")]
 
 
 @pytest.mark.parametrize("path", PRESETS, ids=[p.stem for p in PRESETS])
 def test_preset_loads_and_states_the_13_defaults(path):
     pol = payment.load_policy(path.stem)
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    keys = OPTION_KEYS + (DRG_KEYS if pol.kind == "drg" else [])
+    keys = OPTION_KEYS + (DRG_KEYS if pol.kind == "drg" else DIP_KEYS)
     for table, key in keys:
         assert key in raw.get(table, {}), f"{path.name}: [{table}] {key} not spelled out"
         field = type(getattr(pol, table)).model_fields[key]

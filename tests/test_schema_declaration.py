@@ -142,8 +142,10 @@ def test_column_pruning_reads_the_declarations():
     assert stream.PRICE_INPUT_COLUMNS == pcols.PRICE_INPUT_COLUMNS
     declared = set(schema.COLUMNS_BY_NAME) | set(schema.alias_map())
     assert set(schema.GROUP_INPUT_COLUMNS) <= declared
-    # every case column pricing reads is declared (status is the grouped table's)
-    assert set(pcols.PRICE_INPUT_COLUMNS) - {"status"} <= set(schema.COLUMNS_BY_NAME)
+    # every case column pricing reads is declared (status is the grouped table's,
+    # aux_coefficient the DIP grouped table's)
+    assert set(pcols.PRICE_INPUT_COLUMNS) - {"status", "aux_coefficient"} <= set(schema.COLUMNS_BY_NAME)
+    assert "aux_coefficient" in {c.name for c in schema.DIP_GROUPED_COLUMNS}
 
 
 def test_a_priced_file_reads_back_typed(tmp_path, tables):

@@ -32,7 +32,7 @@ def setup(tmp_path_factory):
     h["discharge_mode"] = np.where(rng.random(len(h)) < 0.05, 2, 1)
     h["hospital_level"] = 1 + h["hospital_id"].str[1:].astype(int) % 3
     hist, now = h[h["year"] < 2025].reset_index(drop=True), h[h["year"] == 2025]
-    build_catalogue(hist, DipConfig(core_threshold=5), scheme).save(d / "cat")
+    build_catalogue(hist, DipConfig(core_threshold=5, aux_min_cases=5), scheme).save(d / "cat")
     cat = load_catalogue(d / "cat")
     g = grouper.dip.group(hist, cat, scheme)
     policy = payment.load_policy("national_dip")
@@ -72,10 +72,12 @@ def library(cases: list[dict], scheme, cat, engine) -> pd.DataFrame:
             df[f] = pd.to_numeric(df[f], errors="coerce").astype("float64")
     g = grouper.dip.group(df, cat, scheme)
     priced = payment.price(df.assign(status=g["status"].to_numpy(),
-                                     dip_group=g["dip_group"].to_numpy()),
+                                     dip_group=g["dip_group"].to_numpy(),
+                                     aux_coefficient=g["aux_coefficient"].to_numpy()),
                            engine.weights, engine.policy)
+    assert (priced["aux_coefficient"].to_numpy() == g["aux_coefficient"].fillna(1.0).to_numpy()).all()
     return pd.concat([g.drop(columns=["case_id"]).reset_index(drop=True),
-                      priced.reset_index(drop=True)], axis=1)
+                      priced.drop(columns=["aux_coefficient"]).reset_index(drop=True)], axis=1)
 
 
 def same(got, want) -> bool:
@@ -132,6 +134,14 @@ def test_dip_batch_equals_library_and_single(setup):
     assert body["count"] == len(cases)
     for k, ans in enumerate(body["results"]):
         check(ans, want.iloc[k])
+    # the auxiliary coefficients reach the points (§7): some grouped cases have one ≠ 1
+    refined = [a for a in body["results"] if a["dip"]["aux_coefficient"] not in (None, 1.0)
+               and a["payment"]["case_class"] == "normal"]
+    assert refined, "no case with an auxiliary coefficient other than 1"
+    for a in refined:
+        p = a["payment"]
+        assert p["points"] == pytest.approx(
+            p["base_points"] * a["dip"]["aux_coefficient"] * p["coefficient"], rel=1e-12)
     for k in (0, 7, 99):
         assert client.post("/v1/preview", json=cases[k]).json() == body["results"][k]
     cols = client.post("/v1/preview/batch?format=columns", json={"cases": cases}).json()

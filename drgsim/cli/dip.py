@@ -64,10 +64,14 @@ def build(
     year_weights: Annotated[str, typer.Option(help="Year weights oldest→newest, e.g. 1:2:7, or 'none'.")] = "1:2:7",
     year_weighting: Annotated[str, typer.Option(help="yearly_means or per_case.")] = "yearly_means",
     trim: Annotated[str, typer.Option(help="Trimming before means: none, iqr, sd, percentile.")] = "none",
-    trim_k: Annotated[float, typer.Option(help="k of IQR×k or SD×k.")] = 1.5,
-    trim_lower: Annotated[float, typer.Option(help="Lower quantile of the percentile cut.")] = 0.01,
-    trim_upper: Annotated[float, typer.Option(help="Upper quantile of the percentile cut.")] = 0.99,
+    trim_k: Annotated[float, typer.Option(help="k of IQR×k or SD×k (the policy's weights.trim_k).")] = 3.0,
+    trim_lower: Annotated[float, typer.Option(help="Lower quantile of the percentile cut.")] = 0.025,
+    trim_upper: Annotated[float, typer.Option(help="Upper quantile of the percentile cut.")] = 0.975,
+    trim_min_cases: Annotated[int, typer.Option(help="A group-year set with fewer cases is not trimmed (the policy's weights.trim_min_cases).")] = 10,
     aux_min_cases: Annotated[int, typer.Option(help="Cases needed in a group × level cell to estimate its coefficient.")] = 30,
+    severity_cap: Annotated[int, typer.Option(help="Severity level = min(#CC + 2·#MCC, cap).")] = 3,
+    adult_age: Annotated[int, typer.Option(help="Age band child below it.")] = 18,
+    elderly_age: Annotated[int, typer.Option(help="Age band elderly from it.")] = 65,
     fmt: Annotated[str, typer.Option("--format", help="Table format: csv or parquet.")] = "csv",
     version: Annotated[str | None, typer.Option(help="Catalogue version label (default: today's date).")] = None,
     strict: Annotated[bool, typer.Option(help="Exact codes only (no repairs of case, spaces, dots), as `drgsim group --strict`.")] = False,
@@ -80,7 +84,8 @@ def build(
         config = DipConfig(
             dx_level=dx_level, proc_level=proc_level, procedures=procedures, core_threshold=core_threshold,
             scale=scale, year_weights=_parse_weights(year_weights), year_weighting=year_weighting, trim=trim,
-            trim_k=trim_k, trim_lower=trim_lower, trim_upper=trim_upper, aux_min_cases=aux_min_cases,
+            trim_k=trim_k, trim_lower=trim_lower, trim_upper=trim_upper, trim_min_cases=trim_min_cases,
+            aux_min_cases=aux_min_cases, severity_cap=severity_cap, adult_age=adult_age, elderly_age=elderly_age,
         )
     except ValueError as e:
         _fail(e)
@@ -163,7 +168,9 @@ def group_cmd(
                 out = group(df, cat, _scheme_arg(scheme), strict=strict, chunk_size=250_000,
                             progress=lambda done, total: bar.update(task, completed=done, total=total))
                 if keep_columns:
-                    out = pd.concat([df.reset_index(drop=True), out.drop(columns=["case_id"])], axis=1)
+                    from grouper.dip.group import with_inputs
+
+                    out = with_inputs(df, out)
                 write_output(out, output, out_lang)
             except Exception as e:  # noqa: BLE001 - shown to the user as one line, exit code 2
                 _fail(e)

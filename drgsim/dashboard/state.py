@@ -43,7 +43,7 @@ from .levers import TIERS_KEY, alliance_key, check_value, lever_of
 #: Policy tables compute_weights reads (payment/weights.py); a pricing override outside them
 #: re-prices with the held weights, which are then the same as re-weighing would give.
 WEIGHT_KEYS = ("weights.", "coefficients.", "input_checks.", "bed_day.", "exclusions.", "kind",
-               "group_column")
+               "group_column", "dip.")  # dip.aux_coefficients: the history's points (budget PV)
 
 #: Monte Carlo when the scenario has none: volume ~ normal(0, 2 %), cost ~ uniform(0, 5 %).
 DEFAULT_MC = MonteCarloSpec.model_validate({

@@ -119,9 +119,10 @@ def dip_group(compiled: Any, frame: pd.DataFrame) -> DipGrouping:
         final_score=d["final_score"].to_numpy(np.float64))
 
 
-def price_one(prep: Any, yuan_per_point: float, case: CaseIn, status: str, group: str
-              ) -> Priced:
-    """:func:`payment.price` of one grouped case (``status``, ``group`` from the grouper)."""
+def price_one(prep: Any, yuan_per_point: float, case: CaseIn, status: str, group: str,
+              aux: np.ndarray | None = None) -> Priced:
+    """:func:`payment.price` of one grouped case (``status``, ``group`` from the grouper;
+    ``aux``: the DIP grouper's auxiliary coefficient, one float64)."""
     from payment.outliers import CLASSES, REASONS
     from payment.pricing import status_codes
     from payment.special_review import reason_text
@@ -138,7 +139,7 @@ def price_one(prep: Any, yuan_per_point: float, case: CaseIn, status: str, group
         t[0:1], t[1:2], i[0:1], cost, f[1:2], i[1:2],
         status_codes(t[2:3]), yuan_per_point,
         birth_weight=f[2:3], age_days=f[3:4], new_tech=b[0:1], new_tech_cost=f[4:5],
-        icu=b[1:2])
+        icu=b[1:2], aux=aux)
     return Priced(
         group=[group], case_class=[CLASSES[int(out["case_class"][0])]],
         class_reason=[REASONS[int(out["class_reason"][0])]],
@@ -148,13 +149,17 @@ def price_one(prep: Any, yuan_per_point: float, case: CaseIn, status: str, group
         cmp_mean=out["cmp_mean"], high_multiple=out["high_multiple"], total_cost=cost)
 
 
-def price_frame(prep: Any, frame: pd.DataFrame, status: list[str], group: list[str]) -> Priced:
-    """:func:`payment.price` of a grouped case table (the prepared lookups reused)."""
+def price_frame(prep: Any, frame: pd.DataFrame, status: list[str], group: list[str],
+                aux: np.ndarray | None = None) -> Priced:
+    """:func:`payment.price` of a grouped case table (the prepared lookups reused; ``aux``:
+    the DIP grouper's auxiliary coefficients)."""
     import payment
+    from payment.pricing import AUX_COLUMN
 
     p = prep.policy
-    priced = payment.price(frame.assign(status=status, **{p.group_col: group}), prep.weights,
-                           p, prepared=prep)
+    extra = {AUX_COLUMN: aux} if aux is not None else {}
+    priced = payment.price(frame.assign(status=status, **{p.group_col: group}, **extra),
+                           prep.weights, p, prepared=prep)
     lk = prep.lookups(priced["group"], priced["hospital_id"], priced["hospital_level"]
                       .to_numpy(np.int64))
     return Priced(

@@ -249,8 +249,9 @@ class PreviewEngine:
         g = A.group_one(self.scheme, case, case_id)
         d = A.dip_group(self.dip, cases_frame([case])) if self.dip is not None else None
         st, grp = (d.status[0], d.dip_group[0]) if d is not None else (g.status[0], g.drg[0])
-        pr = (A.price_one(self.prepared, self.yuan_per_point, case, st, grp) if self.pricing
-              else None)
+        aux = d.aux_coefficient[0:1] if d is not None else None
+        pr = (A.price_one(self.prepared, self.yuan_per_point, case, st, grp, aux)
+              if self.pricing else None)
         out = self.rows(A.answer_columns(g, self.names, self.policy, self.prepared, self.rw,
                                          pr, self.yuan_per_point, d))[0]
         out["explanation"] = self.explain(case) if explain else None
@@ -280,7 +281,8 @@ class PreviewEngine:
         g = A.group_frame(self.scheme, frame, self.kernel_threads)
         d = A.dip_group(self.dip, frame) if self.dip is not None else None
         st, grp = (d.status, d.dip_group) if d is not None else (g.status, g.drg)
-        pr = A.price_frame(self.prepared, frame, st, grp) if self.pricing else None
+        aux = d.aux_coefficient if d is not None else None
+        pr = A.price_frame(self.prepared, frame, st, grp, aux) if self.pricing else None
         return A.answer_columns(g, self.names, self.policy, self.prepared, self.rw, pr,
                                 self.yuan_per_point, d, arrays)
 

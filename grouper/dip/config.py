@@ -44,10 +44,12 @@ class DipConfig:
     year_weighting: str = "yearly_means"
     #: Trimming before means, per group and year: ``none``, ``iqr`` (Q1 − k·IQR … Q3 + k·IQR),
     #: ``sd`` (mean ± k·SD, ddof 1) or ``percentile`` (trim_lower … trim_upper quantiles).
+    #: k and the quantiles default to the payment policy's ``weights.trim_k`` / ``trim_lower``
+    #: / ``trim_upper`` (3.0, 0.025, 0.975), so the catalogue and the weights fit by one rule.
     trim: str = "none"
-    trim_k: float = 1.5
-    trim_lower: float = 0.01
-    trim_upper: float = 0.99
+    trim_k: float = 3.0
+    trim_lower: float = 0.025
+    trim_upper: float = 0.975
     #: Group-year sets with fewer cases are not trimmed.
     trim_min_cases: int = 10
     #: An auxiliary coefficient is estimated only for a group × level cell with at least this

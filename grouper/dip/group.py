@@ -201,6 +201,15 @@ def group_frame(df: pd.DataFrame, cc: CompiledCatalogue, strict: bool = False) -
     return out
 
 
+def with_inputs(cases: pd.DataFrame, grouped: pd.DataFrame) -> pd.DataFrame:
+    """The input columns, then the DIP columns (``--keep-columns``): each column once. An
+    input column the grouping writes too (``read_status``; ``status``, ``dip_group`` … of an
+    already grouped file) is the grouping's, so the table stays readable as one case file."""
+    own = [c for c in grouped.columns if c != "case_id" and c in cases.columns]
+    return pd.concat([cases.drop(columns=own).reset_index(drop=True),
+                      grouped.drop(columns=["case_id"]).reset_index(drop=True)], axis=1)
+
+
 def group(
     cases: pd.DataFrame | str,
     catalogue: Catalogue,

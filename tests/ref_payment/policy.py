@@ -14,6 +14,7 @@ from typing import Any
 INF = math.inf
 
 DEFAULTS: dict[str, Any] = {
+    "kind": "drg",                           # "dip": deviation rules (§5) and [dip] (§7)
     "method": "points",
     "weights": {
         "year_weights": [1.0, 2.0, 7.0],
@@ -46,6 +47,11 @@ DEFAULTS: dict[str, Any] = {
         "low_with_coefficient": True,        # §13; option false: base × r
         "comparison_base": "region",         # §13; option "same_level"
     },
+    # §5 DIP deviation: r < low → score × r, r > high → score × (r − 1), r > review flagged;
+    # r against the previous-year mean at the same level; no coefficient on deviation points
+    "deviation": {"low": 0.5, "high": 2.0, "review": 5.0, "comparison_base": "same_level",
+                  "comparison_years": "previous_year", "with_coefficient": False},
+    "dip": {"aux_coefficients": "apply"},   # §7 score × the case's auxiliary coefficient
     "incomplete": {"enabled": False, "discharge_modes": [2, 3, 4, 5], "max_los": None,
                    "with_coefficient": True, "cap_at_base_points": True},
     "exclusions": {"los_min": None, "los_max": None, "payment": "fee_for_service"},
@@ -65,6 +71,7 @@ DEFAULTS: dict[str, Any] = {
         "new_tech": True,
         "ungroupable": True,
         "small_groups": True,
+        "dip_review": True,                  # §5 DIP: r > review is a candidate
         "icu": False,
         "quota_rate": 0.05,
         "quota_period": "quarter",

@@ -15,7 +15,7 @@ from typing import Any
 
 from .money import cents, dec, exact
 from .policy import high_threshold
-from .weights import NO_GROUP, RefWeights, is_bed_group
+from .weights import NO_GROUP, RefWeights, aux_factor, is_bed_group
 
 
 def coefficient_of(case: dict[str, Any], w: RefWeights, pol: dict[str, Any]) -> float:
@@ -29,6 +29,23 @@ def coefficient_of(case: dict[str, Any], w: RefWeights, pol: dict[str, Any]) -> 
     else:
         row = w.level_groups.get((int(case["hospital_level"]), g))
     return float(row["coefficient"]) if row else float(cp["new_group"])
+
+
+def comparison_mean(case: dict[str, Any], g: str, w: RefWeights, pol: dict[str, Any]) -> float:
+    """The r denominator. DRG: the group's region mean (option: its mean at the hospital's
+    level). DIP (§5): the group's previous-year mean at the hospital's level, else its
+    previous-year mean over all levels, else its weighted mean (option ``weighted``: the
+    level's weighted mean, else the group's); ``comparison_base = "region"`` skips the level."""
+    grp = w.groups[g]
+    dip = pol["kind"] == "dip"
+    base = pol["deviation"]["comparison_base"] if dip else pol["outliers"]["comparison_base"]
+    lv = w.level_groups.get((int(case["hospital_level"]), g)) if base == "same_level" else None
+    col = "prev_year_mean" if dip and pol["deviation"]["comparison_years"] == "previous_year" \
+        else "mean_cost"
+    for row in (lv, grp if col == "prev_year_mean" else None):
+        if row is not None and row[col] > 0:
+            return row[col]
+    return grp["mean_cost"]
 
 
 @exact
@@ -63,20 +80,19 @@ def classify(case: dict[str, Any], w: RefWeights, pol: dict[str, Any]) -> dict[s
         return out  # LOS-excluded: paid outside DRG
     if status != "SUCCESS" or grp is None or not grp["mean_cost"] > 0:
         out["case_class"] = "ungroupable"
-        if pol["ungroupable"]["points"] == "fee_for_service":
-            out["points"] = cost / (w.region_mean / w.points_scale)
+        unit = w.region_mean / w.points_scale  # nan when no history case was kept: 0 points
+        if pol["ungroupable"]["points"] == "fee_for_service" and unit > 0:
+            out["points"] = cost / unit
         return out
-    base = grp["base_points"]
-    mean = grp["mean_cost"]
-    if pol["outliers"]["comparison_base"] == "same_level":
-        lv = w.level_groups.get((int(case["hospital_level"]), g))
-        if lv is not None and lv["mean_cost"] > 0:
-            mean = lv["mean_cost"]
+    dip = pol["kind"] == "dip"
+    base = grp["base_points"] * aux_factor(case, pol)  # §7: DIP score × aux coefficient
+    mean = comparison_mean(case, g, w, pol)
     r = cost / mean
     out["r"] = r
     ol = pol["outliers"]
+    dv = pol["deviation"]
     thr = high_threshold(pol, base)
-    high = ol["enabled"] and r >= thr
+    high = r > dv["high"] if dip else (ol["enabled"] and r >= thr)
     inc = pol["incomplete"]
     incomplete = inc["enabled"] and (
         case.get("discharge_mode") in inc["discharge_modes"]
@@ -86,6 +102,14 @@ def classify(case: dict[str, Any], w: RefWeights, pol: dict[str, Any]) -> dict[s
         if inc["cap_at_base_points"]:
             pts = min(pts, base)
         out.update(case_class="incomplete", points=pts)
+    elif dip:  # §5: score × r, score, score × (r − 1); coefficient on deviation: an option
+        kd = coef if dv["with_coefficient"] else 1.0
+        if r < dv["low"]:
+            out.update(case_class="low", points=base * kd * r)
+        elif r > dv["high"]:
+            out.update(case_class="high", points=base * kd * (r - 1.0))
+        else:
+            out.update(case_class="normal", points=base * coef)
     elif high:
         out.update(case_class="high", points=base * coef + base * (r - thr))
     elif ol["enabled"] and r <= ol["low_multiple"]:

@@ -57,6 +57,8 @@ def reasons(case: dict[str, Any], o: dict[str, Any], w: RefWeights, pol: dict[st
         out.append("ungroupable")
     if sp["small_groups"] and grp is not None and grp["small"]:
         out.append("small_group")
+    if pol["kind"] == "dip" and sp["dip_review"] and o["r"] > pol["deviation"]["review"]:
+        out.append("dip_review")
     if sp["icu"] and _truthy(case.get("icu")):
         out.append("icu")
     return out

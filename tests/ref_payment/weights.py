@@ -1,7 +1,9 @@
 """Reference weights (§4, §13): trimming, 1:2:7 year weighting, RW, coefficients, budget PV.
 
-Input: history cases as dicts with ``drg`` (group), ``hospital_id``, ``hospital_level``,
-``total_cost`` (yuan), ``los`` (days), ``year`` and optionally ``status``. One loop per case;
+Input: history cases as dicts with ``drg`` (group; a DIP group too), ``hospital_id``,
+``hospital_level``, ``total_cost`` (yuan), ``los`` (days), ``year`` and optionally ``status``
+and (DIP) ``aux_coefficient``. Every table also has ``prev_year_mean``: the mean of the kept
+costs of the newest history year (nan when none), the DIP "previous-year average" (§5). One loop per case;
 ``statistics``/``math.fsum`` for moments; RW rounded with ``decimal``.
 """
 
@@ -77,6 +79,19 @@ class RefWeights:
     level_groups: dict[tuple[int, str], dict[str, float]] = field(default_factory=dict)
 
 
+def aux_factor(case: dict[str, Any], pol: dict[str, Any]) -> float:
+    """§7: the DIP case's auxiliary coefficient when the policy applies them (missing, not a
+    number or not positive → 1.0); 1.0 under DRG."""
+    if pol["kind"] != "dip" or pol["dip"]["aux_coefficients"] != "apply":
+        return 1.0
+    a = case.get("aux_coefficient")
+    try:
+        a = float(a)
+    except (TypeError, ValueError):
+        return 1.0
+    return a if math.isfinite(a) and a > 0 else 1.0
+
+
 def is_bed_group(g: str, pol: dict[str, Any]) -> bool:
     bd = pol["bed_day"]
     return bool(g) and (g in bd["groups"] or g in bd["daily_points"]
@@ -143,6 +158,11 @@ def ref_weights(history: list[dict[str, Any]], pol: dict[str, Any]) -> RefWeight
         by_hg[(r["hospital_id"], r["drg"])].append(i)
         by_lg[(int(r["hospital_level"]), r["drg"])].append(i)
 
+    def prev_year_mean(idx: list[int]) -> float:
+        """The plain mean of the kept rows among ``idx`` in the newest history year."""
+        vals = [rows[i]["total_cost"] for i in idx if kept[i] and int(rows[i]["year"]) == years[-1]]
+        return math.fsum(vals) / len(vals) if vals else math.nan
+
     region = mean_of(list(range(len(rows))))
     scale = float(wp["points_scale"])
     out = RefWeights(points_scale=scale, region_mean=region, budget_pv=math.nan, years=years,
@@ -154,7 +174,9 @@ def ref_weights(history: list[dict[str, Any]], pol: dict[str, Any]) -> RefWeight
         mean = mean_of(idx)
         mean_los = mean_of(idx, "los")
         exact = mean / region
-        rw = float(half_up(exact, wp["rw_decimals"])) if wp["rw_rounding"] == "half_up" else exact
+        # a group whose every case was trimmed has no mean: no RW, its cases have no weight
+        rw = float(half_up(exact, wp["rw_decimals"])) \
+            if wp["rw_rounding"] == "half_up" and math.isfinite(exact) else exact
         cv = (statistics.stdev(kept_costs) / statistics.fmean(kept_costs)
               if len(kept_costs) >= 2 and statistics.fmean(kept_costs) > 0 else math.nan)
         small = raw < wp["min_cases"]
@@ -164,6 +186,7 @@ def ref_weights(history: list[dict[str, Any]], pol: dict[str, Any]) -> RefWeight
             "rw": rw, "base_points": base, "small": small, "cv": cv,
             "stable": (not small) and (not math.isnan(cv)) and cv < wp["cv_threshold"],
             "daily_points": base / mean_los if mean_los > 0 else math.nan,
+            "prev_year_mean": prev_year_mean(idx),
         }
 
     cp = pol["coefficients"]
@@ -185,14 +208,19 @@ def ref_weights(history: list[dict[str, Any]], pol: dict[str, Any]) -> RefWeight
                 continue  # only keys with a kept case
             m = mean_of(by_key[key])
             table[key] = {"cases": n_kept, "mean_cost": m,
-                          "coefficient": coefficient(m, out.groups[key[1]]["mean_cost"], n_kept)}
+                          "coefficient": coefficient(m, out.groups[key[1]]["mean_cost"], n_kept),
+                          "prev_year_mean": prev_year_mean(by_key[key])}
 
     # §13 budget point value: 1:2:7 mean of yearly total cost over that of yearly base points
-    # (all used history cases, untrimmed; base points = published RW × scale)
+    # (all used history cases, untrimmed; base points = published RW × scale; a DIP case's
+    # points are its score × its auxiliary coefficient, §7)
+    def points_of(r: dict[str, Any]) -> float:  # a group without a weight counts 0 points
+        base = out.groups[r["drg"]]["base_points"]
+        return base * aux_factor(r, pol) if math.isfinite(base) else 0.0
+
     out.budget_pv = budget_point_value(
         {y: math.fsum(r["total_cost"] for r in rows if int(r["year"]) == y) for y in years},
-        {y: math.fsum(out.groups[r["drg"]]["base_points"] for r in rows if int(r["year"]) == y)
-         for y in years},
+        {y: math.fsum(points_of(r) for r in rows if int(r["year"]) == y) for y in years},
         {y: sum(1 for r in rows if int(r["year"]) == y) for y in years},
         w,
     )
