@@ -579,7 +579,8 @@ def test_invariants_to_the_cent(sc):
     for i in range(len(inputs.hospital_ids)):
         v = inputs.hd[i, col] * pv + inputs.hd[i, K.HD_SR] * srs
         ref = v - inputs.hd[i, K.HD_PP] if inputs.has_patient_paid else v * ratio
-        assert abs(h[i, K.OH_ENT] - ref * 100) <= 1.0
+        # one cent at most (a largest-remainder share moves by one), up to float noise
+        assert abs(h[i, K.OH_ENT] - ref * 100) <= 1.0 + 1e-6
     # a floating point value (§13 default pool fund ÷ ratio) is published to 4 decimals; it
     # hands out the pool up to that rounding when defined; otherwise it is 0, only the re-priced
     # amounts are paid, scaled down so they never exceed the pool

@@ -157,6 +157,18 @@ def test_negative_point_value_is_reported_and_never_billed():
     assert ledger(r)["returned to the fund"] == 0.0
 
 
+def test_scaled_repriced_money_is_shared_in_cents_by_largest_remainder():
+    """Re-priced 100 + 100 + 100 against a pool of 100.00 (PV negative): each hospital's scaled
+    share is 33.333… yuan, allocated in cents by largest remainder so Σ = 100.00 exactly
+    (33.34, 33.33, 33.33: the tie goes to the first hospital), then the entitlement of each."""
+    df = pd.DataFrame([case(h, 1.0, 100.0, sr_approved=True, sr_amount=100.0) for h in "ABC"]
+                      + [case("D", 10.0, 50.0)])
+    r = settle(df, pol(budget={"mode": "amount", "amount": 100.0}, reserve_rate=0.0))
+    assert r.summary["point_value_status"] == "negative"
+    assert list(r.statement["entitlement"]) == [33.34, 33.33, 33.33, 0.0]
+    assert ledger(r)["returned to the fund"] == 0.0
+
+
 SR_ROWS = [case("A", 1000.0, 150_000.0),
            case("A", 300.0, 90_000.0, sr_approved=True, sr_amount=50_000.0, sr_quarter=2),
            case("B", 700.0, 60_000.0)]
