@@ -46,6 +46,7 @@ import pandas as pd
 
 from ._settle_prepare import _decision_month  # the one home of the period → month rule
 from .cashflow_policy import CashflowPolicy, FundSeries, PrepaymentPolicy
+from .labels import DETAILS
 from .settlement import resolve_policy, settle
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "FundLedger",
     "assign_funds",
     "cents",
+    "eligibility_text",
     "fund_eligibility",
     "fund_inputs",
     "history_payments",
@@ -265,22 +267,31 @@ def fund_inputs(priced: pd.DataFrame, policy: Any, cf: CashflowPolicy, fund: Fun
 # ------------------------------------------------------------------------------ rules
 
 
-def fund_eligibility(fi: FundInputs, pp: PrepaymentPolicy) -> tuple[bool, str]:
-    """Whether the fund may prepay this year, and why (exact comparisons in cents)."""
+def fund_eligibility(fi: FundInputs, pp: PrepaymentPolicy) -> tuple[bool, str, dict[str, str]]:
+    """Whether the fund may prepay this year, and why: a reason key of
+    :data:`payment.labels.DETAILS` and its values (exact comparisons in cents); the text in
+    either language is :func:`eligibility_text`."""
     if not pp.enabled:
-        return False, "prepayment disabled"
+        return False, "cf_disabled", {}
     need = Fraction(Decimal(repr(getattr(pp.min_cover, fi.fund.type))))
     hist = fi.history_exp
     if len(hist) == 0 or int(hist.sum()) <= 0:
-        return False, "no expenditure history to measure cover"
+        return False, "cf_no_history", {}
     cover = Fraction(fi.opening * len(hist), int(hist.sum()))
+    values = {"cover": f"{float(cover):.2f}", "need": f"{float(need):g}"}
     if cover < need:
-        return False, f"cover {float(cover):.2f} months < {float(need):g}"
+        return False, "cf_cover_short", values
     if pp.require_no_deficit and fi.fund.deficit_last_year:
-        return False, "deficit last year"
+        return False, "cf_deficit_last", {}
     if pp.require_no_deficit and projected_deficit(fi):
-        return False, "projected deficit this year"
-    return True, f"cover {float(cover):.2f} months ≥ {float(need):g}"
+        return False, "cf_deficit_projected", {}
+    return True, "cf_cover_ok", values
+
+
+def eligibility_text(key: str, values: dict[str, str], lang: str = "en") -> str:
+    """The eligibility reason in ``lang`` (zh | en)."""
+    zh, en = DETAILS[key]
+    return (zh if lang == "zh" else en).format(**values)
 
 
 def projected_deficit(fi: FundInputs) -> bool:
@@ -354,6 +365,8 @@ class FundLedger:
     alerts: pd.DataFrame
     lowest_mor: float
     lowest_month: int
+    #: the eligibility reason in Chinese (``eligibility`` is English)
+    eligibility_zh: str = ""
 
 
 def _month_labels(year: int | None, T: int) -> list[str]:
@@ -391,7 +404,8 @@ def run_fund(fi: FundInputs, cf: CashflowPolicy, *, year: int | None = None,
     pp = cf.prepayment
     rule = recovery or pp.recovery
     T = cf.n_months
-    ok, why = fund_eligibility(fi, pp)
+    ok, why_key, why_values = fund_eligibility(fi, pp)
+    why, why_zh = eligibility_text(why_key, why_values), eligibility_text(why_key, why_values, "zh")
     P = prepayment_amounts(fi, pp, prepayment_months, ok)
     ded, owed_at_clearing = recover(P, fi.gross_adv, rule, pp.instalments)
     net = fi.gross_adv - ded
@@ -469,7 +483,8 @@ def run_fund(fi: FundInputs, cf: CashflowPolicy, *, year: int | None = None,
         low, low_t = float(mor[i]), i + 1
     else:
         low, low_t = float("nan"), 0
-    return FundLedger(fi.fund.id, ok, why, pdef, ledger, accounts, cash, alerts, low, low_t)
+    return FundLedger(fi.fund.id, ok, why, pdef, ledger, accounts, cash, alerts, low, low_t,
+                      why_zh)
 
 
 # ------------------------------------------------------------------------------ what-ifs
@@ -506,12 +521,14 @@ class CashflowResult:
         """``ledger``, ``accounts``, ``cash`` or ``alerts`` of every fund, stacked."""
         return pd.concat([getattr(f, name) for f in self.funds.values()], ignore_index=True)
 
-    def summary(self) -> pd.DataFrame:
-        """One row per fund: eligibility, prepayment total, lowest months of reserve."""
+    def summary(self, lang: str = "en") -> pd.DataFrame:
+        """One row per fund: eligibility (its reason in ``lang``), prepayment total, lowest
+        months of reserve."""
         rows = []
         for f in self.funds.values():
             rows.append({"fund": f.fund, "prepayment_eligible": f.eligible,
-                         "eligibility": f.eligibility, "projected_deficit": f.projected_deficit,
+                         "eligibility": f.eligibility_zh if lang == "zh" else f.eligibility,
+                         "projected_deficit": f.projected_deficit,
                          "prepayment": round(float(f.accounts["prepayment"].sum()), 2),
                          "lowest_months_of_reserve": f.lowest_mor,
                          "lowest_month": f.ledger["month"].iloc[f.lowest_month - 1]

@@ -46,9 +46,9 @@ _T = {
 }
 
 
-def cashflow_tables(res: CashflowResult) -> dict[str, pd.DataFrame]:
-    """The run's tables by name (English column names, yuan)."""
-    t = {"summary": res.summary(), "ledger": res.table("ledger"),
+def cashflow_tables(res: CashflowResult, lang: str = "en") -> dict[str, pd.DataFrame]:
+    """The run's tables by name (English column names, yuan; reasons in ``lang``)."""
+    t = {"summary": res.summary(lang), "ledger": res.table("ledger"),
          "accounts": res.table("accounts"), "cash": res.table("cash"),
          "alerts": res.table("alerts")}
     if len(res.whatifs):
@@ -68,7 +68,7 @@ def write_cashflow_excel(path: Path, res: CashflowResult, lang: str = "zh") -> P
     from openpyxl.styles import Font
 
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        for name, df in cashflow_tables(res).items():
+        for name, df in cashflow_tables(res, lang).items():
             sheet = _sheet(name, lang)[:31]
             out = _label(df.replace([np.inf, -np.inf], np.nan), lang)
             out.to_excel(xw, sheet_name=sheet, index=False)
@@ -141,7 +141,7 @@ def write_cashflow_html(path: Path, res: CashflowResult, title: str = "", lang: 
                          config={"displaylogo": False})
              for i, fig in enumerate(_figures(res, lang, alert))]
     body = "\n".join(f'<div class="fig">{p}</div>' for p in parts)
-    tables = cashflow_tables(res)
+    tables = cashflow_tables(res, lang)
     tables.pop("mc_draws", None)
     tables.pop("cash", None)  # charted above and in the workbook (one row per hospital-month)
     body += "\n".join(

@@ -277,6 +277,13 @@ SHEETS: dict[str, tuple[str, str]] = {
 #: Case-flag detail templates of the supervision signals, (Chinese, English); filled column-wise
 #: by payment.signals_text.details ({name} as is, {name:.2f} two decimals).
 DETAILS: dict[str, tuple[str, str]] = {
+    # the fund's prepayment eligibility (§8a, payment.cashflow.fund_eligibility)
+    "cf_disabled": ("未启用预付金", "prepayment disabled"),
+    "cf_no_history": ("无基金支出历史，无法测算可支付月数", "no expenditure history to measure cover"),
+    "cf_cover_short": ("可支付 {cover} 个月 < {need}", "cover {cover} months < {need}"),
+    "cf_deficit_last": ("上年度当期赤字", "deficit last year"),
+    "cf_deficit_projected": ("本年度预计赤字", "projected deficit this year"),
+    "cf_cover_ok": ("可支付 {cover} 个月 ≥ {need}", "cover {cover} months ≥ {need}"),
     "split_next": ("下次住院 {other} ({hospital}) 于本次出院后 {gap} 天入院",
                    "next stay {other} at {hospital} admitted {gap} days after this discharge"),
     "split_previous": ("上次住院 {other} ({hospital}) 于本次入院前 {gap} 天出院",

@@ -537,3 +537,17 @@ def test_monte_carlo_seeded_and_prepayment_lowers_the_reserve():
     assert p1["p50"].iloc[0] < p0["p50"].iloc[0]
     w = run_whatifs({"f": fi}, cf, [], None)
     assert w["scenario"].tolist() == ["baseline"]
+
+
+def test_every_eligibility_reason_reads_in_both_languages():
+    from payment.cashflow import eligibility_text
+    from payment.labels import DETAILS
+
+    keys = [k for k in DETAILS if k.startswith("cf_")]
+    assert len(keys) == 6
+    for k in keys:
+        v = {"cover": "11.99", "need": "12"}
+        zh, en = eligibility_text(k, v, "zh"), eligibility_text(k, v)
+        assert zh != en and zh and en
+    assert eligibility_text("cf_cover_short", {"cover": "11.99", "need": "12"}, "zh") == "可支付 11.99 个月 < 12"
+    assert eligibility_text("cf_cover_short", {"cover": "11.99", "need": "12"}) == "cover 11.99 months < 12"

@@ -34,6 +34,12 @@ def test_demo_files_and_summary(demo_out):
     summ = pd.read_csv(out / "cashflow_summary.csv")
     assert summ["fund"].tolist() == ["employee", "resident"]
     assert summ["prepayment_eligible"].all()
+    # the reason: English in the CSV, Chinese in the Chinese report, same numbers
+    assert summ["eligibility"].str.fullmatch(r"cover \d+\.\d\d months ≥ (12|6)").all()
+    page = (out / "cashflow.html").read_text("utf-8")
+    for why in summ["eligibility"]:
+        cover, need = why.split()[1], why.split()[-1]
+        assert f"可支付 {cover} 个月 ≥ {need}" in page
 
 
 def test_demo_ledger_identities_in_cents(demo_out):

@@ -68,6 +68,8 @@ def test_months_equal_run_fund_to_the_cent(client: TestClient, cs, reference, le
                               spending_growth=w.spending_growth), cs.cashflow,
                       year=cs.scenario.year, prepayment_months=w.prepayment_months,
                       recovery=w.recovery)
+        assert (f["eligibility"], f["eligibility_zh"]) == (fl.eligibility, fl.eligibility_zh)
+        assert f["eligibility_zh"].startswith(("可支付", "未启用", "无基金", "上年度", "本年度"))
         led = fl.ledger
         assert len(f["ledger"]) == len(led) == cs.cashflow.n_months
         for t, row in enumerate(f["ledger"]):

@@ -108,6 +108,7 @@ class CashflowView:
             funds.append({
                 "fund": fid, "label": fi.fund.label or fid, "type": fi.fund.type,
                 "eligible": bool(fl.eligible), "eligibility": fl.eligibility,
+                "eligibility_zh": fl.eligibility_zh,
                 "projected_deficit": bool(fl.projected_deficit),
                 "prepayment": round(float(fl.accounts["prepayment"].sum()), 2),
                 "lowest_months_of_reserve": json_value(fl.lowest_mor),

@@ -472,7 +472,7 @@ function renderCashflow() {
   $("cf-cards").innerHTML =
     card("cf-lowest", t("cf_lowest"), low === null ? "" : `${low.toFixed(2)} (${f.lowest_month})`, low) +
     card("cf-prepayment", t("cf_prepay"), yuan(f.prepayment), f.prepayment) +
-    card("cf-eligible", t("cf_eligible"), t(f.eligible ? "yes" : "no") + " · " + f.eligibility, f.eligible) +
+    card("cf-eligible", t("cf_eligible"), t(f.eligible ? "yes" : "no") + " · " + (S.lang === "zh" ? f.eligibility_zh : f.eligibility), f.eligible) +
     card("cf-alerts", t("cf_alerts"), String(f.alerts.length), f.alerts.length);
   const months = f.ledger.map((r) => r.month);
   Plotly.react("chart-cf-fund", [
