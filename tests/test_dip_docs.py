@@ -17,7 +17,7 @@ import io
 import json
 import re
 from collections import defaultdict
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, getcontext
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,15 @@ import tomllib
 from shared_data import ROOT
 
 DOC = ROOT / "docs" / "dip.md"
-getcontext().prec = 40
+
+
+@pytest.fixture(autouse=True)
+def _forty_digits():
+    """This file's hand arithmetic in 40 digits, in a local context: other tests' decimal
+    context is left as it was."""
+    with localcontext() as ctx:
+        ctx.prec = 40
+        yield
 
 # ---- reading the page ---------------------------------------------------------------------------
 
