@@ -197,20 +197,16 @@ def settle_one(hd, md, ad, member_of, scores, p, tiers, ntiers, rel, nrel, al_bu
     # Entitlement and fee-for-service fund amount, each rounded once (half-up on a published
     # point value; by largest remainder of the exact total otherwise).
     ent_x = np.zeros(nh)
-    sr_h = np.empty(nh)
-    if sr_scale < 1.0:
-        # re-priced money scaled down to the pool: each hospital's share in cents by largest
-        # remainder, Σ = the pool's whole cents, so no hospital is paid a cent the pool lacks
-        sr_c = np.zeros(nh, dtype=np.int64)
+    scaled = sr_scale < 1.0
+    # re-priced money scaled down to the pool: each hospital's share in cents by largest
+    # remainder, Σ = the pool's whole cents, so no hospital is paid a cent the pool lacks
+    # (no work, and an empty array, in the usual unscaled case)
+    sr_c = np.zeros(nh if scaled else 0, dtype=np.int64)
+    if scaled:
         largest_remainder(hd[:, HD_SR] * (sr_scale * 100.0),
                           np.int64(np.floor(max(pool, 0.0) * 100.0 + 1e-6)), sr_c)
-        for h in range(nh):
-            sr_h[h] = sr_c[h] / 100.0
-    else:
-        for h in range(nh):
-            sr_h[h] = hd[h, HD_SR]
     for h in range(nh):
-        tc_value = hd[h, col] * unit + sr_h[h]
+        tc_value = hd[h, col] * unit + (sr_c[h] / 100.0 if scaled else hd[h, HD_SR])
         if has_pp:
             ent_x[h] = tc_value - hd[h, HD_PP]
             out_h[h, OH_FFS] = round_cents(hd[h, HD_TC] - hd[h, HD_PP], rm)
