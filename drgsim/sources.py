@@ -21,7 +21,9 @@ import pyarrow.parquet as pq
 
 from grouper.cases import canonicalise, csv_problem_row, read_raw
 from grouper.errors import CaseFileError
-from grouper.schema import DIAGNOSIS_PARTS, KNOWN_COLUMNS, PROCEDURE_PARTS, alias_map
+from grouper.schema import DIAGNOSIS_PARTS, PROCEDURE_PARTS, alias_map
+
+from .output_headers import reverse_headers
 
 #: Default rows per chunk: about 0.3-0.5 GB of working memory per chunk in flight (measured).
 DEFAULT_CHUNK_ROWS = 500_000
@@ -52,10 +54,10 @@ def parquet_files(path: str | Path) -> list[Path]:
 
 
 def header_names() -> dict[str, str]:
-    """Header -> column name: the case aliases, and the Chinese headers drgsim writes on its
-    output columns (DRG编码 …), so a table drgsim wrote reads back."""
-    return {**{c.header_zh: c.name for c in KNOWN_COLUMNS.values() if c.header_zh},
-            **alias_map()}
+    """Header -> column name: the case aliases, and the Chinese or English headers drgsim
+    writes on its output columns (DRG编码, "total cost (yuan)" …), so a table drgsim wrote reads
+    back here as it does through the CLI's reader."""
+    return {**reverse_headers(), **alias_map()}
 
 
 def relabelled(names: Iterable[str]) -> bool:

@@ -152,10 +152,9 @@ def _table(grid: list[list], kinds: dict[tuple[int, int], str], merged: list[str
             notes[index[r]].append(f"{names[c - 1]} is {what} (row {r})")
             said.append(f"{names[c - 1]} row {r}")
     if said:
-        more = f" and {len(said) - _SHOWN:,} more" if len(said) > _SHOWN else ""
         warnings.warn(CaseValueWarning(
             source, None, f"{len(said):,} cell(s) hold a formula with no saved value or an Excel "
-            f"error and are treated as missing: {', '.join(said[:_SHOWN])}{more} (open the workbook "
+            f"error and are treated as missing: {_first(said)} (open the workbook "
             "in Excel and save it, so each formula's value is stored, or paste the values)"),
             stacklevel=4)
     reaching, covered_rows = [], set()
@@ -177,14 +176,19 @@ def _table(grid: list[list], kinds: dict[tuple[int, int], str], merged: list[str
         if hit:
             reaching.append(f"{ref} ({', '.join(hit)} blank in {_rows(blank_rows)})")
     if reaching:
-        more = f" and {len(reaching) - _SHOWN:,} more" if len(reaching) > _SHOWN else ""
         warnings.warn(CaseValueWarning(
-            source, None, f"merged cells {', '.join(reaching[:_SHOWN])}{more} cover data: only the "
+            source, None, f"merged cells {_first(reaching)} cover data: only the "
             f"first cell of each holds a value, the others read as blank ({len(covered_rows):,} "
             "row(s)); unmerge them and fill every cell in"), stacklevel=4)
     if any(notes):
         _attach(df, bad, ["; ".join(x) for x in notes])
     return df
+
+
+def _first(items: list[str]) -> str:
+    """The first :data:`_SHOWN` items, then how many more."""
+    more = f" and {len(items) - _SHOWN:,} more" if len(items) > _SHOWN else ""
+    return ", ".join(items[:_SHOWN]) + more
 
 
 def _rows(rows: list[int]) -> str:

@@ -147,3 +147,21 @@ def test_a_chinese_export_gets_chinese_csv_headers_by_default(region):
     r = runner.invoke(app, ["group", str(d / "cases.csv"), "-s", str(scheme.path),
                             "-o", str(d / "g_names.csv"), "-q"])
     assert r.exit_code == 0 and "drg" in pd.read_csv(d / "g_names.csv", nrows=0).columns
+
+
+def test_an_english_headed_grouped_csv_prices_streamed_as_in_memory(region):
+    """The streamed price reads drgsim's English headers back by the same map as the in-memory
+    reader (drgsim.output_headers): same cases, same payments."""
+    d, scheme, _ = region
+    r = runner.invoke(app, ["group", str(d / "cases.csv"), "-s", str(scheme.path),
+                            "-o", str(d / "g_en2.csv"), "--lang", "en", "-q"])
+    assert r.exit_code == 0, r.output
+    assert "drg" not in pd.read_csv(d / "g_en2.csv", nrows=0).columns
+    for out in ("p_stream.csv", "p_mem.xlsx"):  # .csv streams, .xlsx is written in memory
+        r = runner.invoke(app, ["price", str(d / "g_en2.csv"), "-w", str(d / "w"), "-p",
+                                "zhejiang_drg", "-o", str(d / out), "--lang", "en", "-q"])
+        assert r.exit_code == 0, r.output
+    a = read_output(d / "p_stream.csv", kinds=PRICED_BY_NAME)
+    b = read_output(d / "p_mem.xlsx", kinds=PRICED_BY_NAME)
+    assert a["case_id"].tolist() == b["case_id"].tolist() and len(a) == 400
+    np.testing.assert_allclose(a["payment"].to_numpy(float), b["payment"].to_numpy(float))

@@ -19,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 import typer
 
+from ..output_headers import header, reverse_headers
+
 LANG_HELP = ("zh or en: output headers (default: Chinese in .xlsx and when the input has "
              "Chinese headers, else column names in .csv / .parquet, for scripts).")
 
@@ -44,24 +46,6 @@ def effective_lang(lang: str | None, output: str | Path, input: str | Path | Non
         if has_chinese_headers(input):
             return "zh"
     return None
-
-
-def _zh_declared() -> dict[str, str]:
-    from grouper.schema import chinese_headers as grouper_zh
-    from payment.columns import chinese_headers as priced_zh
-
-    return {**grouper_zh(), **priced_zh()}
-
-
-def header(col: str, lang: str) -> str:
-    """The ``lang`` header of column ``col``."""
-    from payment.labels import COLUMNS, column_label
-
-    if lang == "zh":
-        return _zh_declared().get(col) or column_label(col, "zh")
-    if col in COLUMNS:
-        return column_label(col, "en")
-    return col
 
 
 def labelled(df: pd.DataFrame, lang: str | None) -> pd.DataFrame:
@@ -106,22 +90,6 @@ def write_output(df: pd.DataFrame, output: str | Path, lang: str | None) -> None
     sheet = "病例" if lang == "zh" else "cases"
     with staged(output) as tmp:
         write_workbook(tmp, {sheet: out}, None, kinds={sheet: kinds})
-
-
-def reverse_headers() -> dict[str, str]:
-    """Header (zh or en) drgsim writes -> column name, for the columns no case alias covers."""
-    from grouper.schema import KNOWN_COLUMNS, alias_map
-    from payment.columns import PRICED_OUTPUT_COLUMNS
-
-    aliases = alias_map()
-    names = list(dict.fromkeys([*KNOWN_COLUMNS, *(c.name for c in PRICED_OUTPUT_COLUMNS)]))
-    out: dict[str, str] = {}
-    for lang in ("zh", "en"):
-        for n in names:
-            h = header(n, lang)
-            if h != n and h not in aliases and h not in out:
-                out[h] = n
-    return out
 
 
 def read_output(path: str | Path, *, required: tuple[str, ...] = (),
