@@ -125,15 +125,21 @@ def csv_problem_row(path: Path, encoding: str) -> int | None:
     return None
 
 
+def _csv_encodings(head: bytes) -> tuple[str, ...]:
+    """The encodings to try for a CSV file starting with ``head``: UTF-8 then GB18030, or
+    GB18030 alone when the sample is not UTF-8 (a multi-byte character cut at the end of the
+    sample is still UTF-8)."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return ("utf-8", "gb18030") if e.start >= len(head) - 3 else ("gb18030",)
+    return ("utf-8", "gb18030")
+
+
 def _read_csv_text(path: Path) -> pd.DataFrame:
     last: Exception | None = None
     head = path.read_bytes()[: 1 << 20]
-    try:
-        head.decode("utf-8")
-        encodings = ("utf-8", "gb18030")
-    except UnicodeDecodeError as e:
-        # a cut multi-byte character at the end of the sample is still UTF-8
-        encodings = ("utf-8", "gb18030") if e.start >= len(head) - 3 else ("gb18030",)
+    encodings = _csv_encodings(head)
     for enc in encodings:
         try:
             # every column is read as text (codes like "007" keep their zeros); typing happens
@@ -181,16 +187,7 @@ def has_chinese_headers(path: str | Path) -> bool:
         else:
             with open(p, "rb") as fh:
                 head = fh.read(1 << 16)
-            for enc in ("utf-8", "gb18030"):
-                try:
-                    text = head.decode(enc)
-                    break
-                except UnicodeDecodeError as e:
-                    if enc == "utf-8" and e.start >= len(head) - 3:  # a character cut at the end
-                        text = head[: e.start].decode(enc)
-                        break
-            else:
-                return False
+            text = head.decode(_csv_encodings(head)[0], errors="ignore")
             names = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
     except Exception:  # noqa: BLE001 - unreadable here means "not known to be Chinese"
         return False
